@@ -1,0 +1,31 @@
+# hermit — the developer entry points. See README.md.
+PYTHON ?= /usr/bin/python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: dev demo test lint unit bench install clean
+
+dev: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+lint: dev
+	$(VENV)/bin/ruff check idmd hermit_cli unixd tests contrib
+	$(VENV)/bin/mypy
+
+test: lint
+	$(VENV)/bin/pytest -q
+
+demo: dev
+	$(PY) contrib/demo/demo.py
+
+bench: dev
+	$(PY) contrib/bench/idmd_bench.py
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
