@@ -1,0 +1,137 @@
+"""Every error the server core can raise, each carrying its wire code and HTTP status.
+
+The HTTP layer (``idmd/https/errors.py``) is the only place that turns these into responses;
+the core never imports anything HTTP. Messages are written for the person at the CLI and never
+contain a secret (a password, a code, a token).
+
+Hierarchy::
+
+    HermitError
+    ├── InvalidRequest            400  the input is malformed or breaks a rule
+    │   ├── InvalidName           400  a name that may not be stored
+    │   ├── InvalidAttribute      400  an attribute the schema does not know
+    │   ├── InvalidValue          400  a value of the wrong syntax
+    │   ├── SchemaViolation       400  a class's must/may rules are broken
+    │   ├── InvalidSshKey         400  garbage or a private key
+    │   ├── ReservedGid           400  a gidnumber inside a reserved range
+    │   ├── MalformedJson         400
+    │   └── UnindexedFilter       400  a filter that would need a full scan
+    ├── InvalidAuthState          400  a step without, or with a foreign, auth session
+    ├── Unauthenticated           401  no, or a bad, bearer token
+    │   ├── TokenExpired          401
+    │   └── TokenRevoked          401
+    ├── InvalidCredentials        401  a wrong password
+    ├── AccessDenied              403  the access profiles do not allow this
+    │   ├── ReadOnlySession       403  a write with a read-only token
+    │   └── AccountExpired        403  outside valid_from / expire_at
+    ├── NotFound                  404
+    ├── Conflict                  409  a name, spn or gidnumber already taken
+    ├── BodyTooLarge              413
+    └── Unavailable               503
+"""
+
+from __future__ import annotations
+
+
+class HermitError(Exception):
+    """The root of hermit's errors. ``code`` is the wire name, ``status`` the HTTP status."""
+
+    code = "internal_error"
+    status = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidRequest(HermitError):
+    code = "invalid_request"
+    status = 400
+
+
+class InvalidName(InvalidRequest):
+    code = "invalid_name"
+
+
+class InvalidAttribute(InvalidRequest):
+    code = "invalid_attribute"
+
+
+class InvalidValue(InvalidRequest):
+    code = "invalid_value"
+
+
+class SchemaViolation(InvalidRequest):
+    code = "schema_violation"
+
+
+class InvalidSshKey(InvalidRequest):
+    code = "invalid_ssh_key"
+
+
+class ReservedGid(InvalidRequest):
+    code = "reserved_gid"
+
+
+class MalformedJson(InvalidRequest):
+    code = "malformed_json"
+
+
+class UnindexedFilter(InvalidRequest):
+    code = "unindexed_filter"
+
+
+class InvalidAuthState(HermitError):
+    code = "invalid_auth_state"
+    status = 400
+
+
+class Unauthenticated(HermitError):
+    code = "unauthenticated"
+    status = 401
+
+
+class TokenExpired(Unauthenticated):
+    code = "token_expired"
+
+
+class TokenRevoked(Unauthenticated):
+    code = "token_revoked"
+
+
+class InvalidCredentials(HermitError):
+    code = "invalid_credentials"
+    status = 401
+
+
+class AccessDenied(HermitError):
+    code = "access_denied"
+    status = 403
+
+
+class ReadOnlySession(AccessDenied):
+    code = "read_only_session"
+
+
+class AccountExpired(AccessDenied):
+    code = "account_expired"
+
+
+class NotFound(HermitError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(HermitError):
+    code = "conflict"
+    status = 409
+
+
+class BodyTooLarge(HermitError):
+    code = "body_too_large"
+    status = 413
+
+
+class Unavailable(HermitError):
+    code = "unavailable"
+    status = 503

@@ -1,0 +1,60 @@
+"""Named limits, each with the reason for its value.
+
+Every bound on input lives here so a reviewer can see them all at once.
+"""
+
+from __future__ import annotations
+
+# DESIGN.md: "Requests bigger than 256 KiB are refused with 413."
+MAX_BODY_BYTES = 256 * 1024
+
+# DESIGN.md: names are at most 64 characters (a common login-name limit: useradd allows 32,
+# systemd 256 for its own names; 64 fits a spn's local part and every NSS consumer).
+MAX_NAME_LEN = 64
+
+# A display name, mail address or description: long enough for any real one, short enough that
+# a gecos field stays sane.
+MAX_TEXT_LEN = 256
+
+# An SSH public key line: an RSA-16384 key is about 2.8 KiB in OpenSSH format; 16 KiB leaves
+# room for long certificates' comments without letting one key fill an entry.
+MAX_SSH_KEY_LEN = 16 * 1024
+MAX_SSH_KEY_LABEL_LEN = 64
+MAX_SSH_KEYS_PER_ACCOUNT = 64
+
+# Passwords: NIST SP 800-63B asks verifiers to allow at least 64 characters; hashing cost is
+# independent of length with Argon2id, so we allow 512 bytes of UTF-8.
+MAX_PASSWORD_BYTES = 512
+
+# Members named in one add/remove request.
+MAX_MEMBERS_PER_REQUEST = 1024
+
+# Auth sessions that may be in progress at once; beyond this the oldest is dropped, so a flood
+# of `auth/begin` cannot grow memory without bound.
+MAX_PENDING_AUTH_SESSIONS = 10_000
+# An auth session that is not finished within this time is gone.
+AUTH_SESSION_TTL_SECONDS = 300
+
+# Bearer token lifetimes.
+READ_WRITE_TOKEN_TTL_SECONDS = 60 * 60
+READ_ONLY_TOKEN_TTL_SECONDS = 8 * 60 * 60
+
+# Entries held decoded in memory: the whole directory of a mid-sized site.
+ENTRY_CACHE_SIZE = 50_000
+
+# Filter nesting: deeper filters are refused before evaluation (recursion bound).
+MAX_FILTER_DEPTH = 16
+# A substring term shorter than this cannot use the trigram index.
+MIN_SUBSTRING_LEN = 3
+
+# Argon2id cost (RFC 9106 second recommended option scaled down to OWASP's minimum for a
+# small server: m=19 MiB, t=2, p=1). A Raspberry Pi 4 hashes this in about 100 ms.
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_ITERATIONS = 2
+ARGON2_LANES = 1
+# Argon2id hashes computed at once (each holds ARGON2_MEMORY_KIB): bounds memory under a burst.
+ARGON2_CONCURRENCY = 2
+
+# Frames on the admin socket (same framing as unixd's client socket).
+MAX_ADMIN_FRAME_BYTES = 64 * 1024
+ADMIN_READ_TIMEOUT_SECONDS = 5.0
