@@ -1,0 +1,222 @@
+"""server.toml: reading, checking and showing hermit-idmd's configuration.
+
+This module turns a TOML file into one validated, typed ``ServerConfig``; it opens nothing
+else (no sockets, no database, no certificates). Implements DESIGN.md "Entry points": the keys
+are exactly ``bind_address``, ``tls_chain``, ``tls_key``, ``db_path``, ``domain``, ``origin``,
+``admin_socket_path`` and ``log_level``.
+
+Rules:
+- An unknown key, a value of the wrong type or a malformed value is a ``ConfigError`` whose
+  one-line message names the key and the file. Values are never echoed in errors: the file is
+  data only, but nothing in it should leak into a log line by accident.
+- ``domain`` and ``origin`` have no default: the spn suffix and the URL clients use are the
+  site's choice, and changing the domain later renames every spn.
+- A relative path is taken relative to the directory of the config file, so a config and its
+  files can be moved together.
+- ``bind_address`` is an IP literal and a port; there is no plaintext listener to configure.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from idmd.errors import HermitError
+
+DEFAULT_CONFIG_PATH = Path("/etc/hermit/server.toml")
+
+# Defaults for the packaged install (packaging/hermit-idmd.service): state under
+# StateDirectory=hermit-idmd, the admin socket under RuntimeDirectory=hermit-idmd.
+DEFAULTS: dict[str, str] = {
+    "bind_address": "127.0.0.1:8443",
+    "tls_chain": "/var/lib/hermit-idmd/tls/chain.pem",
+    "tls_key": "/var/lib/hermit-idmd/tls/key.pem",
+    "db_path": "/var/lib/hermit-idmd/hermit.db",
+    "admin_socket_path": "/run/hermit-idmd/admin.sock",
+    "log_level": "info",
+}
+REQUIRED = ("domain", "origin")
+KEYS = (
+    "bind_address", "tls_chain", "tls_key", "db_path", "domain", "origin",
+    "admin_socket_path", "log_level",
+)
+PATH_KEYS = ("tls_chain", "tls_key", "db_path", "admin_socket_path")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+# A DNS name of lowercase labels (RFC 1123), as the spn suffix: letters, digits, hyphens.
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN_RE = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
+
+
+class ConfigError(HermitError):
+    """The configuration file is missing, unreadable or wrong; the message says where."""
+
+    code = "invalid_config"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """hermit-idmd's effective configuration; paths are absolute."""
+
+    source: Path
+    bind_host: str
+    bind_port: int
+    tls_chain: Path
+    tls_key: Path
+    db_path: Path
+    domain: str
+    origin: str
+    admin_socket_path: Path
+    log_level: str
+
+    @property
+    def bind_address(self) -> str:
+        return format_host_port(self.bind_host, self.bind_port)
+
+    @property
+    def ca_path(self) -> Path:
+        """Where ``cert-generate`` writes the CA that clients pin: beside ``tls_chain``."""
+        return self.tls_chain.parent / "ca.pem"
+
+    @property
+    def origin_host(self) -> str:
+        host = urlsplit(self.origin).hostname
+        assert host is not None  # Invariant: checked by load_config.
+        return host
+
+    def effective_values(self) -> list[tuple[str, str | int]]:
+        """Every key with the value in force, in the documented order (no secrets exist here)."""
+        return [
+            ("bind_address", self.bind_address),
+            ("tls_chain", str(self.tls_chain)),
+            ("tls_key", str(self.tls_key)),
+            ("db_path", str(self.db_path)),
+            ("domain", self.domain),
+            ("origin", self.origin),
+            ("admin_socket_path", str(self.admin_socket_path)),
+            ("log_level", self.log_level),
+        ]
+
+
+def format_host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def load_config(path: Path) -> ServerConfig:
+    """Read and check ``path``.
+
+    Errors: ``ConfigError`` naming the file (and the key, where one is at fault).
+    """
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such configuration file") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_config(raw, path)
+
+
+def parse_config(raw: dict[str, object], path: Path) -> ServerConfig:
+    """Check the parsed TOML ``raw`` read from ``path``; see ``load_config``."""
+    for key in raw:
+        if key not in KEYS:
+            raise ConfigError(f"{path}: unknown key {key!r} (known keys: {', '.join(KEYS)})")
+    values: dict[str, str] = {}
+    for key in KEYS:
+        value = raw.get(key, DEFAULTS.get(key))
+        if value is None:
+            raise ConfigError(f"{path}: missing required key {key!r}")
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: key {key!r} must be a string")
+        if not value:
+            raise ConfigError(f"{path}: key {key!r} may not be empty")
+        values[key] = value
+
+    base = path.resolve().parent
+    paths = {key: base / values[key] for key in PATH_KEYS}  # an absolute value stays as it is
+    host, port = _parse_bind_address(values["bind_address"], path)
+    return ServerConfig(
+        source=path,
+        bind_host=host,
+        bind_port=port,
+        tls_chain=paths["tls_chain"],
+        tls_key=paths["tls_key"],
+        db_path=paths["db_path"],
+        domain=_parse_domain(values["domain"], path),
+        origin=_parse_origin(values["origin"], path),
+        admin_socket_path=paths["admin_socket_path"],
+        log_level=_parse_log_level(values["log_level"], path),
+    )
+
+
+def _parse_bind_address(text: str, path: Path) -> tuple[str, int]:
+    host, sep, port_text = text.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    if bracketed:
+        host = host[1:-1]
+    valid = (
+        bool(sep)
+        and port_text.isdigit()
+        and int(port_text) <= 65535
+        and _is_ip(host)
+        and (bracketed or ":" not in host)
+    )
+    if not valid:
+        raise ConfigError(
+            f"{path}: key 'bind_address' must be IP:PORT, e.g. \"127.0.0.1:8443\" or "
+            f"\"[::1]:8443\""
+        )
+    return host, int(port_text)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_domain(text: str, path: Path) -> str:
+    if not _DOMAIN_RE.fullmatch(text):
+        raise ConfigError(f"{path}: key 'domain' must be a lowercase DNS name, e.g. example.com")
+    return text
+
+
+def _parse_origin(text: str, path: Path) -> str:
+    if not _is_https_origin(text):
+        raise ConfigError(
+            f"{path}: key 'origin' must be an https URL without a path, "
+            f"e.g. \"https://idm.example.com:8443\""
+        )
+    return text.rstrip("/")
+
+
+def _is_https_origin(text: str) -> bool:
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - only for the ValueError a malformed port raises
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and bool(parts.hostname)
+        and parts.path in ("", "/")
+        and not parts.query
+        and not parts.fragment
+        and parts.username is None
+    )
+
+
+def _parse_log_level(text: str, path: Path) -> str:
+    level = text.lower()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{path}: key 'log_level' must be one of {', '.join(LOG_LEVELS)}")
+    return level
