@@ -1,0 +1,113 @@
+"""Passwords: Argon2id hashing and verification, generated passwords, and the ``Secret`` type.
+
+This module does not store anything and knows no accounts; ``accounts.py`` and the auth flow
+put the PHC strings it makes into the ``password`` and ``unix_password`` attributes.
+
+Rules:
+- Hashes are PHC strings (``$argon2id$v=19$m=...,t=...,p=...$salt$hash``) made by
+  ``cryptography`` with the cost in ``idmd.limits``; verification reads the cost from the
+  string, so a later change of cost keeps old hashes working.
+- Hashing is CPU- and memory-heavy: the async functions run it on a worker thread behind one
+  process-wide ``CapacityLimiter(ARGON2_CONCURRENCY)``, so a burst of logins cannot exhaust
+  memory or stall the trio loop.
+- A password never appears in a repr, a log line or an error message (``Secret``).
+
+Implements DESIGN.md "Security invariants": passwords are hashed with Argon2id.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import trio
+from cryptography.exceptions import InvalidKey
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+from idmd import limits
+from idmd.errors import InvalidValue
+
+# NIST SP 800-63B 5.1.1.2: "Memorized secrets SHALL be at least 8 characters in length".
+MIN_PASSWORD_CHARS = 8
+
+# Generated passwords: letters and digits without the look-alikes 0/O, 1/l/I, so a password
+# read aloud or copied from a terminal survives. 20 characters of this 55-symbol alphabet carry
+# about 115 bits.
+GENERATED_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+GENERATED_LENGTH = 20
+
+_SALT_BYTES = 16
+_HASH_BYTES = 32
+
+
+class Secret(str):
+    """A string holding a secret; its repr never shows the value (httpx's ``[secure]``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "[secure]"
+
+
+def validate_password(raw: object) -> Secret:
+    """Return ``raw`` as a ``Secret`` or raise ``InvalidValue`` (the message never quotes it)."""
+    if not isinstance(raw, str):
+        raise InvalidValue("a password must be a string")
+    if len(raw) < MIN_PASSWORD_CHARS:
+        raise InvalidValue(f"a password must have at least {MIN_PASSWORD_CHARS} characters")
+    if len(raw.encode("utf-8", "surrogatepass")) > limits.MAX_PASSWORD_BYTES:
+        raise InvalidValue(f"a password may have at most {limits.MAX_PASSWORD_BYTES} bytes")
+    return Secret(raw)
+
+
+def generate_password() -> Secret:
+    return Secret("".join(secrets.choice(GENERATED_ALPHABET) for _ in range(GENERATED_LENGTH)))
+
+
+def hash_password_sync(password: str) -> str:
+    """The PHC string of ``password`` with a fresh salt. Blocks for ~50-100 ms."""
+    kdf = Argon2id(
+        salt=os.urandom(_SALT_BYTES),
+        length=_HASH_BYTES,
+        iterations=limits.ARGON2_ITERATIONS,
+        lanes=limits.ARGON2_LANES,
+        memory_cost=limits.ARGON2_MEMORY_KIB,
+    )
+    return kdf.derive_phc_encoded(password.encode("utf-8", "surrogatepass"))
+
+
+def verify_password_sync(password: str, phc: str) -> bool:
+    """Whether ``password`` matches ``phc``; a malformed PHC string matches nothing."""
+    try:
+        Argon2id.verify_phc_encoded(password.encode("utf-8", "surrogatepass"), phc)
+    except InvalidKey:
+        return False
+    return True
+
+
+class Hasher:
+    """Runs Argon2id off the trio loop, at most ``ARGON2_CONCURRENCY`` at once.
+
+    Cancellation: a cancelled caller stops waiting for a thread slot; a hash already running
+    finishes on its thread and its result is dropped (nothing is half-written).
+    """
+
+    def __init__(self) -> None:
+        self._limiter = trio.CapacityLimiter(limits.ARGON2_CONCURRENCY)
+        # Verifying an unknown name or a missing credential against this hash costs the same
+        # as a real verification, so timing does not tell whether a name exists.
+        self._dummy_hash = hash_password_sync(generate_password())
+
+    async def hash(self, password: str) -> str:
+        return await trio.to_thread.run_sync(hash_password_sync, password, limiter=self._limiter)
+
+    async def verify(self, password: str, phc: str | None) -> bool:
+        """Whether ``password`` matches ``phc``; ``None`` (no credential) costs a dummy check."""
+        if phc is None:
+            await trio.to_thread.run_sync(
+                verify_password_sync, password, self._dummy_hash, limiter=self._limiter
+            )
+            return False
+        return await trio.to_thread.run_sync(
+            verify_password_sync, password, phc, limiter=self._limiter
+        )

@@ -1,0 +1,228 @@
+"""Bearer tokens: ES256-signed JWTs that name a server-side session record.
+
+This module signs and checks tokens and encodes session records; it does not decide who may
+log in (``authsession.py``) and does not read or write entries itself, except for keeping the
+signing key in the database meta table (``load_or_create_signing_key``).
+
+Rules:
+- Claims: ``sub`` (the account's uuid), ``sid`` (the session record's id), ``scope``
+  (``read_write`` or ``read_only``), ``iat`` and ``exp`` (integer seconds). Every claim is
+  required; the only algorithm accepted is ES256 (RFC 7518 3.4), so ``alg: none`` and
+  HMAC-with-the-public-key confusions cannot pass.
+- Expiry is decided by the injected ``Clock``: a token is valid while ``now < exp``.
+- A token is only as good as its session record: an ``auth_session`` value on the account
+  entry, a JSON object ``{"id", "scope", "issued_at", "expires_at"}``. Logout deletes the
+  record, and with it every use of the token (``TokenRevoked``).
+- The signing key is a P-256 key made on first start and kept in the database meta table under
+  ``SIGNING_KEY_META``; it never leaves the server.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from idmd import limits
+from idmd.clock import Clock
+from idmd.errors import TokenExpired, TokenRevoked, Unauthenticated
+from idmd.idm.passwords import Secret
+
+SIGNING_KEY_META = "token_signing_key"
+ALGORITHM = "ES256"
+
+Scope = Literal["read_write", "read_only"]
+_REQUIRED_CLAIMS = ("sub", "sid", "scope", "iat", "exp")
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    account_uuid: str
+    session_id: str
+    scope: Scope
+    issued_at: int
+    expires_at: int
+
+    @property
+    def read_only(self) -> bool:
+        return self.scope == "read_only"
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """The server-side half of a login, stored as one ``auth_session`` value."""
+
+    id: str
+    scope: Scope
+    issued_at: int
+    expires_at: int
+
+    def encode(self) -> str:
+        return json.dumps(
+            {
+                "id": self.id,
+                "scope": self.scope,
+                "issued_at": self.issued_at,
+                "expires_at": self.expires_at,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+
+    @staticmethod
+    def decode(value: str) -> SessionRecord | None:
+        """The record in ``value``, or ``None`` if it is not one of ours."""
+        try:
+            obj = json.loads(value)
+        except ValueError:
+            return None
+        if not isinstance(obj, dict):
+            return None
+        sid, scope = obj.get("id"), obj.get("scope")
+        issued_at, expires_at = obj.get("issued_at"), obj.get("expires_at")
+        if not isinstance(sid, str) or scope not in ("read_write", "read_only"):
+            return None
+        if not isinstance(issued_at, int) or not isinstance(expires_at, int):
+            return None
+        return SessionRecord(id=sid, scope=scope, issued_at=issued_at, expires_at=expires_at)
+
+
+def new_session(*, read_only: bool, now: float) -> SessionRecord:
+    """A fresh session record with the lifetime of its scope."""
+    issued_at = int(now)
+    if read_only:
+        return SessionRecord(
+            id=secrets.token_urlsafe(16),
+            scope="read_only",
+            issued_at=issued_at,
+            expires_at=issued_at + limits.READ_ONLY_TOKEN_TTL_SECONDS,
+        )
+    return SessionRecord(
+        id=secrets.token_urlsafe(16),
+        scope="read_write",
+        issued_at=issued_at,
+        expires_at=issued_at + limits.READ_WRITE_TOKEN_TTL_SECONDS,
+    )
+
+
+def find_session(values: Iterable[str], session_id: str) -> tuple[str, SessionRecord] | None:
+    """The stored value and record with id ``session_id`` among an entry's ``auth_session``."""
+    for value in values:
+        record = SessionRecord.decode(value)
+        if record is not None and record.id == session_id:
+            return value, record
+    return None
+
+
+def expired_sessions(values: Iterable[str], now: float) -> list[str]:
+    """The stored values whose records are over (or unreadable): safe to delete."""
+    over = []
+    for value in values:
+        record = SessionRecord.decode(value)
+        if record is None or now >= record.expires_at:
+            over.append(value)
+    return over
+
+
+class TokenSigner:
+    """Issues and checks tokens with one ES256 key."""
+
+    def __init__(self, private_key_pem: bytes, clock: Clock) -> None:
+        key = serialization.load_pem_private_key(private_key_pem, password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+            raise ValueError("the token signing key is not a P-256 key")
+        self._key = key
+        self._public = key.public_key()
+        self._clock = clock
+
+    @staticmethod
+    def generate_key_pem() -> bytes:
+        key = ec.generate_private_key(ec.SECP256R1())
+        return key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def issue(self, account_uuid: str, record: SessionRecord) -> Secret:
+        claims = {
+            "sub": account_uuid,
+            "sid": record.id,
+            "scope": record.scope,
+            "iat": record.issued_at,
+            "exp": record.expires_at,
+        }
+        return Secret(jwt.encode(claims, self._key, algorithm=ALGORITHM))
+
+    def check(self, token: str) -> TokenClaims:
+        """The claims of a well-signed, unexpired token.
+
+        Errors: ``Unauthenticated`` for anything not signed by us or malformed,
+        ``TokenExpired`` once ``now >= exp``. The session record is checked by the caller
+        (``check_session``), which needs the account entry.
+        """
+        try:
+            claims = jwt.decode(
+                token,
+                self._public,
+                algorithms=[ALGORITHM],
+                options={
+                    "require": list(_REQUIRED_CLAIMS),
+                    # Expiry is ours to decide, with the injected clock.
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
+            )
+        except jwt.InvalidTokenError:
+            raise Unauthenticated("the bearer token is not valid") from None
+        sub, sid, scope = claims["sub"], claims["sid"], claims["scope"]
+        iat, exp = claims["iat"], claims["exp"]
+        if not (isinstance(sub, str) and isinstance(sid, str)):
+            raise Unauthenticated("the bearer token is not valid")
+        if scope not in ("read_write", "read_only"):
+            raise Unauthenticated("the bearer token is not valid")
+        if not (isinstance(iat, int) and isinstance(exp, int)):
+            raise Unauthenticated("the bearer token is not valid")
+        if self._clock.now() >= exp:
+            raise TokenExpired("the bearer token has expired; log in again")
+        return TokenClaims(
+            account_uuid=sub, session_id=sid, scope=scope, issued_at=iat, expires_at=exp
+        )
+
+
+def check_session(claims: TokenClaims, values: Iterable[str], now: float) -> SessionRecord:
+    """The session record ``claims`` names among an account's ``auth_session`` values.
+
+    Errors: ``TokenRevoked`` when the record is gone (logout, revocation, account deleted) or
+    does not match the token; ``TokenExpired`` when the record itself is over.
+    """
+    found = find_session(values, claims.session_id)
+    if found is None:
+        raise TokenRevoked("this session has been ended; log in again")
+    _, record = found
+    if record.scope != claims.scope or record.expires_at != claims.expires_at:
+        raise TokenRevoked("this session has been ended; log in again")
+    if now >= record.expires_at:
+        raise TokenExpired("the bearer token has expired; log in again")
+    return record
+
+
+class MetaStore(Protocol):
+    def get_meta(self, key: str) -> bytes | None: ...
+    def set_meta(self, key: str, value: bytes) -> None: ...
+
+
+def load_or_create_signing_key(txn: MetaStore) -> bytes:
+    """The signing key's PEM from ``txn``, making and storing one on first start."""
+    pem = txn.get_meta(SIGNING_KEY_META)
+    if pem is None:
+        pem = TokenSigner.generate_key_pem()
+        txn.set_meta(SIGNING_KEY_META, pem)
+    return pem

@@ -1,0 +1,129 @@
+"""The auth state machine: each transition, each invalid state, the bounds of the store."""
+
+import pytest
+
+from idmd.clock import FakeClock
+from idmd.errors import InvalidAuthState
+from idmd.idm.authsession import (
+    ACCOUNT_EXPIRED,
+    WRONG_CREDENTIALS,
+    AuthSessions,
+    AuthSubject,
+    Continue,
+    Denied,
+    Success,
+)
+
+ALICE = AuthSubject(uuid="0b1e9c2e-7a4b-4c7e-9f57-3d2f1c1a8e11")
+UNKNOWN = AuthSubject(uuid=None)
+ANON = AuthSubject(uuid="00000000-0000-0000-0000-000000000003", anonymous=True)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sessions(clock: FakeClock) -> AuthSessions:
+    return AuthSessions(clock, max_pending=3, ttl=300)
+
+
+def test_auth__password_success(sessions: AuthSessions) -> None:
+    sid, first = sessions.begin(ALICE, read_only=False)
+    assert first == Continue(methods=("password",))
+    check = sessions.start_step(sid, "password")
+    assert sessions.finish_step(check, credential_ok=True) == Success(ALICE.uuid or "", False)
+
+
+def test_auth__read_only_is_kept(sessions: AuthSessions) -> None:
+    sid, _ = sessions.begin(ALICE, read_only=True)
+    outcome = sessions.finish_step(sessions.start_step(sid, "password"), credential_ok=True)
+    assert isinstance(outcome, Success) and outcome.read_only
+
+
+def test_auth__wrong_password_denied_and_session_over(sessions: AuthSessions) -> None:
+    sid, _ = sessions.begin(ALICE, read_only=False)
+    check = sessions.start_step(sid, "password")
+    assert sessions.finish_step(check, credential_ok=False) == Denied(WRONG_CREDENTIALS)
+    with pytest.raises(InvalidAuthState):
+        sessions.start_step(sid, "password")
+
+
+def test_auth__unknown_name_offered_password_then_denied_like_wrong(
+    sessions: AuthSessions,
+) -> None:
+    sid, first = sessions.begin(UNKNOWN, read_only=False)
+    assert first == Continue(methods=("password",))
+    check = sessions.start_step(sid, "password")
+    assert sessions.finish_step(check, credential_ok=True) == Denied(WRONG_CREDENTIALS)
+
+
+def test_auth__anonymous_is_read_only(sessions: AuthSessions) -> None:
+    sid, first = sessions.begin(ANON, read_only=False)
+    assert first == Continue(methods=("anonymous",))
+    outcome = sessions.finish_step(sessions.start_step(sid, "anonymous"), credential_ok=True)
+    assert outcome == Success(ANON.uuid or "", read_only=True)
+
+
+def test_auth__success_is_final(sessions: AuthSessions) -> None:
+    sid, _ = sessions.begin(ALICE, read_only=False)
+    sessions.finish_step(sessions.start_step(sid, "password"), credential_ok=True)
+    with pytest.raises(InvalidAuthState):
+        sessions.start_step(sid, "password")
+
+
+@pytest.mark.parametrize("sid", [None, "", "made-up"])
+def test_auth__step_without_known_session_is_invalid(sessions: AuthSessions, sid: object) -> None:
+    sessions.begin(ALICE, read_only=False)
+    with pytest.raises(InvalidAuthState):
+        sessions.start_step(sid, "password")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["anonymous", "totp", None, 1])
+def test_auth__method_not_offered_is_invalid_and_ends_session(
+    sessions: AuthSessions, method: object
+) -> None:
+    sid, _ = sessions.begin(ALICE, read_only=False)
+    with pytest.raises(InvalidAuthState):
+        sessions.start_step(sid, method)
+    with pytest.raises(InvalidAuthState):
+        sessions.start_step(sid, "password")
+
+
+def test_auth__session_expires_after_ttl(sessions: AuthSessions, clock: FakeClock) -> None:
+    sid, _ = sessions.begin(ALICE, read_only=False)
+    clock.advance(299)
+    assert len(sessions) == 1
+    clock.advance(1)
+    with pytest.raises(InvalidAuthState):
+        sessions.start_step(sid, "password")
+    assert len(sessions) == 0
+
+
+def test_auth__store_is_bounded_oldest_dropped(sessions: AuthSessions) -> None:
+    ids = [sessions.begin(ALICE, read_only=False)[0] for _ in range(4)]
+    assert len(sessions) == 3
+    with pytest.raises(InvalidAuthState):
+        sessions.start_step(ids[0], "password")
+    assert sessions.start_step(ids[3], "password").session.id == ids[3]
+
+
+@pytest.mark.parametrize(
+    ("valid_from", "expire_at"),
+    [(1_800_000_001.0, None), (None, 1_800_000_000.0), (None, 1_700_000_000.0)],
+)
+def test_auth__outside_validity_denied_after_right_password(
+    sessions: AuthSessions, valid_from: float | None, expire_at: float | None
+) -> None:
+    subject = AuthSubject(uuid=ALICE.uuid, valid_from=valid_from, expire_at=expire_at)
+    sid, _ = sessions.begin(subject, read_only=False)
+    check = sessions.start_step(sid, "password")
+    assert sessions.finish_step(check, credential_ok=True) == Denied(ACCOUNT_EXPIRED)
+
+
+def test_auth__inside_validity_succeeds(sessions: AuthSessions) -> None:
+    subject = AuthSubject(uuid=ALICE.uuid, valid_from=1_700_000_000.0, expire_at=1_800_000_001.0)
+    sid, _ = sessions.begin(subject, read_only=False)
+    outcome = sessions.finish_step(sessions.start_step(sid, "password"), credential_ok=True)
+    assert isinstance(outcome, Success)

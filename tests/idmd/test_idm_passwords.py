@@ -1,0 +1,73 @@
+"""Passwords: Argon2id PHC strings, verification, generated passwords and the Secret type."""
+
+import pytest
+
+from idmd import limits
+from idmd.errors import InvalidValue
+from idmd.idm.passwords import (
+    GENERATED_ALPHABET,
+    Hasher,
+    Secret,
+    generate_password,
+    hash_password_sync,
+    validate_password,
+    verify_password_sync,
+)
+
+
+def test_hash_password__is_argon2id_phc_with_configured_cost() -> None:
+    phc = hash_password_sync("correct horse")
+    assert phc.startswith(
+        f"$argon2id$v=19$m={limits.ARGON2_MEMORY_KIB},t={limits.ARGON2_ITERATIONS},"
+        f"p={limits.ARGON2_LANES}$"
+    )
+    assert "correct horse" not in phc
+
+
+def test_hash_password__salts_every_hash() -> None:
+    assert hash_password_sync("correct horse") != hash_password_sync("correct horse")
+
+
+def test_verify_password__accepts_right_refuses_wrong_and_garbage() -> None:
+    phc = hash_password_sync("correct horse")
+    assert verify_password_sync("correct horse", phc)
+    assert not verify_password_sync("correct horsf", phc)
+    assert not verify_password_sync("correct horse", "not a phc string")
+
+
+def test_secret__repr_hides_value() -> None:
+    secret = Secret("hunter2hunter2")
+    assert repr(secret) == "[secure]"
+    assert "hunter2" not in repr({"password": secret})
+    assert secret == "hunter2hunter2"
+
+
+def test_generate_password__length_alphabet_and_uniqueness() -> None:
+    passwords = {generate_password() for _ in range(50)}
+    assert len(passwords) == 50
+    for password in passwords:
+        assert isinstance(password, Secret)
+        assert len(password) == 20
+        assert set(password) <= set(GENERATED_ALPHABET)
+    assert not set(GENERATED_ALPHABET) & set("0O1lI")
+
+
+@pytest.mark.parametrize(
+    "raw", [None, 12345678, "short", "x" * (limits.MAX_PASSWORD_BYTES + 1), "é" * 257]
+)
+def test_validate_password__refuses(raw: object) -> None:
+    with pytest.raises(InvalidValue) as info:
+        validate_password(raw)
+    assert "x" * 20 not in info.value.detail
+
+
+def test_validate_password__accepts_longest() -> None:
+    assert validate_password("x" * limits.MAX_PASSWORD_BYTES) == "x" * limits.MAX_PASSWORD_BYTES
+
+
+async def test_hasher__hashes_and_verifies_off_loop() -> None:
+    hasher = Hasher()
+    phc = await hasher.hash("correct horse")
+    assert await hasher.verify("correct horse", phc)
+    assert not await hasher.verify("wrong horse", phc)
+    assert not await hasher.verify("correct horse", None)
