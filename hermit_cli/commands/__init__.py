@@ -1,0 +1,1 @@
+"""The ``hermit`` commands, one module per noun; ``main.py`` lists them in order."""
