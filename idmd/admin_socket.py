@@ -1,0 +1,278 @@
+"""The root-only admin unix socket: its trio server and its small blocking client.
+
+The server lets root (or the server's own user) run ``recover-account`` and ``verify`` while
+hermit-idmd holds the database; the client is what ``hermit-idmd recover-account`` and
+``hermit-idmd verify`` use. This module does not know how an account is recovered (``idm/``
+does) nor how frames are cut (``idmd/framing.py`` does).
+
+Rules:
+- The socket file is created 0600; in addition each connection's peer uid (SO_PEERCRED) must
+  be 0 or the server's own uid, so a socket made reachable by mistake still refuses others.
+- One request, one response, then the connection is closed. A request must arrive whole
+  within ``ADMIN_READ_TIMEOUT_SECONDS``.
+- A bad request (oversized, malformed, unknown op, wrong peer, too slow) gets an error frame
+  and the connection closes; nothing a client sends can crash the server.
+- The response to ``recover_account`` carries a password: it is written to the socket and to
+  nowhere else (no log line).
+
+Wire format (version 1), frames as in ``idmd/framing.py``::
+
+    {"version": 1, "op": "recover_account", "name": NAME}
+        → {"ok": true, "password": PASSWORD}
+    {"version": 1, "op": "verify"}
+        → {"ok": true, "problems": [TEXT, ...]}
+    any failure
+        → {"ok": false, "error": CODE, "detail": TEXT}
+
+``version`` may be left out (it means 1); another version is refused.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import socket
+import stat
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Protocol
+
+import trio
+
+from idmd.errors import AccessDenied, HermitError, InvalidRequest, Unavailable
+from idmd.framing import CLOSED, FrameDecoder, PeerProtocolError, decode_payload, encode_frame
+from idmd.limits import ADMIN_READ_TIMEOUT_SECONDS, MAX_ADMIN_FRAME_BYTES, MAX_TEXT_LEN
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+_RECEIVE_CHUNK = 4096
+_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid (socket(7))
+
+
+class AdminTarget(Protocol):
+    """What the admin socket needs from the identity layer (``idmd.idm.Idm`` provides it)."""
+
+    async def recover_account(self, name: str) -> str: ...
+
+    def verify(self) -> list[str]: ...
+
+
+class AdminSocketUnavailable(Unavailable):
+    """Nobody is listening on the admin socket (no server runs there)."""
+
+
+@dataclass(frozen=True)
+class RecoverAccount:
+    name: str
+
+
+@dataclass(frozen=True)
+class Verify:
+    pass
+
+
+Request = RecoverAccount | Verify
+
+
+def parse_request(obj: Mapping[str, object]) -> Request:
+    """Check a decoded request. Errors: ``InvalidRequest`` saying what is wrong."""
+    version = obj.get("version", PROTOCOL_VERSION)
+    if version != PROTOCOL_VERSION:
+        raise InvalidRequest(f"unsupported admin protocol version; this server speaks "
+                             f"{PROTOCOL_VERSION}")
+    op = obj.get("op")
+    if op == "recover_account":
+        _check_keys(obj, {"version", "op", "name"})
+        name = obj.get("name")
+        if not isinstance(name, str) or not name or len(name) > MAX_TEXT_LEN:
+            raise InvalidRequest("recover_account needs a 'name' string")
+        return RecoverAccount(name)
+    if op == "verify":
+        _check_keys(obj, {"version", "op"})
+        return Verify()
+    raise InvalidRequest("unknown op; known ops: recover_account, verify")
+
+
+def _check_keys(obj: Mapping[str, object], allowed: set[str]) -> None:
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise InvalidRequest(f"unknown key {unknown[0]!r} in the request")
+
+
+def error_response(exc: HermitError) -> dict[str, object]:
+    return {"ok": False, "error": exc.code, "detail": exc.detail}
+
+
+# --- server --------------------------------------------------------------------------------
+
+
+def bind_admin_socket(path: Path) -> socket.socket:
+    """Bind and listen on ``path``, mode 0600, replacing a stale socket file.
+
+    Errors: ``OSError`` (with a message naming ``path``) when another process listens there
+    or the path holds something that is not a socket.
+    """
+    _remove_stale_socket(path)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    # The umask makes bind create the file 0600, so it is never reachable by others, not
+    # even for a moment before the chmod.
+    old_umask = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    except OSError:
+        sock.close()
+        raise
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, 0o600)
+    sock.listen()
+    return sock
+
+
+def _remove_stale_socket(path: Path) -> None:
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise OSError(errno.EEXIST, f"{path} exists and is not a socket")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        probe.connect(str(path))
+    except ConnectionRefusedError:
+        path.unlink()  # left behind by a server that died; nobody listens
+        return
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, f"another process listens on {path}")
+
+
+async def serve_admin_socket(
+    sock: socket.socket,
+    target: AdminTarget,
+    *,
+    allowed_uids: frozenset[int],
+    read_timeout: float = ADMIN_READ_TIMEOUT_SECONDS,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve the bound socket ``sock`` until cancelled; one task per connection.
+
+    Resources: takes ``sock`` over and closes it when cancelled.
+    """
+    listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
+    handler = partial(
+        handle_connection, target=target, allowed_uids=allowed_uids, read_timeout=read_timeout
+    )
+    async with listener:
+        task_status.started()
+        await trio.serve_listeners(handler, [listener])
+
+
+def peer_uid(stream: trio.SocketStream) -> int:
+    raw = stream.socket.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+    _pid, uid, _gid = _UCRED.unpack(raw)
+    return int(uid)
+
+
+async def handle_connection(
+    stream: trio.SocketStream,
+    *,
+    target: AdminTarget,
+    allowed_uids: frozenset[int],
+    read_timeout: float,
+) -> None:
+    """Answer one request on ``stream``, then close it whatever happened."""
+    try:
+        uid = peer_uid(stream)
+        if uid not in allowed_uids:
+            log.warning("admin socket: refused a connection from uid %d", uid)
+            response = error_response(AccessDenied("the admin socket is for root only"))
+        else:
+            response = await _answer(stream, target, read_timeout)
+        with trio.move_on_after(read_timeout):
+            await stream.send_all(encode_frame(response, MAX_ADMIN_FRAME_BYTES))
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass  # the client went away; nothing to answer
+    except Exception:
+        # Last line of defence: one connection's bug must never take the server down.
+        log.exception("admin socket: connection failed")
+    finally:
+        await trio.aclose_forcefully(stream)
+
+
+async def _answer(
+    stream: trio.SocketStream, target: AdminTarget, read_timeout: float
+) -> dict[str, object]:
+    try:
+        with trio.fail_after(read_timeout):
+            payload = await _read_frame(stream)
+        request = parse_request(decode_payload(payload))
+    except trio.TooSlowError:
+        return error_response(PeerProtocolError("no whole request arrived in time"))
+    except InvalidRequest as exc:
+        log.warning("admin socket: bad request: %s", exc.detail)
+        return error_response(exc)
+    try:
+        return await _run(request, target)
+    except HermitError as exc:
+        return error_response(exc)
+    except Exception:
+        log.exception("admin socket: %s failed", type(request).__name__)
+        return error_response(HermitError("the request failed; see the server's log"))
+
+
+async def _run(request: Request, target: AdminTarget) -> dict[str, object]:
+    if isinstance(request, RecoverAccount):
+        password = await target.recover_account(request.name)
+        log.info("admin socket: recovered account %s", request.name)
+        return {"ok": True, "password": password}
+    # verify runs on the loop: a rare operator command, and the database is not thread-safe.
+    return {"ok": True, "problems": target.verify()}
+
+
+async def _read_frame(stream: trio.SocketStream) -> bytes:
+    decoder = FrameDecoder(MAX_ADMIN_FRAME_BYTES)
+    while True:
+        frame = decoder.next_frame()
+        if isinstance(frame, bytes):
+            return frame
+        if frame is CLOSED:
+            raise PeerProtocolError("the connection closed before a request arrived")
+        decoder.feed(await stream.receive_some(_RECEIVE_CHUNK))
+
+
+# --- client --------------------------------------------------------------------------------
+
+
+def admin_request(
+    path: Path, request: Mapping[str, object], *, timeout: float = 60.0
+) -> dict[str, object]:
+    """Send one request to the admin socket at ``path`` and return the decoded response.
+
+    Errors: ``AdminSocketUnavailable`` when no server listens at ``path``; ``OSError`` for
+    anything else (permission denied, the server closed without answering);
+    ``PeerProtocolError`` for a malformed answer.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock.settimeout(timeout)
+    with sock:
+        try:
+            sock.connect(str(path))
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            raise AdminSocketUnavailable(f"no hermit-idmd listens on {path}") from exc
+        sock.sendall(encode_frame({"version": PROTOCOL_VERSION, **request},
+                                  MAX_ADMIN_FRAME_BYTES))
+        decoder = FrameDecoder(MAX_ADMIN_FRAME_BYTES)
+        while True:
+            frame = decoder.next_frame()
+            if isinstance(frame, bytes):
+                return decode_payload(frame)
+            if frame is CLOSED:
+                raise OSError(errno.ECONNRESET, f"{path}: the server closed without answering")
+            decoder.feed(sock.recv(_RECEIVE_CHUNK))
