@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import NoReturn
+from typing import NoReturn, TypeAlias
 
 from hermit_cli.context import Context
 from hermit_cli.errors import UsageError
@@ -34,7 +34,8 @@ class HermitArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{where}: {message}" if where else message)
 
 
-Subparsers = argparse._SubParsersAction[HermitArgumentParser]
+# A string: argparse's class is generic only to type checkers.
+Subparsers: TypeAlias = "argparse._SubParsersAction[HermitArgumentParser]"
 
 
 def add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
