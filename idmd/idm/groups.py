@@ -1,0 +1,129 @@
+"""Groups: the operations behind ``/v1/group``.
+
+Like ``accounts.py``: synchronous, inside the caller's transaction, as the caller's
+``Identity``; idempotent in the sense of docs/api.md.
+
+Rules:
+- Members may be people, service accounts and groups (nesting and cycles are allowed; the
+  storage layer computes ``memberof``). Members are named by name, spn or uuid; a name that
+  matches nothing is ``NotFound`` naming it, and nothing of the request is applied.
+- At most ``MAX_MEMBERS_PER_REQUEST`` members per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from idmd import limits
+from idmd.entry import Entry
+from idmd.errors import Conflict, InvalidValue, NotFound
+from idmd.filter import Eq
+from idmd.idm import lookup
+from idmd.idm.posix import posix_group_mods
+from idmd.idm.views import JSON, group_view
+from idmd.names import validate_name
+from idmd.server import ReadTxn, WriteTxn
+from idmd.server.identity import Identity
+from idmd.server.mods import Add, Mod, Remove, Set
+
+MEMBER_CLASSES = ("person", "service_account", "group")
+
+
+def list_groups(txn: ReadTxn, ident: Identity) -> list[JSON]:
+    entries = txn.search(ident, Eq("class", "group"))
+    return sorted((group_view(entry, txn) for entry in entries), key=lambda v: str(v["name"]))
+
+
+def get_group(txn: ReadTxn, ident: Identity, text: str) -> JSON:
+    return group_view(lookup.read_by_id(txn, ident, "group", text), txn)
+
+
+def _after_write(txn: ReadTxn, ident: Identity, entry: Entry) -> JSON:
+    return group_view(lookup.read_as(txn, ident, entry), txn)
+
+
+def create_group(
+    txn: WriteTxn, ident: Identity, *, name: str, description: str | None
+) -> tuple[bool, JSON]:
+    name = validate_name(name)
+    attrs: dict[str, frozenset[str]] = {
+        "class": frozenset({"object", "group"}),
+        "name": frozenset({name}),
+    }
+    if description is not None:
+        attrs["description"] = frozenset({description})
+    existing = txn.resolve(name)
+    if existing is not None:
+        same = existing.has_class("group") and (
+            description is None or existing.get("description") == attrs["description"]
+        )
+        if not same:
+            raise Conflict(f"the name {name!r} is already taken")
+        return False, _after_write(txn, ident, existing)
+    entry = txn.create(ident, attrs)
+    return True, _after_write(txn, ident, entry)
+
+
+def update_group(
+    txn: WriteTxn, ident: Identity, text: str, changes: Mapping[str, str | None]
+) -> tuple[bool, JSON]:
+    """Apply a PATCH: ``name`` (str) and ``description`` (str, or ``None`` to clear)."""
+    entry = lookup.find_or_404(txn, "group", text)
+    mods: list[Mod] = []
+    for key, value in changes.items():
+        if key == "name" and value is not None:
+            mods.append(Set("name", frozenset({validate_name(value)})))
+        elif key == "description":
+            mods.append(Set("description", frozenset() if value is None else frozenset({value})))
+        else:
+            raise InvalidValue(f"{key} cannot be set to this value")
+    after, changed = txn.modify(ident, entry.uuid, mods)
+    return changed, _after_write(txn, ident, after)
+
+
+def delete_group(txn: WriteTxn, ident: Identity, text: str) -> bool:
+    entry = lookup.find(txn, "group", text)
+    if entry is None:
+        return False
+    return txn.delete(ident, entry.uuid)
+
+
+def _member_uuids(txn: ReadTxn, members: Sequence[str]) -> list[str]:
+    if len(members) > limits.MAX_MEMBERS_PER_REQUEST:
+        raise InvalidValue(
+            f"at most {limits.MAX_MEMBERS_PER_REQUEST} members may be named in one request"
+        )
+    uuids = []
+    for text in members:
+        entry = None
+        for cls in MEMBER_CLASSES:
+            entry = lookup.find(txn, cls, text)
+            if entry is not None:
+                break
+        if entry is None:
+            raise NotFound(f"no person, service account or group {text!r}")
+        uuids.append(entry.uuid)
+    return uuids
+
+
+def change_members(
+    txn: WriteTxn, ident: Identity, text: str, members: Sequence[str], *, add: bool
+) -> tuple[bool, JSON]:
+    entry = lookup.find_or_404(txn, "group", text)
+    uuids = _member_uuids(txn, members)
+    # Every member is named in a modification, present or not, so a repeat is a no-op that
+    # the access profiles still judge.
+    mods: list[Mod] = [
+        Add("member", uuid) if add else Remove("member", uuid) for uuid in dict.fromkeys(uuids)
+    ]
+    after, changed = txn.modify(ident, entry.uuid, mods)
+    return changed, _after_write(txn, ident, after)
+
+
+def set_posix(
+    txn: WriteTxn, ident: Identity, text: str, *, gidnumber: int | None
+) -> tuple[bool, JSON]:
+    entry = lookup.find_or_404(txn, "group", text)
+    mods = posix_group_mods(gidnumber=gidnumber)
+    after, changed = txn.modify(ident, entry.uuid, mods)
+    return changed, _after_write(txn, ident, after)

@@ -1,0 +1,60 @@
+"""The operations behind ``/v1/unix``: listing and reading the unix views as the caller.
+
+Reads go through the caller's search (``unix_read``, which holds anonymous, may read POSIX
+entries only), so what hermit-unixd sees is decided by the access profiles like any read.
+Password checks for ``POST /v1/unix/auth`` are the facade's (they are slow); this module finds
+the account and shapes the answer.
+"""
+
+from __future__ import annotations
+
+from idmd.entry import Entry
+from idmd.errors import NotFound
+from idmd.filter import And, Eq
+from idmd.idm import lookup
+from idmd.idm.unixview import unix_group_view, unix_user_view
+from idmd.idm.views import JSON
+from idmd.server import ReadTxn
+from idmd.server.identity import Identity
+
+ACCOUNT_CLASS = "posix_account"
+GROUP_CLASS = "posix_group"
+
+
+def list_users(txn: ReadTxn, ident: Identity) -> list[JSON]:
+    users = [unix_user_view(entry, txn) for entry in txn.search(ident, Eq("class", ACCOUNT_CLASS))]
+    return sorted((user for user in users if user is not None), key=lambda u: str(u["name"]))
+
+
+def user_view_as(txn: ReadTxn, ident: Identity, entry: Entry) -> JSON:
+    """UNIX_USER of ``entry`` as ``ident`` sees it. Errors: ``NotFound``."""
+    user = unix_user_view(lookup.read_as(txn, ident, entry), txn)
+    if user is None:
+        raise NotFound(f"no unix user {entry.first('name')!r}")
+    return user
+
+
+def get_user(txn: ReadTxn, ident: Identity, text: str) -> JSON:
+    entry = lookup.find_or_404(txn, ACCOUNT_CLASS, text, allow_gidnumber=True)
+    try:
+        return user_view_as(txn, ident, entry)
+    except NotFound:
+        raise NotFound(f"no unix user {text!r}") from None
+
+
+def _group(txn: ReadTxn, ident: Identity, entry: Entry) -> JSON | None:
+    members = txn.search(ident, And((Eq("class", ACCOUNT_CLASS), Eq("memberof", entry.uuid))))
+    return unix_group_view(entry, members)
+
+
+def list_groups(txn: ReadTxn, ident: Identity) -> list[JSON]:
+    groups = [_group(txn, ident, entry) for entry in txn.search(ident, Eq("class", GROUP_CLASS))]
+    return sorted((group for group in groups if group is not None), key=lambda g: str(g["name"]))
+
+
+def get_group(txn: ReadTxn, ident: Identity, text: str) -> JSON:
+    entry = lookup.read_by_id(txn, ident, GROUP_CLASS, text, allow_gidnumber=True)
+    group = _group(txn, ident, entry)
+    if group is None:
+        raise NotFound(f"no unix group {text!r}")
+    return group

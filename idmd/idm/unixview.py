@@ -1,0 +1,79 @@
+"""The unix views of docs/api.md: what hermit-unixd fetches for NSS, PAM and sshd.
+
+This module shapes POSIX entries into UNIX_USER and UNIX_GROUP. It does not decide who may read
+them (the caller's search does: ``unix_read`` holds anonymous) and knows nothing of caching.
+
+Rules (DESIGN.md "Data model"):
+- A user's ``groups`` begin with its user-private group: same name, uuid and gidnumber as the
+  account. Then every POSIX group it belongs to, directly or through nesting (``memberof`` is
+  the stored closure), sorted by name; non-POSIX groups are left out.
+- A group's ``members`` are the names of the POSIX accounts in it, directly or through nesting,
+  sorted.
+- ``ssh_keys`` are bare key lines (what sshd's AuthorizedKeysCommand prints), sorted by label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from idmd.entry import Entry
+from idmd.idm.views import JSON, Lookup, gidnumber_of, ssh_keys_of
+
+
+def _group_ref(entry: Entry, gidnumber: int) -> JSON:
+    return {
+        "uuid": entry.uuid,
+        "name": entry.first("name"),
+        "spn": entry.first("spn"),
+        "gidnumber": gidnumber,
+    }
+
+
+def unix_user_view(entry: Entry, lookup: Lookup) -> JSON | None:
+    """UNIX_USER, or ``None`` for an entry that is not a readable POSIX account."""
+    gidnumber = gidnumber_of(entry)
+    if not entry.has_class("posix_account") or gidnumber is None:
+        return None
+    groups = []
+    for uuid in entry.get("memberof"):
+        group = lookup.get(uuid)
+        if group is None or not group.has_class("posix_group"):
+            continue
+        group_gid = gidnumber_of(group)
+        if group_gid is not None:
+            groups.append(_group_ref(group, group_gid))
+    groups.sort(key=lambda group: str(group["name"]))
+    return {
+        "uuid": entry.uuid,
+        "name": entry.first("name"),
+        "spn": entry.first("spn"),
+        "displayname": entry.first("displayname"),
+        "gidnumber": gidnumber,
+        "shell": entry.first("loginshell"),
+        "ssh_keys": [key.line for key in ssh_keys_of(entry)],
+        "valid_from": entry.first("valid_from"),
+        "expire_at": entry.first("expire_at"),
+        "groups": [_group_ref(entry, gidnumber), *groups],
+    }
+
+
+def unix_group_view(entry: Entry, members: Iterable[Entry]) -> JSON | None:
+    """UNIX_GROUP, or ``None`` for an entry that is not a readable POSIX group.
+
+    ``members`` are the entries whose ``memberof`` names this group (the caller searches them).
+    """
+    gidnumber = gidnumber_of(entry)
+    if not entry.has_class("posix_group") or gidnumber is None:
+        return None
+    names = sorted(
+        name
+        for member in members
+        if member.has_class("posix_account") and (name := member.first("name")) is not None
+    )
+    return {
+        "uuid": entry.uuid,
+        "name": entry.first("name"),
+        "spn": entry.first("spn"),
+        "gidnumber": gidnumber,
+        "members": names,
+    }
