@@ -1,7 +1,8 @@
-"""``cert-generate``: a private CA and a server certificate for hermit-idmd.
+"""The server's certificate: ``cert-generate`` writes it, ``make_tls_context`` loads it.
 
-This module makes keys and certificates and writes them to files; it does not decide where
-(``idmd/config.py`` does) and does not serve them (``idmd/serve.py`` does). Implements
+This module makes keys and certificates, writes them to files and builds the server's TLS
+context from them; it does not decide where they live (``idmd/config.py`` does) and does not
+serve (``idmd/serve.py`` does). Implements
 DESIGN.md "Entry points": ``cert-generate`` writes ``tls_chain``, ``tls_key`` and the CA as
 ``ca.pem`` beside ``tls_chain``; the certificate covers the host of ``origin``, ``localhost``
 and ``127.0.0.1`` (and ``::1``).
@@ -11,6 +12,8 @@ Rules:
 - The CA may sign server certificates only (``path_length=0``) and its private key is never
   written: running ``cert-generate`` again makes a new CA, which clients must then be given.
   Keeping no CA key means a stolen server cannot mint certificates clients trust.
+- The server speaks TLS 1.2 at least, TLS 1.2 only with ECDHE and AEAD suites, and offers
+  ALPN ``http/1.1`` only (DESIGN.md "Security invariants").
 - Files are written whole (a temporary file, then a rename); the key is created 0600 and never
   exists with looser permissions. Existing files are only replaced with ``force``.
 """
@@ -21,6 +24,7 @@ import contextlib
 import datetime
 import ipaddress
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +41,9 @@ CA_VALID_DAYS = 3650
 LEAF_VALID_DAYS = 825
 # Tolerate clients whose clock is a little behind.
 BACKDATE = datetime.timedelta(minutes=5)
+# TLS 1.2 suites: ECDHE key exchange and AEAD only (Mozilla's "intermediate" profile minus
+# DHE, which an EC key cannot use anyway). TLS 1.3 suites are all fine and not configurable.
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 
 
 class CertError(HermitError):
@@ -173,3 +180,32 @@ def _write(path: Path, data: bytes, mode: int) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         raise CertError(f"{path}: cannot write: {exc.strerror}") from exc
+
+
+class TlsFilesError(HermitError):
+    """The certificate or key cannot be used; the message names the file and the remedy."""
+
+    code = "tls_files"
+
+
+def make_tls_context(chain: Path, key: Path, config_path: Path) -> ssl.SSLContext:
+    """The server's TLS context. Errors: ``TlsFilesError`` naming the file and the remedy."""
+    remedy = f"create them with: hermit-idmd cert-generate -c {config_path}"
+    for label, path in (("tls_chain", chain), ("tls_key", key)):
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            raise TlsFilesError(f"cannot read {label} {path}: {exc.strerror}; {remedy}") from exc
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(TLS12_CIPHERS)
+    context.set_alpn_protocols(["http/1.1"])
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    try:
+        context.load_cert_chain(chain, key)
+    except ssl.SSLError as exc:
+        raise TlsFilesError(
+            f"tls_chain {chain} and tls_key {key} do not form a usable certificate and key "
+            f"({exc.reason}); {remedy}"
+        ) from exc
+    return context

@@ -1,0 +1,165 @@
+"""The ``hermit-idmd server`` process: TLS listener, admin socket, signals and readiness.
+
+This module is the trio shell around the identity layer: it binds the sockets, runs hypercorn
+(trio worker) with the REST app and the admin socket in one nursery, tells systemd when it is
+ready and shuts down cleanly. It decides nothing about identities (``idmd/idm`` and
+``idmd/https`` do) and reads no configuration (``idmd/config.py`` did).
+
+Rules (DESIGN.md "Security invariants"):
+- HTTPS only: hypercorn gets exactly one socket, which we bound, wrapped in our TLS context
+  (TLS 1.2 minimum, AEAD ciphers with forward secrecy, ALPN ``http/1.1`` only). There is no
+  code path that serves plaintext.
+- READY=1 goes to systemd only after both listeners accept connections; the line
+  ``listening on https://HOST:PORT`` is logged at the same moment (tests read the port from it).
+- SIGTERM or SIGINT: stop accepting, let requests in flight finish (hypercorn's graceful
+  timeout), close the admin socket and the database. A second signal stops at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import ssl
+from functools import partial
+from typing import cast
+
+import hypercorn.trio
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.typing import Framework
+from starlette.applications import Starlette
+from systemd import daemon
+
+from idmd.admin_socket import AdminTarget, bind_admin_socket, serve_admin_socket
+from idmd.clock import SystemClock
+from idmd.config import ServerConfig, format_host_port
+from idmd.https.app import build_app
+from idmd.idm import Idm
+
+log = logging.getLogger(__name__)
+
+# How long requests in flight may take to finish after SIGTERM.
+GRACEFUL_SECONDS = 5.0
+
+
+class _HypercornConfig(HypercornConfig):
+    """hypercorn's config with our TLS context instead of the one it would build."""
+
+    def __init__(self, tls: ssl.SSLContext) -> None:
+        self._tls = tls
+
+    def create_ssl_context(self) -> ssl.SSLContext:
+        return self._tls
+
+
+def hypercorn_config(tls: ssl.SSLContext, fd: int, cfg: ServerConfig) -> HypercornConfig:
+    config = _HypercornConfig(tls)
+    config.bind = [f"fd://{fd}"]
+    config.insecure_bind = []
+    # hypercorn serves TLS only when both are set; our create_ssl_context ignores the values.
+    config.certfile = str(cfg.tls_chain)
+    config.keyfile = str(cfg.tls_key)
+    config.alpn_protocols = ["http/1.1"]
+    config.include_server_header = False
+    config.graceful_timeout = GRACEFUL_SECONDS
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.accesslog = logging.getLogger("hypercorn.access")
+    assert config.ssl_enabled  # Invariant: never a plaintext listener.
+    return config
+
+
+def bind_https_socket(host: str, port: int) -> socket.socket:
+    """Bind (not yet listen) the TCP socket hypercorn will serve; port 0 picks a free port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def serve(cfg: ServerConfig, tls: ssl.SSLContext) -> None:
+    """Run the server until SIGTERM or SIGINT; the caller holds the database lock.
+
+    Resources: opens the database and both sockets, and closes them all before returning.
+    """
+    idm = Idm.open(str(cfg.db_path), domain=cfg.domain, origin=cfg.origin, clock=SystemClock())
+    try:
+        app = build_app(idm)
+        admin_sock = bind_admin_socket(cfg.admin_socket_path)
+        try:
+            await _run_listeners(cfg, tls, app, idm, admin_sock)
+        finally:
+            cfg.admin_socket_path.unlink(missing_ok=True)
+    finally:
+        idm.close()
+        log.info("database closed")
+
+
+async def _run_listeners(
+    cfg: ServerConfig,
+    tls: ssl.SSLContext,
+    app: Starlette,
+    idm: AdminTarget,
+    admin_sock: socket.socket,
+) -> None:
+    https_sock = bind_https_socket(cfg.bind_host, cfg.bind_port)
+    host, port = https_sock.getsockname()[:2]
+    shutdown = trio.Event()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(_stop_on_signals, shutdown, nursery.cancel_scope)
+        await nursery.start(
+            partial(
+                serve_admin_socket, admin_sock, idm,
+                allowed_uids=frozenset({0, os.geteuid()}),
+            )
+        )
+        config = hypercorn_config(tls, https_sock.detach(), cfg)
+        await nursery.start(_serve_https, app, config, shutdown, nursery.cancel_scope)
+        log.info("listening on https://%s", format_host_port(host, port))
+        log.info("admin socket on %s", cfg.admin_socket_path)
+        daemon.notify("READY=1")
+
+
+async def _serve_https(
+    app: Starlette,
+    config: HypercornConfig,
+    shutdown: trio.Event,
+    everything: trio.CancelScope,
+    *,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve HTTPS until ``shutdown``; then stop everything else too."""
+    # Starlette's ASGI signature is looser than hypercorn's typed scopes; the protocol is the
+    # same ASGI 3.
+    asgi = cast(Framework, app)
+    try:
+        await hypercorn.trio.serve(
+            asgi, config, shutdown_trigger=shutdown.wait, task_status=task_status
+        )
+    finally:
+        everything.cancel()
+
+
+async def _stop_on_signals(
+    shutdown: trio.Event,
+    everything: trio.CancelScope,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        task_status.started()
+        async for signum in signals:
+            if shutdown.is_set():
+                log.warning("%s again: stopping now", signal.Signals(signum).name)
+                everything.cancel()
+                return
+            log.info("%s: shutting down", signal.Signals(signum).name)
+            daemon.notify("STOPPING=1")
+            shutdown.set()
