@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from idmd.be.backend import trigrams
 from idmd.be.idl import IDL
 from idmd.entry import Entry
 from idmd.errors import InvalidRequest, UnindexedFilter
@@ -222,12 +223,6 @@ def matches(filt: Filter, entry: Entry, self_uuid: str | None = None) -> bool:
 
 
 # --- evaluation from the indexes ------------------------------------------------------------
-
-def trigrams(text: str) -> set[str]:
-    """The trigrams the substring index holds for ``text`` (casefolded)."""
-    folded = text.casefold()
-    return {folded[i : i + 3] for i in range(len(folded) - 2)}
-
 
 class IndexReader(Protocol):
     def eq_ids(self, attr: str, value: str) -> IDL: ...

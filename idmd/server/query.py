@@ -1,0 +1,115 @@
+"""The QueryServer: owns the database file, the entry cache and the one writer.
+
+Rules:
+- one database file belongs to exactly one server process: an exclusive ``flock`` on
+  ``PATH.lock`` is taken at open (a second QueryServer on the file raises ``Unavailable``);
+- one write transaction at a time: a second ``write()`` while one is open raises
+  ``WriteInProgress`` (a bug in the caller, not a client error); reads never wait;
+- transactions are synchronous: the trio server does no ``await`` while one is open, so a
+  reader never sees half of a write (the entry cache is updated only after a commit);
+- the builtin entries are seeded in the first write transaction of a new database.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from idmd import schema
+from idmd.access import AccessProfile
+from idmd.be.backend import Backend, Codec
+from idmd.clock import Clock
+from idmd.entry import Entry, decode_entry, encode_attrs
+from idmd.errors import Unavailable
+from idmd.limits import ENTRY_CACHE_SIZE
+from idmd.server import builtin
+from idmd.server.txn import ReadTxn, WriteTxn
+from idmd.server.verify import verify_store
+
+_SEEDED = "seeded"
+
+CODEC: Codec[Entry] = Codec(
+    encode=lambda e: encode_attrs(e.attrs),
+    decode=decode_entry,
+    attrs=lambda e: e.attrs,
+)
+
+
+class WriteInProgress(RuntimeError):
+    """``write()`` was called while a write transaction is open (there is one writer)."""
+
+
+class QueryServer:
+    def __init__(self, path: str, *, domain: str, clock: Clock) -> None:
+        """Open (creating if needed) the database at ``path`` and seed it on first open.
+
+        Errors: ``Unavailable`` if another QueryServer holds the file.
+        """
+        self.path = path
+        self.domain = domain.lower()
+        self.clock = clock
+        self._lock_fd = _lock(path)
+        self._profile_cache: tuple[AccessProfile, ...] | None = None
+        try:
+            self._backend = Backend(path, CODEC, schema.INDEXES, ENTRY_CACHE_SIZE)
+            with self._backend.read() as be:
+                seeded = be.get_meta("sys", _SEEDED) is not None
+            if not seeded:
+                with self.write() as txn:
+                    builtin.seed(txn)
+                    txn._be.put_meta("sys", _SEEDED, b"1")
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
+
+    def close(self) -> None:
+        self._backend.close()
+        os.close(self._lock_fd)
+
+    @contextmanager
+    def read(self) -> Iterator[ReadTxn]:
+        """A read transaction: a consistent view of the last commit."""
+        with self._backend.read() as be:
+            yield ReadTxn(self, be)
+
+    @contextmanager
+    def write(self) -> Iterator[WriteTxn]:
+        """The write transaction: commits on a clean exit, rolls back on an exception.
+
+        Errors: ``WriteInProgress`` if a write transaction is already open.
+        """
+        be = self._backend.begin_write()
+        if be is None:
+            raise WriteInProgress("a write transaction is already open")
+        txn = WriteTxn(self, be)
+        try:
+            yield txn
+        except BaseException:
+            be.rollback()
+            raise
+        be.commit()
+        if txn.profiles_changed:
+            self._profile_cache = None
+
+    def verify(self) -> list[str]:
+        """Check every invariant of the stored database; [] when all hold."""
+        with self._backend.read() as be:
+            return verify_store(be, self._backend.cache_snapshot(), self.domain)
+
+    def _profiles(self, txn: ReadTxn) -> tuple[AccessProfile, ...]:
+        """The parsed access control profiles, cached between commits that change none."""
+        if self._profile_cache is None:
+            self._profile_cache = txn._load_profiles()
+        return self._profile_cache
+
+
+def _lock(path: str) -> int:
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise Unavailable(f"the database {path} is in use by another server") from None
+    return fd
