@@ -50,14 +50,11 @@ class CommandFailed(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hermit-idmd", description="hermit's identity server.")
+    _add_config_option(parser, DEFAULT_CONFIG_PATH)
+    # -c is accepted after the subcommand too; there it must not reset an earlier -c.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "-c", "--config", type=Path, default=DEFAULT_CONFIG_PATH,
-        help=f"the server's configuration file (default: {DEFAULT_CONFIG_PATH})",
-    )
-    parser = argparse.ArgumentParser(
-        prog="hermit-idmd", description="hermit's identity server.", parents=[common]
-    )
+    _add_config_option(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True, metavar=PUBLIC_COMMANDS)
     commands.add_parser(
         "server", parents=[common], help="run the server (HTTPS and the admin socket)"
@@ -86,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_config_option(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "-c", "--config", type=Path, default=default,
+        help=f"the server's configuration file (default: {DEFAULT_CONFIG_PATH})",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = COMMANDS[args.command]
@@ -111,11 +115,13 @@ def _error(message: str) -> None:
 def cmd_server(cfg: ServerConfig, args: argparse.Namespace) -> int:
     from idmd.dblock import exclusive_database
     from idmd.logsetup import setup_logging
-    from idmd.serve import serve
 
     setup_logging(cfg.log_level)
     tls = make_tls_context(cfg.tls_chain, cfg.tls_key, cfg.source)
     with exclusive_database(cfg.db_path):
+        # Imported here: the other subcommands should not pay for hypercorn and the REST app.
+        from idmd.serve import serve
+
         trio.run(serve, cfg, tls)
     return EXIT_OK
 
