@@ -99,7 +99,8 @@ def test_config__wrong_type_is_an_error_naming_key_and_file(tmp_path: Path) -> N
 def test_config__missing_file_is_one_line(tmp_path: Path) -> None:
     done = run_idmd(tmp_path / "absent.toml", "configtest")
     assert done.returncode == 2
-    assert done.stderr == f"hermit-idmd: error: {tmp_path}/absent.toml: no such configuration file\n"
+    absent = tmp_path / "absent.toml"
+    assert done.stderr == f"hermit-idmd: error: {absent}: no such configuration file\n"
 
 
 def test_help__lists_the_public_subcommands(tmp_path: Path) -> None:
