@@ -8,17 +8,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.cli.hermit_process import HermitProcess, logged_in
-
-pytestmark = pytest.mark.integration
+from tests.integration.conftest import IdmdServer
 
 
 @pytest.fixture(scope="module")
-def admin(idmd: Any, tmp_path_factory: pytest.TempPathFactory) -> HermitProcess:
+def admin(idmd: IdmdServer, tmp_path_factory: pytest.TempPathFactory) -> HermitProcess:
     return logged_in(idmd, tmp_path_factory.mktemp("cli-group"), "idm_admin",
                      idmd.idm_admin_password)
 
@@ -94,7 +92,7 @@ def test_cli_group__posix_enable(admin: HermitProcess, group: str) -> None:
 
 
 def test_cli_service_account__lifecycle(
-    admin: HermitProcess, group: str, idmd: Any, tmp_path: Path
+    admin: HermitProcess, group: str, idmd: IdmdServer, tmp_path: Path
 ) -> None:
     name = _fresh("sa")
     argv = ("service-account", "create", name, "--display-name", "Backup Bot",

@@ -10,7 +10,6 @@ import ssl
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -18,12 +17,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.cli.hermit_process import HermitProcess, logged_in
-
-pytestmark = pytest.mark.integration
+from tests.integration.conftest import IdmdServer
 
 
 @pytest.fixture(scope="module")
-def admin(idmd: Any, tmp_path_factory: pytest.TempPathFactory) -> HermitProcess:
+def admin(idmd: IdmdServer, tmp_path_factory: pytest.TempPathFactory) -> HermitProcess:
     return logged_in(idmd, tmp_path_factory.mktemp("cli-person"), "idm_admin",
                      idmd.idm_admin_password)
 
@@ -95,7 +93,7 @@ def test_cli_person__posix_enable(admin: HermitProcess, person: str) -> None:
 
 
 def test_cli_person__posix_password_works_for_unix_auth(
-    admin: HermitProcess, person: str, idmd: Any, tmp_path: Path
+    admin: HermitProcess, person: str, idmd: IdmdServer, tmp_path: Path
 ) -> None:
     admin.ok("person", "posix", "enable", person)
     password = "unix-" + uuid.uuid4().hex
@@ -114,7 +112,7 @@ def test_cli_person__posix_password_works_for_unix_auth(
 
 
 def test_cli_person__credential_password_lets_them_log_in(
-    admin: HermitProcess, person: str, idmd: Any, tmp_path: Path
+    admin: HermitProcess, person: str, idmd: IdmdServer, tmp_path: Path
 ) -> None:
     password = "primary-" + uuid.uuid4().hex
     admin.ok("person", "credential", "set-password", person, stdin=password + "\n")

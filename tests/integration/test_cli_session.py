@@ -12,18 +12,16 @@ import ssl
 import stat
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.cli.hermit_process import HERMIT, RUN_TIMEOUT_S, HermitProcess
-
-pytestmark = pytest.mark.integration
+from tests.integration.conftest import IdmdServer
 
 
 @pytest.fixture
-def as_idm_admin(idmd: Any, tmp_path: Path) -> HermitProcess:
+def as_idm_admin(idmd: IdmdServer, tmp_path: Path) -> HermitProcess:
     return HermitProcess(tmp_path, {
         "HERMIT_URL": idmd.url,
         "HERMIT_CA": str(idmd.ca),
@@ -38,7 +36,7 @@ def _stored_token(proc: HermitProcess) -> str:
     return token
 
 
-def test_cli_login__stores_a_private_token(as_idm_admin: HermitProcess, idmd: Any) -> None:
+def test_cli_login__stores_a_private_token(as_idm_admin: HermitProcess, idmd: IdmdServer) -> None:
     ran = as_idm_admin.ok("login")
     assert ran.out == "logged in as idm_admin\n"
     (token_file,) = as_idm_admin.cache_dir.glob("token-*.json")
@@ -61,7 +59,7 @@ def test_cli_whoami__human_and_json(as_idm_admin: HermitProcess) -> None:
 
 
 def test_cli_whoami__global_options_after_the_command(
-    as_idm_admin: HermitProcess, idmd: Any
+    as_idm_admin: HermitProcess, idmd: IdmdServer
 ) -> None:
     as_idm_admin.ok("login")
     ran = as_idm_admin(
@@ -72,7 +70,7 @@ def test_cli_whoami__global_options_after_the_command(
     assert ran.json()["name"] == "idm_admin"
 
 
-def test_cli_logout__revokes_the_token(as_idm_admin: HermitProcess, idmd: Any) -> None:
+def test_cli_logout__revokes_the_token(as_idm_admin: HermitProcess, idmd: IdmdServer) -> None:
     as_idm_admin.ok("login")
     token = _stored_token(as_idm_admin)
     assert as_idm_admin.ok("logout").out == "logged out idm_admin\n"
@@ -90,7 +88,9 @@ def _ssl(ca: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca))
 
 
-def test_cli_login__two_accounts_side_by_side(as_idm_admin: HermitProcess, idmd: Any) -> None:
+def test_cli_login__two_accounts_side_by_side(
+    as_idm_admin: HermitProcess, idmd: IdmdServer
+) -> None:
     as_idm_admin.ok("login")
     as_idm_admin.ok("login", env={"HERMIT_NAME": "admin",
                                   "HERMIT_PASSWORD": idmd.admin_password})
@@ -130,7 +130,7 @@ def test_cli_login__no_terminal_no_password_does_not_wait(
     )
 
 
-def test_cli_login__http_url_is_refused(as_idm_admin: HermitProcess, idmd: Any) -> None:
+def test_cli_login__http_url_is_refused(as_idm_admin: HermitProcess, idmd: IdmdServer) -> None:
     plain = idmd.url.replace("https://", "http://")
     as_idm_admin.fails("login", "--url", plain, code="usage", status=2)
 
