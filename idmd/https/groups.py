@@ -1,0 +1,93 @@
+"""``/v1/group``: groups, their members and their POSIX data (docs/api.md "Groups")."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from idmd.https.inputs import caller_of, idm_of, read_object, string, string_list
+from idmd.https.routing import Handler, resource
+from idmd.idm import groups
+from idmd.idm.values import validate_gidnumber_type, validate_text
+
+
+async def list_(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    return JSONResponse({"groups": idm_of(request).read(caller, groups.list_groups)})
+
+
+async def create(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    body = await read_object(request, allowed=("name", "description"), required=("name",))
+    description = body.get("description")
+    changed, entry = idm_of(request).write(
+        caller,
+        groups.create_group,
+        name=string(body, "name"),
+        description=None if description is None else validate_text("description", description),
+    )
+    return JSONResponse({"changed": changed, "entry": entry})
+
+
+async def get(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    return JSONResponse(idm_of(request).read(caller, groups.get_group, request.path_params["id"]))
+
+
+async def update(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    body = await read_object(request, allowed=("description", "name"))
+    changes: dict[str, str | None] = {}
+    if "name" in body:
+        changes["name"] = string(body, "name")
+    if "description" in body:
+        description = body["description"]
+        changes["description"] = (
+            None if description is None else validate_text("description", description)
+        )
+    changed, entry = idm_of(request).write(
+        caller, groups.update_group, request.path_params["id"], changes
+    )
+    return JSONResponse({"changed": changed, "entry": entry})
+
+
+async def delete(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    await read_object(request, allowed=())
+    changed = idm_of(request).write(caller, groups.delete_group, request.path_params["id"])
+    return JSONResponse({"changed": changed})
+
+
+def _change_members(add: bool) -> Handler:
+    async def change(request: Request) -> JSONResponse:
+        caller = caller_of(request)
+        body = await read_object(request, allowed=("members",), required=("members",))
+        changed, entry = idm_of(request).write(
+            caller,
+            groups.change_members,
+            request.path_params["id"],
+            string_list(body, "members"),
+            add=add,
+        )
+        return JSONResponse({"changed": changed, "entry": entry})
+
+    return change
+
+
+async def posix(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    body = await read_object(request, allowed=("gidnumber",))
+    gidnumber = validate_gidnumber_type(body["gidnumber"]) if "gidnumber" in body else None
+    changed, entry = idm_of(request).write(
+        caller, groups.set_posix, request.path_params["id"], gidnumber=gidnumber
+    )
+    return JSONResponse({"changed": changed, "entry": entry})
+
+
+ROUTES = [
+    resource("/v1/group", GET=list_, POST=create),
+    resource("/v1/group/{id}", GET=get, PATCH=update, DELETE=delete),
+    resource("/v1/group/{id}/members/add", POST=_change_members(add=True)),
+    resource("/v1/group/{id}/members/remove", POST=_change_members(add=False)),
+    resource("/v1/group/{id}/posix", PUT=posix),
+]

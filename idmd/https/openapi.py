@@ -1,0 +1,437 @@
+"""The OpenAPI 3.1 document of the REST API, served at ``/v1/openapi.json``.
+
+Hand-written from docs/api.md, so it says exactly what the routes do: every path, method,
+status code and body shape. ``tests/idmd/test_https_openapi.py`` checks that every route of the
+app is in it and every operation in it is a route, and a schemathesis run checks the answers.
+
+Rules:
+- Bodies are closed (``additionalProperties: false``): an unknown key is ``400``.
+- Each operation lists the error statuses it can answer, all with the ``Error`` shape; ``5xx``
+  is never listed (there must be none).
+- Operations behind a bearer token declare ``security``; the others declare none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idmd import limits
+from idmd.idm.passwords import MIN_PASSWORD_CHARS
+
+JSON = dict[str, Any]
+
+
+def _ref(name: str) -> JSON:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: JSON) -> JSON:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+def _obj(properties: JSON, required: list[str] | None = None) -> JSON:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+        "additionalProperties": False,
+    }
+
+
+STRING = {"type": "string"}
+STRINGS = {"type": "array", "items": STRING}
+TIME = {"type": "string", "format": "date-time"}
+BOOL = {"type": "boolean"}
+GIDNUMBER = {"type": "integer", "minimum": 0, "maximum": 4_294_967_295}
+
+_ERROR_TEXT = {
+    400: "Invalid request (see docs/api.md for the codes)",
+    401: "No, or an invalid, expired or revoked bearer token; or wrong credentials",
+    403: "Not allowed: access profiles, a read-only session, or an expired account",
+    404: "No such entry",
+    409: "A name, spn or gidnumber is already taken",
+    413: "The request body is larger than 256 KiB",
+}
+
+SCHEMAS: JSON = {
+    "Error": _obj({"error": STRING, "detail": STRING}),
+    "SshKey": _obj({"label": STRING, "key": STRING, "fingerprint": STRING}),
+    "Posix": _obj({"gidnumber": GIDNUMBER, "loginshell": _nullable(STRING)}),
+    "GroupPosix": _obj({"gidnumber": GIDNUMBER}),
+    "Person": _obj(
+        {
+            "uuid": STRING,
+            "name": STRING,
+            "spn": STRING,
+            "classes": STRINGS,
+            "displayname": _nullable(STRING),
+            "mail": STRINGS,
+            "memberof": STRINGS,
+            "posix": _nullable(_ref("Posix")),
+            "ssh_keys": {"type": "array", "items": _ref("SshKey")},
+            "valid_from": _nullable(STRING),
+            "expire_at": _nullable(STRING),
+        }
+    ),
+    "Group": _obj(
+        {
+            "uuid": STRING,
+            "name": STRING,
+            "spn": STRING,
+            "classes": STRINGS,
+            "description": _nullable(STRING),
+            "members": STRINGS,
+            "memberof": STRINGS,
+            "posix": _nullable(_ref("GroupPosix")),
+        }
+    ),
+    "UnixGroupRef": _obj(
+        {"uuid": STRING, "name": STRING, "spn": STRING, "gidnumber": GIDNUMBER}
+    ),
+    "UnixUser": _obj(
+        {
+            "uuid": STRING,
+            "name": STRING,
+            "spn": STRING,
+            "displayname": _nullable(STRING),
+            "gidnumber": GIDNUMBER,
+            "shell": _nullable(STRING),
+            "ssh_keys": STRINGS,
+            "valid_from": _nullable(STRING),
+            "expire_at": _nullable(STRING),
+            "groups": {"type": "array", "items": _ref("UnixGroupRef")},
+        }
+    ),
+    "UnixGroup": _obj(
+        {"uuid": STRING, "name": STRING, "spn": STRING, "gidnumber": GIDNUMBER, "members": STRINGS}
+    ),
+    "Changed": _obj({"changed": BOOL}),
+}
+# SERVICE_ACCOUNT = PERSON + managed_by.
+SCHEMAS["ServiceAccount"] = _obj(
+    {**SCHEMAS["Person"]["properties"], "managed_by": _nullable(STRING)}
+)
+SCHEMAS["AuthState"] = {
+    "oneOf": [
+        _obj({"state": {"const": "continue"}, "methods": STRINGS}),
+        _obj({"state": {"const": "success"}, "token": STRING}),
+        _obj({"state": {"const": "denied"}, "reason": STRING}),
+    ]
+}
+
+
+def _response(schema: JSON, description: str = "OK", headers: JSON | None = None) -> JSON:
+    response: JSON = {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _operation(
+    summary: str,
+    ok: JSON,
+    errors: tuple[int, ...],
+    *,
+    body: JSON | None = None,
+    params: tuple[str, ...] = (),
+    secured: bool = True,
+    ok_headers: JSON | None = None,
+) -> JSON:
+    statuses = set(errors)
+    if secured:
+        statuses |= {401, 403}
+    if body is not None:
+        statuses |= {400, 413}
+    op: JSON = {
+        "summary": summary,
+        "responses": {"200": _response(ok, headers=ok_headers)}
+        | {str(s): _response(_ref("Error"), _ERROR_TEXT[s]) for s in sorted(statuses)},
+    }
+    if params:
+        op["parameters"] = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in params
+        ]
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    op["security"] = [{"bearer": []}] if secured else []
+    return op
+
+
+def _entry_result(schema: str) -> JSON:
+    return _obj({"changed": BOOL, "entry": _ref(schema)})
+
+
+# maxLength in characters: 4 UTF-8 bytes each at most, so any such string fits the byte limit.
+PASSWORD_BODY = _obj(
+    {
+        "password": {
+            "type": "string",
+            "minLength": MIN_PASSWORD_CHARS,
+            "maxLength": limits.MAX_PASSWORD_BYTES // 4,
+        }
+    }
+)
+EMPTY_BODY = _obj({})
+
+
+def _account_paths(kind: str, schema: str, plural: str) -> JSON:
+    base = f"/v1/{kind}"
+    noun = kind.replace("_", " ")
+    patch_props: JSON = {
+        "displayname": STRING,
+        "mail": STRINGS,
+        "name": STRING,
+        "valid_from": _nullable(TIME),
+        "expire_at": _nullable(TIME),
+    }
+    if kind == "person":
+        create_body = _obj(
+            {"name": STRING, "displayname": STRING, "mail": STRINGS}, ["name", "displayname"]
+        )
+        create_errors: tuple[int, ...] = (409,)
+    else:
+        create_body = _obj({"name": STRING, "displayname": STRING, "managed_by": STRING})
+        create_errors = (404, 409)
+        patch_props["managed_by"] = STRING
+    idp = ("id",)
+    paths: JSON = {
+        base: {
+            "get": _operation(
+                f"List {noun}s", _obj({plural: {"type": "array", "items": _ref(schema)}}), ()
+            ),
+            "post": _operation(
+                f"Create a {noun}", _entry_result(schema), create_errors, body=create_body
+            ),
+        },
+        f"{base}/{{id}}": {
+            "get": _operation(f"Read a {noun}", _ref(schema), (404,), params=idp),
+            "patch": _operation(
+                f"Change a {noun}",
+                _entry_result(schema),
+                (404, 409),
+                body=_obj(patch_props, []),
+                params=idp,
+            ),
+            "delete": _operation(f"Delete a {noun}", _ref("Changed"), (400,), params=idp),
+        },
+        f"{base}/{{id}}/posix": {
+            "put": _operation(
+                f"Make a {noun} POSIX",
+                _entry_result(schema),
+                (404, 409),
+                body=_obj({"gidnumber": GIDNUMBER, "loginshell": STRING}, []),
+                params=idp,
+            )
+        },
+        f"{base}/{{id}}/password": {
+            "put": _operation(
+                "Set the password", _ref("Changed"), (404,), body=PASSWORD_BODY, params=idp
+            )
+        },
+        f"{base}/{{id}}/unix_password": {
+            "put": _operation(
+                "Set the unix password", _ref("Changed"), (404,), body=PASSWORD_BODY, params=idp
+            )
+        },
+        f"{base}/{{id}}/ssh_keys": {
+            "get": _operation(
+                "List SSH keys",
+                _obj({"ssh_keys": {"type": "array", "items": _ref("SshKey")}}),
+                (404,),
+                params=idp,
+            )
+        },
+        f"{base}/{{id}}/ssh_keys/{{label}}": {
+            "put": _operation(
+                "Store an SSH public key under a label",
+                _obj({"changed": BOOL, "ssh_key": _ref("SshKey")}),
+                (404,),
+                body=_obj({"key": {"type": "string", "maxLength": limits.MAX_SSH_KEY_LEN}}),
+                params=("id", "label"),
+            ),
+            "delete": _operation(
+                "Remove an SSH key", _ref("Changed"), (400, 404), params=("id", "label")
+            ),
+        },
+    }
+    if kind == "service_account":
+        paths[f"{base}/{{id}}/generate_password"] = {
+            "post": _operation(
+                "Give the service account a generated password",
+                _obj({"changed": BOOL, "password": STRING}),
+                (400, 404),
+                params=idp,
+            )
+        }
+    return paths
+
+
+def _group_paths() -> JSON:
+    idp = ("id",)
+    members_body = _obj(
+        {"members": {"type": "array", "items": STRING, "maxItems": limits.MAX_MEMBERS_PER_REQUEST}}
+    )
+    return {
+        "/v1/group": {
+            "get": _operation(
+                "List groups", _obj({"groups": {"type": "array", "items": _ref("Group")}}), ()
+            ),
+            "post": _operation(
+                "Create a group",
+                _entry_result("Group"),
+                (409,),
+                body=_obj({"name": STRING, "description": STRING}, ["name"]),
+            ),
+        },
+        "/v1/group/{id}": {
+            "get": _operation("Read a group", _ref("Group"), (404,), params=idp),
+            "patch": _operation(
+                "Change a group",
+                _entry_result("Group"),
+                (404, 409),
+                body=_obj({"description": _nullable(STRING), "name": STRING}, []),
+                params=idp,
+            ),
+            "delete": _operation("Delete a group", _ref("Changed"), (400,), params=idp),
+        },
+        "/v1/group/{id}/members/add": {
+            "post": _operation(
+                "Add members", _entry_result("Group"), (404,), body=members_body, params=idp
+            )
+        },
+        "/v1/group/{id}/members/remove": {
+            "post": _operation(
+                "Remove members", _entry_result("Group"), (404,), body=members_body, params=idp
+            )
+        },
+        "/v1/group/{id}/posix": {
+            "put": _operation(
+                "Make a group POSIX",
+                _entry_result("Group"),
+                (404, 409),
+                body=_obj({"gidnumber": GIDNUMBER}, []),
+                params=idp,
+            )
+        },
+    }
+
+
+def _auth_paths() -> JSON:
+    session_header = {"Hermit-Auth-Session": {"schema": STRING, "required": True}}
+    return {
+        "/v1/auth/begin": {
+            "post": _operation(
+                "Begin a login",
+                _ref("AuthState"),
+                (),
+                body=_obj({"name": STRING, "read_only": BOOL}, ["name"]),
+                secured=False,
+                ok_headers=session_header,
+            )
+        },
+        "/v1/auth/step": {
+            "post": _operation(
+                "One login step (needs the auth session from begin)",
+                _ref("AuthState"),
+                (),
+                body=_obj(
+                    {"method": {"enum": ["password", "anonymous"]}, "password": STRING},
+                    ["method"],
+                ),
+                secured=False,
+            )
+        },
+        "/v1/auth/whoami": {
+            "get": _operation(
+                "Who the token belongs to",
+                _obj(
+                    {
+                        "uuid": STRING,
+                        "name": STRING,
+                        "spn": STRING,
+                        "session_id": STRING,
+                        "scope": {"enum": ["read_write", "read_only"]},
+                        "expires_at": STRING,
+                    }
+                ),
+                (),
+            )
+        },
+        "/v1/auth/logout": {
+            "post": _operation("End the session", _ref("Changed"), (400, 413))
+        },
+    }
+
+
+def _unix_paths() -> JSON:
+    idp = ("id",)
+    return {
+        "/v1/unix/user": {
+            "get": _operation(
+                "List POSIX accounts",
+                _obj({"users": {"type": "array", "items": _ref("UnixUser")}}),
+                (),
+            )
+        },
+        "/v1/unix/user/{id}": {
+            "get": _operation("Read a POSIX account", _ref("UnixUser"), (404,), params=idp)
+        },
+        "/v1/unix/group": {
+            "get": _operation(
+                "List POSIX groups",
+                _obj({"groups": {"type": "array", "items": _ref("UnixGroup")}}),
+                (),
+            )
+        },
+        "/v1/unix/group/{id}": {
+            "get": _operation("Read a POSIX group", _ref("UnixGroup"), (404,), params=idp)
+        },
+        "/v1/unix/auth": {
+            "post": _operation(
+                "Check a unix password",
+                _obj({"state": {"const": "success"}, "user": _ref("UnixUser")}),
+                (404,),
+                body=_obj({"name": STRING, "password": STRING}),
+            )
+        },
+    }
+
+
+def _public_paths() -> JSON:
+    return {
+        "/status": {
+            "get": _operation(
+                "Health", _obj({"status": {"const": "ok"}}), (), secured=False
+            )
+        },
+        "/v1/openapi.json": {
+            "get": _operation("This document", {"type": "object"}, (), secured=False)
+        },
+    }
+
+
+def build_document() -> JSON:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "hermit-idmd",
+            "version": "1",
+            "description": "hermit's identity server; the contract is docs/api.md.",
+        },
+        "paths": {
+            **_public_paths(),
+            **_auth_paths(),
+            **_account_paths("person", "Person", "persons"),
+            **_account_paths("service_account", "ServiceAccount", "service_accounts"),
+            **_group_paths(),
+            **_unix_paths(),
+        },
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,53 @@
+"""``/v1/unix``: the views hermit-unixd reads, and unix password checks (docs/api.md)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from idmd import limits
+from idmd.errors import InvalidValue
+from idmd.https.inputs import caller_of, idm_of, read_object, string
+from idmd.https.routing import resource
+from idmd.idm import unix
+from idmd.idm.passwords import Secret
+
+
+async def list_users(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    return JSONResponse({"users": idm_of(request).read(caller, unix.list_users)})
+
+
+async def get_user(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    return JSONResponse(idm_of(request).read(caller, unix.get_user, request.path_params["id"]))
+
+
+async def list_groups(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    return JSONResponse({"groups": idm_of(request).read(caller, unix.list_groups)})
+
+
+async def get_group(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    return JSONResponse(idm_of(request).read(caller, unix.get_group, request.path_params["id"]))
+
+
+async def auth(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    body = await read_object(request, allowed=("name", "password"), required=("name", "password"))
+    name = string(body, "name")
+    password = Secret(string(body, "password"))
+    if len(password.encode("utf-8")) > limits.MAX_PASSWORD_BYTES:
+        raise InvalidValue(f"a password may have at most {limits.MAX_PASSWORD_BYTES} bytes")
+    user = await idm_of(request).unix_auth(caller, name, password)
+    return JSONResponse({"state": "success", "user": user})
+
+
+ROUTES = [
+    resource("/v1/unix/user", GET=list_users),
+    resource("/v1/unix/user/{id}", GET=get_user),
+    resource("/v1/unix/group", GET=list_groups),
+    resource("/v1/unix/group/{id}", GET=get_group),
+    resource("/v1/unix/auth", POST=auth),
+]
