@@ -170,7 +170,9 @@ def normalise_attrs(attrs: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
         attribute(attr)
         if isinstance(values, str):
             raise InvalidValue(f"{attr}: values must be given as a list")
-        result.setdefault(attr, set()).update(normalise_value(attr, v) for v in values)
+        normalised = {normalise_value(attr, v) for v in values}
+        if normalised:  # an empty list means "no values", as if the attribute were absent
+            result.setdefault(attr, set()).update(normalised)
     return result
 
 
