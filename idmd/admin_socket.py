@@ -9,7 +9,8 @@ Rules:
 - The socket file is created 0600; in addition each connection's peer uid (SO_PEERCRED) must
   be 0 or the server's own uid, so a socket made reachable by mistake still refuses others.
 - One request, one response, then the connection is closed. A request must arrive whole
-  within ``ADMIN_READ_TIMEOUT_SECONDS``.
+  within ``ADMIN_READ_TIMEOUT_SECONDS``. A client should read exactly one frame: the server
+  may reset the connection after it (when it refused the request unread to its end).
 - A bad request (oversized, malformed, unknown op, wrong peer, too slow) gets an error frame
   and the connection closes; nothing a client sends can crash the server.
 - The response to ``recover_account`` carries a password: it is written to the socket and to
@@ -189,12 +190,7 @@ async def handle_connection(
 ) -> None:
     """Answer one request on ``stream``, then close it whatever happened."""
     try:
-        uid = peer_uid(stream)
-        if uid not in allowed_uids:
-            log.warning("admin socket: refused a connection from uid %d", uid)
-            response = error_response(AccessDenied("the admin socket is for root only"))
-        else:
-            response = await _answer(stream, target, read_timeout)
+        response = await _answer(stream, target, allowed_uids, read_timeout)
         with trio.move_on_after(read_timeout):
             await stream.send_all(encode_frame(response, MAX_ADMIN_FRAME_BYTES))
     except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -207,14 +203,27 @@ async def handle_connection(
 
 
 async def _answer(
-    stream: trio.SocketStream, target: AdminTarget, read_timeout: float
+    stream: trio.SocketStream,
+    target: AdminTarget,
+    allowed_uids: frozenset[int],
+    read_timeout: float,
 ) -> dict[str, object]:
+    # The request is read before the peer is judged, so a refused client gets its answer
+    # instead of a broken pipe; reading is bounded in size and time either way.
     try:
         with trio.fail_after(read_timeout):
             payload = await _read_frame(stream)
-        request = parse_request(decode_payload(payload))
     except trio.TooSlowError:
         return error_response(PeerProtocolError("no whole request arrived in time"))
+    except PeerProtocolError as exc:
+        log.warning("admin socket: bad frame: %s", exc.detail)
+        return error_response(exc)
+    uid = peer_uid(stream)
+    if uid not in allowed_uids:
+        log.warning("admin socket: refused a connection from uid %d", uid)
+        return error_response(AccessDenied("the admin socket is for root only"))
+    try:
+        request = parse_request(decode_payload(payload))
     except InvalidRequest as exc:
         log.warning("admin socket: bad request: %s", exc.detail)
         return error_response(exc)

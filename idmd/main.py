@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -42,7 +42,6 @@ EXIT_USAGE = 2
 HEALTHCHECK_TIMEOUT_SECONDS = 5.0
 PUBLIC_COMMANDS = "{server,configtest,cert-generate,recover-account,healthcheck}"
 
-log = logging.getLogger("idmd.main")
 
 
 class CommandFailed(Exception):
@@ -113,16 +112,14 @@ def _error(message: str) -> None:
 
 
 def cmd_server(cfg: ServerConfig, args: argparse.Namespace) -> int:
-    from idmd.dblock import exclusive_database
     from idmd.logsetup import setup_logging
 
     setup_logging(cfg.log_level)
     tls = make_tls_context(cfg.tls_chain, cfg.tls_key, cfg.source)
-    with exclusive_database(cfg.db_path):
-        # Imported here: the other subcommands should not pay for hypercorn and the REST app.
-        from idmd.serve import serve
+    # Imported here: the other subcommands should not pay for hypercorn and the REST app.
+    from idmd.serve import serve
 
-        trio.run(serve, cfg, tls)
+    trio.run(serve, cfg, tls)
     return EXIT_OK
 
 
@@ -205,16 +202,28 @@ def _ask_server(cfg: ServerConfig, request: dict[str, object]) -> dict[str, obje
 
 
 def _offline(cfg: ServerConfig, work: Callable[[Idm], T]) -> T:
-    """Run ``work`` on the database directly; only while no server holds it."""
-    from idmd.dblock import exclusive_database
+    """Run ``work`` on the database directly, when no server listens on the admin socket.
+
+    The database's own lock refuses this while a server holds the file. A process of another
+    user (typically root) must not open it: it would leave WAL files the service user cannot
+    write.
+    """
     from idmd.idm import Idm
 
-    with exclusive_database(cfg.db_path):
-        idm = Idm.open(str(cfg.db_path), domain=cfg.domain, origin=cfg.origin, clock=SystemClock())
-        try:
-            return work(idm)
-        finally:
-            idm.close()
+    try:
+        owner = cfg.db_path.stat().st_uid
+    except FileNotFoundError:
+        owner = os.geteuid()
+    if owner != os.geteuid():
+        raise CommandFailed(
+            f"{cfg.db_path} belongs to uid {owner}; run this as that user "
+            f"(e.g. runuser -u hermit-idmd -- hermit-idmd ...)"
+        )
+    idm = Idm.open(str(cfg.db_path), domain=cfg.domain, origin=cfg.origin, clock=SystemClock())
+    try:
+        return work(idm)
+    finally:
+        idm.close()
 
 
 COMMANDS: dict[str, Callable[[ServerConfig, argparse.Namespace], int]] = {

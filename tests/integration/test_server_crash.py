@@ -48,20 +48,22 @@ async def burst_until_killed(server: IdmdServer, token: str) -> tuple[set[str], 
 
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=WORKERS)
-    async with httpx.AsyncClient(base_url=server.url, verify=server.ssl_context(),
-                                 headers=headers, limits=limits, timeout=30) as client:
-        async with trio.open_nursery() as nursery:
-            for _ in range(WORKERS):
-                nursery.start_soon(worker, client)
+    async with (
+        httpx.AsyncClient(base_url=server.url, verify=server.ssl_context(), headers=headers,
+                          limits=limits, timeout=30) as client,
+        trio.open_nursery() as nursery,
+    ):
+        for _ in range(WORKERS):
+            nursery.start_soon(worker, client)
     assert killed.is_set(), "the burst ended before the server was killed"
     return acked, next(counter)
 
 
-async def test_server__kill_9_during_writes_loses_no_acknowledged_person() -> None:
+def test_server__kill_9_during_writes_loses_no_acknowledged_person() -> None:
     with scratch_dir("hermit-crash-") as workdir:
         with own_idmd(workdir) as server:
             token = server.login("idm_admin", server.idm_admin_password)
-            acked, attempted = await burst_until_killed(server, token)
+            acked, attempted = trio.run(burst_until_killed, server, token)
             assert server.process.proc.wait(timeout=30) == -signal.SIGKILL
         assert attempted > len(acked)  # some writes were in flight when the server died
 
