@@ -1,0 +1,534 @@
+"""hermit-unixd's persistent cache: users, groups, negative answers and offline password hashes.
+
+This module owns one apsw SQLite file and the host secret beside it. It stores what the
+resolver hands it and answers lookups with the stored JSON and its times; it does not fetch
+from idmd, decide whether an expired entry may still be served (offline it may), fold names,
+or build NSS records (the resolver and the protocol layer do).
+
+Rules:
+- Users are keyed by uuid and found by name, uid (= gidnumber), uuid or spn; groups by uuid,
+  found by name or gid. Each row holds idmd's UNIX_USER / UNIX_GROUP JSON (docs/api.md, "Unix
+  views"), when it was fetched and when it expires (``fetched_at + cache_timeout``), from the
+  injected ``Clock``. Expired rows are still returned: offline answers come from them.
+- A newer fetch wins: storing an entry drops any other cached entry that claims its name, spn
+  or id (a rename or a reused gidnumber on the server), and any negative answer for it.
+- Negative answers ("idmd says there is no such user/group") live in two separate tables
+  with a short timeout of their own, so a miss for a user never hides a group of the same name
+  (DESIGN.md, "Where hermit goes beyond").
+- File modes: the directory 0750, the database and the host secret 0600, whatever the umask;
+  symlinks are not followed when creating them.
+- The cache is disposable. A file that is corrupt, not a database, of another schema version,
+  deleted or replaced while open is rebuilt empty (and a warning logged); the failed operation
+  is retried once on the new file. Only a directory we may not use is fatal (``CacheError``).
+  In WAL mode, pages still in the write-ahead log keep answering after the main file was
+  overwritten in place; the damage is found when a page must come from the file (at the
+  latest on the next start) and the file is rebuilt then.
+- Not thread-safe by itself: one caller at a time (the resolver serialises its calls).
+
+Offline passwords (DESIGN.md, "Security invariants": cached offline hashes are additionally
+keyed by a host secret readable only by unixd). After a successful online login the resolver
+stores ``Argon2id(password, salt, secret=K)`` as a PHC string, where ``K`` is the host
+secret: 32 random bytes in ``host_secret`` beside the cache, mode 0600, created once. ``K`` is
+Argon2's own "secret value" input (RFC 9106, section 3.1), so a copy of the cache file alone
+cannot be brute-forced: every guess needs ``K`` as well as the Argon2id cost. If the secret
+file is missing, malformed, or readable by anyone but its owner, a new secret is made and
+every stored hash is dropped (they could not verify, or the old key may have leaked).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import secrets
+import stat
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import apsw
+from cryptography.exceptions import InvalidKey
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+from idmd import limits as idmd_limits
+from idmd.clock import Clock
+from idmd.errors import HermitError, InvalidValue
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Bumped when the tables change; a file of another version is rebuilt (it is only a cache).
+SCHEMA_VERSION = 1
+
+# A negative answer is kept briefly: an account created on idmd should appear on hosts within
+# seconds, while a burst of lookups for a name that does not exist (a shell prompt, a log
+# line) still hits idmd once. SSSD's entry_negative_timeout defaults to 15 s as well.
+NEGATIVE_TIMEOUT_SECONDS = 15.0
+
+HOST_SECRET_NAME = "host_secret"
+HOST_SECRET_BYTES = 32
+_SALT_BYTES = 16
+_HASH_BYTES = 32
+
+DIR_MODE = 0o750
+FILE_MODE = 0o600
+
+_SCHEMA = f"""
+BEGIN;
+CREATE TABLE users (
+    uuid TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, spn TEXT NOT NULL UNIQUE,
+    uid INTEGER NOT NULL UNIQUE, data TEXT NOT NULL,
+    fetched_at REAL NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE groups (
+    uuid TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, spn TEXT NOT NULL UNIQUE,
+    gid INTEGER NOT NULL UNIQUE, data TEXT NOT NULL,
+    fetched_at REAL NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE user_misses (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE group_misses (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE passwords (uuid TEXT PRIMARY KEY, phc TEXT NOT NULL, stored_at REAL NOT NULL);
+PRAGMA user_version = {SCHEMA_VERSION};
+COMMIT;
+"""
+
+# What SQLite raises for a file that is damaged or not a database at all.
+_BROKEN = (apsw.CorruptError, apsw.NotADBError)
+
+
+class CacheError(HermitError):
+    """The cache cannot be kept at its path (a directory we do not own, a path that is not a
+    regular file); rebuilding would not help."""
+
+    code = "cache_error"
+
+
+@dataclass(frozen=True)
+class CachedEntry:
+    """A cached UNIX_USER or UNIX_GROUP and its times (seconds since the epoch)."""
+
+    data: Mapping[str, object]
+    fetched_at: float
+    expires_at: float
+
+    def is_expired(self, now: float) -> bool:
+        return now >= self.expires_at
+
+
+class Cache:
+    """The cache file at ``path`` (opened, created or rebuilt at construction).
+
+    Resources: holds an open SQLite connection until ``close()``.
+    Errors: ``CacheError`` when the directory or file cannot be made ours.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        clock: Clock,
+        *,
+        cache_timeout: float,
+        negative_timeout: float = NEGATIVE_TIMEOUT_SECONDS,
+    ) -> None:
+        self._path = path
+        self._clock = clock
+        self._cache_timeout = cache_timeout
+        self._negative_timeout = negative_timeout
+        # Invariant: (st_dev, st_ino) of the file ``_conn`` has open; a different answer from
+        # stat(path) means the file was deleted or replaced under us.
+        self._identity: tuple[int, int] = (0, 0)
+        self._conn = self._open()
+        self._secret, fresh_secret = _load_host_secret(path.with_name(HOST_SECRET_NAME))
+        if fresh_secret:
+            self._run(lambda conn: conn.execute("DELETE FROM passwords"))
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # Users --------------------------------------------------------------------------------
+
+    def put_user(self, user: Mapping[str, object]) -> None:
+        """Store a UNIX_USER as fetched now. Errors: ``InvalidValue`` for a malformed one."""
+        uuid, name, spn, uid = _identity_of(user, "user")
+        now = self._clock.now()
+        data = json.dumps(user, separators=(",", ":"))
+
+        def put(conn: apsw.Connection) -> None:
+            with conn:
+                conn.execute(
+                    "DELETE FROM users WHERE uuid != ? AND (name = ? OR spn = ? OR uid = ?)",
+                    (uuid, name, spn, uid),
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (uuid, name, spn, uid, data, now, now + self._cache_timeout),
+                )
+                conn.executemany(
+                    "DELETE FROM user_misses WHERE key = ?",
+                    [(_miss_key(key),) for key in (uuid, name, spn, uid)],
+                )
+
+        self._run(put)
+
+    def user_by_name(self, name: str) -> CachedEntry | None:
+        return self._one("SELECT data, fetched_at, expires_at FROM users WHERE name = ?", name)
+
+    def user_by_uid(self, uid: int) -> CachedEntry | None:
+        return self._one("SELECT data, fetched_at, expires_at FROM users WHERE uid = ?", uid)
+
+    def user_by_uuid(self, uuid: str) -> CachedEntry | None:
+        return self._one("SELECT data, fetched_at, expires_at FROM users WHERE uuid = ?", uuid)
+
+    def user_by_spn(self, spn: str) -> CachedEntry | None:
+        return self._one("SELECT data, fetched_at, expires_at FROM users WHERE spn = ?", spn)
+
+    def users(self) -> list[CachedEntry]:
+        """Every cached user, in uid order."""
+        return self._all("SELECT data, fetched_at, expires_at FROM users ORDER BY uid")
+
+    def delete_user(self, uuid: str) -> None:
+        """Forget a user idmd no longer has, with its offline password hash."""
+
+        def delete(conn: apsw.Connection) -> None:
+            with conn:
+                conn.execute("DELETE FROM users WHERE uuid = ?", (uuid,))
+                conn.execute("DELETE FROM passwords WHERE uuid = ?", (uuid,))
+
+        self._run(delete)
+
+    # Groups -------------------------------------------------------------------------------
+
+    def put_group(self, group: Mapping[str, object]) -> None:
+        """Store a UNIX_GROUP as fetched now. Errors: ``InvalidValue`` for a malformed one."""
+        uuid, name, spn, gid = _identity_of(group, "group")
+        now = self._clock.now()
+        data = json.dumps(group, separators=(",", ":"))
+
+        def put(conn: apsw.Connection) -> None:
+            with conn:
+                conn.execute(
+                    "DELETE FROM groups WHERE uuid != ? AND (name = ? OR spn = ? OR gid = ?)",
+                    (uuid, name, spn, gid),
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO groups VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (uuid, name, spn, gid, data, now, now + self._cache_timeout),
+                )
+                conn.executemany(
+                    "DELETE FROM group_misses WHERE key = ?",
+                    [(_miss_key(key),) for key in (uuid, name, spn, gid)],
+                )
+
+        self._run(put)
+
+    def group_by_name(self, name: str) -> CachedEntry | None:
+        return self._one("SELECT data, fetched_at, expires_at FROM groups WHERE name = ?", name)
+
+    def group_by_gid(self, gid: int) -> CachedEntry | None:
+        return self._one("SELECT data, fetched_at, expires_at FROM groups WHERE gid = ?", gid)
+
+    def groups(self) -> list[CachedEntry]:
+        """Every cached group, in gid order."""
+        return self._all("SELECT data, fetched_at, expires_at FROM groups ORDER BY gid")
+
+    def delete_group(self, uuid: str) -> None:
+        self._run(lambda conn: conn.execute("DELETE FROM groups WHERE uuid = ?", (uuid,)))
+
+    # Negative answers ---------------------------------------------------------------------
+
+    def put_user_miss(self, key: str | int) -> None:
+        """Remember that idmd has no user with this name, spn, uuid or uid."""
+        self._put_miss("user_misses", key)
+
+    def is_user_miss(self, key: str | int) -> bool:
+        return self._is_miss("user_misses", key)
+
+    def put_group_miss(self, key: str | int) -> None:
+        """Remember that idmd has no group with this name, spn, uuid or gid."""
+        self._put_miss("group_misses", key)
+
+    def is_group_miss(self, key: str | int) -> bool:
+        return self._is_miss("group_misses", key)
+
+    def _put_miss(self, table: str, key: str | int) -> None:
+        expires_at = self._clock.now() + self._negative_timeout
+        self._run(
+            lambda conn: conn.execute(
+                f"INSERT OR REPLACE INTO {table} VALUES (?, ?)",  # noqa: S608 - fixed names
+                (_miss_key(key), expires_at),
+            )
+        )
+
+    def _is_miss(self, table: str, key: str | int) -> bool:
+        now = self._clock.now()
+        rows = self._run(
+            lambda conn: conn.execute(
+                f"SELECT 1 FROM {table} WHERE key = ? AND expires_at > ?",  # noqa: S608
+                (_miss_key(key), now),
+            ).fetchall()
+        )
+        return bool(rows)
+
+    # Offline passwords --------------------------------------------------------------------
+
+    def store_password(self, uuid: str, password: str) -> None:
+        """Keep a hash of a password idmd just accepted for ``uuid``. Blocks ~50-100 ms."""
+        kdf = Argon2id(
+            salt=os.urandom(_SALT_BYTES),
+            length=_HASH_BYTES,
+            iterations=idmd_limits.ARGON2_ITERATIONS,
+            lanes=idmd_limits.ARGON2_LANES,
+            memory_cost=idmd_limits.ARGON2_MEMORY_KIB,
+            secret=self._secret,
+        )
+        phc = kdf.derive_phc_encoded(password.encode("utf-8", "surrogatepass"))
+        now = self._clock.now()
+        self._run(
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO passwords VALUES (?, ?, ?)", (uuid, phc, now)
+            )
+        )
+
+    def verify_password(self, uuid: str, password: str) -> bool:
+        """Whether ``password`` matches the hash kept for ``uuid``; no hash matches nothing.
+
+        Blocks ~50-100 ms when a hash exists; returns at once when none does (the resolver
+        decides whether to spend the same time on a dummy check).
+        """
+        rows = self._run(
+            lambda conn: conn.execute(
+                "SELECT phc FROM passwords WHERE uuid = ?", (uuid,)
+            ).fetchall()
+        )
+        if not rows:
+            return False
+        phc = rows[0][0]
+        assert isinstance(phc, str)  # Invariant: the column is written by store_password.
+        try:
+            Argon2id.verify_phc_encoded(
+                password.encode("utf-8", "surrogatepass"), phc, secret=self._secret
+            )
+        except InvalidKey:
+            return False
+        return True
+
+    # The whole cache ----------------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        """Mark every entry expired and forget every negative answer (hashes stay)."""
+        now = self._clock.now()
+
+        def invalidate(conn: apsw.Connection) -> None:
+            with conn:
+                conn.execute("UPDATE users SET expires_at = MIN(expires_at, ?)", (now,))
+                conn.execute("UPDATE groups SET expires_at = MIN(expires_at, ?)", (now,))
+                conn.execute("DELETE FROM user_misses")
+                conn.execute("DELETE FROM group_misses")
+
+        self._run(invalidate)
+
+    def clear(self) -> None:
+        """Forget everything: entries, negative answers and offline password hashes."""
+
+        def clear(conn: apsw.Connection) -> None:
+            with conn:
+                for table in ("users", "groups", "user_misses", "group_misses", "passwords"):
+                    conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+
+        self._run(clear)
+
+    def counts(self) -> tuple[int, int]:
+        """How many users and groups are cached (for the ``status`` op)."""
+
+        def count(conn: apsw.Connection) -> tuple[int, int]:
+            (users, groups), = conn.execute(
+                "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM groups)"
+            ).fetchall()
+            assert isinstance(users, int) and isinstance(groups, int)
+            return users, groups
+
+        return self._run(count)
+
+    # The file -----------------------------------------------------------------------------
+
+    def _one(self, sql: str, key: str | int) -> CachedEntry | None:
+        rows = self._run(lambda conn: conn.execute(sql, (key,)).fetchall())
+        return _entry(rows[0]) if rows else None
+
+    def _all(self, sql: str) -> list[CachedEntry]:
+        return [_entry(row) for row in self._run(lambda conn: conn.execute(sql).fetchall())]
+
+    def _run(self, operation: Callable[[apsw.Connection], T]) -> T:
+        """Run ``operation`` on the file at ``path``, rebuilding it once if it is broken."""
+        if self._replaced():
+            log.warning("cache %s was deleted or replaced; rebuilding it empty", self._path)
+            self._conn.close()
+            # A log left by the old file must not be replayed into the new one.
+            _unlink_files(self._path, ("-wal", "-shm"))
+            self._conn = self._open()
+        try:
+            return operation(self._conn)
+        except _BROKEN as exc:
+            log.warning("cache %s is damaged (%s); rebuilding it empty", self._path, exc)
+            self._conn.close()
+            self._conn = self._rebuild()
+            return operation(self._conn)
+
+    def _replaced(self) -> bool:
+        try:
+            st = os.stat(self._path)
+        except FileNotFoundError:
+            return True
+        return (st.st_dev, st.st_ino) != self._identity
+
+    def _open(self) -> apsw.Connection:
+        """Open the file, creating or rebuilding it as needed."""
+        _ensure_private_dir(self._path.parent)
+        self._identity = _ensure_private_file(self._path)
+        conn = apsw.Connection(str(self._path), flags=apsw.SQLITE_OPEN_READWRITE)
+        try:
+            _configure(conn)
+            (version,) = conn.execute("PRAGMA user_version").fetchall()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchall()[0][0]
+        except _BROKEN as exc:
+            log.warning("cache %s is damaged (%s); rebuilding it empty", self._path, exc)
+            conn.close()
+            return self._rebuild()
+        if version == SCHEMA_VERSION:
+            return conn
+        if version != 0 or tables:
+            log.warning("cache %s has another schema; rebuilding it empty", self._path)
+            conn.close()
+            return self._rebuild()
+        conn.execute(_SCHEMA)
+        return conn
+
+    def _rebuild(self) -> apsw.Connection:
+        """Replace the file by an empty cache of the current schema (the caller closed it)."""
+        _unlink_files(self._path, ("", "-journal", "-wal", "-shm"))
+        self._identity = _ensure_private_file(self._path)
+        conn = apsw.Connection(str(self._path), flags=apsw.SQLITE_OPEN_READWRITE)
+        _configure(conn)
+        conn.execute(_SCHEMA)
+        return conn
+
+
+def _unlink_files(path: Path, suffixes: tuple[str, ...]) -> None:
+    for suffix in suffixes:
+        try:
+            os.unlink(f"{path}{suffix}")
+        except FileNotFoundError:
+            pass
+
+
+def _configure(conn: apsw.Connection) -> None:
+    # WAL with synchronous=NORMAL: a commit costs no fsync (the cache is written on every
+    # fetch), and a power loss can drop the last commits but never corrupts the file
+    # (sqlite.org/wal.html, "Performance Considerations").
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+
+
+def _identity_of(entry: Mapping[str, object], what: str) -> tuple[str, str, str, int]:
+    """The keys a UNIX_USER / UNIX_GROUP is stored under: uuid, name, spn, gidnumber."""
+    values = [entry.get(key) for key in ("uuid", "name", "spn")]
+    gidnumber = entry.get("gidnumber")
+    for key, value in zip(("uuid", "name", "spn"), values, strict=True):
+        if not isinstance(value, str) or not value:
+            raise InvalidValue(f"a cached {what} needs {key!r} as a non-empty string")
+    if isinstance(gidnumber, bool) or not isinstance(gidnumber, int):
+        raise InvalidValue(f"a cached {what} needs 'gidnumber' as an integer")
+    uuid, name, spn = (str(value) for value in values)
+    return uuid, name, spn, gidnumber
+
+
+def _miss_key(key: str | int) -> str:
+    # Ids and names share one table; the prefix keeps the name "1000" apart from uid 1000.
+    return f"id:{key}" if isinstance(key, int) else f"name:{key}"
+
+
+def _entry(row: tuple[object, ...]) -> CachedEntry:
+    data, fetched_at, expires_at = row
+    assert isinstance(data, str) and isinstance(fetched_at, float)
+    assert isinstance(expires_at, float)
+    return CachedEntry(data=json.loads(data), fetched_at=fetched_at, expires_at=expires_at)
+
+
+def _ensure_private_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(mode=DIR_MODE, exist_ok=True)
+        st = os.stat(directory, follow_symlinks=False)
+        if not stat.S_ISDIR(st.st_mode):
+            raise CacheError(f"{directory}: the cache directory is not a directory")
+        if stat.S_IMODE(st.st_mode) != DIR_MODE:
+            os.chmod(directory, DIR_MODE)
+    except OSError as exc:
+        raise CacheError(f"{directory}: cannot use as the cache directory: {exc.strerror}") from exc
+
+
+def _ensure_private_file(path: Path) -> tuple[int, int]:
+    """Create ``path`` 0600 if missing (never through a symlink); its (st_dev, st_ino)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    except OSError as exc:
+        raise CacheError(f"{path}: cannot open the cache file: {exc.strerror}") from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise CacheError(f"{path}: the cache file is not a regular file")
+        if stat.S_IMODE(st.st_mode) != FILE_MODE:
+            os.fchmod(fd, FILE_MODE)
+        return st.st_dev, st.st_ino
+    finally:
+        os.close(fd)
+
+
+def _load_host_secret(path: Path) -> tuple[bytes, bool]:
+    """The host secret at ``path``, and whether it was (re)made just now."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return _make_host_secret(path), True
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            log.warning("host secret %s is a symlink; replacing it", path)
+            return _make_host_secret(path), True
+        raise CacheError(f"{path}: cannot read the host secret: {exc.strerror}") from exc
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        secret = handle.read(HOST_SECRET_BYTES + 1)
+    if not stat.S_ISREG(st.st_mode) or len(secret) != HOST_SECRET_BYTES:
+        log.warning("host secret %s is malformed; making a new one", path)
+        return _make_host_secret(path), True
+    if st.st_mode & 0o077 or st.st_uid != os.getuid():
+        log.warning("host secret %s was readable by others; making a new one", path)
+        return _make_host_secret(path), True
+    return secret, False
+
+
+def _make_host_secret(path: Path) -> bytes:
+    """Write a new secret atomically: a 0600 temporary file renamed over ``path``."""
+    secret = secrets.token_bytes(HOST_SECRET_BYTES)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    try:
+        fd = os.open(
+            temporary,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            FILE_MODE,
+        )
+        try:
+            os.fchmod(fd, FILE_MODE)
+            os.write(fd, secret)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise CacheError(f"{path}: cannot write the host secret: {exc.strerror}") from exc
+    return secret
