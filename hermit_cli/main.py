@@ -23,7 +23,7 @@ import httpx
 
 from hermit_cli.commands import group, person, service_account, session
 from hermit_cli.context import Context, GlobalOptions
-from hermit_cli.errors import EXIT_FAILURE, EXIT_OK, HermitError
+from hermit_cli.errors import EXIT_FAILURE, EXIT_OK, ApiError, HermitError
 from hermit_cli.output import Output
 from hermit_cli.parser import HermitArgumentParser, build_root
 from hermit_cli.tokens import TokenStore, default_root
@@ -41,8 +41,15 @@ def build_parser() -> HermitArgumentParser:
     return parser
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+# A token the server no longer takes: the fix is to log in again, so the line says so.
+_LOGIN_AGAIN_CODES = frozenset({"unauthenticated", "token_expired", "token_revoked"})
+
+
+def _error_line(exc: HermitError) -> str:
+    detail = " ".join(exc.detail.split())
+    if isinstance(exc, ApiError) and exc.code in _LOGIN_AGAIN_CODES:
+        detail += "; run hermit login"
+    return f"hermit: {detail} ({exc.code})\n"
 
 
 def run(
@@ -74,7 +81,7 @@ def run(
         )
         args.run(ctx, args)
     except HermitError as exc:
-        stderr.write(f"hermit: {_one_line(exc.detail)} ({exc.code})\n")
+        stderr.write(_error_line(exc))
         return exc.exit_status
     except OSError as exc:
         # The token store or a terminal failed locally; say which file, never its contents.

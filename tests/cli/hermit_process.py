@@ -67,9 +67,16 @@ class HermitProcess:
         assert (ran.status, ran.err) == (0, ""), f"hermit {' '.join(argv)}: {ran}"
         return ran
 
-    def fails(self, *argv: str, code: str, status: int = 1, stdin: str = "") -> Ran:
+    def fails(
+        self,
+        *argv: str,
+        code: str,
+        status: int = 1,
+        stdin: str = "",
+        env: dict[str, str] | None = None,
+    ) -> Ran:
         """Run and insist on one error line ending in ``(code)`` and exit ``status``."""
-        ran = self(*argv, stdin=stdin)
+        ran = self(*argv, stdin=stdin, env=env)
         assert ran.status == status, ran
         assert ran.err.startswith("hermit: ") and ran.err.endswith(f" ({code})\n"), ran
         assert ran.err.count("\n") == 1, ran

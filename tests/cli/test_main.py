@@ -132,7 +132,7 @@ def test_main__json_output_parses(hermit: Hermit, server: ScriptedServer) -> Non
         (400, {"error": "invalid_value", "detail": "line one\nline two"},
          "hermit: line one line two (invalid_value)\n"),
         (401, {"error": "token_revoked", "detail": "the session was revoked"},
-         "hermit: the session was revoked (token_revoked)\n"),
+         "hermit: the session was revoked; run hermit login (token_revoked)\n"),
         (500, b"Internal Server Error", "hermit: the server answered HTTP 500 "
          "Internal Server Error (http_500)\n"),
     ],

@@ -82,6 +82,9 @@ def test_cli_logout__revokes_the_token(as_idm_admin: HermitProcess, idmd: IdmdSe
     assert answer.json()["error"] == "token_revoked"
     assert as_idm_admin.ok("logout").out == "unchanged\n"
     as_idm_admin.fails("whoami", code="not_logged_in")
+    # The old token, handed back as an API token, is refused with one line.
+    revoked = as_idm_admin.fails("whoami", code="token_revoked", env={"HERMIT_TOKEN": token})
+    assert token not in revoked.err
 
 
 def _ssl(ca: Path) -> ssl.SSLContext:
