@@ -32,9 +32,12 @@ def _expected_fingerprint(line: str) -> str:
 ED25519 = _openssh_line(ed25519.Ed25519PrivateKey.generate())
 RSA = _openssh_line(rsa.generate_private_key(public_exponent=65537, key_size=2048))
 ECDSA = _openssh_line(ec.generate_private_key(ec.SECP256R1()))
-SK_ED25519 = "sk-ssh-ed25519@openssh.com " + base64.b64encode(
-    _string(b"sk-ssh-ed25519@openssh.com") + _string(b"\x07" * 32) + _string(b"ssh:")
-).decode()
+SK_ED25519 = (
+    "sk-ssh-ed25519@openssh.com "
+    + base64.b64encode(
+        _string(b"sk-ssh-ed25519@openssh.com") + _string(b"\x07" * 32) + _string(b"ssh:")
+    ).decode()
+)
 
 
 @pytest.mark.parametrize("line", [ED25519, RSA, ECDSA, SK_ED25519])
