@@ -280,13 +280,38 @@ def _eval(filt: Filter, r: IndexReader, idx: IndexesOf, self_uuid: str | None) -
             return None
 
 
+# Once an ``and`` has narrowed its candidates to this many, the remaining terms are left to
+# the re-check: loading a handful of cached entries is cheaper than reading another long id
+# list (``class=person`` holds every person).
+AND_SHORTCUT = 8
+_UNIQUE_HINT = frozenset({"uuid", "name", "spn", "gidnumber", "mail"})
+
+
+def _cost(term: Filter) -> int:
+    """Evaluation order inside an ``and``: the most selective terms first."""
+    match term:
+        case Eq(attr, _):
+            return 0 if attr in _UNIQUE_HINT else 1
+        case Self_():
+            return 0
+        case Sub(_, _) | Pres(_):
+            return 3
+        case AndNot(_):
+            return 4
+        case _:
+            return 2
+
+
 def _eval_and(
     terms: Iterable[Filter], r: IndexReader, idx: IndexesOf, self_uuid: str | None
 ) -> _Result:
     positives: list[IDL] = []
     negatives: list[IDL] = []
     exact = True
-    for term in terms:
+    for term in sorted(terms, key=_cost):
+        if positives and len(positives[-1]) <= AND_SHORTCUT:
+            exact = False  # the rest is re-checked on the few candidates
+            break
         if isinstance(term, AndNot):
             inner = _eval(term.term, r, idx, self_uuid)
             if inner is not None and inner[1]:
@@ -298,11 +323,12 @@ def _eval_and(
         if part is None:
             exact = False
             continue
-        positives.append(part[0])
+        narrowed = part[0] if not positives else positives[-1].and_(part[0])
+        positives.append(narrowed)
         exact = exact and part[1]
     if not positives:
         return None
-    ids = IDL.intersect_all(sorted(positives, key=len))
+    ids = positives[-1]
     for neg in negatives:
         if not ids:
             break

@@ -254,13 +254,21 @@ class BackendWrite(BackendRead[E]):
     def stage(self, id: int, before: E | None, after: E | None) -> None:
         """Write ``after`` (None: delete) over ``before`` and update the index rows."""
         codec, spec = self.backend.codec, self.backend.spec
-        old = index_keys(codec.attrs(before), id, spec) if before is not None else {}
-        new = index_keys(codec.attrs(after), id, spec) if after is not None else {}
+        old_attrs = codec.attrs(before) if before is not None else {}
+        new_attrs = codec.attrs(after) if after is not None else {}
+        # Only attributes whose values changed touch the indexes (memberof updates rewrite
+        # many entries, each changing one or two attributes).
+        changed = {
+            attr: (old_attrs.get(attr, ()), new_attrs.get(attr, ()))
+            for attr in old_attrs.keys() | new_attrs.keys()
+            if attr in spec and old_attrs.get(attr) != new_attrs.get(attr)
+        }
+        old = index_keys({a: v[0] for a, v in changed.items()}, id, spec)
+        new = index_keys({a: v[1] for a, v in changed.items()}, id, spec)
         for ns in ("eq", "pres", "sub"):
-            old_rows, new_rows = old.get(ns, set()), new.get(ns, set())
-            for key in old_rows - new_rows:
+            for key in old[ns] - new[ns]:
                 self.conn.delete(ns, key)
-            for key in new_rows - old_rows:
+            for key in new[ns] - old[ns]:
                 self.conn.put(ns, key, b"")
         if after is None:
             self.conn.delete("entry", id_key(id))
