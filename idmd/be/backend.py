@@ -258,13 +258,12 @@ class BackendWrite(BackendRead[E]):
         new_attrs = codec.attrs(after) if after is not None else {}
         # Only attributes whose values changed touch the indexes (memberof updates rewrite
         # many entries, each changing one or two attributes).
-        changed = {
-            attr: (old_attrs.get(attr, ()), new_attrs.get(attr, ()))
-            for attr in old_attrs.keys() | new_attrs.keys()
+        changed = [
+            attr for attr in old_attrs.keys() | new_attrs.keys()
             if attr in spec and old_attrs.get(attr) != new_attrs.get(attr)
-        }
-        old = index_keys({a: v[0] for a, v in changed.items()}, id, spec)
-        new = index_keys({a: v[1] for a, v in changed.items()}, id, spec)
+        ]
+        old = index_keys({a: old_attrs[a] for a in changed if a in old_attrs}, id, spec)
+        new = index_keys({a: new_attrs[a] for a in changed if a in new_attrs}, id, spec)
         for ns in ("eq", "pres", "sub"):
             for key in old[ns] - new[ns]:
                 self.conn.delete(ns, key)
