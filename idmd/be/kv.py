@@ -24,7 +24,7 @@ NAMESPACES = ("entry", "eq", "pres", "sub", "meta", "sys")
 
 # The page cache per connection, in KiB (negative cache_size means KiB in SQLite): enough for
 # the index pages a busy read path touches, small enough for a Raspberry Pi.
-_CACHE_KIB = 8 * 1024
+_CACHE_KIB = 4 * 1024
 _BUSY_TIMEOUT_MS = 5_000
 
 
