@@ -111,6 +111,9 @@ class Backend(Generic[E]):
         self._cache: OrderedDict[int, E] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        # Bumped at every commit: a reader whose snapshot predates the last commit must not put
+        # what it decoded into the cache (it could be older than the committed entry).
+        self._generation = 0
         self._writer = KVConnection(path)
         self._writer.create_tables()
         self._writer_busy = threading.Lock()
@@ -134,16 +137,28 @@ class Backend(Generic[E]):
                 self._cache.move_to_end(id)
             return entry
 
-    def remember(self, id: int, entry: E) -> None:
+    def remember(self, id: int, entry: E, generation: int) -> None:
+        """Cache ``entry`` if it was read at ``generation`` and nothing committed since."""
         with self._cache_lock:
+            if generation != self._generation:
+                return
             self._cache[id] = entry
             self._cache.move_to_end(id)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
-    def forget(self, id: int) -> None:
+    def publish(self, entries: Mapping[int, E | None]) -> None:
+        """Show a commit's entries (None: deleted) to the cache; older readers stop caching."""
         with self._cache_lock:
-            self._cache.pop(id, None)
+            self._generation += 1
+            for id, entry in entries.items():
+                if entry is None:
+                    self._cache.pop(id, None)
+                else:
+                    self._cache[id] = entry
+                    self._cache.move_to_end(id)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
 
     def cache_snapshot(self) -> dict[int, E]:
         with self._cache_lock:
@@ -165,10 +180,11 @@ class Backend(Generic[E]):
         """A read transaction on this thread's reader connection (nested reads share it)."""
         conn = self._reader_conn()
         if self._local.depth == 0:
+            self._local.generation = self._generation
             conn.begin_read()
         self._local.depth += 1
         try:
-            yield BackendRead(self, conn)
+            yield BackendRead(self, conn, self._local.generation)
         finally:
             self._local.depth -= 1
             if self._local.depth == 0:
@@ -183,16 +199,18 @@ class Backend(Generic[E]):
         except BaseException:
             self._writer_busy.release()
             raise
-        return BackendWrite(self, self._writer)
+        return BackendWrite(self, self._writer, self._generation)
 
     def _end_write(self) -> None:
         self._writer_busy.release()
 
 
 class BackendRead(Generic[E]):
-    def __init__(self, backend: Backend[E], conn: KVConnection) -> None:
+    def __init__(self, backend: Backend[E], conn: KVConnection, generation: int) -> None:
         self.backend = backend
         self.conn = conn
+        # The commit generation this transaction's snapshot belongs to.
+        self.generation = generation
 
     def get_entry(self, id: int) -> E | None:
         entry = self.backend.cached(id)
@@ -202,7 +220,7 @@ class BackendRead(Generic[E]):
         if data is None:
             return None
         entry = self.backend.codec.decode(id, data)
-        self.backend.remember(id, entry)
+        self.backend.remember(id, entry, self.generation)
         return entry
 
     def eq_ids(self, attr: str, value: str) -> IDL:
@@ -239,8 +257,8 @@ class BackendWrite(BackendRead[E]):
     operation's savepoint and the overlay is restored, so the transaction stays usable.
     """
 
-    def __init__(self, backend: Backend[E], conn: KVConnection) -> None:
-        super().__init__(backend, conn)
+    def __init__(self, backend: Backend[E], conn: KVConnection, generation: int) -> None:
+        super().__init__(backend, conn, generation)
         # Invariant: holds every entry staged in this transaction (None: deleted).
         self.overlay: dict[int, E | None] = {}
         self._undo: dict[int, object] | None = None
@@ -310,11 +328,7 @@ class BackendWrite(BackendRead[E]):
         """Make the transaction durable, then show its entries to the cache."""
         try:
             self.conn.commit()
-            for id, entry in self.overlay.items():
-                if entry is None:
-                    self.backend.forget(id)
-                else:
-                    self.backend.remember(id, entry)
+            self.backend.publish(self.overlay)
         finally:
             self._finish()
 

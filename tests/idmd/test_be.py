@@ -78,3 +78,24 @@ def test_backend__cache_is_bounded_lru(tmp_path: Path) -> None:
         assert r.get_entry(1) == _entry(1, "n1")  # decoded from the store
     assert set(be.cache_snapshot()) == {3, 1}
     be.close()
+
+
+def test_backend__reader_with_an_old_snapshot_never_caches_stale_entries(tmp_path: Path) -> None:
+    be = Backend(str(tmp_path / "b.db"), CODEC, SPEC, cache_size=1)
+
+    def write(*entries: Entry) -> None:
+        w = be.begin_write()
+        assert w is not None
+        for e in entries:
+            w.stage(e.id, w.get_entry(e.id), e)
+        w.commit()
+
+    write(_entry(1, "old"), _entry(2, "two"))
+    with be.read() as reader:
+        assert list(reader.all_ids()) == [1, 2]  # a read from SQLite fixes the snapshot
+        write(_entry(1, "new"))
+        write(_entry(2, "deux"))  # evicts entry 1 from the one-slot cache
+        assert reader.get_entry(1) == _entry(1, "old")  # what its snapshot says...
+    with be.read() as fresh:
+        assert fresh.get_entry(1) == _entry(1, "new")  # ...but it never reached the cache
+    be.close()
