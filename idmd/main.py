@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(str(exc))
         return EXIT_FAILED
     except OSError as exc:
-        _error(f"{exc.filename or args.config}: {exc.strerror or exc}")
+        _error(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc.strerror or exc))
         return EXIT_FAILED
 
 

@@ -48,6 +48,7 @@ class _HypercornConfig(HypercornConfig):
     """hypercorn's config with our TLS context instead of the one it would build."""
 
     def __init__(self, tls: ssl.SSLContext) -> None:
+        super().__init__()
         self._tls = tls
 
     def create_ssl_context(self) -> ssl.SSLContext:
@@ -78,9 +79,10 @@ def bind_https_socket(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        where = format_host_port(host, port)
+        raise OSError(exc.errno, f"cannot listen on {where}: {exc.strerror}") from exc
     return sock
 
 
