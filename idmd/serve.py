@@ -6,8 +6,8 @@ ready and shuts down cleanly. It decides nothing about identities (``idmd/idm`` 
 ``idmd/https`` do) and reads no configuration (``idmd/config.py`` did).
 
 Rules (DESIGN.md "Security invariants"):
-- HTTPS only: hypercorn gets exactly one socket, which we bound, wrapped in our TLS context
-  (TLS 1.2 minimum, AEAD ciphers with forward secrecy, ALPN ``http/1.1`` only). There is no
+- HTTPS only: hypercorn gets exactly one socket, which we bound, wrapped in the TLS context
+  of ``idmd.certs.make_tls_context`` (TLS 1.2 minimum, ALPN ``http/1.1`` only). There is no
   code path that serves plaintext.
 - READY=1 goes to systemd only after both listeners accept connections; the line
   ``listening on https://HOST:PORT`` is logged at the same moment (tests read the port from it).
@@ -87,9 +87,10 @@ def bind_https_socket(host: str, port: int) -> socket.socket:
 
 
 async def serve(cfg: ServerConfig, tls: ssl.SSLContext) -> None:
-    """Run the server until SIGTERM or SIGINT; the caller holds the database lock.
+    """Run the server until SIGTERM or SIGINT.
 
-    Resources: opens the database and both sockets, and closes them all before returning.
+    Resources: opens the database (whose lock refuses a second process) and both sockets, and
+    closes them all before returning.
     """
     idm = Idm.open(str(cfg.db_path), domain=cfg.domain, origin=cfg.origin, clock=SystemClock())
     try:
