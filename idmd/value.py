@@ -52,6 +52,7 @@ _MAX_OPAQUE_LEN = 4096
 # An access control profile's target filter in its JSON form.
 _MAX_FILTER_LEN = 8192
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _INAME_RE = re.compile(r"[a-z][a-z0-9._-]*")
 _LABEL_RE = re.compile(rf"[a-z0-9._-]{{1,{MAX_SSH_KEY_LABEL_LEN}}}")
 
@@ -75,6 +76,8 @@ def normalise(syntax: Syntax, attr: str, raw: object) -> str:
                 raise _refuse(attr, "must start with a-z and contain only a-z 0-9 . _ -")
             return value
         case Syntax.UUID | Syntax.REFERENCE:
+            if _CANONICAL_UUID.fullmatch(raw):
+                return raw  # the stored form already; reference lookups are hot
             try:
                 return str(uuidlib.UUID(raw.strip()))
             except ValueError:

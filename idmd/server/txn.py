@@ -13,7 +13,6 @@ Rules:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence, Set
 from typing import TYPE_CHECKING
 
@@ -35,19 +34,20 @@ if TYPE_CHECKING:
     from idmd.server.query import QueryServer
 
 _ACP_CLASS = "access_control_profile"
-# The stored form of a uuid: lookups by it (memberof walks, the unix view) skip parsing.
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class ReadTxn:
     def __init__(self, qs: QueryServer, be: BackendRead[Entry]) -> None:
         self._qs = qs
         self._be = be
+        # Per transaction: each acting account and the profiles that apply to it (a unix view
+        # runs one search per group; resolving the actor once keeps each of them cheap).
+        self._actors: dict[str, tuple[Actor, list[AccessProfile]]] = {}
 
     # --- internal reads (no access check) ---------------------------------------------------
     def get(self, uuid: str) -> Entry | None:
         """The entry with ``uuid`` (any case, with or without dashes), or None."""
-        key = uuid if _CANONICAL_UUID.fullmatch(uuid) else schema.normalise_lenient("uuid", uuid)
+        key = schema.normalise_lenient("uuid", uuid)
         for id in self._be.eq_ids("uuid", key):
             return self._be.get_entry(id)
         return None
@@ -112,8 +112,7 @@ class ReadTxn:
         """
         if ident.kind == "internal":
             return self.internal_search(filt, allow_full_scan=allow_full_scan)
-        actor = self._actor(ident)
-        profiles = access.applicable(self._profiles(), actor)
+        actor, profiles = self._actor_profiles(ident)
         looked_at = attributes_of(filt)
         result = []
         for entry in self._search(filt, actor.uuid, allow_full_scan, False):
@@ -126,8 +125,8 @@ class ReadTxn:
         """What ``ident`` may read of ``entry`` (everything but secrets for internal)."""
         if ident.kind == "internal":
             return frozenset(entry.attrs.keys() - schema.SECRET_ATTRS)
-        actor = self._actor(ident)
-        return access.readable_attrs(access.applicable(self._profiles(), actor), actor, entry)
+        actor, profiles = self._actor_profiles(ident)
+        return access.readable_attrs(profiles, actor, entry)
 
     def can_modify(self, ident: Identity, entry: Entry, attrs: Iterable[str]) -> bool:
         """Whether ``ident`` may write ``attrs`` of ``entry`` (class values not judged)."""
@@ -135,21 +134,26 @@ class ReadTxn:
             return False
         if ident.kind == "internal":
             return True
-        actor = self._actor(ident)
+        actor, profiles = self._actor_profiles(ident)
         touched = {a: frozenset[str]() for a in attrs}
-        return access.may_modify(
-            access.applicable(self._profiles(), actor), actor, entry, touched
-        )
+        return access.may_modify(profiles, actor, entry, touched)
 
-    def _actor(self, ident: Identity) -> Actor:
+    def _actor_profiles(self, ident: Identity) -> tuple[Actor, list[AccessProfile]]:
+        """The acting account and the profiles it receives. Errors: ``AccessDenied``."""
+        known = self._actors.get(ident.uuid or "")
+        if known is not None:
+            return known
         account = self.get(ident.uuid) if ident.uuid else None
         if account is None:
             raise AccessDenied("the acting account no longer exists")
-        return Actor(
+        actor = Actor(
             uuid=account.uuid,
             groups=account.get("memberof") | {account.uuid},
             anonymous=account.uuid == UUID_ANONYMOUS,
         )
+        known = (actor, access.applicable(self._profiles(), actor))
+        self._actors[account.uuid] = known
+        return known
 
     def _profiles(self) -> tuple[AccessProfile, ...]:
         return self._qs._profiles(self)
@@ -195,8 +199,7 @@ class WriteTxn(ReadTxn):
             for plugin in PLUGINS:
                 plugin.pre_create(ctx, norm)
             if ident.kind != "internal":
-                actor = self._actor(ident)
-                profiles = access.applicable(self._profiles(), actor)
+                actor, profiles = self._actor_profiles(ident)
                 access.check_create(profiles, actor, Entry(0, freeze_attrs(norm)), supplied)
             schema.validate_entry(norm)
             entry = Entry(self._be.allocate_id(), freeze_attrs(norm))
@@ -220,8 +223,7 @@ class WriteTxn(ReadTxn):
             attrs: Attrs = {a: set(v) for a, v in before.attrs.items()}
             touched = _apply_mods(attrs, mods)
             if ident.kind != "internal":
-                actor = self._actor(ident)
-                profiles = access.applicable(self._profiles(), actor)
+                actor, profiles = self._actor_profiles(ident)
                 access.check_modify(profiles, actor, before, touched)
             for plugin in PLUGINS:
                 plugin.pre_modify(ctx, before, attrs)
@@ -248,8 +250,8 @@ class WriteTxn(ReadTxn):
                 return False
             ctx = self._context(ident)
             if ident.kind != "internal":
-                actor = self._actor(ident)
-                access.check_delete(access.applicable(self._profiles(), actor), actor, entry)
+                actor, profiles = self._actor_profiles(ident)
+                access.check_delete(profiles, actor, entry)
             for plugin in PLUGINS:
                 plugin.pre_delete(ctx, entry)
             self._stage(ctx, entry.id, entry, None)
@@ -266,6 +268,7 @@ class WriteTxn(ReadTxn):
 
     def _stage(self, ctx: _Context, id: int, before: Entry | None, after: Entry | None) -> None:
         self._be.stage(id, before, after)
+        self._actors.clear()  # a change may touch an actor's groups or a profile
         ctx.changes.append(Change(before, after))
         if any(e is not None and e.has_class(_ACP_CLASS) for e in (before, after)):
             self.profiles_changed = True
