@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
+	$(MAKE) -s -C sshkeys-helper
 
 lint: dev
 	$(VENV)/bin/ruff check idmd hermit_cli unixd tests contrib
@@ -26,6 +27,7 @@ demo: dev
 
 bench: dev
 	$(PY) contrib/bench/idmd_bench.py
+	$(PY) contrib/bench/sshkeys_helper_bench.py
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
