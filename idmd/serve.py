@@ -66,7 +66,9 @@ def hypercorn_config(tls: ssl.SSLContext, fd: int, cfg: ServerConfig) -> Hyperco
     config.include_server_header = False
     config.graceful_timeout = GRACEFUL_SECONDS
     config.errorlog = logging.getLogger("hypercorn.error")
-    config.accesslog = logging.getLogger("hypercorn.access")
+    # One log line per request costs a tenth of a cached read and floods the journal on a busy
+    # fleet; like SSSD, requests are logged only when debugging.
+    config.accesslog = logging.getLogger("hypercorn.access") if cfg.log_level == "debug" else None
     assert config.ssl_enabled  # Invariant: never a plaintext listener.
     return config
 

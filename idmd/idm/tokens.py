@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -140,6 +141,11 @@ class TokenSigner:
         self._key = key
         self._public = key.public_key()
         self._clock = clock
+        # Tokens whose signature and claims were already checked, so a client reusing its token
+        # costs one dict lookup instead of an ECDSA verification (a third of a unix-view read).
+        # Keyed by the whole token: the same bytes verify the same way under the same key.
+        # Expiry and the session record are still checked on every call.
+        self._verified: OrderedDict[str, TokenClaims] = OrderedDict()
 
     @staticmethod
     def generate_key_pem() -> bytes:
@@ -167,6 +173,20 @@ class TokenSigner:
         ``TokenExpired`` once ``now >= exp``. The session record is checked by the caller
         (``check_session``), which needs the account entry.
         """
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            self._verified[token] = claims
+            if len(self._verified) > limits.VERIFIED_TOKEN_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        else:
+            self._verified.move_to_end(token)
+        if self._clock.now() >= claims.expires_at:
+            raise TokenExpired("the bearer token has expired; log in again")
+        return claims
+
+    def _verify(self, token: str) -> TokenClaims:
+        """Check the signature and the shape of the claims (not the expiry)."""
         try:
             claims = jwt.decode(
                 token,
@@ -190,8 +210,6 @@ class TokenSigner:
             raise Unauthenticated("the bearer token is not valid")
         if not (isinstance(iat, int) and isinstance(exp, int)):
             raise Unauthenticated("the bearer token is not valid")
-        if self._clock.now() >= exp:
-            raise TokenExpired("the bearer token has expired; log in again")
         return TokenClaims(
             account_uuid=sub, session_id=sid, scope=scope, issued_at=iat, expires_at=exp
         )

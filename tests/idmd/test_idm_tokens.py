@@ -118,3 +118,18 @@ def test_load_or_create_signing_key__made_once_then_kept() -> None:
     first = load_or_create_signing_key(meta)
     assert meta.values[SIGNING_KEY_META] == first
     assert load_or_create_signing_key(meta) == first
+
+
+def test_token__verified_cache_is_bounded_and_exact(
+    signer: TokenSigner, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits, "VERIFIED_TOKEN_CACHE_SIZE", 2)
+    tokens = [signer.issue(ALICE, new_session(read_only=True, now=clock.now())) for _ in range(3)]
+    for token in tokens:
+        signer.check(token)
+    assert len(signer._verified) == 2
+    # A token that differs from a cached one in its signature is verified afresh, and refused.
+    head, payload, signature = str(tokens[2]).split(".")
+    forged = f"{head}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    with pytest.raises(Unauthenticated):
+        signer.check(forged)
