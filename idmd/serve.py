@@ -37,6 +37,7 @@ from idmd.clock import SystemClock
 from idmd.config import ServerConfig, format_host_port
 from idmd.https.app import build_app
 from idmd.idm import Idm
+from idmd.memory import pin_mmap_threshold
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ async def serve(cfg: ServerConfig, tls: ssl.SSLContext) -> None:
     Resources: opens the database (whose lock refuses a second process) and both sockets, and
     closes them all before returning.
     """
+    pin_mmap_threshold()
     idm = Idm.open(str(cfg.db_path), domain=cfg.domain, origin=cfg.origin, clock=SystemClock())
     try:
         app = build_app(idm)
