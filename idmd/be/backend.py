@@ -53,6 +53,21 @@ def _part(text: str) -> bytes:
     return raw + b"\0"
 
 
+def indexable(text: str) -> bool:
+    """Whether ``text`` can be part of an index key.
+
+    No stored value fails this (the syntaxes refuse NUL and lone surrogates), so a lookup of a
+    value that does can only find nothing; the read paths answer so instead of raising.
+    """
+    if "\0" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def eq_prefix(attr: str, value: str) -> bytes:
     return _part(attr) + _part(value)
 
@@ -224,12 +239,16 @@ class BackendRead(Generic[E]):
         return entry
 
     def eq_ids(self, attr: str, value: str) -> IDL:
+        if not indexable(value):
+            return _ids_of([])
         return _ids_of(self.conn.keys_prefix("eq", eq_prefix(attr, value)))
 
     def pres_ids(self, attr: str) -> IDL:
         return _ids_of(self.conn.keys_prefix("pres", pres_prefix(attr)))
 
     def sub_ids(self, attr: str, gram: str) -> IDL:
+        if not indexable(gram):
+            return _ids_of([])
         return _ids_of(self.conn.keys_prefix("sub", sub_prefix(attr, gram)))
 
     def all_ids(self) -> IDL:

@@ -92,9 +92,16 @@ async def read_object(
     allowed: Collection[str],
     required: Collection[str] = (),
 ) -> dict[str, Any]:
-    """The request's JSON object body (an empty body is ``{}``). Errors: see the module doc."""
+    """The request's JSON object body. Errors: see the module doc.
+
+    A route that takes keys (``allowed`` not empty) needs a body, as its OpenAPI operation says
+    (``requestBody.required``): an empty one is refused, ``{}`` is the way to send no keys. A
+    route that takes none accepts an empty body as ``{}``.
+    """
     raw = await request.body()
     if not raw.strip():
+        if allowed:
+            raise MalformedJson("this route needs a JSON object body ({} for no keys)")
         body: object = {}
     else:
         try:

@@ -134,3 +134,13 @@ def test_resolve__by_name_spn_uuid_and_gid(qs: QueryServer) -> None:
         for text in ("Alice", "alice@example.com", alice.uuid.upper(), alice.first("gidnumber")):
             assert txn.resolve(text or "") == alice
         assert txn.resolve("nobody-here") is None
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "alice\x00", "\udcff", "ali\udbd4"])
+def test_read__unstorable_lookup_values_find_nothing(qs: QueryServer, text: str) -> None:
+    with qs.write() as txn:
+        make_person(txn, "alice")
+    with qs.read() as txn:
+        assert txn.resolve(text) is None
+        assert txn.internal_search(eq("name", text)) == []
+        assert [e.first("name") for e in txn.internal_search(eq("name", "alice"))] == ["alice"]
