@@ -201,3 +201,16 @@ async def test_app__unexpected_exception_is_500_without_detail(
     response = await client.get("/v1/group", headers=admin)
     assert response.status_code == 500
     assert response.json() == {"error": "internal_error", "detail": "internal error"}
+
+
+@pytest.mark.parametrize("raw", [b"", b"  \n"])
+async def test_app__route_with_keys_refuses_an_empty_body(
+    client: httpx.AsyncClient, admin: dict[str, str], raw: bytes
+) -> None:
+    assert_error(await client.post("/v1/group", content=raw, headers=admin), 400, "malformed_json")
+    response = await client.request("PATCH", "/v1/group/idm_admins", content=raw, headers=admin)
+    assert_error(response, 400, "malformed_json")
+    # A route that takes no keys still accepts an empty body.
+    assert (await client.delete("/v1/group/nosuchgroup", headers=admin)).json() == {
+        "changed": False
+    }
