@@ -111,6 +111,14 @@ def load_config(path: Path) -> ServerConfig:
 
     Errors: ``ConfigError`` naming the file (and the key, where one is at fault).
     """
+    return parse_config(read_toml(path), path)
+
+
+def read_toml(path: Path) -> dict[str, object]:
+    """The TOML document at ``path``, for hermit's config files (server and host alike).
+
+    Errors: ``ConfigError`` naming the file when it is missing, unreadable or not TOML.
+    """
     try:
         with path.open("rb") as handle:
             raw = tomllib.load(handle)
@@ -120,7 +128,7 @@ def load_config(path: Path) -> ServerConfig:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_config(raw, path)
+    return raw
 
 
 def parse_config(raw: dict[str, object], path: Path) -> ServerConfig:

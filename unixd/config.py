@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeAlias
 from urllib.parse import urlsplit
 
-from idmd.config import ConfigError
+from idmd.config import ConfigError, read_toml
 from unixd.proto.errors import InvalidLookupName
 from unixd.proto.messages import validate_lookup_name
 
@@ -132,16 +131,7 @@ def load_config(path: Path) -> UnixdConfig:
 
     Errors: ``ConfigError`` naming the file (and the key, where one is at fault).
     """
-    try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such configuration file") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_config(raw, path)
+    return parse_config(read_toml(path), path)
 
 
 def parse_config(raw: dict[str, object], path: Path) -> UnixdConfig:
