@@ -43,7 +43,7 @@ import logging
 import os
 import secrets
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -154,24 +154,41 @@ class Cache:
 
     def put_user(self, user: Mapping[str, object]) -> None:
         """Store a UNIX_USER as fetched now. Errors: ``InvalidValue`` for a malformed one."""
-        uuid, name, spn, uid = _identity_of(user, "user")
+        self.replace_users([user], complete=False)
+
+    def replace_users(
+        self, users: Sequence[Mapping[str, object]], *, complete: bool = True
+    ) -> None:
+        """Store many UNIX_USERs as fetched now, in one transaction.
+
+        With ``complete`` the list is everything idmd has (an enumeration): cached users not in
+        it are dropped with their offline password hashes. Errors: ``InvalidValue`` for a
+        malformed user (then nothing is stored).
+        """
+        rows = [(_identity_of(user, "user"), json.dumps(user, separators=(",", ":")))
+                for user in users]
         now = self._clock.now()
-        data = json.dumps(user, separators=(",", ":"))
 
         def put(conn: apsw.Connection) -> None:
             with conn:
-                conn.execute(
-                    "DELETE FROM users WHERE uuid != ? AND (name = ? OR spn = ? OR uid = ?)",
-                    (uuid, name, spn, uid),
-                )
-                conn.execute(
-                    "INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (uuid, name, spn, uid, data, now, now + self._cache_timeout),
-                )
-                conn.executemany(
-                    "DELETE FROM user_misses WHERE key = ?",
-                    [(_miss_key(key),) for key in (uuid, name, spn, uid)],
-                )
+                if complete:
+                    _drop_all_but(conn, "users", [uuid for (uuid, *_), _ in rows])
+                    conn.execute(
+                        "DELETE FROM passwords WHERE uuid NOT IN (SELECT uuid FROM users)"
+                    )
+                for (uuid, name, spn, uid), data in rows:
+                    conn.execute(
+                        "DELETE FROM users WHERE uuid != ? AND (name = ? OR spn = ? OR uid = ?)",
+                        (uuid, name, spn, uid),
+                    )
+                    conn.execute(
+                        "INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (uuid, name, spn, uid, data, now, now + self._cache_timeout),
+                    )
+                    conn.executemany(
+                        "DELETE FROM user_misses WHERE key = ?",
+                        [(_miss_key(key),) for key in (uuid, name, spn, uid)],
+                    )
 
         self._run(put)
 
@@ -205,24 +222,33 @@ class Cache:
 
     def put_group(self, group: Mapping[str, object]) -> None:
         """Store a UNIX_GROUP as fetched now. Errors: ``InvalidValue`` for a malformed one."""
-        uuid, name, spn, gid = _identity_of(group, "group")
+        self.replace_groups([group], complete=False)
+
+    def replace_groups(
+        self, groups: Sequence[Mapping[str, object]], *, complete: bool = True
+    ) -> None:
+        """Store many UNIX_GROUPs in one transaction; see ``replace_users``."""
+        rows = [(_identity_of(group, "group"), json.dumps(group, separators=(",", ":")))
+                for group in groups]
         now = self._clock.now()
-        data = json.dumps(group, separators=(",", ":"))
 
         def put(conn: apsw.Connection) -> None:
             with conn:
-                conn.execute(
-                    "DELETE FROM groups WHERE uuid != ? AND (name = ? OR spn = ? OR gid = ?)",
-                    (uuid, name, spn, gid),
-                )
-                conn.execute(
-                    "INSERT OR REPLACE INTO groups VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (uuid, name, spn, gid, data, now, now + self._cache_timeout),
-                )
-                conn.executemany(
-                    "DELETE FROM group_misses WHERE key = ?",
-                    [(_miss_key(key),) for key in (uuid, name, spn, gid)],
-                )
+                if complete:
+                    _drop_all_but(conn, "groups", [uuid for (uuid, *_), _ in rows])
+                for (uuid, name, spn, gid), data in rows:
+                    conn.execute(
+                        "DELETE FROM groups WHERE uuid != ? AND (name = ? OR spn = ? OR gid = ?)",
+                        (uuid, name, spn, gid),
+                    )
+                    conn.execute(
+                        "INSERT OR REPLACE INTO groups VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (uuid, name, spn, gid, data, now, now + self._cache_timeout),
+                    )
+                    conn.executemany(
+                        "DELETE FROM group_misses WHERE key = ?",
+                        [(_miss_key(key),) for key in (uuid, name, spn, gid)],
+                    )
 
         self._run(put)
 
@@ -231,6 +257,12 @@ class Cache:
 
     def group_by_gid(self, gid: int) -> CachedEntry | None:
         return self._one("SELECT data, fetched_at, expires_at FROM groups WHERE gid = ?", gid)
+
+    def group_by_uuid(self, uuid: str) -> CachedEntry | None:
+        return self._one("SELECT data, fetched_at, expires_at FROM groups WHERE uuid = ?", uuid)
+
+    def group_by_spn(self, spn: str) -> CachedEntry | None:
+        return self._one("SELECT data, fetched_at, expires_at FROM groups WHERE spn = ?", spn)
 
     def groups(self) -> list[CachedEntry]:
         """Every cached group, in gid order."""
@@ -278,6 +310,22 @@ class Cache:
 
     def store_password(self, uuid: str, password: str) -> None:
         """Keep a hash of a password idmd just accepted for ``uuid``. Blocks ~50-100 ms."""
+        self.put_password_hash(uuid, self.hash_password(password))
+
+    def verify_password(self, uuid: str, password: str) -> bool:
+        """Whether ``password`` matches the hash kept for ``uuid``; no hash matches nothing.
+
+        Blocks ~50-100 ms when a hash exists; returns at once when none does (the resolver
+        decides whether to spend the same time on a dummy check).
+        """
+        phc = self.password_hash(uuid)
+        return phc is not None and self.check_password_hash(phc, password)
+
+    # The two halves of store_password and verify_password, so a caller can run the slow
+    # Argon2id part in a worker thread and the SQLite part where it serialises cache calls.
+
+    def hash_password(self, password: str) -> str:
+        """The PHC string to keep for ``password``. Touches no file: safe in any thread."""
         kdf = Argon2id(
             salt=os.urandom(_SALT_BYTES),
             length=_HASH_BYTES,
@@ -286,29 +334,10 @@ class Cache:
             memory_cost=idmd_limits.ARGON2_MEMORY_KIB,
             secret=self._secret,
         )
-        phc = kdf.derive_phc_encoded(password.encode("utf-8", "surrogatepass"))
-        now = self._clock.now()
-        self._run(
-            lambda conn: conn.execute(
-                "INSERT OR REPLACE INTO passwords VALUES (?, ?, ?)", (uuid, phc, now)
-            )
-        )
+        return kdf.derive_phc_encoded(password.encode("utf-8", "surrogatepass"))
 
-    def verify_password(self, uuid: str, password: str) -> bool:
-        """Whether ``password`` matches the hash kept for ``uuid``; no hash matches nothing.
-
-        Blocks ~50-100 ms when a hash exists; returns at once when none does (the resolver
-        decides whether to spend the same time on a dummy check).
-        """
-        rows = self._run(
-            lambda conn: conn.execute(
-                "SELECT phc FROM passwords WHERE uuid = ?", (uuid,)
-            ).fetchall()
-        )
-        if not rows:
-            return False
-        phc = rows[0][0]
-        assert isinstance(phc, str)  # Invariant: the column is written by store_password.
+    def check_password_hash(self, phc: str, password: str) -> bool:
+        """Whether ``password`` matches ``phc``. Touches no file: safe in any thread."""
         try:
             Argon2id.verify_phc_encoded(
                 password.encode("utf-8", "surrogatepass"), phc, secret=self._secret
@@ -316,6 +345,30 @@ class Cache:
         except InvalidKey:
             return False
         return True
+
+    def put_password_hash(self, uuid: str, phc: str) -> None:
+        now = self._clock.now()
+        self._run(
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO passwords VALUES (?, ?, ?)", (uuid, phc, now)
+            )
+        )
+
+    def password_hash(self, uuid: str) -> str | None:
+        rows = self._run(
+            lambda conn: conn.execute(
+                "SELECT phc FROM passwords WHERE uuid = ?", (uuid,)
+            ).fetchall()
+        )
+        if not rows:
+            return None
+        phc = rows[0][0]
+        assert isinstance(phc, str)  # Invariant: the column is written by put_password_hash.
+        return phc
+
+    def forget_password(self, uuid: str) -> None:
+        """Drop the offline hash of ``uuid`` (idmd refused that password: it changed)."""
+        self._run(lambda conn: conn.execute("DELETE FROM passwords WHERE uuid = ?", (uuid,)))
 
     # The whole cache ----------------------------------------------------------------------
 
@@ -445,6 +498,15 @@ def _identity_of(entry: Mapping[str, object], what: str) -> tuple[str, str, str,
         raise InvalidValue(f"a cached {what} needs 'gidnumber' as an integer")
     uuid, name, spn = (str(value) for value in values)
     return uuid, name, spn, gidnumber
+
+
+def _drop_all_but(conn: apsw.Connection, table: str, uuids: list[str]) -> None:
+    """Delete every row of ``table`` whose uuid is not in ``uuids`` (a full listing)."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS keep (uuid TEXT PRIMARY KEY)")
+    conn.execute("DELETE FROM keep")
+    conn.executemany("INSERT OR IGNORE INTO keep VALUES (?)", [(uuid,) for uuid in uuids])
+    conn.execute(f"DELETE FROM {table} WHERE uuid NOT IN (SELECT uuid FROM keep)")  # noqa: S608
+    conn.execute("DELETE FROM keep")
 
 
 def _miss_key(key: str | int) -> str:

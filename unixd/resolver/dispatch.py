@@ -1,0 +1,220 @@
+"""One function per client-socket op: a parsed request in, a response message out.
+
+This module maps docs/protocol.md's ops onto the resolver and shapes the answers; it owns the
+per-op rules (who may clear the cache, what a local name gets, what an expired account may
+do) and nothing else: reading and writing frames is ``unixd/server.py``'s, lookups and
+caching are ``resolver.py``'s, NSS record shapes are ``records.py``'s.
+
+Rules:
+- ``UNAVAIL`` from the resolver becomes ``{"status": "unavail"}``, never ``notfound``.
+- For PAM, a name hermit cannot vouch for right now (not found, or offline and never cached)
+  is ``unknown``: the PAM module answers PAM_USER_UNKNOWN and the stack moves on.
+- A local user gets no SSH keys from the directory (an empty list), ``unknown`` from
+  ``pam_account`` and ``notfound`` from ``pam_session_open`` (pam_unix and pam_mkhomedir
+  handle local accounts).
+- An account outside its validity gets no SSH keys and ``denied`` from ``pam_account``.
+- ``cache_clear`` is for peer uid 0 only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from unixd.pam import SessionTable
+from unixd.proto import messages as m
+from unixd.resolver import records
+from unixd.resolver.resolver import UNAVAIL, Found, Missing, Resolver
+from unixd.resolver.tasklink import TaskFailed, TasksUnavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Peer:
+    """One client connection: who it is and its PAM conversations."""
+
+    uid: int
+    sessions: SessionTable = field(default_factory=SessionTable)
+
+
+def _missing(missing: Missing) -> m.Response:
+    return m.UnavailResponse() if missing is UNAVAIL else m.NotFoundResponse()
+
+
+async def user_by_name(r: Resolver, req: m.UserByName, peer: Peer) -> m.Response:
+    found = await r.user(req.name, r.deadline())
+    if not isinstance(found, Found):
+        return _missing(found)
+    return m.UserResponse(records.passwd_of(found.entry, r.shaping))
+
+
+async def user_by_uid(r: Resolver, req: m.UserByUid, peer: Peer) -> m.Response:
+    found = await r.user(req.uid, r.deadline())
+    if not isinstance(found, Found):
+        return _missing(found)
+    return m.UserResponse(records.passwd_of(found.entry, r.shaping))
+
+
+async def user_list(r: Resolver, req: m.UserList, peer: Peer) -> m.Response:
+    users = await r.users(r.deadline())
+    if users is None:
+        return m.UnavailResponse()
+    return m.UsersResponse(tuple(records.passwd_of(user, r.shaping) for user in users))
+
+
+async def _group(r: Resolver, key: str | int) -> m.Response:
+    found, private = await r.group(key, r.deadline())
+    if not isinstance(found, Found):
+        return _missing(found)
+    if private:
+        return m.GroupResponse(records.private_group_of(found.entry, r.shaping))
+    return m.GroupResponse(records.group_of(found.entry, r.shaping))
+
+
+async def group_by_name(r: Resolver, req: m.GroupByName, peer: Peer) -> m.Response:
+    return await _group(r, req.name)
+
+
+async def group_by_gid(r: Resolver, req: m.GroupByGid, peer: Peer) -> m.Response:
+    return await _group(r, req.gid)
+
+
+async def group_list(r: Resolver, req: m.GroupList, peer: Peer) -> m.Response:
+    groups = await r.groups(r.deadline())
+    if groups is None:
+        return m.UnavailResponse()
+    return m.GroupsResponse(tuple(records.group_of(group, r.shaping) for group in groups))
+
+
+async def initgroups(r: Resolver, req: m.Initgroups, peer: Peer) -> m.Response:
+    found = await r.user(req.name, r.deadline())
+    if not isinstance(found, Found):
+        return _missing(found)
+    gids = records.supplementary_gids(found.entry, r.tasks.local.gids)
+    return m.InitgroupsResponse(gids)
+
+
+async def ssh_keys(r: Resolver, req: m.SshKeys, peer: Peer) -> m.Response:
+    if r.tasks.local.has_user(req.name):
+        return m.SshKeysResponse(())
+    found = await r.user(req.name, r.deadline())
+    if not isinstance(found, Found):
+        return _missing(found)
+    if not records.is_valid_at(found.entry, r.clock.now()):
+        return m.SshKeysResponse(())
+    return m.SshKeysResponse(records.ssh_keys_of(found.entry))
+
+
+async def pam_auth_init(r: Resolver, req: m.PamAuthInit, peer: Peer) -> m.Response:
+    conversation = await r.start_conversation(req.name, r.deadline())
+    if isinstance(conversation, Missing):
+        # Nothing to converse about: a throw-away session id keeps the response's shape.
+        return m.PamAuthInitResponse(session=SessionTable.new_id(), next=m.UnknownPrompt())
+    session = peer.sessions.add(conversation)
+    return m.PamAuthInitResponse(session=session, next=conversation.start().prompt)
+
+
+async def pam_auth_step(r: Resolver, req: m.PamAuthStep, peer: Peer) -> m.Response:
+    conversation = peer.sessions.get(req.session)
+    if conversation is None:
+        return m.PamAuthStepResponse(
+            m.DeniedPrompt(reason="no such login conversation on this connection")
+        )
+    reply = await r.converse(conversation, req.response, r.deadline())
+    if conversation.done:
+        peer.sessions.remove(req.session)
+    return m.PamAuthStepResponse(reply.prompt)
+
+
+async def pam_account(r: Resolver, req: m.PamAccount, peer: Peer) -> m.Response:
+    if r.tasks.local.has_user(req.name):
+        return m.PamAccountResponse(result="unknown")
+    found = await r.user(req.name, r.deadline())
+    if not isinstance(found, Found):
+        return m.PamAccountResponse(result="unknown")
+    if not records.is_valid_at(found.entry, r.clock.now()):
+        return m.PamAccountResponse(
+            result="denied", reason="this account is expired or not yet valid"
+        )
+    if not records.in_login_groups(found.entry, r.shaping.allowed_login_groups):
+        return m.PamAccountResponse(
+            result="denied", reason="this account is not in a group allowed to log in here"
+        )
+    return m.PamAccountResponse(result="allowed")
+
+
+async def pam_session_open(r: Resolver, req: m.PamSessionOpen, peer: Peer) -> m.Response:
+    if r.tasks.local.has_user(req.name):
+        return m.NotFoundResponse()
+    found = await r.user(req.name, r.deadline())
+    if not isinstance(found, Found):
+        return _missing(found)
+    user = found.entry
+    uuid = str(user.get("uuid"))
+    home, alias = records.home_paths(user, r.shaping)
+    passwd = records.passwd_of(user, r.shaping)
+    old = sorted(r.old_aliases.get(uuid, set()) - {alias})
+    fields = {
+        "name": passwd.name, "uid": passwd.uid, "gid": passwd.gid, "home": home,
+        "alias": alias, "old_aliases": old, "use_etc_skel": r.use_etc_skel,
+    }
+    try:
+        await r.tasks.request_at("home_create", fields, r.deadline())
+    except (TasksUnavailable, TaskFailed) as exc:
+        log.warning("home directory of %s: %s", passwd.name, exc.detail)
+        return m.ErrorResponse(error="internal_error", detail=exc.detail)
+    r.old_aliases.pop(uuid, None)
+    return m.DoneResponse()
+
+
+async def status(r: Resolver, req: m.Status, peer: Peer) -> m.Response:
+    online = await r.probe()
+    users, groups = await r.db(r.cache.counts)
+    return m.StatusResponse(
+        server="online" if online else "offline", cached_users=users, cached_groups=groups
+    )
+
+
+async def cache_invalidate(r: Resolver, req: m.CacheInvalidate, peer: Peer) -> m.Response:
+    await r.invalidate()
+    log.info("cache invalidated (peer uid %d)", peer.uid)
+    return m.DoneResponse()
+
+
+async def cache_clear(r: Resolver, req: m.CacheClear, peer: Peer) -> m.Response:
+    if peer.uid != 0:
+        return m.ErrorResponse(error="permission_denied", detail="only root may clear the cache")
+    await r.clear()
+    log.info("cache cleared")
+    return m.DoneResponse()
+
+
+Handler = Callable[[Resolver, Any, Peer], Awaitable[m.Response]]
+
+# Every op of docs/protocol.md, in its table's order.
+HANDLERS: dict[type[m.Request], Handler] = {
+    m.UserByName: user_by_name,
+    m.UserByUid: user_by_uid,
+    m.UserList: user_list,
+    m.GroupByName: group_by_name,
+    m.GroupByGid: group_by_gid,
+    m.GroupList: group_list,
+    m.Initgroups: initgroups,
+    m.SshKeys: ssh_keys,
+    m.PamAuthInit: pam_auth_init,
+    m.PamAuthStep: pam_auth_step,
+    m.PamAccount: pam_account,
+    m.PamSessionOpen: pam_session_open,
+    m.Status: status,
+    m.CacheInvalidate: cache_invalidate,
+    m.CacheClear: cache_clear,
+}
+
+
+async def answer(r: Resolver, request: m.Request, peer: Peer) -> m.Response:
+    """The response to ``request``. Errors: whatever a bug raises (the shell logs it)."""
+    return await HANDLERS[type(request)](r, request, peer)
+

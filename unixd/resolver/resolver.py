@@ -1,0 +1,491 @@
+"""The resolver: answers every lookup from the cache, idmd, or both, online and offline.
+
+This module owns the policy of DESIGN.md "unixd" and docs/unixd.md: when an answer may come
+from the cache, when idmd must be asked, what offline means, and how local identities shadow
+the directory. It does not speak HTTP (``provider``), store anything (``cache``), shape
+records (``records``) or decide what a PAM conversation asks (``unixd.pam``).
+
+Rules:
+- A fresh cache entry is the answer. Past 3/4 of its life it is also refreshed in the
+  background, after a random delay of up to a tenth of ``cache_timeout`` (at most 5 s), so
+  many hosts that cached the same entry together do not all ask idmd in the same second.
+- An expired entry (or none) is fetched at once, under the request's deadline. If idmd cannot
+  be reached the resolver goes offline (``state.OnlineState``) and answers from the cache,
+  expired entries included; what was never cached is ``UNAVAIL``, never "not found".
+- idmd's "not found" (404, which also covers an account that is no longer POSIX) purges the
+  entry and its offline hash and is remembered briefly in the negative cache of its kind.
+- While offline and inside the back-off no request is made; ``network_changed`` (from the
+  network watcher) and ``invalidate`` end the back-off.
+- Local names and ids always win (``TaskLink.local``): a directory entry they shadow is
+  ``NOT_FOUND`` here, for every op.
+- Cache calls are serialised by one lock; the slow halves (Argon2id, shadow hashes) run in
+  worker threads outside it, bounded by a ``CapacityLimiter``.
+
+Cancellation: lookups may be cancelled; a cache write, once started in a thread, finishes.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
+
+import trio
+
+from idmd.clock import Clock
+from unixd.pam import (
+    AccountKind,
+    Conversation,
+    Outcome,
+    Reply,
+    VerifyLocal,
+    VerifyOffline,
+    VerifyOnline,
+)
+from unixd.resolver import records
+from unixd.resolver.cache import Cache, CachedEntry
+from unixd.resolver.errors import (
+    AccountOutsideValidity,
+    CredentialsRefused,
+    EntryGone,
+    GoOffline,
+    ProviderError,
+)
+from unixd.resolver.provider import JSON, IdmProvider
+from unixd.resolver.state import OnlineState
+from unixd.resolver.tasklink import TaskLink
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# Past this share of its life a fresh entry is refreshed in the background (module rules).
+REFRESH_AT_FRACTION = 0.75
+# The background refresh waits a random delay up to this share of cache_timeout, capped.
+REFRESH_JITTER_FRACTION = 0.1
+MAX_REFRESH_JITTER_SECONDS = 5.0
+# Argon2id checks at once: each needs idmd's Argon2 memory (19 MiB) while it runs, so two
+# bound unixd's peak on a small host; logins beyond that queue for a few tens of ms.
+PASSWORD_CHECKS_AT_ONCE = 2
+
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class Missing(enum.Enum):
+    NOT_FOUND = "notfound"
+    UNAVAIL = "unavail"
+
+
+NOT_FOUND = Missing.NOT_FOUND
+UNAVAIL = Missing.UNAVAIL
+
+
+@dataclass(frozen=True)
+class Found:
+    entry: Mapping[str, object]
+
+
+Lookup = Found | Missing
+
+
+class _Kind(enum.Enum):
+    USER = "user"
+    GROUP = "group"
+
+
+def fold_key(key: str | int) -> str | int:
+    """Names, spns and uuids are case-insensitive in hermit; ids stay as they are."""
+    return key.lower() if isinstance(key, str) else key
+
+
+class Resolver:
+    """Answers lookups; ``run`` must be started in a nursery before the first one.
+
+    Resources: uses ``cache`` and ``provider`` (the caller closes them).
+    """
+
+    def __init__(
+        self,
+        cache: Cache,
+        provider: IdmProvider,
+        shaping: records.Shaping,
+        tasks: TaskLink,
+        *,
+        clock: Clock,
+        cache_timeout: float,
+        request_timeout: float,
+        verify_shadow: Callable[[str, str], bool],
+        use_etc_skel: bool = False,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.cache = cache
+        self.provider = provider
+        self.shaping = shaping
+        self.tasks = tasks
+        self.clock = clock
+        self.cache_timeout = cache_timeout
+        self.request_timeout = request_timeout
+        self.use_etc_skel = use_etc_skel
+        self.state = OnlineState()
+        self._verify_shadow = verify_shadow
+        self._rng = rng or random.Random()  # jitter, not a secret
+        self._cache_lock = trio.Lock()
+        self._hashing = trio.CapacityLimiter(PASSWORD_CHECKS_AT_ONCE)
+        # Background refreshes queued or running, by (kind, uuid): one each at most.
+        self._refreshing: set[tuple[_Kind, str]] = set()
+        # Wall time of the last complete listing of users / groups from idmd.
+        self._listed_at: dict[_Kind, float] = {}
+        # Home alias paths an account had before a rename, to hand to home_create.
+        self.old_aliases: dict[str, set[str]] = {}
+        self._nursery: trio.Nursery | None = None
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Own the background refreshes; tries idmd once at start. Runs until cancelled."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._first_contact)
+            task_status.started()
+            await trio.sleep_forever()
+
+    def network_changed(self) -> None:
+        """The network may be back (netwatch): the next request tries idmd at once."""
+        log.info("network changed: idmd will be tried on the next request")
+        self.state.network_changed()
+
+    def deadline(self) -> float:
+        """The trio deadline of a request that starts now."""
+        return trio.current_time() + self.request_timeout
+
+    # The cache, serialised ---------------------------------------------------------------
+
+    async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self._cache_lock:
+            return fn(*args, **kwargs)
+
+    async def _db_in_thread(self, fn: Callable[[], T]) -> T:
+        async with self._cache_lock:
+            return await trio.to_thread.run_sync(fn)
+
+    async def _slow(self, fn: Callable[[], T]) -> T:
+        """Run CPU-heavy work touching no file (a hash) in a worker thread."""
+        return await trio.to_thread.run_sync(fn, limiter=self._hashing)
+
+    # Talking to idmd ---------------------------------------------------------------------
+
+    def may_try(self) -> bool:
+        return self.state.may_try(trio.current_time())
+
+    async def _ask(self, call: Awaitable[T]) -> T:
+        """Await a provider call, moving the online state by its outcome."""
+        try:
+            result = await call
+        except GoOffline as exc:
+            if self.state.is_online:
+                log.warning("going offline: %s", exc.detail)
+            self.state.failed(trio.current_time())
+            raise
+        except (EntryGone, CredentialsRefused, AccountOutsideValidity):
+            # idmd answered: it is reachable, whatever the answer said.
+            self.state.succeeded()
+            raise
+        if not self.state.is_online:
+            log.info("online: idmd answers")
+        self.state.succeeded()
+        return result
+
+    async def _first_contact(self) -> None:
+        try:
+            await self.probe()
+        except Exception:
+            log.exception("first contact with idmd failed")
+
+    async def probe(self) -> bool:
+        """Ask idmd whether it answers (unless inside the back-off); whether we are online."""
+        if self.may_try():
+            try:
+                await self._ask(self.provider.ping_at(self.deadline()))
+            except ProviderError as exc:
+                log.debug("probe: %s", exc.detail)
+        return self.state.is_online
+
+    # Lookups ------------------------------------------------------------------------------
+
+    async def _cached(self, kind: _Kind, key: str | int) -> CachedEntry | None:
+        cache = self.cache
+        if isinstance(key, int):
+            finder = cache.user_by_uid if kind is _Kind.USER else cache.group_by_gid
+            return await self.db(finder, key)
+        if _UUID_RE.fullmatch(key):
+            by_uuid = cache.user_by_uuid if kind is _Kind.USER else cache.group_by_uuid
+            return await self.db(by_uuid, key)
+        if "@" in key:
+            by_spn = cache.user_by_spn if kind is _Kind.USER else cache.group_by_spn
+            return await self.db(by_spn, key)
+        by_name = cache.user_by_name if kind is _Kind.USER else cache.group_by_name
+        return await self.db(by_name, key)
+
+    def _matches(self, entry: Mapping[str, object], key: str | int) -> bool:
+        if isinstance(key, int):
+            return entry.get("gidnumber") == key
+        return key in (entry.get("name"), entry.get("spn"), entry.get("uuid"))
+
+    async def _lookup(self, kind: _Kind, key: str | int, deadline: float) -> Lookup:
+        cached = await self._cached(kind, key)
+        now = self.clock.now()
+        if cached is not None and not cached.is_expired(now):
+            self._maybe_refresh(kind, cached, now)
+            return Found(cached.data)
+        is_miss = self.cache.is_user_miss if kind is _Kind.USER else self.cache.is_group_miss
+        if cached is None and await self.db(is_miss, key):
+            return NOT_FOUND
+        if not self.may_try():
+            return Found(cached.data) if cached is not None else UNAVAIL
+        try:
+            fresh = await self._fetch(kind, key, cached, deadline)
+        except EntryGone:
+            # _fetch purged what the answer proved gone; remember the miss for this key.
+            put_miss = self.cache.put_user_miss if kind is _Kind.USER else self.cache.put_group_miss
+            await self.db(put_miss, key)
+            return NOT_FOUND
+        except ProviderError as exc:
+            if not isinstance(exc, GoOffline):
+                log.warning("%s lookup: %s", kind.value, exc.detail)
+            return Found(cached.data) if cached is not None else UNAVAIL
+        return Found(fresh)
+
+    async def _fetch(
+        self, kind: _Kind, key: str | int, cached: CachedEntry | None, deadline: float
+    ) -> JSON:
+        """Fetch and store the entry for ``key``; a cached one is asked for by its uuid, so a
+        rename is followed rather than mistaken for a deletion."""
+        get = self.provider.user_at if kind is _Kind.USER else self.provider.group_at
+        if cached is not None:
+            uuid = str(cached.data.get("uuid"))
+            try:
+                fresh = await self._ask(get(uuid, deadline))
+            except EntryGone:
+                await self._purge(kind, cached.data)
+                fresh = await self._ask(get(key, deadline))
+            if not self._matches(fresh, key):
+                # Renamed or renumbered: the key may belong to another entry now.
+                await self._store(kind, fresh, cached.data)
+                fresh = await self._ask(get(key, deadline))
+        else:
+            fresh = await self._ask(get(key, deadline))
+        await self._store(kind, fresh, cached.data if cached is not None else None)
+        return fresh
+
+    async def _store(
+        self, kind: _Kind, fresh: JSON, old: Mapping[str, object] | None
+    ) -> None:
+        if kind is _Kind.USER:
+            if old is not None and old.get("uuid") == fresh.get("uuid"):
+                self._note_alias_change(old, fresh)
+            await self.db(self.cache.put_user, fresh)
+        else:
+            await self.db(self.cache.put_group, fresh)
+
+    def _note_alias_change(self, old: Mapping[str, object], fresh: Mapping[str, object]) -> None:
+        _, old_alias = records.home_paths(old, self.shaping)
+        _, new_alias = records.home_paths(fresh, self.shaping)
+        if old_alias is not None and old_alias != new_alias:
+            self.old_aliases.setdefault(str(fresh.get("uuid")), set()).add(old_alias)
+
+    async def _purge(self, kind: _Kind, entry: Mapping[str, object]) -> None:
+        uuid = str(entry.get("uuid"))
+        log.info("%s %s is gone from idmd; dropping it from the cache", kind.value, uuid)
+        if kind is _Kind.USER:
+            await self.db(self.cache.delete_user, uuid)
+        else:
+            await self.db(self.cache.delete_group, uuid)
+
+    def _maybe_refresh(self, kind: _Kind, cached: CachedEntry, now: float) -> None:
+        life = cached.expires_at - cached.fetched_at
+        if now < cached.fetched_at + REFRESH_AT_FRACTION * life:
+            return
+        uuid = str(cached.data.get("uuid"))
+        if (kind, uuid) in self._refreshing or self._nursery is None or not self.may_try():
+            return
+        self._refreshing.add((kind, uuid))
+        jitter = self._rng.uniform(
+            0, min(MAX_REFRESH_JITTER_SECONDS, REFRESH_JITTER_FRACTION * life)
+        )
+        self._nursery.start_soon(self._refresh, kind, uuid, cached.data, jitter)
+
+    async def _refresh(
+        self, kind: _Kind, uuid: str, old: Mapping[str, object], delay: float
+    ) -> None:
+        try:
+            await trio.sleep(delay)
+            if not self.may_try():
+                return
+            get = self.provider.user_at if kind is _Kind.USER else self.provider.group_at
+            try:
+                fresh = await self._ask(get(uuid, self.deadline()))
+            except EntryGone:
+                await self._purge(kind, old)
+                return
+            await self._store(kind, fresh, old)
+        except ProviderError as exc:
+            log.debug("background refresh of %s %s: %s", kind.value, uuid, exc.detail)
+        except Exception:
+            # A task's top: a failed refresh leaves the entry to its normal expiry.
+            log.exception("background refresh of %s %s failed", kind.value, uuid)
+        finally:
+            self._refreshing.discard((kind, uuid))
+
+    # Users and groups as NSS sees them --------------------------------------------------
+
+    async def user(self, key: str | int, deadline: float) -> Lookup:
+        """The UNIX_USER for a name, spn, uuid or uid, unless a local user shadows it."""
+        local = self.tasks.local
+        if local.has_user(key):
+            return NOT_FOUND
+        found = await self._lookup(_Kind.USER, fold_key(key), deadline)
+        if isinstance(found, Found) and self._shadowed_user(found.entry):
+            return NOT_FOUND
+        return found
+
+    def _shadowed_user(self, entry: Mapping[str, object]) -> bool:
+        local = self.tasks.local
+        name, uid = entry.get("name"), entry.get("gidnumber")
+        return (isinstance(name, str) and local.has_user(name)) or (
+            isinstance(uid, int) and local.has_user(uid)
+        )
+
+    def _shadowed_group(self, entry: Mapping[str, object]) -> bool:
+        local = self.tasks.local
+        name, gid = entry.get("name"), entry.get("gidnumber")
+        return (isinstance(name, str) and local.has_group(name)) or (
+            isinstance(gid, int) and local.has_group(gid)
+        )
+
+    async def group(self, key: str | int, deadline: float) -> tuple[Lookup, bool]:
+        """The UNIX_GROUP for a name, spn, uuid or gid; or a user's private group.
+
+        Returns the lookup and whether it is a user-private group (then the entry is the
+        UNIX_USER).
+        """
+        if self.tasks.local.has_group(key):
+            return NOT_FOUND, False
+        folded = fold_key(key)
+        found = await self._lookup(_Kind.GROUP, folded, deadline)
+        if isinstance(found, Found):
+            return (NOT_FOUND if self._shadowed_group(found.entry) else found), False
+        user = await self._lookup(_Kind.USER, folded, deadline)
+        if isinstance(user, Found):
+            return (NOT_FOUND if self._shadowed_group(user.entry) else user), True
+        # Either lookup being unavailable makes the answer unavailable.
+        return (UNAVAIL if UNAVAIL in (found, user) else NOT_FOUND), False
+
+    async def _listing(self, kind: _Kind, deadline: float) -> list[Mapping[str, object]] | None:
+        """Every cached entry of ``kind``, refreshed from idmd first when the last listing is
+        older than ``cache_timeout``; None when offline and nothing is cached."""
+        now = self.clock.now()
+        listed = self._listed_at.get(kind)
+        if (listed is None or now - listed >= self.cache_timeout) and self.may_try():
+            get_all = self.provider.users_at if kind is _Kind.USER else self.provider.groups_at
+            replace = (
+                self.cache.replace_users if kind is _Kind.USER else self.cache.replace_groups
+            )
+            try:
+                entries = await self._ask(get_all(deadline))
+            except ProviderError as exc:
+                if not isinstance(exc, GoOffline):
+                    log.warning("listing %ss: %s", kind.value, exc.detail)
+            else:
+                await self._db_in_thread(lambda: replace(entries))
+                self._listed_at[kind] = now
+        all_cached = self.cache.users if kind is _Kind.USER else self.cache.groups
+        cached = [entry.data for entry in await self.db(all_cached)]
+        if not cached and kind not in self._listed_at and not self.state.is_online:
+            return None
+        return cached
+
+    async def users(self, deadline: float) -> list[Mapping[str, object]] | None:
+        entries = await self._listing(_Kind.USER, deadline)
+        if entries is None:
+            return None
+        return [entry for entry in entries if not self._shadowed_user(entry)]
+
+    async def groups(self, deadline: float) -> list[Mapping[str, object]] | None:
+        entries = await self._listing(_Kind.GROUP, deadline)
+        if entries is None:
+            return None
+        return [entry for entry in entries if not self._shadowed_group(entry)]
+
+    # Passwords ---------------------------------------------------------------------------
+
+    async def start_conversation(self, name: str, deadline: float) -> Conversation | Missing:
+        """A PAM conversation for ``name``: local, directory, or why there is none."""
+        local = self.tasks.local
+        if local.has_user(name):
+            if local.shadow_hash(name) is None:
+                return NOT_FOUND  # no hash to check: pam_unix (or nobody) decides
+            return Conversation(name, AccountKind.LOCAL)
+        found = await self.user(name, deadline)
+        if not isinstance(found, Found):
+            return found
+        return Conversation(str(found.entry.get("uuid")), AccountKind.DIRECTORY)
+
+    async def check(self, action: VerifyOnline | VerifyOffline | VerifyLocal,
+                    conversation: Conversation, deadline: float) -> Outcome:
+        """Run the check ``action`` asks for; never raises for what idmd answers."""
+        if isinstance(action, VerifyLocal):
+            hash_ = self.tasks.local.shadow_hash(conversation.name) or ""
+            ok = await self._slow(lambda: self._verify_shadow(hash_, action.password))
+            return Outcome.ACCEPTED if ok else Outcome.REFUSED
+        uuid = conversation.name
+        if isinstance(action, VerifyOffline):
+            phc = await self.db(self.cache.password_hash, uuid)
+            if phc is None:
+                return Outcome.NO_HASH
+            ok = await self._slow(lambda: self.cache.check_password_hash(phc, action.password))
+            return Outcome.ACCEPTED if ok else Outcome.REFUSED
+        return await self._check_online(uuid, action.password, deadline)
+
+    async def _check_online(self, uuid: str, password: str, deadline: float) -> Outcome:
+        try:
+            user = await self._ask(self.provider.unix_auth_at(uuid, password, deadline))
+        except GoOffline:
+            return Outcome.UNREACHABLE
+        except CredentialsRefused:
+            # The password changed upstream (or was never right): an old cached hash must not
+            # let it in offline later.
+            await self.db(self.cache.forget_password, uuid)
+            return Outcome.REFUSED
+        except AccountOutsideValidity:
+            return Outcome.EXPIRED
+        except ProviderError as exc:
+            log.warning("password check: %s", exc.detail)
+            return Outcome.ERROR
+        phc = await self._slow(lambda: self.cache.hash_password(password))
+        await self.db(self.cache.put_user, user)
+        await self.db(self.cache.put_password_hash, uuid, phc)
+        return Outcome.ACCEPTED
+
+    async def converse(self, conversation: Conversation, answer: str, deadline: float) -> Reply:
+        """Feed ``answer`` and run checks until the conversation has a prompt to show."""
+        action = conversation.receive(answer, online=self.may_try())
+        while not isinstance(action, Reply):
+            action = conversation.outcome(await self.check(action, conversation, deadline))
+        return action
+
+    # The whole cache ---------------------------------------------------------------------
+
+    async def invalidate(self) -> None:
+        """Every entry is refreshed on its next use; idmd is tried at once even if offline."""
+        await self.db(self.cache.invalidate)
+        self._listed_at.clear()
+        self.state.network_changed()
+
+    async def clear(self) -> None:
+        await self.db(self.cache.clear)
+        self._listed_at.clear()
+        self.old_aliases.clear()
+        self.state.network_changed()

@@ -1,0 +1,310 @@
+"""The hermit-unixd process: its two unix sockets, one task per connection, signals, READY.
+
+This module is the trio shell around the resolver: it binds the client socket (0666) and the
+task socket (0600), reads frames, hands parsed requests to ``unixd.resolver.dispatch`` and
+writes the answers; it decides nothing about identities. Implements docs/protocol.md and
+DESIGN.md "Security invariants" (the task socket accepts only peer uid 0; one bad client
+never stalls the others).
+
+Rules:
+- Every connection runs in its own task. A frame, once its first byte has arrived, must be
+  complete within ``READ_TIMEOUT_SECONDS`` or the peer is dropped; between requests a client
+  connection may idle for ``IDLE_TIMEOUT_SECONDS`` (a PAM conversation waits for a person).
+- A request that breaks the protocol gets its error frame and the connection is closed; a
+  request that fails inside unixd gets ``internal_error`` and the connection stays usable.
+  Nothing a peer sends escapes the handler (STYLE.md: ``except Exception`` at a task's top).
+- The peer's credentials (SO_PEERCRED) are read once per connection. A task-socket peer
+  that is not uid 0 is dropped before a byte is read.
+- READY=1 is sent only after both sockets listen; SIGTERM or SIGINT cancels everything, the
+  socket files are removed and the cache closed.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import signal
+import socket
+import stat
+import struct
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
+from pathlib import Path
+
+import trio
+from systemd import daemon
+
+from idmd.clock import Clock, SystemClock
+from idmd.framing import CLOSED, FrameDecoder, PeerProtocolError, decode_payload, encode_frame
+from unixd.config import UnixdConfig
+from unixd.proto import limits
+from unixd.proto.messages import ErrorResponse, parse_request
+from unixd.resolver import records
+from unixd.resolver.cache import Cache
+from unixd.resolver.dispatch import Peer, answer
+from unixd.resolver.netwatch import watch_network
+from unixd.resolver.provider import IdmProvider, pinned_tls_context
+from unixd.resolver.resolver import Resolver
+from unixd.resolver.shadow import verify_shadow_hash
+from unixd.resolver.tasklink import TaskLink
+
+log = logging.getLogger(__name__)
+
+# A client connection waiting for its next request: long enough for a person to type a
+# password into a PAM prompt (login(1) gives 60 s, sshd's LoginGraceTime 120 s), short enough
+# that abandoned connections do not pile up.
+IDLE_TIMEOUT_SECONDS = 180.0
+READ_TIMEOUT_SECONDS = float(limits.READ_TIMEOUT_SECONDS)
+# Writing an answer to a client that does not read it: the same bound as reading.
+WRITE_TIMEOUT_SECONDS = READ_TIMEOUT_SECONDS
+_RECEIVE_CHUNK = 65536
+_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid (socket(7))
+
+CLIENT_SOCKET_MODE = 0o666
+TASK_SOCKET_MODE = 0o600
+
+
+class FrameReader:
+    """Frames from one stream, with the idle and per-frame timeouts of the module rules."""
+
+    def __init__(self, stream: trio.abc.ReceiveStream, max_frame: int,
+                 idle_timeout: float | None, frame_timeout: float) -> None:
+        self._stream = stream
+        self._decoder = FrameDecoder(max_frame)
+        self._idle_timeout = idle_timeout
+        self._frame_timeout = frame_timeout
+        # Invariant: bytes fed minus bytes of frames handed out = bytes of a frame begun.
+        self._buffered = 0
+
+    async def next_frame(self) -> bytes | None:
+        """The next payload, or None at a clean EOF.
+
+        Errors: ``PeerProtocolError``; ``trio.TooSlowError`` when a timeout passes.
+        """
+        deadline = (
+            trio.current_time() + self._frame_timeout if self._buffered
+            else trio.current_time() + self._idle_timeout if self._idle_timeout is not None
+            else float("inf")
+        )
+        while True:
+            frame = self._decoder.next_frame()
+            if isinstance(frame, bytes):
+                self._buffered -= 4 + len(frame)
+                return frame
+            if frame is CLOSED:
+                return None
+            with trio.fail_at(deadline):
+                data = await self._stream.receive_some(_RECEIVE_CHUNK)
+            if data and not self._buffered:
+                # The first byte of a frame: from now on it has the frame timeout to finish.
+                deadline = min(deadline, trio.current_time() + self._frame_timeout)
+            self._buffered += len(data)
+            self._decoder.feed(bytes(data))
+
+
+def peer_uid(stream: trio.SocketStream) -> int:
+    raw = stream.socket.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+    _pid, uid, _gid = _UCRED.unpack(raw)
+    return int(uid)
+
+
+async def _send(stream: trio.abc.SendStream, obj: Mapping[str, object], max_frame: int) -> None:
+    with trio.fail_after(WRITE_TIMEOUT_SECONDS):
+        await stream.send_all(encode_frame(obj, max_frame))
+
+
+async def handle_client(stream: trio.abc.Stream, uid: int, *, resolver: Resolver) -> None:
+    """Serve one client connection until it closes, breaks the protocol or stalls."""
+    peer = Peer(uid=uid)
+    reader = FrameReader(stream, limits.MAX_REQUEST_FRAME_BYTES, IDLE_TIMEOUT_SECONDS,
+                         READ_TIMEOUT_SECONDS)
+    try:
+        while True:
+            try:
+                payload = await reader.next_frame()
+                if payload is None:
+                    return
+                request = parse_request(decode_payload(payload))
+            except PeerProtocolError as exc:
+                log.debug("client uid %d: %s", uid, exc.detail)
+                await _send(stream, ErrorResponse.from_exception(exc).to_json(),
+                            limits.MAX_RESPONSE_FRAME_BYTES)
+                return
+            try:
+                response = await answer(resolver, request, peer)
+            except Exception:
+                log.exception("%s failed", request.OP)
+                response = ErrorResponse(
+                    error="internal_error", detail=f"{request.OP} failed; see unixd's log"
+                )
+            await _send(stream, response.to_json(), limits.MAX_RESPONSE_FRAME_BYTES)
+    except (trio.TooSlowError, trio.BrokenResourceError, trio.ClosedResourceError):
+        pass  # a stalled or vanished client: drop it
+    except Exception:
+        log.exception("client connection failed")
+    finally:
+        await trio.aclose_forcefully(stream)
+
+
+async def handle_tasks(stream: trio.abc.Stream, uid: int, *, link: TaskLink) -> None:
+    """Serve the tasks daemon's connection; a peer that is not root is dropped unread."""
+    try:
+        if uid != 0:
+            log.warning("task socket: refused a connection from uid %d", uid)
+            return
+        send_lock = trio.Lock()
+
+        async def send(obj: Mapping[str, object]) -> None:
+            async with send_lock:
+                await _send(stream, obj, limits.MAX_TASK_FRAME_BYTES)
+
+        token = link.attach(send)
+        reader = FrameReader(stream, limits.MAX_TASK_FRAME_BYTES, None, READ_TIMEOUT_SECONDS)
+        try:
+            while True:
+                try:
+                    payload = await reader.next_frame()
+                    if payload is None:
+                        return
+                    reply = await link.on_frame(decode_payload(payload))
+                except PeerProtocolError as exc:
+                    log.warning("task socket: %s", exc.detail)
+                    await send({"status": "error", "error": exc.code, "detail": exc.detail})
+                    return
+                if reply is not None:
+                    await send(reply)
+        finally:
+            link.detach(token)
+    except (trio.TooSlowError, trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    except Exception:
+        log.exception("task connection failed")
+    finally:
+        await trio.aclose_forcefully(stream)
+
+
+def bind_unix_socket(path: Path, mode: int) -> socket.socket:
+    """Bind and listen on ``path`` with ``mode``, replacing a stale socket file.
+
+    Errors: ``OSError`` naming ``path`` when another process listens there or the path holds
+    something that is not a socket.
+    """
+    _remove_stale_socket(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    # Created 0600 by the umask, then opened up to ``mode``: never wider than meant, even
+    # for a moment.
+    old_umask = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    except OSError as exc:
+        sock.close()
+        raise OSError(exc.errno, f"cannot bind {path}: {exc.strerror}") from exc
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, mode)
+    sock.listen(socket.SOMAXCONN)
+    return sock
+
+
+def _remove_stale_socket(path: Path) -> None:
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise OSError(errno.EEXIST, f"{path} exists and is not a socket")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        probe.connect(str(path))
+    except ConnectionRefusedError:
+        path.unlink()  # left by a unixd that died; nobody listens
+        return
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, f"another process listens on {path}")
+
+
+async def serve_socket(
+    sock: socket.socket,
+    handler: Callable[[trio.SocketStream, int], Awaitable[None]],
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve a bound socket until cancelled: each connection in its own task."""
+    listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
+
+    async def connection(stream: trio.SocketStream) -> None:
+        try:
+            uid = peer_uid(stream)
+        except OSError:
+            await trio.aclose_forcefully(stream)
+            return
+        await handler(stream, uid)
+
+    async with listener:
+        task_status.started()
+        await trio.serve_listeners(connection, [listener])
+
+
+def build_resolver(cfg: UnixdConfig, cache: Cache, provider: IdmProvider, clock: Clock,
+                   link: TaskLink, shells: records.ShellList) -> Resolver:
+    return Resolver(
+        cache, provider, records.Shaping.from_config(cfg, shells), link,
+        clock=clock, cache_timeout=cfg.cache_timeout, request_timeout=cfg.request_timeout,
+        verify_shadow=verify_shadow_hash, use_etc_skel=cfg.use_etc_skel,
+    )
+
+
+async def serve(cfg: UnixdConfig, *, shells_path: Path = Path("/etc/shells"),
+                watch_dbus: bool = True) -> None:
+    """Run hermit-unixd until SIGTERM or SIGINT.
+
+    Resources: opens the cache, an HTTPS client and both sockets; closes them all.
+    """
+    clock = SystemClock()
+    cache = Cache(cfg.cache_path, clock, cache_timeout=cfg.cache_timeout)
+    provider = IdmProvider(
+        cfg.uri, verify=pinned_tls_context(cfg.ca_path),
+        connect_timeout=cfg.connect_timeout, request_timeout=cfg.request_timeout,
+    )
+    link = TaskLink()
+    resolver = build_resolver(cfg, cache, provider, clock, link, records.ShellList(shells_path))
+    bound: list[Path] = []
+    try:
+        client_sock = bind_unix_socket(cfg.socket_path, CLIENT_SOCKET_MODE)
+        bound.append(cfg.socket_path)
+        task_sock = bind_unix_socket(cfg.task_socket_path, TASK_SOCKET_MODE)
+        bound.append(cfg.task_socket_path)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(_stop_on_signals, nursery.cancel_scope)
+            await nursery.start(resolver.run)
+            if watch_dbus:
+                await nursery.start(watch_network, resolver.network_changed)
+            await nursery.start(
+                serve_socket, client_sock, partial(handle_client, resolver=resolver)
+            )
+            await nursery.start(serve_socket, task_sock, partial(handle_tasks, link=link))
+            log.info("listening on %s and %s", cfg.socket_path, cfg.task_socket_path)
+            daemon.notify("READY=1")
+    finally:
+        for path in bound:
+            path.unlink(missing_ok=True)
+        with trio.CancelScope(shield=True):
+            await provider.aclose()
+        cache.close()
+        log.info("stopped")
+
+
+async def _stop_on_signals(
+    everything: trio.CancelScope,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        task_status.started()
+        async for signum in signals:
+            log.info("%s: shutting down", signal.Signals(signum).name)
+            daemon.notify("STOPPING=1")
+            everything.cancel()
+            return
