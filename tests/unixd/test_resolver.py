@@ -1,0 +1,492 @@
+"""The resolver and its ops over a real cache file, with idmd faked at the provider seam only
+(httpx.MockTransport): freshness and background refresh, offline answers, the back-off and
+network changes, negative caches, purges, invalidate and clear, record shaping, login groups,
+validity, local identities and the PAM conversation online, offline and in between."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+
+from idmd.clock import FakeClock
+from tests.unixd.test_resolver_fake_idmd import FakeIdmd, make_provider, uuid_for
+from unixd.config import parse_config
+from unixd.proto import messages as m
+from unixd.resolver import records
+from unixd.resolver.cache import NEGATIVE_TIMEOUT_SECONDS, Cache
+from unixd.resolver.dispatch import Peer, answer
+from unixd.resolver.local import parse_local_identities
+from unixd.resolver.resolver import Resolver
+from unixd.resolver.state import FIRST_BACKOFF_SECONDS
+from unixd.resolver.tasklink import TaskLink
+
+TIMEOUT = 300
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Env:
+    fake: FakeIdmd
+    cache: Cache
+    clock: FakeClock
+    resolver: Resolver
+    link: TaskLink
+    shells: Path
+    tmp: Path
+
+    async def ask(self, request: m.Request, uid: int = 1000,
+                  peer: Peer | None = None) -> dict[str, object]:
+        response = await answer(self.resolver, request, peer or Peer(uid=uid))
+        return response.to_json()
+
+    def set_local(self, users: list[tuple[str, int]], groups: list[tuple[str, int]] = (),  # type: ignore[assignment]
+                  shadow: dict[str, str] | None = None) -> None:
+        self.link.local = parse_local_identities({
+            "passwd": [{"name": n, "uid": i, "gid": i, "gecos": "", "dir": "/", "shell": "/bin/sh",
+                        "passwd": "x"} for n, i in users],
+            "group": [{"name": n, "gid": i, "members": [], "passwd": "x"} for n, i in groups],
+            "shadow": [{"name": n, "hash": h} for n, h in (shadow or {}).items()],
+        })
+
+
+def build_env(tmp: Path, fake: FakeIdmd, **config: object) -> tuple[Env, Resolver]:
+    raw: dict[str, object] = {"uri": "https://idm.test:8443", "cache_timeout": TIMEOUT,
+                              "allowed_login_groups": ["staff"], **config}
+    cfg = parse_config(raw, tmp / "unixd.toml")
+    clock = FakeClock()
+    cache = Cache(tmp / "cache" / "cache.db", clock, cache_timeout=cfg.cache_timeout)
+    shells = tmp / "shells"
+    shells.write_text("/bin/sh\n/bin/bash\n/usr/bin/zsh-not-here\n")
+    link = TaskLink()
+    resolver = Resolver(
+        cache, make_provider(fake),
+        records.Shaping.from_config(cfg, records.ShellList(shells)), link,
+        clock=clock, cache_timeout=cfg.cache_timeout, request_timeout=cfg.request_timeout,
+        verify_shadow=lambda hash_, password: hash_ == f"hash-of:{password}",
+        use_etc_skel=cfg.use_etc_skel, rng=random.Random(1),
+    )
+    return Env(fake, cache, clock, resolver, link, shells, tmp), resolver
+
+
+@pytest.fixture
+def fake() -> FakeIdmd:
+    fake = FakeIdmd()
+    fake.add_user("alice", 70001, password=PASSWORD, shell="/bin/sh",
+                  keys=("ssh-ed25519 AAAAC3Nza alice@laptop",))
+    fake.add_user("bob", 70002, password="bob's password")
+    fake.add_group("staff", 70100, members=("alice",))
+    fake.add_group("ops", 70200, members=("alice", "bob"))
+    return fake
+
+
+@pytest.fixture
+async def env(tmp_path: Path, fake: FakeIdmd, nursery: trio.Nursery) -> AsyncIterator[Env]:
+    env, resolver = build_env(tmp_path, fake)
+    await nursery.start(resolver.run)
+    # The first contact at start-up is part of run(); let it finish.
+    await wait_for(lambda: resolver.state.is_online)
+    yield env
+    env.cache.close()
+
+
+async def wait_for(predicate: object, limit: int = 2000) -> None:
+    for _ in range(limit):
+        if predicate():  # type: ignore[operator]
+            return
+        await trio.sleep(0.001)
+    raise AssertionError("condition not reached")
+
+
+# Lookups and freshness -----------------------------------------------------------------
+
+
+async def test_resolver__user_by_name_shapes_the_passwd_record(env: Env) -> None:
+    reply = await env.ask(m.UserByName("Alice"))
+    assert reply == {"status": "ok", "user": {
+        "name": "alice", "passwd": "*", "uid": 70001, "gid": 70001, "gecos": "Alice",
+        "dir": "/home/alice@example.com", "shell": "/bin/sh"}}
+
+
+async def test_resolver__a_fresh_entry_is_answered_from_the_cache(env: Env) -> None:
+    await env.ask(m.UserByName("alice"))
+    before = len(env.fake.requests)
+    env.fake.down = True
+    assert (await env.ask(m.UserByUid(70001)))["status"] == "ok"
+    assert len(env.fake.requests) == before
+
+
+async def test_resolver__an_entry_past_three_quarters_of_its_life_is_refreshed_in_background(
+    env: Env,
+) -> None:
+    await env.ask(m.UserByName("alice"))
+    env.fake.user_named("alice")["displayname"] = "Alice Renamed"
+    env.clock.advance(TIMEOUT * 0.8)
+    reply = await env.ask(m.UserByName("alice"))
+    assert reply["user"]["gecos"] == "Alice"  # type: ignore[index]  # answered at once
+    await wait_for(lambda: env.cache.user_by_name("alice").data["displayname"] == "Alice Renamed")  # type: ignore[union-attr]
+
+
+async def test_resolver__an_expired_entry_is_fetched_before_answering(env: Env) -> None:
+    await env.ask(m.UserByName("alice"))
+    env.fake.user_named("alice")["displayname"] = "Alice Later"
+    env.clock.advance(TIMEOUT + 1)
+    reply = await env.ask(m.UserByName("alice"))
+    assert reply["user"]["gecos"] == "Alice Later"  # type: ignore[index]
+
+
+async def test_resolver__offline_answers_cached_entries_even_expired_and_unavail_otherwise(
+    env: Env,
+) -> None:
+    await env.ask(m.UserByName("alice"))
+    env.clock.advance(TIMEOUT * 10)
+    env.fake.down = True
+    assert (await env.ask(m.UserByName("alice")))["status"] == "ok"
+    assert (await env.ask(m.UserByName("bob"))) == {"status": "unavail"}
+    assert (await env.ask(m.GroupByName("staff"))) == {"status": "unavail"}
+    assert (await env.ask(m.Status()))["server"] == "offline"
+
+
+async def test_resolver__offline_backs_off_until_the_network_changes(
+    env: Env, autojump_clock: trio.testing.MockClock
+) -> None:
+    env.fake.down = True
+    await env.ask(m.UserByName("bob"))
+    asked = len(env.fake.requests)
+    env.fake.down = False
+    assert (await env.ask(m.UserByName("bob"))) == {"status": "unavail"}
+    assert len(env.fake.requests) == asked  # inside the back-off: idmd is not asked
+    env.resolver.network_changed()
+    assert (await env.ask(m.UserByName("bob")))["status"] == "ok"
+    assert env.resolver.state.is_online
+
+
+async def test_resolver__offline_retries_after_the_back_off(
+    env: Env, autojump_clock: trio.testing.MockClock
+) -> None:
+    env.fake.down = True
+    await env.ask(m.UserByName("bob"))
+    env.fake.down = False
+    await trio.sleep(FIRST_BACKOFF_SECONDS + 1)
+    assert (await env.ask(m.UserByName("bob")))["status"] == "ok"
+
+
+async def test_resolver__a_hung_idmd_ends_at_the_request_deadline_and_goes_offline(
+    env: Env, autojump_clock: trio.testing.MockClock
+) -> None:
+    env.fake.hang = True
+    started = trio.current_time()
+    assert (await env.ask(m.UserByName("bob"))) == {"status": "unavail"}
+    assert trio.current_time() - started == pytest.approx(env.resolver.request_timeout)
+    assert not env.resolver.state.is_online
+
+
+async def test_resolver__negative_caches_for_users_and_groups_are_separate(env: Env) -> None:
+    assert (await env.ask(m.UserByName("staff"))) == {"status": "notfound"}
+    assert (await env.ask(m.GroupByName("staff")))["status"] == "ok"
+    assert env.cache.is_user_miss("staff")
+    assert not env.cache.is_group_miss("staff")
+
+
+async def test_resolver__a_negative_answer_is_cached_until_it_expires_or_is_invalidated(
+    env: Env,
+) -> None:
+    assert (await env.ask(m.UserByName("carol"))) == {"status": "notfound"}
+    env.fake.add_user("carol", 70003)
+    asked = env.fake.count("GET /v1/unix/user/carol")
+    assert (await env.ask(m.UserByName("carol"))) == {"status": "notfound"}
+    assert env.fake.count("GET /v1/unix/user/carol") == asked
+    await env.ask(m.CacheInvalidate())
+    assert (await env.ask(m.UserByName("carol")))["status"] == "ok"
+    env.fake.add_user("dave", 70004)
+    env.fake.delete_user("dave")
+    await env.ask(m.UserByName("dave"))
+    env.fake.add_user("dave", 70004)
+    env.clock.advance(NEGATIVE_TIMEOUT_SECONDS + 1)
+    assert (await env.ask(m.UserByName("dave")))["status"] == "ok"
+
+
+async def test_resolver__a_user_deleted_upstream_is_purged_with_its_hash(env: Env) -> None:
+    await env.ask(m.UserByName("bob"))
+    uuid = uuid_for(70002)
+    env.cache.store_password(uuid, "bob's password")
+    env.fake.delete_user("bob")
+    await env.ask(m.CacheInvalidate())
+    assert (await env.ask(m.UserByName("bob"))) == {"status": "notfound"}
+    assert env.cache.user_by_uuid(uuid) is None
+    assert env.cache.password_hash(uuid) is None
+
+
+async def test_resolver__a_renamed_user_is_followed_by_uuid(env: Env) -> None:
+    await env.ask(m.UserByName("bob"))
+    user = env.fake.user_named("bob")
+    user["name"], user["spn"] = "robert", "robert@example.com"
+    env.clock.advance(TIMEOUT + 1)
+    assert (await env.ask(m.UserByName("bob"))) == {"status": "notfound"}
+    assert (await env.ask(m.UserByUid(70002)))["user"]["name"] == "robert"  # type: ignore[index]
+    assert env.resolver.old_aliases[uuid_for(70002)] == {"/home/bob@example.com"}
+
+
+async def test_resolver__enumeration_lists_and_drops_users_idmd_no_longer_has(env: Env) -> None:
+    reply = await env.ask(m.UserList())
+    assert [u["name"] for u in reply["users"]] == ["alice", "bob"]  # type: ignore[attr-defined]
+    env.fake.delete_user("bob")
+    await env.ask(m.CacheInvalidate())
+    reply = await env.ask(m.UserList())
+    assert [u["name"] for u in reply["users"]] == ["alice"]  # type: ignore[attr-defined]
+
+
+async def test_resolver__enumeration_offline_answers_the_cache_or_unavail(
+    tmp_path: Path, fake: FakeIdmd, nursery: trio.Nursery
+) -> None:
+    env, resolver = build_env(tmp_path, fake)
+    fake.down = True
+    await nursery.start(resolver.run)
+    assert (await env.ask(m.UserList())) == {"status": "unavail"}
+    assert (await env.ask(m.GroupList())) == {"status": "unavail"}
+
+
+async def test_resolver__groups_members_and_private_groups(env: Env) -> None:
+    assert (await env.ask(m.GroupByName("ops")))["group"] == {
+        "name": "ops", "passwd": "*", "gid": 70200, "members": ["alice", "bob"]}
+    assert (await env.ask(m.GroupByGid(70001)))["group"] == {
+        "name": "alice", "passwd": "*", "gid": 70001, "members": []}
+    listed = await env.ask(m.GroupList())
+    assert [g["name"] for g in listed["groups"]] == ["staff", "ops"]  # type: ignore[attr-defined]
+    assert (await env.ask(m.Initgroups("alice"))) == {"status": "ok", "gids": [70100, 70200]}
+
+
+async def test_resolver__name_format_spn_shows_spns_for_users_groups_and_members(
+    tmp_path: Path, fake: FakeIdmd, nursery: trio.Nursery
+) -> None:
+    env, resolver = build_env(tmp_path, fake, name_format="spn", home_alias="none")
+    await nursery.start(resolver.run)
+    user = (await env.ask(m.UserByName("alice@example.com")))["user"]
+    assert user["name"] == "alice@example.com"  # type: ignore[index]
+    assert user["dir"] == f"/home/{uuid_for(70001)}"  # type: ignore[index]
+    group = (await env.ask(m.GroupByName("ops")))["group"]
+    assert group["members"] == ["alice@example.com", "bob@example.com"]  # type: ignore[index]
+
+
+async def test_resolver__a_shell_not_in_etc_shells_or_not_executable_becomes_the_default(
+    env: Env,
+) -> None:
+    env.fake.user_named("bob")["shell"] = "/usr/bin/zsh-not-here"  # listed, not executable
+    assert (await env.ask(m.UserByName("bob")))["user"]["shell"] == "/bin/bash"  # type: ignore[index]
+    env.shells.write_text("/bin/bash\n")  # /bin/sh no longer listed
+    await env.ask(m.CacheInvalidate())
+    assert (await env.ask(m.UserByName("alice")))["user"]["shell"] == "/bin/bash"  # type: ignore[index]
+
+
+async def test_resolver__ssh_keys_and_their_absence(env: Env) -> None:
+    assert (await env.ask(m.SshKeys("alice"))) == {
+        "status": "ok", "keys": ["ssh-ed25519 AAAAC3Nza alice@laptop"]}
+    assert (await env.ask(m.SshKeys("nobody-here"))) == {"status": "notfound"}
+
+
+# Local identities win ------------------------------------------------------------------
+
+
+async def test_resolver__a_local_name_or_id_shadows_the_directory_for_every_op(env: Env) -> None:
+    env.set_local([("alice", 1000), ("svc", 70002)], groups=[("ops", 300)])
+    assert (await env.ask(m.UserByName("alice"))) == {"status": "notfound"}
+    assert (await env.ask(m.UserByUid(70001))) == {"status": "notfound"}  # alice by uid
+    assert (await env.ask(m.UserByName("bob"))) == {"status": "notfound"}  # uid taken
+    assert (await env.ask(m.GroupByName("ops"))) == {"status": "notfound"}
+    assert (await env.ask(m.SshKeys("alice"))) == {"status": "ok", "keys": []}
+    assert (await env.ask(m.PamAccount("alice")))["result"] == "unknown"
+    listed = await env.ask(m.UserList())
+    assert listed["users"] == []
+    groups = await env.ask(m.GroupList())
+    assert [g["name"] for g in groups["groups"]] == ["staff"]  # type: ignore[attr-defined]
+
+
+async def test_resolver__local_users_authenticate_against_their_shadow_hash(env: Env) -> None:
+    env.set_local([("localuser", 1000)], shadow={"localuser": "hash-of:local secret"})
+    peer = Peer(uid=0)
+    init = await env.ask(m.PamAuthInit("localuser", "sshd"), peer=peer)
+    step = await env.ask(m.PamAuthStep(init["session"], "local secret"), peer=peer)  # type: ignore[arg-type]
+    assert step["next"] == {"kind": "success"}
+    init = await env.ask(m.PamAuthInit("localuser", "sshd"), peer=peer)
+    step = await env.ask(m.PamAuthStep(init["session"], "wrong"), peer=peer)  # type: ignore[arg-type]
+    assert step["next"]["kind"] == "denied"  # type: ignore[index]
+    assert env.fake.count("POST /v1/unix/auth") == 0
+
+
+# PAM -------------------------------------------------------------------------------------
+
+
+async def login(env: Env, name: str, password: str) -> dict[str, object]:
+    peer = Peer(uid=0)
+    init = await env.ask(m.PamAuthInit(name, "login"), peer=peer)
+    if init["next"] != {"kind": "password", "prompt": "Password: ", "echo": False}:
+        return init["next"]  # type: ignore[return-value]
+    step = await env.ask(m.PamAuthStep(init["session"], password), peer=peer)  # type: ignore[arg-type]
+    return step["next"]  # type: ignore[return-value]
+
+
+async def test_pam__online_success_stores_the_offline_hash(env: Env) -> None:
+    assert await login(env, "alice", PASSWORD) == {"kind": "success"}
+    assert env.cache.verify_password(uuid_for(70001), PASSWORD)
+
+
+async def test_pam__a_wrong_password_online_drops_the_cached_hash(env: Env) -> None:
+    await login(env, "alice", PASSWORD)
+    env.fake.passwords[uuid_for(70001)] = "changed upstream"
+    assert (await login(env, "alice", PASSWORD))["kind"] == "denied"
+    assert env.cache.password_hash(uuid_for(70001)) is None
+    env.fake.down = True
+    env.resolver.network_changed()
+    assert (await login(env, "alice", PASSWORD))["kind"] == "denied"
+
+
+async def test_pam__offline_answers_from_the_cached_hash(env: Env) -> None:
+    await login(env, "alice", PASSWORD)
+    env.fake.down = True
+    await env.ask(m.Status())
+    assert await login(env, "alice", PASSWORD) == {"kind": "success"}
+    assert (await login(env, "alice", "wrong"))["kind"] == "denied"
+    assert (await login(env, "bob", "bob's password"))["kind"] == "unknown"  # never cached
+
+
+async def test_pam__offline_without_a_hash_is_denied(env: Env) -> None:
+    await env.ask(m.UserByName("bob"))
+    env.fake.down = True
+    await env.ask(m.Status())
+    reply = await login(env, "bob", "bob's password")
+    assert reply["kind"] == "denied"
+
+
+async def test_pam__a_timeout_during_the_step_goes_offline_in_the_same_login(env: Env) -> None:
+    await login(env, "alice", PASSWORD)
+    peer = Peer(uid=0)
+    init = await env.ask(m.PamAuthInit("alice", "login"), peer=peer)
+    env.fake.timeout = True
+    step = await env.ask(m.PamAuthStep(init["session"], PASSWORD), peer=peer)  # type: ignore[arg-type]
+    assert step["next"] == {"kind": "success"}
+    assert not env.resolver.state.is_online
+
+
+async def test_pam__an_unknown_account_is_unknown(env: Env) -> None:
+    assert await login(env, "nosuchuser", "x") == {"kind": "unknown"}
+
+
+async def test_pam__an_expired_account_is_denied_online(env: Env) -> None:
+    env.fake.expired.add(uuid_for(70001))
+    reply = await login(env, "alice", PASSWORD)
+    assert reply == {"kind": "denied", "reason": "this account is expired or not yet valid"}
+
+
+async def test_pam__concurrent_conversations_on_one_connection(env: Env) -> None:
+    peer = Peer(uid=0)
+    first = await env.ask(m.PamAuthInit("alice", "login"), peer=peer)
+    second = await env.ask(m.PamAuthInit("bob", "login"), peer=peer)
+    assert first["session"] != second["session"]
+    bob = await env.ask(m.PamAuthStep(second["session"], "bob's password"), peer=peer)  # type: ignore[arg-type]
+    alice = await env.ask(m.PamAuthStep(first["session"], "wrong"), peer=peer)  # type: ignore[arg-type]
+    assert bob["next"] == {"kind": "success"}
+    assert alice["next"]["kind"] == "denied"  # type: ignore[index]
+    again = await env.ask(m.PamAuthStep(first["session"], PASSWORD), peer=peer)  # type: ignore[arg-type]
+    assert again["next"]["kind"] == "denied"  # type: ignore[index]  # the session is over
+
+
+async def test_pam__account_check_needs_an_allowed_group(env: Env) -> None:
+    assert (await env.ask(m.PamAccount("alice"))) == {"status": "ok", "result": "allowed"}
+    reply = await env.ask(m.PamAccount("bob"))
+    assert reply["result"] == "denied"
+    assert (await env.ask(m.PamAccount("nobody-at-all")))["result"] == "unknown"
+
+
+async def test_pam__empty_allowed_login_groups_lets_nobody_in(
+    tmp_path: Path, fake: FakeIdmd, nursery: trio.Nursery
+) -> None:
+    env, resolver = build_env(tmp_path, fake, allowed_login_groups=[])
+    await nursery.start(resolver.run)
+    assert (await env.ask(m.PamAccount("alice")))["result"] == "denied"
+
+
+@pytest.mark.parametrize(
+    ("valid_from", "expire_at", "allowed"),
+    [
+        (None, "2020-01-01T00:00:00Z", False),
+        ("2099-01-01T00:00:00Z", None, False),
+        ("2020-01-01T00:00:00Z", "2099-01-01T00:00:00Z", True),
+    ],
+)
+async def test_pam__accounts_outside_their_validity_are_refused_and_get_no_keys(
+    env: Env, valid_from: str | None, expire_at: str | None, allowed: bool
+) -> None:
+    user = env.fake.user_named("alice")
+    user["valid_from"], user["expire_at"] = valid_from, expire_at
+    account = await env.ask(m.PamAccount("alice"))
+    keys = await env.ask(m.SshKeys("alice"))
+    assert (account["result"] == "allowed") is allowed
+    assert bool(keys["keys"]) is allowed
+
+
+# The whole cache ---------------------------------------------------------------------
+
+
+async def test_resolver__cache_clear_is_for_root_only(env: Env) -> None:
+    await login(env, "alice", PASSWORD)
+    refused = await env.ask(m.CacheClear(), uid=1000)
+    assert refused["error"] == "permission_denied"
+    assert env.cache.counts() == (1, 0)
+    assert (await env.ask(m.CacheClear(), uid=0)) == {"status": "ok"}
+    assert env.cache.counts() == (0, 0)
+    assert env.cache.password_hash(uuid_for(70001)) is None
+
+
+async def test_resolver__status_reports_online_and_counts(env: Env) -> None:
+    await env.ask(m.UserByName("alice"))
+    await env.ask(m.GroupByName("staff"))
+    assert (await env.ask(m.Status())) == {
+        "status": "ok", "server": "online", "cached_users": 1, "cached_groups": 1}
+
+
+# pam_session_open and the tasks daemon ------------------------------------------------
+
+
+async def test_session_open__without_a_tasks_daemon_is_an_error(env: Env) -> None:
+    reply = await env.ask(m.PamSessionOpen("alice"))
+    assert reply["status"] == "error"
+    assert "no hermit-unixd-tasks" in str(reply["detail"])
+
+
+async def test_session_open__asks_the_tasks_daemon_for_the_home(
+    env: Env, nursery: trio.Nursery
+) -> None:
+    asked: list[dict[str, object]] = []
+
+    async def send(obj: object) -> None:
+        asked.append(dict(obj))  # type: ignore[call-overload]
+        # The tasks daemon answers on its own schedule.
+        nursery.start_soon(env.link.on_frame, {"re": asked[-1]["id"], "status": "ok"})
+
+    env.link.attach(send)
+    assert (await env.ask(m.PamSessionOpen("alice"))) == {"status": "ok"}
+    assert asked == [{
+        "v": 1, "id": 1, "op": "home_create", "name": "alice", "uid": 70001, "gid": 70001,
+        "home": f"/home/{uuid_for(70001)}", "alias": "/home/alice@example.com",
+        "old_aliases": [], "use_etc_skel": False,
+    }]
+
+
+async def test_session_open__a_failed_home_create_is_an_error(
+    env: Env, nursery: trio.Nursery
+) -> None:
+    async def send(obj: object) -> None:
+        request_id = dict(obj)["id"]  # type: ignore[call-overload]
+        nursery.start_soon(env.link.on_frame,
+                           {"re": request_id, "status": "error", "detail": "disk full"})
+
+    env.link.attach(send)
+    reply = await env.ask(m.PamSessionOpen("alice"))
+    assert reply == {"status": "error", "error": "internal_error",
+                     "detail": "home_create failed: disk full"}
+
