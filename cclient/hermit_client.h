@@ -1,0 +1,96 @@
+/*
+ * hermit_client: the part of hermit-unixd's client socket protocol every C client shares.
+ *
+ * Compiled into each C program (hermit-ssh-authorizedkeys, libnss_hermit.so.2,
+ * pam_hermit.so); it is not a shared library of its own. What it owns: reading socket_path
+ * from unixd.toml, the name rule, one connection under one CLOCK_MONOTONIC deadline, and
+ * framed send/receive with the response limit. What it does not do: build or read the JSON of
+ * any op (callers use json.h), decide anything, print anything, or keep state between calls.
+ *
+ * Rules (STYLE.md "C thin-client rules", docs/protocol.md):
+ * - No function exits, prints, reads the environment or touches a global: every piece of
+ *   state is in the caller's struct hermit_conn, so the NSS module may call it from any
+ *   thread at once.
+ * - The socket is SOCK_CLOEXEC, never fd 0-2; send uses MSG_NOSIGNAL; EINTR is retried.
+ * - One deadline per connection, set at hermit_connect; every wait is a poll() with the time
+ *   left. A call past the deadline fails with HERMIT_E_TIMEOUT.
+ * - A response's length is checked on its 4-byte header (0 and more than
+ *   HERMIT_MAX_RESPONSE_BYTES are refused) before exactly that many bytes are allocated.
+ * - Any failure closes the socket (hermit_close is still safe to call).
+ *
+ * Wire format (docs/protocol.md "Framing"): each frame is a 4-byte big-endian length of the
+ * body, then the body, one UTF-8 JSON object. One request, one response, in order.
+ */
+#ifndef HERMIT_CLIENT_H
+#define HERMIT_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HERMIT_DEFAULT_SOCKET_PATH "/run/hermit-unixd/sock"
+#define HERMIT_MAX_NAME_BYTES 256               /* unixd/proto/limits.py MAX_LOOKUP_NAME_BYTES */
+#define HERMIT_MAX_REQUEST_BYTES (64u << 10)    /* unixd/proto/limits.py MAX_REQUEST_FRAME_BYTES */
+#define HERMIT_MAX_RESPONSE_BYTES (4u << 20)    /* unixd/proto/limits.py MAX_RESPONSE_FRAME_BYTES */
+#define HERMIT_SOCKET_PATH_SIZE 108             /* sizeof(sockaddr_un.sun_path) on Linux */
+
+/* What went wrong; the errno behind it, if any, is in hermit_conn.sys_errno. */
+enum hermit_status {
+    HERMIT_OK = 0,
+    HERMIT_E_CONFIG_READ,  /* the config file exists but cannot be read */
+    HERMIT_E_CONFIG_KEY,   /* a socket_path line is malformed */
+    HERMIT_E_PATH,         /* socket_path does not fit a sockaddr_un */
+    HERMIT_E_SOCKET,       /* socket() or moving it off fds 0-2 failed */
+    HERMIT_E_CONNECT,      /* connect() failed: unixd is not there */
+    HERMIT_E_TIMEOUT,      /* the deadline passed */
+    HERMIT_E_IO,           /* send, recv or poll failed */
+    HERMIT_E_CLOSED,       /* unixd closed the connection before a whole frame */
+    HERMIT_E_LENGTH,       /* a response length of 0 or over the limit */
+    HERMIT_E_NOMEM,
+    HERMIT_E_TRUST,        /* the socket or its peer failed hermit_check_peer */
+};
+
+/* The phase a timeout or I/O error happened in (for a message). */
+enum hermit_phase { HERMIT_PHASE_CONNECT, HERMIT_PHASE_SEND, HERMIT_PHASE_RECV };
+
+struct hermit_conn {
+    int fd;                    /* -1 when closed */
+    int64_t deadline_ns;       /* CLOCK_MONOTONIC */
+    enum hermit_status status; /* of the last failure */
+    enum hermit_phase phase;
+    int sys_errno;
+    uint32_t announced;        /* the refused length, for HERMIT_E_LENGTH */
+    char path[HERMIT_SOCKET_PATH_SIZE];
+};
+
+/* 1 if NAME may be asked about (unixd/proto/messages.py validate_lookup_name): 1 to 256
+ * printable ASCII characters without ':', '/', ',' and not "." or "..". */
+int hermit_name_is_valid(const char *name);
+
+/* Reads socket_path from CONFIG_PATH into c->path. A missing file or key means
+ * HERMIT_DEFAULT_SOCKET_PATH. Returns HERMIT_OK, HERMIT_E_CONFIG_READ or HERMIT_E_CONFIG_KEY. */
+enum hermit_status hermit_read_socket_path(struct hermit_conn *c, const char *config_path);
+
+/* Sets the deadline TIMEOUT_MS from now and connects to c->path (set by
+ * hermit_read_socket_path). Returns HERMIT_OK or the failure (also in c->status). */
+enum hermit_status hermit_connect(struct hermit_conn *c, int timeout_ms);
+
+/* For the PAM module, before a secret is sent: the socket file must be a socket owned by the
+ * uid of the peer (SO_PEERCRED), in a directory owned by root or that uid and writable by
+ * nobody else, so the peer is the process that bound the socket there. */
+enum hermit_status hermit_check_peer(struct hermit_conn *c);
+
+/* Sends one frame whose body is BODY[4 .. 4+BODY_LEN); BODY[0..4) is the space for the
+ * header, which this function fills. */
+enum hermit_status hermit_send_frame(struct hermit_conn *c, char *frame, size_t body_len);
+
+/* Receives one frame; *BODY is malloc'd with exactly *LEN bytes (the caller frees it). */
+enum hermit_status hermit_recv_frame(struct hermit_conn *c, unsigned char **body, size_t *len);
+
+void hermit_close(struct hermit_conn *c);
+
+/* One line describing c's last failure (for the sshkeys helper's stderr). */
+const char *hermit_describe(const struct hermit_conn *c, const char *config_path, char *buf,
+                            size_t size);
+
+#endif
