@@ -286,7 +286,7 @@ async def serve(cfg: UnixdConfig, *, shells_path: Path = Path("/etc/shells"),
             )
             await nursery.start(serve_socket, task_sock, partial(handle_tasks, link=link))
             log.info("listening on %s and %s", cfg.socket_path, cfg.task_socket_path)
-            daemon.notify("READY=1")
+            _notify("READY=1")
     finally:
         for path in bound:
             path.unlink(missing_ok=True)
@@ -294,6 +294,14 @@ async def serve(cfg: UnixdConfig, *, shells_path: Path = Path("/etc/shells"),
             await provider.aclose()
         cache.close()
         log.info("stopped")
+
+
+def _notify(state: str) -> None:
+    # Like sd_notify(3), a service manager that went away is not our failure.
+    try:
+        daemon.notify(state)
+    except OSError as exc:
+        log.debug("sd_notify %s: %s", state, exc)
 
 
 async def _stop_on_signals(
@@ -305,6 +313,6 @@ async def _stop_on_signals(
         task_status.started()
         async for signum in signals:
             log.info("%s: shutting down", signal.Signals(signum).name)
-            daemon.notify("STOPPING=1")
+            _notify("STOPPING=1")
             everything.cancel()
             return

@@ -1,0 +1,253 @@
+"""Running hermit-unixd against a real hermit-idmd for the integration tests, and its own tests.
+
+- ``Directory``: people, groups, POSIX data, unix passwords, SSH keys and validity made
+  through idmd's REST API as idm_admin; names are unique per test and every entry made is
+  deleted afterwards.
+- ``run_unixd(server, workdir, **keys)``: hermit-unixd as a subprocess (``--allow-root``) with
+  a temporary config, sockets and cache; ready when systemd's READY=1 arrives on a private
+  NOTIFY_SOCKET (bounded wait); stopped by its own pid with SIGTERM, its exit code checked.
+- ``Unixd.call(op, **fields)`` speaks the client socket; ``Unixd.tool(*args)`` runs hermit-unix.
+- ``restart_on_same_port``: bring a stopped ``own_idmd`` server back where unixd expects it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from contrib.harness.idmd_process import IdmdProcess
+from idmd.framing import FrameDecoder, decode_payload, encode_frame
+from tests.integration.conftest import IdmdServer, scratch_dir
+
+BIN = Path(sys.executable).parent
+READY_TIMEOUT_S = 30.0
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def new_password() -> str:
+    return "pw-" + secrets.token_hex(12)
+
+
+def ssh_public_key(comment: str) -> str:
+    public = Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return f"{public.decode()} {comment}"
+
+
+@dataclass
+class Directory:
+    """idmd's REST API as idm_admin, remembering what it made."""
+
+    client: httpx.Client
+    made: list[str] = field(default_factory=list)
+
+    def _ok(self, response: httpx.Response) -> dict[str, object]:
+        assert response.status_code == 200, f"{response.request.url}: {response.text}"
+        body = response.json()
+        assert isinstance(body, dict)
+        return body
+
+    def person(self, name: str, *, password: str | None = None, key: str | None = None,
+               shell: str | None = None) -> dict[str, object]:
+        self._ok(self.client.post("/v1/person", json={"name": name,
+                                                      "displayname": name.title()}))
+        self.made.append(f"/v1/person/{name}")
+        posix: dict[str, object] = {"loginshell": shell} if shell else {}
+        entry = self._ok(self.client.put(f"/v1/person/{name}/posix", json=posix))["entry"]
+        if password is not None:
+            self.set_password(name, password)
+        if key is not None:
+            self._ok(self.client.put(f"/v1/person/{name}/ssh_keys/laptop", json={"key": key}))
+        assert isinstance(entry, dict)
+        return entry
+
+    def set_password(self, name: str, password: str) -> None:
+        self._ok(self.client.put(f"/v1/person/{name}/unix_password",
+                                 json={"password": password}))
+
+    def group(self, name: str, *members: str) -> None:
+        self._ok(self.client.post("/v1/group", json={"name": name}))
+        self.made.append(f"/v1/group/{name}")
+        self._ok(self.client.put(f"/v1/group/{name}/posix", json={}))
+        if members:
+            self.add_members(name, *members)
+
+    def add_members(self, group: str, *members: str) -> None:
+        self._ok(self.client.post(f"/v1/group/{group}/members/add",
+                                  json={"members": list(members)}))
+
+    def expire(self, name: str, when: str | None) -> None:
+        self._ok(self.client.patch(f"/v1/person/{name}", json={"expire_at": when}))
+
+    def delete(self, path: str) -> None:
+        self._ok(self.client.delete(path))
+
+    def clean_up(self) -> None:
+        for path in reversed(self.made):
+            self.client.delete(path)
+
+
+@contextmanager
+def directory(server: IdmdServer, *, clean_up: bool = True) -> Iterator[Directory]:
+    """``clean_up=False`` for a server of the test's own, which goes away with its data."""
+    token = server.login("idm_admin", server.idm_admin_password)
+    with server.client(token) as client:
+        made = Directory(client)
+        try:
+            yield made
+        finally:
+            if clean_up:
+                made.clean_up()
+
+
+@dataclass
+class Unixd:
+    proc: subprocess.Popen[str]
+    workdir: Path
+    config: Path
+
+    @property
+    def socket_path(self) -> Path:
+        return self.workdir / "sock"
+
+    def call(self, op: str, **fields: object) -> dict[str, object]:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(60)
+            sock.connect(str(self.socket_path))
+            sock.sendall(encode_frame({"v": 1, "op": op, **fields}, 65536))
+            decoder = FrameDecoder(1 << 22)
+            while True:
+                frame = decoder.next_frame()
+                if isinstance(frame, bytes):
+                    return decode_payload(frame)
+                decoder.feed(sock.recv(65536))
+
+    def tool(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "hermit-unix"), "-c", str(self.config), *args],
+                              input=stdin, capture_output=True, text=True, timeout=60,
+                              check=False)
+
+    def login(self, name: str, password: str) -> dict[str, object]:
+        """One PAM conversation on one connection: the final prompt."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(60)
+            sock.connect(str(self.socket_path))
+            init = _exchange(sock, {"v": 1, "op": "pam_auth_init", "name": name,
+                                    "service": "login"})
+            prompt = init["next"]
+            assert isinstance(prompt, dict)
+            if prompt["kind"] != "password":
+                return prompt
+            step = _exchange(sock, {"v": 1, "op": "pam_auth_step", "session": init["session"],
+                                    "response": password})
+            final = step["next"]
+            assert isinstance(final, dict)
+            return final
+
+    def server_state(self) -> str:
+        for line in self.tool("status").stdout.splitlines():
+            if line.startswith("server: "):
+                return line.removeprefix("server: ")
+        raise AssertionError("hermit-unix status printed no server line")
+
+
+def _exchange(sock: socket.socket, request: dict[str, object]) -> dict[str, object]:
+    sock.sendall(encode_frame(request, 65536))
+    decoder = FrameDecoder(1 << 22)
+    while True:
+        frame = decoder.next_frame()
+        if isinstance(frame, bytes):
+            return decode_payload(frame)
+        decoder.feed(sock.recv(65536))
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    return f'"{value}"'
+
+
+@contextmanager
+def run_unixd(server: IdmdServer, **keys: object) -> Iterator[Unixd]:
+    with scratch_dir("hu-") as workdir:
+        values: dict[str, object] = {
+            "uri": server.url, "ca_path": str(server.ca),
+            "socket_path": f"{workdir}/sock", "task_socket_path": f"{workdir}/task.sock",
+            "cache_path": f"{workdir}/cache/cache.db", "connect_timeout": 1,
+            "request_timeout": 3, **keys,
+        }
+        config = workdir / "unixd.toml"
+        config.write_text("".join(f"{key} = {_toml(value)}\n" for key, value in values.items()))
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(str(workdir / "notify"))
+        notify.settimeout(READY_TIMEOUT_S)
+        env = {**os.environ, "NOTIFY_SOCKET": str(workdir / "notify")}
+        proc = subprocess.Popen(
+            [str(BIN / "hermit-unixd"), "--allow-root", "-c", str(config)], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            assert notify.recv(64) == b"READY=1"
+            yield Unixd(proc, workdir, config)
+        finally:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+                try:
+                    code = proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    proc.wait()
+                    raise
+                stderr = proc.stderr.read() if proc.stderr else ""
+                assert code == 0, stderr
+                assert "Traceback" not in stderr, stderr
+            notify.close()
+
+
+def restart_on_same_port(server: IdmdServer) -> IdmdProcess:
+    """Start a stopped ``own_idmd`` server again on its old port (the caller stops it)."""
+    port = server.url.rsplit(":", 1)[1]
+    text = server.config.read_text().replace('bind_address = "127.0.0.1:0"',
+                                             f'bind_address = "127.0.0.1:{port}"')
+    server.config.write_text(text)
+    return IdmdProcess.launch(server.workdir)
+
+
+# The harness's own tests --------------------------------------------------------------
+
+
+def test_run_unixd__answers_status_and_stops_cleanly(idmd: IdmdServer) -> None:
+    with run_unixd(idmd) as unixd:
+        assert unixd.server_state() == "online"
+        pid = unixd.proc.pid
+    assert unixd.proc.returncode == 0
+    assert not Path(f"/proc/{pid}").exists() or unixd.proc.poll() is not None
+
+
+def test_directory__cleans_up_what_it_made(idmd: IdmdServer) -> None:
+    name = unique("h")
+    with directory(idmd) as made:
+        made.person(name)
+    with idmd.client(idmd.login("idm_admin", idmd.idm_admin_password)) as client:
+        assert client.get(f"/v1/person/{name}").status_code == 404
