@@ -37,6 +37,7 @@ from systemd import daemon
 
 from idmd.clock import Clock, SystemClock
 from idmd.framing import CLOSED, FrameDecoder, PeerProtocolError, decode_payload, encode_frame
+from idmd.memory import pin_mmap_threshold
 from unixd.config import UnixdConfig
 from unixd.proto import limits
 from unixd.proto.messages import ErrorResponse, parse_request
@@ -262,6 +263,8 @@ async def serve(cfg: UnixdConfig, *, shells_path: Path = Path("/etc/shells"),
 
     Resources: opens the cache, an HTTPS client and both sockets; closes them all.
     """
+    # Offline hashes are Argon2id with 19 MiB buffers: return them after each check.
+    pin_mmap_threshold()
     clock = SystemClock()
     cache = Cache(cfg.cache_path, clock, cache_timeout=cfg.cache_timeout)
     provider = IdmProvider(
