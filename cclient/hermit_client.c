@@ -158,9 +158,14 @@ enum hermit_status hermit_read_socket_path(struct hermit_conn *c, const char *co
 
 /* ---- I/O under the deadline ---------------------------------------------------------------- */
 
-enum hermit_status hermit_connect(struct hermit_conn *c, int timeout_ms)
+void hermit_arm(struct hermit_conn *c, int timeout_ms)
 {
     c->deadline_ns = now_ns() + (int64_t)timeout_ms * 1000000;
+}
+
+enum hermit_status hermit_connect(struct hermit_conn *c, int timeout_ms)
+{
+    hermit_arm(c, timeout_ms);
     c->phase = HERMIT_PHASE_CONNECT;
     struct sockaddr_un addr;
     memset(&addr, 0, sizeof addr);

@@ -12,8 +12,8 @@
  *   state is in the caller's struct hermit_conn, so the NSS module may call it from any
  *   thread at once.
  * - The socket is SOCK_CLOEXEC, never fd 0-2; send uses MSG_NOSIGNAL; EINTR is retried.
- * - One deadline per connection, set at hermit_connect; every wait is a poll() with the time
- *   left. A call past the deadline fails with HERMIT_E_TIMEOUT.
+ * - One deadline per call, set at hermit_connect (and by hermit_arm before each further round
+ *   trip); every wait is a poll() with the time left. Past it, HERMIT_E_TIMEOUT.
  * - A response's length is checked on its 4-byte header (0 and more than
  *   HERMIT_MAX_RESPONSE_BYTES are refused) before exactly that many bytes are allocated.
  * - Any failure closes the socket (hermit_close is still safe to call).
@@ -74,6 +74,10 @@ enum hermit_status hermit_read_socket_path(struct hermit_conn *c, const char *co
 /* Sets the deadline TIMEOUT_MS from now and connects to c->path (set by
  * hermit_read_socket_path). Returns HERMIT_OK or the failure (also in c->status). */
 enum hermit_status hermit_connect(struct hermit_conn *c, int timeout_ms);
+
+/* Sets a new deadline TIMEOUT_MS from now: for a connection that carries several round trips
+ * with a person's typing between them (the PAM conversation), one deadline per round trip. */
+void hermit_arm(struct hermit_conn *c, int timeout_ms);
 
 /* For the PAM module, before a secret is sent: the socket file must be a socket owned by the
  * uid of the peer (SO_PEERCRED), in a directory owned by root or that uid and writable by

@@ -1,0 +1,402 @@
+/*
+ * libnss_hermit.so.2: glibc's "hermit" NSS service for passwd and group.
+ *
+ * Each lookup marshals one request, makes one round trip to hermit-unixd's client socket
+ * (reply.c) and copies the answer into the caller's buffer. Every decision (local names win,
+ * name_format, homes, caching, offline) is unixd's; this module only maps answers to glibc.
+ *
+ * Rules (STYLE.md "C thin-client rules", docs/native-modules.md):
+ * - Names are checked before any I/O: a name unixd would refuse (':', '/', ',', blanks,
+ *   control characters, over 256 bytes, "." and "..") is NSS_STATUS_NOTFOUND at once. So is
+ *   hermit-unixd, unixd's own service user and group: unixd never resolves names through NSS,
+ *   and this guard keeps a misconfigured host from looping through the module anyway.
+ * - The caller's buffer: too small is ERANGE + NSS_STATUS_TRYAGAIN (glibc retries with a
+ *   bigger one); the caller's struct is written only once everything fits, never half-filled.
+ * - No environment, no global state except the two enumeration lists, each behind its own
+ *   mutex, fetched once per setpwent/setgrent into memory this module owns and frees at
+ *   endpwent/endgrent (or at the next setpwent/setgrent).
+ * - Every allocation is freed before the call returns, except those enumeration lists.
+ * - Only the _nss_hermit_* entry points are exported (exports.map, -fvisibility=hidden).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <grp.h>
+#include <nss.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "hermit_client.h"
+#include "json.h"
+#include "reply.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define SERVICE_USER "hermit-unixd"
+#define REQUEST_SIZE (4 + 64 + 6 * HERMIT_MAX_NAME_BYTES)
+
+/* ---- requests --------------------------------------------------------------------------- */
+
+static void request_name(struct hjson_out *o, char *buf, const char *op, const char *name)
+{
+    hjson_out_init(o, buf, REQUEST_SIZE, 4);
+    hjson_put_raw(o, "{\"v\":1,\"op\":\"");
+    hjson_put_raw(o, op);
+    hjson_put_raw(o, "\",\"name\":");
+    hjson_put_string(o, name, strlen(name));
+    hjson_put_raw(o, "}");
+}
+
+static void request_id(struct hjson_out *o, char *buf, const char *op, const char *field,
+                       uint32_t id)
+{
+    hjson_out_init(o, buf, REQUEST_SIZE, 4);
+    hjson_put_raw(o, "{\"v\":1,\"op\":\"");
+    hjson_put_raw(o, op);
+    hjson_put_raw(o, "\",\"");
+    hjson_put_raw(o, field);
+    hjson_put_raw(o, "\":");
+    hjson_put_uint(o, id);
+    hjson_put_raw(o, "}");
+}
+
+static void request_bare(struct hjson_out *o, char *buf, const char *op)
+{
+    hjson_out_init(o, buf, REQUEST_SIZE, 4);
+    hjson_put_raw(o, "{\"v\":1,\"op\":\"");
+    hjson_put_raw(o, op);
+    hjson_put_raw(o, "\"}");
+}
+
+/* 1 if NAME may be sent to unixd at all. */
+static int askable(const char *name)
+{
+    return name != NULL && hermit_name_is_valid(name) && strcmp(name, SERVICE_USER) != 0;
+}
+
+static enum nss_status not_found(int *errnop)
+{
+    *errnop = ENOENT;
+    return NSS_STATUS_NOTFOUND;
+}
+
+/* ---- copying into the caller's buffer ------------------------------------------------------ */
+
+struct space {
+    char *p;
+    size_t left;
+};
+
+static char *put_string(struct space *s, const char *str)
+{
+    size_t n = strlen(str) + 1;
+    if (n > s->left)
+        return NULL;
+    char *dst = memcpy(s->p, str, n);
+    s->p += n;
+    s->left -= n;
+    return dst;
+}
+
+/* Room for N pointers at the first pointer-aligned address. */
+static char **put_pointers(struct space *s, size_t n)
+{
+    size_t pad = (sizeof(char *) - (uintptr_t)s->p % sizeof(char *)) % sizeof(char *);
+    if (pad > s->left || n > (s->left - pad) / sizeof(char *))
+        return NULL;
+    char **dst = (char **)(void *)(s->p + pad);
+    s->p += pad + n * sizeof(char *);
+    s->left -= pad + n * sizeof(char *);
+    return dst;
+}
+
+static enum nss_status too_small(int *errnop)
+{
+    *errnop = ERANGE;
+    return NSS_STATUS_TRYAGAIN;
+}
+
+static enum nss_status fill_passwd(const struct hermit_pw *u, struct passwd *result, char *buf,
+                                   size_t buflen, int *errnop)
+{
+    struct space s = {buf, buflen};
+    struct passwd pw;
+    pw.pw_uid = u->uid;
+    pw.pw_gid = u->gid;
+    if (buf == NULL || (pw.pw_name = put_string(&s, u->name)) == NULL ||
+        (pw.pw_passwd = put_string(&s, "*")) == NULL ||
+        (pw.pw_gecos = put_string(&s, u->gecos)) == NULL ||
+        (pw.pw_dir = put_string(&s, u->dir)) == NULL ||
+        (pw.pw_shell = put_string(&s, u->shell)) == NULL)
+        return too_small(errnop);
+    *result = pw;
+    return NSS_STATUS_SUCCESS;
+}
+
+static enum nss_status fill_group(const struct hermit_reply *r, const struct hermit_gr *g,
+                                  struct group *result, char *buf, size_t buflen, int *errnop)
+{
+    struct space s = {buf, buflen};
+    struct group gr;
+    gr.gr_gid = g->gid;
+    if (buf == NULL || (gr.gr_mem = put_pointers(&s, g->nmembers + 1)) == NULL ||
+        (gr.gr_name = put_string(&s, g->name)) == NULL ||
+        (gr.gr_passwd = put_string(&s, "*")) == NULL)
+        return too_small(errnop);
+    for (size_t i = 0; i < g->nmembers; i++) {
+        if ((gr.gr_mem[i] = put_string(&s, r->members[g->first_member + i])) == NULL)
+            return too_small(errnop);
+    }
+    gr.gr_mem[g->nmembers] = NULL;
+    *result = gr;
+    return NSS_STATUS_SUCCESS;
+}
+
+/* ---- passwd --------------------------------------------------------------------------------- */
+
+static enum nss_status lookup_user(struct hjson_out *req, struct passwd *result, char *buf,
+                                   size_t buflen, int *errnop)
+{
+    struct hermit_reply r;
+    enum nss_status st = hermit_ask(req, WANT_USER, &r, errnop);
+    if (st == NSS_STATUS_SUCCESS) {
+        /* unixd answers the name it knows; its own service user never comes from here. */
+        if (strcmp(r.users[0].name, SERVICE_USER) == 0)
+            st = not_found(errnop);
+        else
+            st = fill_passwd(&r.users[0], result, buf, buflen, errnop);
+    }
+    hermit_reply_free(&r);
+    return st;
+}
+
+EXPORT enum nss_status _nss_hermit_getpwnam_r(const char *name, struct passwd *result, char *buf,
+                                              size_t buflen, int *errnop)
+{
+    if (!askable(name))
+        return not_found(errnop);
+    char raw[REQUEST_SIZE];
+    struct hjson_out req;
+    request_name(&req, raw, "user_by_name", name);
+    return lookup_user(&req, result, buf, buflen, errnop);
+}
+
+EXPORT enum nss_status _nss_hermit_getpwuid_r(uid_t uid, struct passwd *result, char *buf,
+                                              size_t buflen, int *errnop)
+{
+    if (uid == (uid_t)-1)
+        return not_found(errnop);
+    char raw[REQUEST_SIZE];
+    struct hjson_out req;
+    request_id(&req, raw, "user_by_uid", "uid", uid);
+    return lookup_user(&req, result, buf, buflen, errnop);
+}
+
+/* ---- group ---------------------------------------------------------------------------------- */
+
+static enum nss_status lookup_group(struct hjson_out *req, struct group *result, char *buf,
+                                    size_t buflen, int *errnop)
+{
+    struct hermit_reply r;
+    enum nss_status st = hermit_ask(req, WANT_GROUP, &r, errnop);
+    if (st == NSS_STATUS_SUCCESS) {
+        if (strcmp(r.groups[0].name, SERVICE_USER) == 0)
+            st = not_found(errnop);
+        else
+            st = fill_group(&r, &r.groups[0], result, buf, buflen, errnop);
+    }
+    hermit_reply_free(&r);
+    return st;
+}
+
+EXPORT enum nss_status _nss_hermit_getgrnam_r(const char *name, struct group *result, char *buf,
+                                              size_t buflen, int *errnop)
+{
+    if (!askable(name))
+        return not_found(errnop);
+    char raw[REQUEST_SIZE];
+    struct hjson_out req;
+    request_name(&req, raw, "group_by_name", name);
+    return lookup_group(&req, result, buf, buflen, errnop);
+}
+
+EXPORT enum nss_status _nss_hermit_getgrgid_r(gid_t gid, struct group *result, char *buf,
+                                              size_t buflen, int *errnop)
+{
+    if (gid == (gid_t)-1)
+        return not_found(errnop);
+    char raw[REQUEST_SIZE];
+    struct hjson_out req;
+    request_id(&req, raw, "group_by_gid", "gid", gid);
+    return lookup_group(&req, result, buf, buflen, errnop);
+}
+
+/* ---- initgroups ------------------------------------------------------------------------------ */
+
+/* Appends GID to glibc's array unless it is there already; 0 when memory ran out. The array
+ * grows by doubling up to LIMIT (if positive), as glibc's own modules grow it. */
+static int add_gid(gid_t gid, long int *start, long int *size, gid_t **groupsp, long int limit)
+{
+    for (long int i = 0; i < *start; i++)
+        if ((*groupsp)[i] == gid)
+            return 1;
+    if (*start == *size) {
+        if (limit > 0 && *size >= limit)
+            return 1; /* full: the caller asked for no more */
+        long int n = *size > 0 ? *size * 2 : 16;
+        if (limit > 0 && n > limit)
+            n = limit;
+        gid_t *grown = realloc(*groupsp, (size_t)n * sizeof **groupsp);
+        if (grown == NULL)
+            return 0;
+        *groupsp = grown;
+        *size = n;
+    }
+    (*groupsp)[(*start)++] = gid;
+    return 1;
+}
+
+EXPORT enum nss_status _nss_hermit_initgroups_dyn(const char *user, gid_t group, long int *start,
+                                                  long int *size, gid_t **groupsp,
+                                                  long int limit, int *errnop)
+{
+    if (!askable(user))
+        return not_found(errnop);
+    char raw[REQUEST_SIZE];
+    struct hjson_out req;
+    request_name(&req, raw, "initgroups", user);
+    struct hermit_reply r;
+    enum nss_status st = hermit_ask(&req, WANT_GIDS, &r, errnop);
+    if (st != NSS_STATUS_SUCCESS)
+        return st;
+    for (size_t i = 0; i < r.ngids; i++) {
+        if (r.gids[i] == group)
+            continue; /* the primary group: glibc has it already */
+        if (!add_gid(r.gids[i], start, size, groupsp, limit)) {
+            hermit_reply_free(&r);
+            *errnop = ENOMEM;
+            return NSS_STATUS_TRYAGAIN;
+        }
+    }
+    hermit_reply_free(&r);
+    return NSS_STATUS_SUCCESS;
+}
+
+/* ---- enumeration ------------------------------------------------------------------------------ */
+
+struct listing {
+    pthread_mutex_t lock;
+    /* Invariant: loaded == 1 iff list holds a successful answer; next <= its record count. */
+    int loaded;
+    size_t next;
+    struct hermit_reply list;
+};
+
+static struct listing users = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}};
+static struct listing groups = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}};
+
+static void forget(struct listing *l)
+{
+    if (l->loaded)
+        hermit_reply_free(&l->list);
+    l->loaded = 0;
+    l->next = 0;
+}
+
+/* Fetches the list into L (lock held); the status of the fetch. */
+static enum nss_status load(struct listing *l, const char *op, enum hermit_want want, int *errnop)
+{
+    char raw[REQUEST_SIZE];
+    struct hjson_out req;
+    forget(l);
+    request_bare(&req, raw, op);
+    enum nss_status st = hermit_ask(&req, want, &l->list, errnop);
+    l->loaded = st == NSS_STATUS_SUCCESS;
+    return st;
+}
+
+EXPORT enum nss_status _nss_hermit_setpwent(int stayopen)
+{
+    (void)stayopen;
+    int err;
+    pthread_mutex_lock(&users.lock);
+    enum nss_status st = load(&users, "user_list", WANT_USERS, &err);
+    pthread_mutex_unlock(&users.lock);
+    return st;
+}
+
+EXPORT enum nss_status _nss_hermit_endpwent(void)
+{
+    pthread_mutex_lock(&users.lock);
+    forget(&users);
+    pthread_mutex_unlock(&users.lock);
+    return NSS_STATUS_SUCCESS;
+}
+
+EXPORT enum nss_status _nss_hermit_getpwent_r(struct passwd *result, char *buf, size_t buflen,
+                                              int *errnop)
+{
+    enum nss_status st = NSS_STATUS_SUCCESS;
+    pthread_mutex_lock(&users.lock);
+    if (!users.loaded)
+        st = load(&users, "user_list", WANT_USERS, errnop);
+    /* The service user is skipped here as in lookups. */
+    while (st == NSS_STATUS_SUCCESS && users.next < users.list.nusers &&
+           strcmp(users.list.users[users.next].name, SERVICE_USER) == 0)
+        users.next++;
+    if (st == NSS_STATUS_SUCCESS) {
+        if (users.next >= users.list.nusers) {
+            st = not_found(errnop);
+        } else {
+            st = fill_passwd(&users.list.users[users.next], result, buf, buflen, errnop);
+            if (st == NSS_STATUS_SUCCESS)
+                users.next++; /* after ERANGE the same entry is offered again */
+        }
+    }
+    pthread_mutex_unlock(&users.lock);
+    return st;
+}
+
+EXPORT enum nss_status _nss_hermit_setgrent(int stayopen)
+{
+    (void)stayopen;
+    int err;
+    pthread_mutex_lock(&groups.lock);
+    enum nss_status st = load(&groups, "group_list", WANT_GROUPS, &err);
+    pthread_mutex_unlock(&groups.lock);
+    return st;
+}
+
+EXPORT enum nss_status _nss_hermit_endgrent(void)
+{
+    pthread_mutex_lock(&groups.lock);
+    forget(&groups);
+    pthread_mutex_unlock(&groups.lock);
+    return NSS_STATUS_SUCCESS;
+}
+
+EXPORT enum nss_status _nss_hermit_getgrent_r(struct group *result, char *buf, size_t buflen,
+                                              int *errnop)
+{
+    enum nss_status st = NSS_STATUS_SUCCESS;
+    pthread_mutex_lock(&groups.lock);
+    if (!groups.loaded)
+        st = load(&groups, "group_list", WANT_GROUPS, errnop);
+    while (st == NSS_STATUS_SUCCESS && groups.next < groups.list.ngroups &&
+           strcmp(groups.list.groups[groups.next].name, SERVICE_USER) == 0)
+        groups.next++;
+    if (st == NSS_STATUS_SUCCESS) {
+        if (groups.next >= groups.list.ngroups) {
+            st = not_found(errnop);
+        } else {
+            st = fill_group(&groups.list, &groups.list.groups[groups.next], result, buf, buflen,
+                            errnop);
+            if (st == NSS_STATUS_SUCCESS)
+                groups.next++;
+        }
+    }
+    pthread_mutex_unlock(&groups.lock);
+    return st;
+}
