@@ -490,3 +490,12 @@ async def test_session_open__a_failed_home_create_is_an_error(
     assert reply == {"status": "error", "error": "internal_error",
                      "detail": "home_create failed: disk full"}
 
+
+
+async def test_resolver__an_entry_that_makes_no_record_is_left_out_of_enumeration(
+    env: Env,
+) -> None:
+    env.fake.add_user("carol", 70003)["gidnumber"] = "not a number"  # no cache key
+    env.fake.user_named("bob")["name"] = "bob has spaces"  # no NSS name
+    reply = await env.ask(m.UserList())
+    assert [u["name"] for u in reply["users"]] == ["alice"]  # type: ignore[attr-defined]

@@ -19,10 +19,11 @@ Rules:
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from idmd.errors import HermitError
 from unixd.pam import SessionTable
 from unixd.proto import messages as m
 from unixd.resolver import records
@@ -31,6 +32,8 @@ from unixd.resolver.tasklink import TaskFailed, TasksUnavailable
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 @dataclass
 class Peer:
@@ -38,6 +41,22 @@ class Peer:
 
     uid: int
     sessions: SessionTable = field(default_factory=SessionTable)
+
+
+def _shaped(
+    shape: Callable[[Mapping[str, object], records.Shaping], T],
+    entries: list[Mapping[str, object]],
+    shaping: records.Shaping,
+) -> list[T]:
+    """Records of every entry that makes one; an entry idmd sent malformed is left out of an
+    enumeration (and logged) rather than failing it for everyone."""
+    shaped = []
+    for entry in entries:
+        try:
+            shaped.append(shape(entry, shaping))
+        except (ValueError, HermitError) as exc:
+            log.warning("left %s out of an enumeration: %s", entry.get("uuid"), exc)
+    return shaped
 
 
 def _missing(missing: Missing) -> m.Response:
@@ -62,7 +81,7 @@ async def user_list(r: Resolver, req: m.UserList, peer: Peer) -> m.Response:
     users = await r.users(r.deadline())
     if users is None:
         return m.UnavailResponse()
-    return m.UsersResponse(tuple(records.passwd_of(user, r.shaping) for user in users))
+    return m.UsersResponse(tuple(_shaped(records.passwd_of, users, r.shaping)))
 
 
 async def _group(r: Resolver, key: str | int) -> m.Response:
@@ -86,7 +105,7 @@ async def group_list(r: Resolver, req: m.GroupList, peer: Peer) -> m.Response:
     groups = await r.groups(r.deadline())
     if groups is None:
         return m.UnavailResponse()
-    return m.GroupsResponse(tuple(records.group_of(group, r.shaping) for group in groups))
+    return m.GroupsResponse(tuple(_shaped(records.group_of, groups, r.shaping)))
 
 
 async def initgroups(r: Resolver, req: m.Initgroups, peer: Peer) -> m.Response:

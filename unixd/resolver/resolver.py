@@ -98,6 +98,15 @@ class _Kind(enum.Enum):
     GROUP = "group"
 
 
+def _has_identity(entry: Mapping[str, object]) -> bool:
+    """Whether a listed view has what the cache keys it by (uuid, name, spn, gidnumber)."""
+    gidnumber = entry.get("gidnumber")
+    return (
+        all(isinstance(entry.get(key), str) and entry.get(key) for key in ("uuid", "name", "spn"))
+        and isinstance(gidnumber, int) and not isinstance(gidnumber, bool)
+    )
+
+
 def fold_key(key: str | int) -> str | int:
     """Names, spns and uuids are case-insensitive in hermit; ids stay as they are."""
     return key.lower() if isinstance(key, str) else key
@@ -399,7 +408,11 @@ class Resolver:
                 if not isinstance(exc, GoOffline):
                     log.warning("listing %ss: %s", kind.value, exc.detail)
             else:
-                await self._db_in_thread(lambda: replace(entries))
+                usable = [entry for entry in entries if _has_identity(entry)]
+                if len(usable) < len(entries):
+                    log.warning("idmd listed %d %ss without a usable identity; left out",
+                                len(entries) - len(usable), kind.value)
+                await self._db_in_thread(lambda: replace(usable))
                 self._listed_at[kind] = now
         all_cached = self.cache.users if kind is _Kind.USER else self.cache.groups
         cached = [entry.data for entry in await self.db(all_cached)]
