@@ -164,7 +164,7 @@ class IdmProvider:
 
     async def ping_at(self, deadline: float) -> None:
         """Make sure idmd answers and we hold a token. Errors: ``GoOffline``, ``ProviderError``."""
-        with trio.fail_at(deadline), _translated("GET /status"):
+        with _translated("GET /status"), trio.fail_at(deadline):
             response = await self._client.get("/status")
         _check_status(response, "GET /status")
         if self._token is None:
@@ -211,7 +211,7 @@ class IdmProvider:
             token = self._token
             if token is None:
                 token = await self._login_at(deadline, stale=None)
-            with trio.fail_at(deadline), _translated(what):
+            with _translated(what), trio.fail_at(deadline):
                 response = await self._client.request(
                     method, path, json=json_body, headers={"Authorization": f"Bearer {token}"}
                 )
@@ -234,7 +234,7 @@ class IdmProvider:
             if self._token is not None and self._token != stale:
                 return self._token
             self._token = None
-            with trio.fail_at(deadline), _translated("login"):
+            with _translated("login"), trio.fail_at(deadline):
                 begin = await self._client.post("/v1/auth/begin", json={"name": "anonymous"})
                 _check_status(begin, "POST /v1/auth/begin")
                 session = begin.headers.get(AUTH_SESSION_HEADER)
