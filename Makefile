@@ -25,8 +25,10 @@ test: lint
 demo: dev
 	$(PY) contrib/demo/demo.py
 
+# The benchmarks need wrk (apt-get install wrk); unixd's runs as root (it creates users' homes).
 bench: dev
 	$(PY) contrib/bench/idmd_bench.py
+	$(PY) contrib/bench/unixd_bench.py
 	$(PY) contrib/bench/sshkeys_helper_bench.py
 
 clean:
