@@ -254,3 +254,110 @@ def test_pam__wrong_password_is_refused(world: World) -> None:
     done = world.run("pamtester", "hermit-e2e", "ewan", "authenticate", stdin="wrong-e2e\n")
     assert done.returncode == 1
     assert "Authentication failure" in done.stderr
+
+
+# OpenSSH -----------------------------------------------------------------------------------
+
+# Inside a mount + PID namespace: the same mounts, the helper's root-owned directory on /srv
+# (sshd refuses an AuthorizedKeysCommand below /tmp, which others may write to), then sshd as
+# PID 1 of the namespace, so everything it started dies with it.
+INNER_SSHD = INNER.replace(' && exec "$@"', ' && mount --bind "$0/keysdir" /srv && exec "$@"')
+SSH = ["ssh", "-n", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+       "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+       "-o", "LogLevel=ERROR"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_listening(port: int, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + READY_BOUND_SECONDS
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "sshd exited"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("sshd did not listen")
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except FileNotFoundError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+@pytest.fixture(scope="module")
+def sshd(world: World) -> Iterator[int]:
+    """A private sshd on 127.0.0.1 that asks hermit-ssh-authorizedkeys for keys; its port."""
+    workdir = world.workdir
+    keysdir = workdir / "keysdir"
+    keysdir.mkdir(mode=0o755, exist_ok=True)
+    shutil.copy2(workdir / "build" / "hermit-ssh-authorizedkeys", keysdir)
+    (workdir / "pam.d" / "sshd").write_text(
+        "auth required pam_deny.so\naccount required pam_hermit.so\n"
+        "session required pam_permit.so\n"
+    )
+    if not (workdir / "host_key").exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                        str(workdir / "host_key")], check=True)
+    port = free_port()
+    config = workdir / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {workdir}/host_key\n"
+        f"PidFile {workdir}/sshd.pid\nUsePAM yes\nPubkeyAuthentication yes\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n"
+        "AuthorizedKeysFile none\n"
+        "AuthorizedKeysCommand /srv/hermit-ssh-authorizedkeys %u\n"
+        "AuthorizedKeysCommandUser nobody\nStrictModes yes\nPrintMotd no\n"
+    )
+    made_run_sshd = not Path("/run/sshd").exists()
+    if made_run_sshd:
+        Path("/run/sshd").mkdir(mode=0o755)
+    proc = subprocess.Popen(
+        ["unshare", "-m", "--propagation", "private", "--pid", "--fork", "--kill-child=KILL",
+         "sh", "-c", INNER_SSHD, str(workdir), "/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        wait_listening(port, proc)
+        yield port
+    finally:
+        # unshare --fork ignores SIGTERM while it waits: stop its child, sshd, by pid.
+        for child in children(proc.pid):
+            os.kill(child, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if made_run_sshd:
+            Path("/run/sshd").rmdir()
+
+
+def test_sshd__key_login_as_a_directory_user(world: World, sshd: int) -> None:
+    done = subprocess.run([*SSH, "-p", str(sshd), "-i", str(world.client_key),
+                           "ewan@127.0.0.1", "id"],
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"uid={world.uid}(ewan) gid={world.uid}(ewan) groups=")
+    assert f"{world.outer_gid}(e2e-outer)" in done.stdout
+
+
+def test_sshd__a_key_not_on_the_account_is_refused(world: World, sshd: int) -> None:
+    other = world.workdir / "other_key"
+    if not other.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)],
+                       check=True)
+    done = subprocess.run([*SSH, "-p", str(sshd), "-i", str(other), "ewan@127.0.0.1", "id"],
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS,
+                          check=False)
+    assert done.returncode == 255
+    assert done.stdout == ""
