@@ -4,16 +4,19 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev demo test lint unit bench install clean
+.PHONY: dev demo test lint bench clean
 
+# The C programs: each sub-make rebuilds only what changed.
 dev: $(STAMP)
+	$(MAKE) -s -C sshkeys-helper
+	$(MAKE) -s -C nss_module
+	$(MAKE) -s -C pam_module
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
-	$(MAKE) -s -C sshkeys-helper
 
 lint: dev
 	$(VENV)/bin/ruff check idmd hermit_cli unixd tests contrib
