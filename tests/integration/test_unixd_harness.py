@@ -8,23 +8,29 @@
   NOTIFY_SOCKET (bounded wait); stopped by its own pid with SIGTERM, its exit code checked.
 - ``Unixd.call(op, **fields)`` speaks the client socket; ``Unixd.tool(*args)`` runs hermit-unix.
 - ``restart_on_same_port``: bring a stopped ``own_idmd`` server back where unixd expects it.
+- ``own_network_namespace()``: this thread, and every process it starts, in a fresh network
+  namespace with only loopback; ``Firewall`` adds and removes nftables rules inside it, so a
+  test can make idmd silently unreachable (a timeout, not a refused connection).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -122,6 +128,8 @@ class Unixd:
     proc: subprocess.Popen[str]
     workdir: Path
     config: Path
+    # What unixd wrote on stderr, filled in once it has stopped.
+    stderr: str = ""
 
     @property
     def socket_path(self) -> Path:
@@ -189,7 +197,9 @@ def _toml(value: object) -> str:
 
 
 @contextmanager
-def run_unixd(server: IdmdServer, **keys: object) -> Iterator[Unixd]:
+def run_unixd(server: IdmdServer, *, env: Mapping[str, str] | None = None,
+              **keys: object) -> Iterator[Unixd]:
+    """``env`` is added to unixd's environment (e.g. ``DBUS_SYSTEM_BUS_ADDRESS``)."""
     with scratch_dir("hu-") as workdir:
         values: dict[str, object] = {
             "uri": server.url, "ca_path": str(server.ca),
@@ -202,14 +212,15 @@ def run_unixd(server: IdmdServer, **keys: object) -> Iterator[Unixd]:
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         notify.bind(str(workdir / "notify"))
         notify.settimeout(READY_TIMEOUT_S)
-        env = {**os.environ, "NOTIFY_SOCKET": str(workdir / "notify")}
+        env = {**os.environ, **(env or {}), "NOTIFY_SOCKET": str(workdir / "notify")}
         proc = subprocess.Popen(
             [str(BIN / "hermit-unixd"), "--allow-root", "-c", str(config)], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
+        unixd = Unixd(proc, workdir, config)
         try:
             assert notify.recv(64) == b"READY=1"
-            yield Unixd(proc, workdir, config)
+            yield unixd
         finally:
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGTERM)
@@ -219,7 +230,7 @@ def run_unixd(server: IdmdServer, **keys: object) -> Iterator[Unixd]:
                     os.kill(proc.pid, signal.SIGKILL)
                     proc.wait()
                     raise
-                stderr = proc.stderr.read() if proc.stderr else ""
+                stderr = unixd.stderr = proc.stderr.read() if proc.stderr else ""
                 assert code == 0, stderr
                 assert "Traceback" not in stderr, stderr
             notify.close()
@@ -232,6 +243,72 @@ def restart_on_same_port(server: IdmdServer) -> IdmdProcess:
                                              f'bind_address = "127.0.0.1:{port}"')
     server.config.write_text(text)
     return IdmdProcess.launch(server.workdir)
+
+
+_CLONE_NEWNET = 0x40000000  # <sched.h>
+
+
+@contextmanager
+def own_network_namespace() -> Iterator[None]:
+    """Move this thread into a new network namespace with only ``lo`` up, and back after.
+
+    Namespaces are per thread in Linux: every process this thread starts (idmd, unixd,
+    ``nft``) is inside, the rest of the test process is not. The namespace is never named or
+    mounted, so it ends by itself once its last process has exited. Skips where the kernel or
+    the privileges do not allow it (CI runs as root, where it must work).
+    """
+    if shutil.which("ip") is None or shutil.which("nft") is None:
+        pytest.skip("needs ip (iproute2) and nft (nftables)")
+    libc = ctypes.CDLL(None, use_errno=True)
+    original = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if libc.unshare(_CLONE_NEWNET) != 0:
+            pytest.skip(f"cannot make a network namespace: {os.strerror(ctypes.get_errno())}")
+        try:
+            subprocess.run(["ip", "link", "set", "lo", "up"], check=True, timeout=30)
+            yield
+        finally:
+            if libc.setns(original, _CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "cannot return to the test's own network "
+                                                  "namespace")
+    finally:
+        os.close(original)
+
+
+class Firewall:
+    """One nftables table in the current network namespace, dropping or refusing TCP to a
+    port (both directions); only ever used inside ``own_network_namespace``."""
+
+    TABLE = "hermit_test"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def _nft(self, script: str) -> None:
+        done = subprocess.run(["nft", "-f", "-"], input=script, capture_output=True, text=True,
+                              timeout=30, check=False)
+        assert done.returncode == 0, done.stderr
+
+    def drop(self) -> None:
+        """Packets to and from the port vanish: connections and requests time out."""
+        self._rules("drop")
+
+    def refuse(self) -> None:
+        """Connections to the port are refused at once (a TCP reset)."""
+        self._rules("reject with tcp reset")
+
+    def _rules(self, verdict: str) -> None:
+        self.clear()
+        self._nft(
+            f"table inet {self.TABLE} {{\n"
+            f"  chain output {{ type filter hook output priority 0; policy accept;\n"
+            f"    tcp dport {self.port} {verdict}\n"
+            f"    tcp sport {self.port} drop\n"
+            f"  }}\n}}\n"
+        )
+
+    def clear(self) -> None:
+        self._nft(f"table inet {self.TABLE} {{}}\ndelete table inet {self.TABLE}\n")
 
 
 # The harness's own tests --------------------------------------------------------------
