@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev demo test lint bench clean
+.PHONY: dev demo test lint bench clean install install-python
 
 # The C programs: each sub-make rebuilds only what changed.
 dev: $(STAMP)
@@ -33,6 +33,69 @@ bench: dev
 	$(PY) contrib/bench/idmd_bench.py
 	$(PY) contrib/bench/unixd_bench.py
 	$(PY) contrib/bench/sshkeys_helper_bench.py
+
+# make install (root): the system install of docs/install.md. DESTDIR stages it elsewhere (a
+# package build, tests/test_install.py); the paths below are where the files end up.
+DESTDIR        ?=
+PREFIX         ?= /usr
+ifndef MULTIARCH
+MULTIARCH      := $(shell gcc -print-multiarch 2>/dev/null)
+endif
+LIBDIR         ?= $(PREFIX)/lib/$(or $(MULTIARCH),x86_64-linux-gnu)
+PAMDIR         ?= $(LIBDIR)/security
+BINDIR         ?= $(PREFIX)/bin
+UNITDIR        ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
+PAMCONFIGDIR   ?= $(PREFIX)/share/pam-configs
+DOCDIR         ?= $(PREFIX)/share/doc/hermit-idm
+# The Python package lives in its own venv built from the system python3 (readable and
+# runnable by every user); BINDIR gets symlinks to its console scripts.
+PYTHON_PREFIX  ?= /opt/hermit
+CONSOLE_SCRIPTS := hermit hermit-idmd hermit-unixd hermit-unixd-tasks hermit-unix
+VENV_DEST      := $(DESTDIR)$(PYTHON_PREFIX)
+
+install:
+	$(MAKE) -s -C sshkeys-helper
+	$(MAKE) -s -C nss_module
+	$(MAKE) -s -C pam_module
+	umask 022; \
+	install -d -m 0755 $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PAMDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(PAMCONFIGDIR) \
+		$(DESTDIR)$(DOCDIR)/examples && \
+	install -m 0644 build/libnss_hermit.so.2 $(DESTDIR)$(LIBDIR)/libnss_hermit.so.2 && \
+	install -m 0644 build/pam_hermit.so $(DESTDIR)$(PAMDIR)/pam_hermit.so && \
+	install -m 0755 build/hermit-ssh-authorizedkeys $(DESTDIR)$(BINDIR)/hermit-ssh-authorizedkeys && \
+	install -m 0644 packaging/hermit-idmd.service packaging/hermit-unixd.service \
+		packaging/hermit-unixd-tasks.service $(DESTDIR)$(UNITDIR)/ && \
+	install -m 0644 packaging/hermit-idmd.sysusers $(DESTDIR)$(SYSUSERSDIR)/hermit-idmd.conf && \
+	install -m 0644 packaging/pam-configs/hermit $(DESTDIR)$(PAMCONFIGDIR)/hermit && \
+	install -m 0644 packaging/server.toml.example packaging/unixd.toml.example \
+		packaging/sshd_config.d/hermit.conf $(DESTDIR)$(DOCDIR)/examples/ && \
+	install -m 0644 docs/install.md docs/host.md docs/server.md docs/native-modules.md \
+		$(DESTDIR)$(DOCDIR)/
+	$(MAKE) -s install-python
+	$(if $(DESTDIR),,ldconfig)
+	@sed -n '/^## Next steps/,/^## /p' docs/install.md | sed '$$d'
+
+# The package is built from a copy of its sources, so nothing stale under build/ gets in.
+# Installed without .pyc files, then compiled with the final paths; under DESTDIR every text
+# file in the venv's bin/ (the scripts' #! lines, activate) names the final location instead.
+install-python:
+	umask 022; src=$$(mktemp -d) && trap 'rm -rf "$$src"' EXIT && \
+	cp -r pyproject.toml README.md idmd hermit_cli unixd "$$src"/ && \
+	find "$$src" -name __pycache__ -prune -exec rm -rf {} + && \
+	{ test -x $(VENV_DEST)/bin/python || $(PYTHON) -m venv $(VENV_DEST); } && \
+	$(VENV_DEST)/bin/python -m pip install -q --no-compile --upgrade "$$src" && \
+	$(VENV_DEST)/bin/python -m compileall -q -f $(if $(DESTDIR),-s $(DESTDIR) -p /) \
+		$(VENV_DEST)/lib >/dev/null && \
+	if [ -n "$(DESTDIR)" ]; then \
+		grep -rlI '$(VENV_DEST)' $(VENV_DEST)/bin $(VENV_DEST)/pyvenv.cfg | \
+			xargs -r sed -i 's|$(VENV_DEST)|$(PYTHON_PREFIX)|g'; \
+	fi && \
+	install -d -m 0755 $(DESTDIR)$(BINDIR) && \
+	for script in $(CONSOLE_SCRIPTS); do \
+		ln -sfn $(PYTHON_PREFIX)/bin/$$script $(DESTDIR)$(BINDIR)/$$script || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
