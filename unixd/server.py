@@ -40,7 +40,7 @@ from idmd.framing import CLOSED, FrameDecoder, PeerProtocolError, decode_payload
 from idmd.memory import pin_mmap_threshold
 from unixd.config import UnixdConfig
 from unixd.proto import limits
-from unixd.proto.messages import ErrorResponse, parse_request
+from unixd.proto.messages import ErrorResponse, Response, encode_response, parse_request
 from unixd.resolver import records
 from unixd.resolver.cache import Cache
 from unixd.resolver.dispatch import Peer, answer
@@ -115,6 +115,11 @@ async def _send(stream: trio.abc.SendStream, obj: Mapping[str, object], max_fram
         await stream.send_all(encode_frame(obj, max_frame))
 
 
+async def _respond(stream: trio.abc.SendStream, response: Response) -> None:
+    with trio.fail_after(WRITE_TIMEOUT_SECONDS):
+        await stream.send_all(encode_response(response))
+
+
 async def handle_client(stream: trio.abc.Stream, uid: int, *, resolver: Resolver) -> None:
     """Serve one client connection until it closes, breaks the protocol or stalls."""
     peer = Peer(uid=uid)
@@ -129,8 +134,7 @@ async def handle_client(stream: trio.abc.Stream, uid: int, *, resolver: Resolver
                 request = parse_request(decode_payload(payload))
             except PeerProtocolError as exc:
                 log.debug("client uid %d: %s", uid, exc.detail)
-                await _send(stream, ErrorResponse.from_exception(exc).to_json(),
-                            limits.MAX_RESPONSE_FRAME_BYTES)
+                await _respond(stream, ErrorResponse.from_exception(exc))
                 return
             try:
                 response = await answer(resolver, request, peer)
@@ -139,7 +143,7 @@ async def handle_client(stream: trio.abc.Stream, uid: int, *, resolver: Resolver
                 response = ErrorResponse(
                     error="internal_error", detail=f"{request.OP} failed; see unixd's log"
                 )
-            await _send(stream, response.to_json(), limits.MAX_RESPONSE_FRAME_BYTES)
+            await _respond(stream, response)
     except (trio.TooSlowError, trio.BrokenResourceError, trio.ClosedResourceError):
         pass  # a stalled or vanished client: drop it
     except Exception:

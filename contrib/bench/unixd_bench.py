@@ -17,7 +17,14 @@ the NSS module does):
 Only ratios and orders of magnitude travel: these machines are noisy and shared.
 
 Usage (as root, from the repository): ``.venv/bin/python contrib/bench/unixd_bench.py
-[--users N] [--seconds S]``.
+[--users N] [--seconds S] [--state DIR] [--bin DIR]``.
+
+``--state DIR`` keeps the filled idmd in DIR and reuses it on the next run (filling 10 000
+users takes minutes). ``--bin DIR`` runs the daemons from another installation, e.g. a
+runtime-only venv made with ``python3 -m venv /tmp/rt && /tmp/rt/bin/pip install .`` (no test
+extra): the development venv also holds the test tools, and some of them change what the
+daemons import (schemathesis brings rich, so httpx imports its command line), so only such an
+installation measures memory as a host runs it.
 """
 
 from __future__ import annotations
@@ -129,11 +136,24 @@ def load(path: Path, name: str, clients: int, seconds: float) -> tuple[float, fl
     return len(every) / elapsed, p99 * 1000
 
 
-def rss_mib(pid: int) -> float:
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+    raise RuntimeError(f"no {field}")
+
+
+def pss_mib(pid: int) -> float:
+    """Proportional set size: shared library pages divided among the processes mapping them."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no Pss")
+
+
+def memory_line(name: str, pid: int) -> str:
+    return (f"{name} {rss_mib(pid):.1f} MiB (anonymous {rss_mib(pid, 'RssAnon'):.1f}, "
+            f"files {rss_mib(pid, 'RssFile'):.1f}; PSS {pss_mib(pid):.1f})")
 
 
 def timed(fn: object, *args: object) -> tuple[float, object]:
@@ -146,16 +166,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--state", type=Path, default=None,
+                        help="keep the filled idmd here and reuse it on later runs")
+    parser.add_argument("--bin", type=Path, default=BIN,
+                        help="where hermit-unixd and hermit-unixd-tasks are installed")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: hermit-unixd-tasks is part of the measurement")
+    print(f"daemons from {args.bin}")
     work = Path(tempfile.mkdtemp(prefix="hu-bench-"))
     try:
-        (work / "idmd").mkdir()
-        with IdmdProcess.start(work / "idmd") as server:
-            started = time.perf_counter()
-            trio.run(fill, server, args.users)
-            print(f"filled {args.users} users in {time.perf_counter() - started:.1f} s")
+        state = args.state or work / "idmd"
+        filled = state / "filled"
+        reuse = filled.exists() and filled.read_text() == str(args.users)
+        state.mkdir(parents=True, exist_ok=True)
+        with IdmdProcess.start(state, fresh=not reuse) as server:
+            if reuse:
+                print(f"reusing {args.users} users in {state}")
+            else:
+                started = time.perf_counter()
+                trio.run(fill, server, args.users)
+                print(f"filled {args.users} users in {time.perf_counter() - started:.1f} s")
+                filled.write_text(str(args.users))
             run_unixd(server, work, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -170,16 +202,18 @@ def run_unixd(server: IdmdProcess, work: Path, args: argparse.Namespace) -> None
         f'cache_path = "{work}/cache/cache.db"\nhome_prefix = "{work}/home"\n'
         "request_timeout = 30\nconnect_timeout = 2\ncache_timeout = 3600\n"
     )
-    unixd = subprocess.Popen([str(BIN / "hermit-unixd"), "--allow-root", "-c", str(config)],
-                             stderr=subprocess.DEVNULL)
+    unixd = subprocess.Popen(
+        [str(args.bin / "hermit-unixd"), "--allow-root", "-c", str(config)],
+        stderr=subprocess.DEVNULL, cwd="/",
+    )
     tasks = None
     try:
         deadline = time.monotonic() + 30
         while not sock.exists():
             assert time.monotonic() < deadline, "hermit-unixd did not start"
             time.sleep(0.05)
-        tasks = subprocess.Popen([str(BIN / "hermit-unixd-tasks"), "-c", str(config)],
-                                 stderr=subprocess.DEVNULL)
+        tasks = subprocess.Popen([str(args.bin / "hermit-unixd-tasks"), "-c", str(config)],
+                                 stderr=subprocess.DEVNULL, cwd="/")
         while call(sock, {"v": 1, "op": "ssh_keys", "name": "root"}).get("keys") != []:
             assert time.monotonic() < deadline, "hermit-unixd-tasks did not connect"
             time.sleep(0.05)
@@ -201,9 +235,10 @@ def run_unixd(server: IdmdProcess, work: Path, args: argparse.Namespace) -> None
         online = [timed(login, sock, "u00000", PASSWORD) for _ in range(5)]
         assert all(reply == {"kind": "success"} for _, reply in online), online
         print(f"PAM password online:  median {statistics.median(t for t, _ in online):.0f} ms")
-        print(f"RSS: hermit-unixd {rss_mib(unixd.pid):.1f} MiB, "
-              f"hermit-unixd-tasks {rss_mib(tasks.pid):.1f} MiB, "
-              f"together {rss_mib(unixd.pid) + rss_mib(tasks.pid):.1f} MiB (goal < 48)")
+        print(memory_line("RSS: hermit-unixd", unixd.pid))
+        print(memory_line("RSS: hermit-unixd-tasks", tasks.pid))
+        print(f"RSS together {rss_mib(unixd.pid) + rss_mib(tasks.pid):.1f} MiB (goal < 48), "
+              f"PSS together {pss_mib(unixd.pid) + pss_mib(tasks.pid):.1f} MiB")
 
         server.stop()
         call(sock, {"v": 1, "op": "cache_invalidate"})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -130,6 +130,21 @@ def test_users__lists_in_uid_order(cache: Cache) -> None:
     cache.put_user(unix_user("bob", 70002, uuid="u2"))
     cache.put_user(unix_user("alice", 70001, uuid="u1"))
     assert [e.data["name"] for e in cache.users()] == ["alice", "bob"]
+
+
+def test_fold_users__hands_each_user_in_uid_order_to_build(cache: Cache) -> None:
+    cache.put_user(unix_user("bob", 70002, uuid="u2"))
+    cache.put_user(unix_user("alice", 70001, uuid="u1"))
+    seen: list[object] = []
+
+    def build(entries: Iterator[Mapping[str, object]]) -> int:
+        for entry in entries:
+            seen.append(entry["name"])
+        return len(seen)
+
+    assert cache.fold_users(build) == 2
+    assert seen == ["alice", "bob"]
+    assert cache.fold_groups(lambda entries: list(entries)) == []
 
 
 def test_delete_user__forgets_the_user_and_its_password(cache: Cache) -> None:

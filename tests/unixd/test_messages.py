@@ -20,6 +20,7 @@ from unixd.proto.messages import (
     CodePrompt,
     DeniedPrompt,
     DoneResponse,
+    EncodedListResponse,
     ErrorResponse,
     Group,
     GroupByGid,
@@ -326,6 +327,24 @@ def test_limit__encode_response_refuses_a_frame_no_client_would_read() -> None:
     count = limits.MAX_RESPONSE_FRAME_BYTES // limits.MAX_GECOS_BYTES + 1
     with pytest.raises(ValueError, match="over the limit"):
         encode_response(UsersResponse(users=(big,) * count))
+
+
+def test_encoded_list_response__is_the_frame_of_the_list_response() -> None:
+    users = EncodedListResponse.of("users", [ALICE, ALICE])
+    assert encode_response(users) == encode_response(UsersResponse(users=(ALICE, ALICE)))
+    assert parse_response(UserList(), users.to_json()) == UsersResponse(users=(ALICE, ALICE))
+    groups = EncodedListResponse.of("groups", iter([STAFF]))
+    assert encode_response(groups) == encode_response(GroupsResponse(groups=(STAFF,)))
+    assert EncodedListResponse.of("groups", []).to_json() == {"status": "ok", "groups": []}
+
+
+def test_limit__encode_response_refuses_an_encoded_list_no_client_would_read() -> None:
+    big = Passwd(
+        name="a", uid=1, gid=1, gecos="g" * limits.MAX_GECOS_BYTES, dir="/h", shell="/bin/sh"
+    )
+    count = limits.MAX_RESPONSE_FRAME_BYTES // limits.MAX_GECOS_BYTES + 1
+    with pytest.raises(ValueError, match="over the limit"):
+        encode_response(EncodedListResponse.of("users", [big] * count))
 
 
 def test_limit__lookup_name_bytes() -> None:

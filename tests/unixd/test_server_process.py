@@ -117,3 +117,15 @@ def _call(path: Path, request: dict[str, object]) -> dict[str, object]:
             if isinstance(frame, bytes):
                 return decode_payload(frame)
             decoder.feed(sock.recv(65536))
+
+
+def test_imports__unixd_loads_argon2_only_for_a_password() -> None:
+    # cryptography's Rust extension is ~7 MiB resident; a host logging in with SSH keys only
+    # never needs it (docs/unixd.md, "Memory").
+    code = (
+        "import sys, unixd.server, unixd.resolver.cache as c\n"
+        "assert 'cryptography.hazmat.primitives.kdf.argon2' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr

@@ -27,13 +27,14 @@ a socket is bounded and validated).
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, TypeAlias
 
 from idmd.errors import HermitError
-from idmd.framing import decode_payload, encode_frame
+from idmd.framing import HEADER, decode_payload, encode_frame
 from unixd.proto import limits
 from unixd.proto.errors import InvalidField, InvalidLookupName, UnknownOp, UnsupportedVersion
 
@@ -360,6 +361,33 @@ class UsersResponse:
 
 
 @dataclass(frozen=True)
+class EncodedListResponse:
+    """An ``ok`` enumeration built by unixd: each record was validated when it was made and
+    encoded right away, so a listing of thousands is held as one bytes object, never as
+    thousands of dicts (``UsersResponse``/``GroupsResponse`` are what a client parses)."""
+
+    key: Literal["users", "groups"]
+    # The JSON array's items, comma-separated.
+    records: bytes
+
+    @classmethod
+    def of(cls, key: Literal["users", "groups"],
+           records: Iterable[Passwd | Group]) -> EncodedListResponse:
+        return cls(key, b",".join(_compact_json(record.to_json()) for record in records))
+
+    def payload(self) -> bytes:
+        return b'{"status":"ok","' + self.key.encode() + b'":[' + self.records + b"]}"
+
+    def to_json(self) -> dict[str, object]:
+        return decode_payload(self.payload())
+
+
+def _compact_json(obj: Mapping[str, object]) -> bytes:
+    # The same encoding as ``encode_frame``.
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass(frozen=True)
 class GroupResponse:
     group: Group
 
@@ -566,7 +594,8 @@ class ErrorResponse:
 
 
 Response: TypeAlias = (
-    UserResponse | UsersResponse | GroupResponse | GroupsResponse | InitgroupsResponse
+    UserResponse | UsersResponse | EncodedListResponse | GroupResponse | GroupsResponse
+    | InitgroupsResponse
     | SshKeysResponse | PamAuthInitResponse | PamAuthStepResponse | PamAccountResponse
     | StatusResponse | DoneResponse | NotFoundResponse | UnavailResponse | ErrorResponse
 )
@@ -834,4 +863,10 @@ def encode_response(response: Response) -> bytes:
     Errors: ``ValueError`` if it would exceed ``MAX_RESPONSE_FRAME_BYTES`` (the caller answers
     with an error instead; a client would refuse the frame).
     """
+    if isinstance(response, EncodedListResponse):
+        payload = response.payload()
+        if len(payload) > limits.MAX_RESPONSE_FRAME_BYTES:
+            raise ValueError(f"a frame of {len(payload)} bytes is over the limit of "
+                             f"{limits.MAX_RESPONSE_FRAME_BYTES}")
+        return HEADER.pack(len(payload)) + payload
     return encode_frame(response.to_json(), limits.MAX_RESPONSE_FRAME_BYTES)

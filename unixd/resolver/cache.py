@@ -25,6 +25,9 @@ Rules:
   latest on the next start) and the file is rebuilt then.
 - Not thread-safe by itself: one caller at a time (the resolver serialises its calls).
 
+Argon2id (``cryptography``'s Rust extension, about 7 MiB resident) is imported at the first
+password that needs it: a host whose users log in with SSH keys never loads it.
+
 Offline passwords (DESIGN.md, "Security invariants": cached offline hashes are additionally
 keyed by a host secret readable only by unixd). After a successful online login the resolver
 stores ``Argon2id(password, salt, secret=K)`` as a PHC string, where ``K`` is the host
@@ -43,14 +46,12 @@ import logging
 import os
 import secrets
 import stat
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import apsw
-from cryptography.exceptions import InvalidKey
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from idmd import limits as idmd_limits
 from idmd.clock import Clock
@@ -72,6 +73,11 @@ HOST_SECRET_NAME = "host_secret"
 HOST_SECRET_BYTES = 32
 _SALT_BYTES = 16
 _HASH_BYTES = 32
+
+# SQLite's page cache (its default is 2 MiB): a lookup reads a handful of index and table
+# pages, and an enumeration streams the table once, so a small cache costs a few page reads
+# from the OS's file cache and keeps unixd's own memory small on a Pi.
+PAGE_CACHE_KIB = 256
 
 DIR_MODE = 0o750
 FILE_MODE = 0o600
@@ -208,6 +214,11 @@ class Cache:
         """Every cached user, in uid order."""
         return self._all("SELECT data, fetched_at, expires_at FROM users ORDER BY uid")
 
+    def fold_users(self, build: Callable[[Iterator[Mapping[str, object]]], T]) -> T:
+        """``build`` over every cached user's data in uid order, parsed one row at a time (an
+        enumeration never holds every user as a dict); its result."""
+        return self._fold("SELECT data FROM users ORDER BY uid", build)
+
     def delete_user(self, uuid: str) -> None:
         """Forget a user idmd no longer has, with its offline password hash."""
 
@@ -268,6 +279,10 @@ class Cache:
         """Every cached group, in gid order."""
         return self._all("SELECT data, fetched_at, expires_at FROM groups ORDER BY gid")
 
+    def fold_groups(self, build: Callable[[Iterator[Mapping[str, object]]], T]) -> T:
+        """``build`` over every cached group's data in gid order; see ``fold_users``."""
+        return self._fold("SELECT data FROM groups ORDER BY gid", build)
+
     def delete_group(self, uuid: str) -> None:
         self._run(lambda conn: conn.execute("DELETE FROM groups WHERE uuid = ?", (uuid,)))
 
@@ -326,6 +341,8 @@ class Cache:
 
     def hash_password(self, password: str) -> str:
         """The PHC string to keep for ``password``. Touches no file: safe in any thread."""
+        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
         kdf = Argon2id(
             salt=os.urandom(_SALT_BYTES),
             length=_HASH_BYTES,
@@ -338,6 +355,9 @@ class Cache:
 
     def check_password_hash(self, phc: str, password: str) -> bool:
         """Whether ``password`` matches ``phc``. Touches no file: safe in any thread."""
+        from cryptography.exceptions import InvalidKey
+        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
         try:
             Argon2id.verify_phc_encoded(
                 password.encode("utf-8", "surrogatepass"), phc, secret=self._secret
@@ -416,6 +436,16 @@ class Cache:
     def _all(self, sql: str) -> list[CachedEntry]:
         return [_entry(row) for row in self._run(lambda conn: conn.execute(sql).fetchall())]
 
+    def _fold(self, sql: str, build: Callable[[Iterator[Mapping[str, object]]], T]) -> T:
+        def rows(conn: apsw.Connection) -> Iterator[Mapping[str, object]]:
+            for (data,) in conn.execute(sql):
+                parsed = json.loads(data)
+                assert isinstance(parsed, dict)  # Invariant: rows are written by put_*.
+                yield parsed
+
+        # A file found broken midway is rebuilt and ``build`` runs again on the new rows.
+        return self._run(lambda conn: build(rows(conn)))
+
     def _run(self, operation: Callable[[apsw.Connection], T]) -> T:
         """Run ``operation`` on the file at ``path``, rebuilding it once if it is broken."""
         if self._replaced():
@@ -485,6 +515,7 @@ def _configure(conn: apsw.Connection) -> None:
     # (sqlite.org/wal.html, "Performance Considerations").
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
 
 
 def _identity_of(entry: Mapping[str, object], what: str) -> tuple[str, str, str, int]:

@@ -19,7 +19,7 @@ Rules:
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -45,18 +45,16 @@ class Peer:
 
 def _shaped(
     shape: Callable[[Mapping[str, object], records.Shaping], T],
-    entries: list[Mapping[str, object]],
+    entries: Iterable[Mapping[str, object]],
     shaping: records.Shaping,
-) -> list[T]:
-    """Records of every entry that makes one; an entry idmd sent malformed is left out of an
-    enumeration (and logged) rather than failing it for everyone."""
-    shaped = []
+) -> Iterator[T]:
+    """Records of every entry that makes one, one at a time; an entry idmd sent malformed is
+    left out of an enumeration (and logged) rather than failing it for everyone."""
     for entry in entries:
         try:
-            shaped.append(shape(entry, shaping))
+            yield shape(entry, shaping)
         except (ValueError, HermitError) as exc:
             log.warning("left %s out of an enumeration: %s", entry.get("uuid"), exc)
-    return shaped
 
 
 def _missing(missing: Missing) -> m.Response:
@@ -78,10 +76,9 @@ async def user_by_uid(r: Resolver, req: m.UserByUid, peer: Peer) -> m.Response:
 
 
 async def user_list(r: Resolver, req: m.UserList, peer: Peer) -> m.Response:
-    users = await r.users(r.deadline())
-    if users is None:
-        return m.UnavailResponse()
-    return m.UsersResponse(tuple(_shaped(records.passwd_of, users, r.shaping)))
+    users = await r.users(r.deadline(), lambda entries: m.EncodedListResponse.of(
+        "users", _shaped(records.passwd_of, entries, r.shaping)))
+    return m.UnavailResponse() if users is None else users
 
 
 async def _group(r: Resolver, key: str | int) -> m.Response:
@@ -102,10 +99,9 @@ async def group_by_gid(r: Resolver, req: m.GroupByGid, peer: Peer) -> m.Response
 
 
 async def group_list(r: Resolver, req: m.GroupList, peer: Peer) -> m.Response:
-    groups = await r.groups(r.deadline())
-    if groups is None:
-        return m.UnavailResponse()
-    return m.GroupsResponse(tuple(_shaped(records.group_of, groups, r.shaping)))
+    groups = await r.groups(r.deadline(), lambda entries: m.EncodedListResponse.of(
+        "groups", _shaped(records.group_of, entries, r.shaping)))
+    return m.UnavailResponse() if groups is None else groups
 
 
 async def initgroups(r: Resolver, req: m.Initgroups, peer: Peer) -> m.Response:

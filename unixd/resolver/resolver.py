@@ -30,7 +30,7 @@ import enum
 import logging
 import random
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
@@ -392,45 +392,56 @@ class Resolver:
         # Either lookup being unavailable makes the answer unavailable.
         return (UNAVAIL if UNAVAIL in (found, user) else NOT_FOUND), False
 
-    async def _listing(self, kind: _Kind, deadline: float) -> list[Mapping[str, object]] | None:
-        """Every cached entry of ``kind``, refreshed from idmd first when the last listing is
-        older than ``cache_timeout``; None when offline and nothing is cached."""
+    async def _listing(
+        self, kind: _Kind, deadline: float, build: Callable[[Iterator[Mapping[str, object]]], T]
+    ) -> T | None:
+        """``build`` over every cached entry of ``kind`` that no local identity shadows, one at
+        a time; the listing is refreshed from idmd first when the last one is older than
+        ``cache_timeout``. None when offline and nothing is cached."""
         now = self.clock.now()
         listed = self._listed_at.get(kind)
         if (listed is None or now - listed >= self.cache_timeout) and self.may_try():
-            get_all = self.provider.users_at if kind is _Kind.USER else self.provider.groups_at
-            replace = (
-                self.cache.replace_users if kind is _Kind.USER else self.cache.replace_groups
-            )
-            try:
-                entries = await self._ask(get_all(deadline))
-            except ProviderError as exc:
-                if not isinstance(exc, GoOffline):
-                    log.warning("listing %ss: %s", kind.value, exc.detail)
-            else:
-                usable = [entry for entry in entries if _has_identity(entry)]
-                if len(usable) < len(entries):
-                    log.warning("idmd listed %d %ss without a usable identity; left out",
-                                len(entries) - len(usable), kind.value)
-                await self._db_in_thread(lambda: replace(usable))
-                self._listed_at[kind] = now
-        all_cached = self.cache.users if kind is _Kind.USER else self.cache.groups
-        cached = [entry.data for entry in await self.db(all_cached)]
-        if not cached and kind not in self._listed_at and not self.state.is_online:
-            return None
-        return cached
+            await self._fetch_listing(kind, deadline, now)
+        if kind not in self._listed_at and not self.state.is_online:
+            users, groups = await self.db(self.cache.counts)
+            if (users if kind is _Kind.USER else groups) == 0:
+                return None
+        fold = self.cache.fold_users if kind is _Kind.USER else self.cache.fold_groups
+        shadowed = self._shadowed_user if kind is _Kind.USER else self._shadowed_group
+        return await self.db(
+            fold, lambda entries: build(entry for entry in entries if not shadowed(entry))
+        )
 
-    async def users(self, deadline: float) -> list[Mapping[str, object]] | None:
-        entries = await self._listing(_Kind.USER, deadline)
-        if entries is None:
-            return None
-        return [entry for entry in entries if not self._shadowed_user(entry)]
+    async def _fetch_listing(self, kind: _Kind, deadline: float, now: float) -> None:
+        """Replace the cached entries of ``kind`` by idmd's listing (a method of its own, so
+        the thousands of parsed entries are freed before the answer is built)."""
+        get_all = self.provider.users_at if kind is _Kind.USER else self.provider.groups_at
+        replace = self.cache.replace_users if kind is _Kind.USER else self.cache.replace_groups
+        try:
+            entries = await self._ask(get_all(deadline))
+        except ProviderError as exc:
+            if not isinstance(exc, GoOffline):
+                log.warning("listing %ss: %s", kind.value, exc.detail)
+            return
+        usable = [entry for entry in entries if _has_identity(entry)]
+        if len(usable) < len(entries):
+            log.warning("idmd listed %d %ss without a usable identity; left out",
+                        len(entries) - len(usable), kind.value)
+        del entries
+        await self._db_in_thread(lambda: replace(usable))
+        self._listed_at[kind] = now
 
-    async def groups(self, deadline: float) -> list[Mapping[str, object]] | None:
-        entries = await self._listing(_Kind.GROUP, deadline)
-        if entries is None:
-            return None
-        return [entry for entry in entries if not self._shadowed_group(entry)]
+    async def users(
+        self, deadline: float, build: Callable[[Iterator[Mapping[str, object]]], T]
+    ) -> T | None:
+        """``build`` over every user NSS may list (see ``_listing``)."""
+        return await self._listing(_Kind.USER, deadline, build)
+
+    async def groups(
+        self, deadline: float, build: Callable[[Iterator[Mapping[str, object]]], T]
+    ) -> T | None:
+        """``build`` over every group NSS may list (see ``_listing``)."""
+        return await self._listing(_Kind.GROUP, deadline, build)
 
     # Passwords ---------------------------------------------------------------------------
 
