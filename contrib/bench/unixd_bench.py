@@ -232,6 +232,7 @@ def run_unixd(server: IdmdProcess, work: Path, args: argparse.Namespace) -> None
                   f" | baseline (local user) {base_rps:8.0f} req/s p99 {base_p99:6.2f} ms"
                   f" | ratio {rps / base_rps:.2f}")
 
+        print(memory_line("before any password: hermit-unixd", unixd.pid))
         online = [timed(login, sock, "u00000", PASSWORD) for _ in range(5)]
         assert all(reply == {"kind": "success"} for _, reply in online), online
         print(f"PAM password online:  median {statistics.median(t for t, _ in online):.0f} ms")
