@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from contrib.harness.host_namespace import (
     HostNamespace,
     children,
-    pam_auth_update_argv,
+    prepare_pam_auth_update,
     stage_file,
     stage_native,
     stop_pid,
@@ -244,7 +244,7 @@ def stage_host(demo: Demo, server: IdmdProcess) -> Path:
 def host(demo: Demo, server: IdmdProcess, key: Path, password: str, uuid: str) -> None:
     root = stage_host(demo, server)
     demo.run("Add hermit's profile to a copy of the host's PAM configuration",
-             pam_auth_update_argv(root, ROOT / "packaging/pam-configs/hermit", demo.workdir),
+             prepare_pam_auth_update(root, ROOT / "packaging/pam-configs/hermit", demo.workdir),
              shown=f"pam-auth-update --root {root} --force --enable hermit")
     demo.command(["grep", "-H", "pam_hermit", *(str(root / f"etc/pam.d/common-{stack}")
                                                  for stack in ("auth", "account", "session"))],

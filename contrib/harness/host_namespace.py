@@ -78,7 +78,7 @@ def stage_file(root: Path, path: str, text: str, mode: int = 0o644) -> Path:
     return target
 
 
-def pam_auth_update_argv(root: Path, profile: Path, workdir: Path) -> list[str]:
+def prepare_pam_auth_update(root: Path, profile: Path, workdir: Path) -> list[str]:
     """``pam-auth-update --enable`` on a copy of the host's PAM configuration under ROOT.
 
     It reads ``ROOT/usr/share/pam-configs`` and rewrites ``ROOT/etc/pam.d/common-*``. It also
