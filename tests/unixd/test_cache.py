@@ -182,6 +182,99 @@ def test_users_and_groups__of_one_name_are_kept_apart(cache: Cache) -> None:
     assert cache.counts() == (1, 1)
 
 
+# Groups known from users' views ----------------------------------------------------------
+
+STAFF = {"uuid": "g-staff", "name": "staff", "spn": "staff@example.com", "gidnumber": 70100}
+
+
+def member_of(user: dict[str, object], *refs: Mapping[str, object]) -> dict[str, object]:
+    """``user`` whose view also lists the groups ``refs``."""
+    groups = user["groups"]
+    assert isinstance(groups, list)
+    return {**user, "groups": [*groups, *refs]}
+
+
+def test_group_stub__found_by_every_key_with_the_cached_users_naming_it_as_members(
+    cache: Cache,
+) -> None:
+    cache.put_user(member_of(unix_user("bob", 70002, uuid="u2"), STAFF))
+    cache.put_user(member_of(unix_user("alice", 70001, uuid="u1"), STAFF))
+    expected = {**STAFF, "members": ["alice", "bob"]}
+    for column, key in (("gid", 70100), ("name", "staff"), ("spn", "staff@example.com"),
+                        ("uuid", "g-staff")):
+        assert cache.group_stub(column, key) == expected, column
+    assert cache.group_stub("gid", 70999) is None
+    assert cache.counts() == (2, 0)  # a stub is no cached group
+
+
+def test_group_stub__never_for_a_private_group_or_a_malformed_reference(cache: Cache) -> None:
+    broken = {"uuid": "g-x", "name": "x", "spn": "x@example.com", "gidnumber": "7"}
+    cache.put_user(member_of(unix_user(uuid="u1"), broken, {"name": "y"}))
+    assert cache.group_stub("gid", 70001) is None  # alice's own group
+    assert cache.group_stub("name", "alice") is None
+    assert cache.group_stub("name", "x") is None
+    assert cache.group_stub("name", "y") is None
+    with pytest.raises(ValueError, match="column"):
+        cache.group_stub("data", "x")
+
+
+def test_group_stub__a_fetched_group_wins(cache: Cache) -> None:
+    cache.put_user(member_of(unix_user(uuid="u1"), STAFF))
+    cache.put_group({**STAFF, "members": ["alice", "carol"]})
+    assert cache.group_stub("gid", 70100) is None
+    cache.delete_group("g-staff")
+    # idmd said the group is gone: alice's older view no longer makes it resolvable.
+    assert cache.group_stub("gid", 70100) is None
+
+
+def test_group_stub__the_latest_fetched_view_names_it(cache: Cache, clock: FakeClock) -> None:
+    cache.put_user(member_of(unix_user("alice", 70001, uuid="u1"), STAFF))
+    clock.advance(10)
+    renamed = {**STAFF, "name": "crew", "spn": "crew@example.com"}
+    cache.put_user(member_of(unix_user("bob", 70002, uuid="u2"), renamed))
+    assert cache.group_stub("gid", 70100) == {**renamed, "members": ["alice", "bob"]}
+
+
+def test_group_stub__gone_when_no_cached_user_names_it(cache: Cache) -> None:
+    cache.put_user(member_of(unix_user("alice", 70001, uuid="u1"), STAFF))
+    cache.put_user(member_of(unix_user("bob", 70002, uuid="u2"), STAFF))
+    cache.put_user(unix_user("alice", 70001, uuid="u1"))  # alice left staff
+    assert cache.group_stub("gid", 70100) == {**STAFF, "members": ["bob"]}
+    cache.delete_user("u2")
+    assert cache.group_stub("gid", 70100) is None
+    cache.put_user(member_of(unix_user("bob", 70002, uuid="u2"), STAFF))
+    cache.put_user(member_of(unix_user("bob", 70003, uuid="u3"), STAFF))  # takes bob's name
+    assert cache.group_stub("gid", 70100) == {**STAFF, "members": ["bob"]}
+    cache.replace_users([unix_user("alice", 70001, uuid="u1")])  # a listing without u3
+    assert cache.group_stub("gid", 70100) is None
+
+
+def test_group_stub__dropped_by_idmd_saying_the_group_is_gone(cache: Cache) -> None:
+    ops = {"uuid": "g-ops", "name": "ops", "spn": "ops@example.com", "gidnumber": 70200}
+    cache.put_user(member_of(unix_user(uuid="u1"), STAFF, ops))
+    cache.put_group_miss(70100)
+    assert cache.group_stub("name", "staff") is None
+    cache.put_user(member_of(unix_user(uuid="u1"), STAFF, ops))
+    cache.put_group_miss("staff@example.com")
+    assert cache.group_stub("gid", 70100) is None
+    assert cache.group_stub("gid", 70200) is not None
+    cache.replace_groups([unix_group()])  # a full listing without ops
+    assert cache.group_stub("gid", 70200) is None
+
+
+def test_group_stub__clear_forgets_it(cache: Cache) -> None:
+    cache.put_user(member_of(unix_user(uuid="u1"), STAFF))
+    cache.clear()
+    assert cache.group_stub("gid", 70100) is None
+
+
+def test_user_names_with_uids__names_the_cached_users_with_those_uids(cache: Cache) -> None:
+    cache.put_user(unix_user("alice", 70001, uuid="u1"))
+    cache.put_user(unix_user("bob", 70002, uuid="u2"))
+    assert cache.user_names_with_uids(frozenset({0, 70002, 65534})) == {"bob"}
+    assert cache.user_names_with_uids(frozenset()) == frozenset()
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -513,5 +606,29 @@ def test_rebuild__a_database_of_another_schema_is_rebuilt(
         assert cache.counts() == (0, 0)
         cache.put_user(unix_user())
         assert cache.counts() == (1, 0)
+    finally:
+        cache.close()
+
+
+def test_migrate__a_version_1_file_keeps_entries_and_hashes_and_gains_group_stubs(
+    cache: Cache, cache_path: Path, clock: FakeClock
+) -> None:
+    cache.put_user(member_of(unix_user(uuid="u1"), STAFF))
+    cache.store_password("u1", "correct horse")
+    cache.close()
+    import apsw
+
+    # Version 1 was version 2 without group_refs.
+    conn = apsw.Connection(str(cache_path))
+    conn.execute("DROP TABLE group_refs; PRAGMA user_version = 1")
+    conn.close()
+    cache = Cache(cache_path, clock, cache_timeout=TIMEOUT)
+    try:
+        assert cache.user_by_uuid("u1") is not None
+        assert cache.verify_password("u1", "correct horse")
+        assert cache.group_stub("gid", 70100) == {**STAFF, "members": ["alice"]}
+        cache.close()
+        cache = Cache(cache_path, clock, cache_timeout=TIMEOUT)  # now current: no migration
+        assert cache.group_stub("name", "staff") is not None
     finally:
         cache.close()

@@ -15,6 +15,13 @@ Rules:
 - Negative answers ("idmd says there is no such user/group") live in two separate tables
   with a short timeout of their own, so a miss for a user never hides a group of the same name
   (DESIGN.md, "Where hermit goes beyond").
+- Group references: every group a cached user's view lists (its ``groups`` but the private
+  one) is indexed in ``group_refs``, kept in step with the users table. ``group_stub`` builds
+  from them a group that was never fetched itself: the name, spn, uuid and gid the most
+  recently fetched user naming it gave, and the names of the cached users naming it as
+  members. A group in the groups table is never a stub (its fetched entry is the answer), a
+  group no cached user names any more has none, and idmd saying a group is gone (a deletion,
+  a full listing without it, a negative answer for its key) drops its references.
 - File modes: the directory 0750, the database and the host secret 0600, whatever the umask;
   symlinks are not followed when creating them.
 - The cache is disposable. A file that is corrupt, not a database, of another schema version,
@@ -61,8 +68,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Bumped when the tables change; a file of another version is rebuilt (it is only a cache).
-SCHEMA_VERSION = 1
+# Bumped when the tables change; a file of another version is rebuilt (it is only a cache),
+# except version 1, which is migrated (adding group_refs) so offline hashes survive upgrades.
+SCHEMA_VERSION = 2
 
 # A negative answer is kept briefly: an account created on idmd should appear on hosts within
 # seconds, while a burst of lookups for a name that does not exist (a shell prompt, a log
@@ -82,6 +90,17 @@ PAGE_CACHE_KIB = 256
 DIR_MODE = 0o750
 FILE_MODE = 0o600
 
+# The groups cached users' views list, one row per (user, group); see the module rules.
+_GROUP_REFS = """
+CREATE TABLE group_refs (
+    user_uuid TEXT NOT NULL, uuid TEXT NOT NULL, name TEXT NOT NULL, spn TEXT NOT NULL,
+    gid INTEGER NOT NULL, PRIMARY KEY (user_uuid, uuid));
+CREATE INDEX group_refs_uuid ON group_refs (uuid);
+CREATE INDEX group_refs_name ON group_refs (name);
+CREATE INDEX group_refs_spn ON group_refs (spn);
+CREATE INDEX group_refs_gid ON group_refs (gid);
+"""
+
 _SCHEMA = f"""
 BEGIN;
 CREATE TABLE users (
@@ -95,9 +114,12 @@ CREATE TABLE groups (
 CREATE TABLE user_misses (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE group_misses (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE passwords (uuid TEXT PRIMARY KEY, phc TEXT NOT NULL, stored_at REAL NOT NULL);
-PRAGMA user_version = {SCHEMA_VERSION};
+{_GROUP_REFS}PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
+
+# The columns a group reference can be found by (``group_stub``'s ``column``).
+STUB_COLUMNS = ("uuid", "name", "spn", "gid")
 
 # What SQLite raises for a file that is damaged or not a database at all.
 _BROKEN = (apsw.CorruptError, apsw.NotADBError)
@@ -182,11 +204,20 @@ class Cache:
                     conn.execute(
                         "DELETE FROM passwords WHERE uuid NOT IN (SELECT uuid FROM users)"
                     )
-                for (uuid, name, spn, uid), data in rows:
+                    conn.execute(
+                        "DELETE FROM group_refs WHERE user_uuid NOT IN (SELECT uuid FROM users)"
+                    )
+                for ((uuid, name, spn, uid), data), user in zip(rows, users, strict=True):
+                    conn.execute(
+                        "DELETE FROM group_refs WHERE user_uuid IN (SELECT uuid FROM users"
+                        " WHERE uuid != ? AND (name = ? OR spn = ? OR uid = ?))",
+                        (uuid, name, spn, uid),
+                    )
                     conn.execute(
                         "DELETE FROM users WHERE uuid != ? AND (name = ? OR spn = ? OR uid = ?)",
                         (uuid, name, spn, uid),
                     )
+                    _put_group_refs(conn, uuid, user)
                     conn.execute(
                         "INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (uuid, name, spn, uid, data, now, now + self._cache_timeout),
@@ -219,6 +250,16 @@ class Cache:
         enumeration never holds every user as a dict); its result."""
         return self._fold("SELECT data FROM users ORDER BY uid", build)
 
+    def user_names_with_uids(self, uids: frozenset[int]) -> frozenset[str]:
+        """The names of the cached users whose uid is one of ``uids``."""
+        if not uids:
+            return frozenset()
+        rows = self._run(lambda conn: conn.execute(
+            "SELECT name FROM users WHERE uid IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(uids)),),
+        ).fetchall())
+        return frozenset(str(name) for (name,) in rows)
+
     def delete_user(self, uuid: str) -> None:
         """Forget a user idmd no longer has, with its offline password hash."""
 
@@ -226,6 +267,7 @@ class Cache:
             with conn:
                 conn.execute("DELETE FROM users WHERE uuid = ?", (uuid,))
                 conn.execute("DELETE FROM passwords WHERE uuid = ?", (uuid,))
+                conn.execute("DELETE FROM group_refs WHERE user_uuid = ?", (uuid,))
 
         self._run(delete)
 
@@ -246,7 +288,11 @@ class Cache:
         def put(conn: apsw.Connection) -> None:
             with conn:
                 if complete:
+                    # Groups idmd did not list are gone, whatever older user views said.
                     _drop_all_but(conn, "groups", [uuid for (uuid, *_), _ in rows])
+                    conn.execute(
+                        "DELETE FROM group_refs WHERE uuid NOT IN (SELECT uuid FROM groups)"
+                    )
                 for (uuid, name, spn, gid), data in rows:
                     conn.execute(
                         "DELETE FROM groups WHERE uuid != ? AND (name = ? OR spn = ? OR gid = ?)",
@@ -284,7 +330,45 @@ class Cache:
         return self._fold("SELECT data FROM groups ORDER BY gid", build)
 
     def delete_group(self, uuid: str) -> None:
-        self._run(lambda conn: conn.execute("DELETE FROM groups WHERE uuid = ?", (uuid,)))
+        """Forget a group idmd no longer has, and the references older user views made."""
+
+        def delete(conn: apsw.Connection) -> None:
+            with conn:
+                conn.execute("DELETE FROM groups WHERE uuid = ?", (uuid,))
+                conn.execute("DELETE FROM group_refs WHERE uuid = ?", (uuid,))
+
+        self._run(delete)
+
+    def group_stub(self, column: str, key: str | int) -> dict[str, object] | None:
+        """A UNIX_GROUP made of cached users' views for a group never fetched itself, found
+        by ``column`` (one of ``STUB_COLUMNS``); None when no cached user names such a group.
+
+        Its identity is what the most recently fetched user naming it says; its members are
+        the cached users naming it (by their current names, in name order).
+        """
+        if column not in STUB_COLUMNS:
+            raise ValueError(f"group_stub: no column {column!r}")
+
+        def stub(conn: apsw.Connection) -> dict[str, object] | None:
+            found = conn.execute(
+                "SELECT r.uuid, r.name, r.spn, r.gid FROM group_refs AS r"  # noqa: S608
+                " JOIN users AS u ON u.uuid = r.user_uuid"
+                f" WHERE r.{column} = ? AND r.uuid NOT IN (SELECT uuid FROM groups)"
+                " ORDER BY u.fetched_at DESC LIMIT 1",
+                (key,),
+            ).fetchall()
+            if not found:
+                return None
+            (uuid, name, spn, gid), = found
+            members = conn.execute(
+                "SELECT u.name FROM group_refs AS r JOIN users AS u ON u.uuid = r.user_uuid"
+                " WHERE r.uuid = ? ORDER BY u.name",
+                (uuid,),
+            ).fetchall()
+            return {"uuid": uuid, "name": name, "spn": spn, "gidnumber": gid,
+                    "members": [member for (member,) in members]}
+
+        return self._run(stub)
 
     # Negative answers ---------------------------------------------------------------------
 
@@ -296,8 +380,13 @@ class Cache:
         return self._is_miss("user_misses", key)
 
     def put_group_miss(self, key: str | int) -> None:
-        """Remember that idmd has no group with this name, spn, uuid or gid."""
+        """Remember that idmd has no group with this name, spn, uuid or gid; references to
+        it in older user views are dropped (idmd's answer is the newer one)."""
         self._put_miss("group_misses", key)
+        # One indexed term per column (SQLite's OR optimisation), not a scan of every ref.
+        where = "gid = ?" if isinstance(key, int) else "uuid = ?1 OR name = ?1 OR spn = ?1"
+        self._run(lambda conn: conn.execute(
+            f"DELETE FROM group_refs WHERE {where}", (key,)))  # noqa: S608 - fixed clauses
 
     def is_group_miss(self, key: str | int) -> bool:
         return self._is_miss("group_misses", key)
@@ -410,7 +499,8 @@ class Cache:
 
         def clear(conn: apsw.Connection) -> None:
             with conn:
-                for table in ("users", "groups", "user_misses", "group_misses", "passwords"):
+                for table in ("users", "groups", "user_misses", "group_misses", "passwords",
+                              "group_refs"):
                     conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
 
         self._run(clear)
@@ -484,6 +574,15 @@ class Cache:
             return self._rebuild()
         if version == SCHEMA_VERSION:
             return conn
+        if version == 1:
+            try:
+                _migrate_from_1(conn)
+            except _BROKEN as exc:
+                log.warning("cache %s is damaged (%s); rebuilding it empty", self._path, exc)
+                conn.close()
+                return self._rebuild()
+            log.info("cache %s migrated to schema %d", self._path, SCHEMA_VERSION)
+            return conn
         if version != 0 or tables:
             log.warning("cache %s has another schema; rebuilding it empty", self._path)
             conn.close()
@@ -529,6 +628,44 @@ def _identity_of(entry: Mapping[str, object], what: str) -> tuple[str, str, str,
         raise InvalidValue(f"a cached {what} needs 'gidnumber' as an integer")
     uuid, name, spn = (str(value) for value in values)
     return uuid, name, spn, gidnumber
+
+
+def _group_ref_rows(
+    user_uuid: str, user: Mapping[str, object]
+) -> list[tuple[str, str, str, str, int]]:
+    """The rows of ``group_refs`` for a UNIX_USER: each listed group but its private one, and
+    only those with every key (a malformed reference is not worth failing the user for)."""
+    raw = user.get("groups")
+    rows: list[tuple[str, str, str, str, int]] = []
+    for ref in raw if isinstance(raw, list) else []:
+        if not isinstance(ref, dict):
+            continue
+        uuid, name, spn, gid = (ref.get(key) for key in ("uuid", "name", "spn", "gidnumber"))
+        texts = (uuid, name, spn)
+        if not all(isinstance(text, str) and text for text in texts) or uuid == user_uuid:
+            continue
+        if isinstance(gid, bool) or not isinstance(gid, int):
+            continue
+        rows.append((user_uuid, str(uuid), str(name), str(spn), gid))
+    return rows
+
+
+def _put_group_refs(conn: apsw.Connection, user_uuid: str, user: Mapping[str, object]) -> None:
+    conn.execute("DELETE FROM group_refs WHERE user_uuid = ?", (user_uuid,))
+    conn.executemany(
+        "INSERT OR REPLACE INTO group_refs VALUES (?, ?, ?, ?, ?)",
+        _group_ref_rows(user_uuid, user),
+    )
+
+
+def _migrate_from_1(conn: apsw.Connection) -> None:
+    """Add ``group_refs`` to a version 1 file, filled from its users, keeping everything."""
+    with conn:
+        conn.execute(_GROUP_REFS)
+        for uuid, data in conn.execute("SELECT uuid, data FROM users").fetchall():
+            assert isinstance(uuid, str) and isinstance(data, str)  # written by put_*
+            _put_group_refs(conn, uuid, json.loads(data))
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _drop_all_but(conn: apsw.Connection, table: str, uuids: list[str]) -> None:
