@@ -143,12 +143,13 @@ async def test_resolver__an_expired_entry_is_fetched_before_answering(env: Env) 
 async def test_resolver__offline_answers_cached_entries_even_expired_and_unavail_otherwise(
     env: Env,
 ) -> None:
+    env.fake.add_group("wheel", 70300)  # in no cached user's view
     await env.ask(m.UserByName("alice"))
     env.clock.advance(TIMEOUT * 10)
     env.fake.down = True
     assert (await env.ask(m.UserByName("alice")))["status"] == "ok"
     assert (await env.ask(m.UserByName("bob"))) == {"status": "unavail"}
-    assert (await env.ask(m.GroupByName("staff"))) == {"status": "unavail"}
+    assert (await env.ask(m.GroupByName("wheel"))) == {"status": "unavail"}
     assert (await env.ask(m.Status()))["server"] == "offline"
 
 
@@ -316,6 +317,123 @@ async def test_resolver__local_users_authenticate_against_their_shadow_hash(env:
     step = await env.ask(m.PamAuthStep(init["session"], "wrong"), peer=peer)  # type: ignore[arg-type]
     assert step["next"]["kind"] == "denied"  # type: ignore[index]
     assert env.fake.count("POST /v1/unix/auth") == 0
+
+
+async def test_resolver__a_member_a_local_user_name_shadows_is_never_listed(env: Env) -> None:
+    env.set_local([("bob", 1000)])
+    expected = {"name": "ops", "passwd": "*", "gid": 70200, "members": ["alice"]}
+    assert (await env.ask(m.GroupByName("ops")))["group"] == expected
+    assert (await env.ask(m.GroupByGid(70200)))["group"] == expected
+    listed = await env.ask(m.GroupList())
+    assert [g["members"] for g in listed["groups"]] == [["alice"], ["alice"]]  # type: ignore[attr-defined]
+    assert (await env.ask(m.Initgroups("bob"))) == {"status": "notfound"}
+    assert (await env.ask(m.GroupByGid(70002))) == {"status": "notfound"}  # bob's private group
+
+
+async def test_resolver__a_shadowed_member_is_dropped_before_name_format_spn(
+    tmp_path: Path, fake: FakeIdmd, nursery: trio.Nursery
+) -> None:
+    env, resolver = build_env(tmp_path, fake, name_format="spn")
+    await nursery.start(resolver.run)
+    env.set_local([("bob", 1000)])
+    group = (await env.ask(m.GroupByName("ops@example.com")))["group"]
+    assert group["members"] == ["alice@example.com"]  # type: ignore[index]
+
+
+async def test_resolver__a_member_whose_uid_is_local_is_not_listed_once_seen(env: Env) -> None:
+    await env.ask(m.UserByName("bob"))  # cached while no local user had its uid
+    env.set_local([("svc", 70002)])
+    assert (await env.ask(m.GroupByName("ops")))["group"]["members"] == ["alice"]  # type: ignore[index]
+    listed = await env.ask(m.GroupList())
+    assert [g["members"] for g in listed["groups"]] == [["alice"], ["alice"]]  # type: ignore[attr-defined]
+    assert (await env.ask(m.Initgroups("bob"))) == {"status": "notfound"}
+    assert (await env.ask(m.Initgroups("svc"))) == {"status": "notfound"}
+    assert (await env.ask(m.GroupByName("bob"))) == {"status": "notfound"}  # private group
+
+
+# Groups known only from users' views ------------------------------------------------------
+
+
+async def go_offline(env: Env) -> None:
+    env.fake.down = True
+    await env.ask(m.CacheInvalidate())  # every entry stale; the next request tries idmd
+    assert (await env.ask(m.Status()))["server"] == "offline"
+
+
+async def test_resolver__offline_a_group_seen_only_in_user_views_resolves_by_gid_and_name(
+    env: Env,
+) -> None:
+    await env.ask(m.UserByName("alice"))
+    await env.ask(m.UserByName("bob"))
+    assert env.fake.count("GET /v1/unix/group") == 0
+    await go_offline(env)
+    expected = {"status": "ok", "group": {
+        "name": "ops", "passwd": "*", "gid": 70200, "members": ["alice", "bob"]}}
+    assert (await env.ask(m.GroupByGid(70200))) == expected
+    assert (await env.ask(m.GroupByName("ops"))) == expected
+    assert (await env.ask(m.GroupByName("OPS@example.com"))) == expected
+    assert (await env.ask(m.GroupByName(uuid_for(70200)))) == expected
+    staff = await env.ask(m.GroupByGid(70100))
+    assert staff["group"]["members"] == ["alice"]  # type: ignore[index]  # bob never in it
+    assert (await env.ask(m.Initgroups("alice"))) == {"status": "ok", "gids": [70100, 70200]}
+
+
+async def test_resolver__a_group_stub_follows_name_format_and_shadowing(
+    tmp_path: Path, fake: FakeIdmd, nursery: trio.Nursery
+) -> None:
+    env, resolver = build_env(tmp_path, fake, name_format="spn")
+    await nursery.start(resolver.run)
+    await wait_for(lambda: resolver.state.is_online)
+    await env.ask(m.UserByName("alice"))
+    await env.ask(m.UserByName("bob"))
+    await go_offline(env)
+    group = (await env.ask(m.GroupByGid(70200)))["group"]
+    assert group == {"name": "ops@example.com", "passwd": "*", "gid": 70200,
+                     "members": ["alice@example.com", "bob@example.com"]}
+    env.set_local([("bob", 1000)], groups=[("staff", 300)])
+    group = (await env.ask(m.GroupByGid(70200)))["group"]
+    assert group["members"] == ["alice@example.com"]  # type: ignore[index]
+    assert (await env.ask(m.GroupByName("staff@example.com"))) == {"status": "notfound"}
+
+
+async def test_resolver__online_a_group_stub_never_stands_in_for_the_fetch(env: Env) -> None:
+    await env.ask(m.UserByName("alice"))  # names ops; bob is not cached
+    reply = await env.ask(m.GroupByName("ops"))
+    assert reply["group"]["members"] == ["alice", "bob"]  # type: ignore[index]
+    assert env.fake.count("GET /v1/unix/group/ops") == 1
+    # Fetched once, the group's own entry answers offline too, with idmd's member list.
+    await go_offline(env)
+    assert (await env.ask(m.GroupByGid(70200)))["group"]["members"] == ["alice", "bob"]  # type: ignore[index]
+
+
+async def test_resolver__a_failing_idmd_falls_back_to_the_group_stub(env: Env) -> None:
+    await env.ask(m.UserByName("alice"))
+    env.fake.status_override = 500
+    reply = await env.ask(m.GroupByGid(70100))
+    assert reply["group"] == {"name": "staff", "passwd": "*", "gid": 70100, "members": ["alice"]}
+    assert env.fake.count("GET /v1/unix/group/70100") == 1
+
+
+async def test_resolver__a_negative_answer_hides_the_group_stub(env: Env) -> None:
+    await env.ask(m.UserByName("alice"))
+    del env.fake.groups[uuid_for(70100)]  # staff gone upstream; alice's view is older
+    assert (await env.ask(m.GroupByGid(70100))) == {"status": "notfound"}
+    await go_offline(env)
+    assert (await env.ask(m.GroupByGid(70100))) == {"status": "unavail"}
+    assert (await env.ask(m.GroupByName("staff"))) == {"status": "unavail"}
+    assert (await env.ask(m.GroupByGid(70200)))["status"] == "ok"
+
+
+async def test_resolver__a_group_stub_is_gone_when_no_cached_user_names_it(env: Env) -> None:
+    await env.ask(m.UserByName("alice"))
+    env.fake.groups[uuid_for(70100)]["members"] = []
+    refs = env.fake.user_named("alice")["groups"]
+    assert isinstance(refs, list)
+    refs[:] = [ref for ref in refs if ref["name"] != "staff"]
+    env.clock.advance(TIMEOUT + 1)
+    await env.ask(m.UserByName("alice"))  # refetched: alice left staff
+    await go_offline(env)
+    assert (await env.ask(m.GroupByGid(70100))) == {"status": "unavail"}
 
 
 # PAM -------------------------------------------------------------------------------------

@@ -17,7 +17,14 @@ Rules:
 - While offline and inside the back-off no request is made; ``network_changed`` (from the
   network watcher) and ``invalidate`` end the back-off.
 - Local names and ids always win (``TaskLink.local``): a directory entry they shadow is
-  ``NOT_FOUND`` here, for every op.
+  ``NOT_FOUND`` here, for every op, and a directory group never lists a shadowed user as a
+  member (tools such as sudo and pam_succeed_if compare ``gr_mem`` by name, so a listed
+  name would count the local user in). Shadowed members are the local user names and the
+  names of cached directory users whose uid a local user has (a group lists names only).
+- A group never fetched itself but named in a cached user's view is answered, when idmd
+  cannot be asked, from those views (``Cache.group_stub``): its name and gid, and the cached
+  users naming it as members. Online it is fetched like any missing group; the stub never
+  stands in for a fetch, and a group's own cached entry always wins over it.
 - Cache calls are serialised by one lock; the slow halves (Argon2id, shadow hashes) run in
   worker threads outside it, bounded by a ``CapacityLimiter``.
 
@@ -105,6 +112,27 @@ def _has_identity(entry: Mapping[str, object]) -> bool:
         all(isinstance(entry.get(key), str) and entry.get(key) for key in ("uuid", "name", "spn"))
         and isinstance(gidnumber, int) and not isinstance(gidnumber, bool)
     )
+
+
+def _stub_column(key: str | int) -> str:
+    """The ``group_refs`` column a lookup key names (as ``Resolver._cached`` reads it)."""
+    if isinstance(key, int):
+        return "gid"
+    if _UUID_RE.fullmatch(key):
+        return "uuid"
+    return "spn" if "@" in key else "name"
+
+
+def _without_members(
+    group: Mapping[str, object], hidden: frozenset[str]
+) -> Mapping[str, object]:
+    """``group`` without the member names in ``hidden`` (itself when none is listed)."""
+    members = group.get("members")
+    if not isinstance(members, list) or not any(
+        member in hidden for member in members if isinstance(member, str)
+    ):
+        return group
+    return {**group, "members": [member for member in members if member not in hidden]}
 
 
 def fold_key(key: str | int) -> str | int:
@@ -253,7 +281,7 @@ class Resolver:
         if cached is None and await self.db(is_miss, key):
             return NOT_FOUND
         if not self.may_try():
-            return Found(cached.data) if cached is not None else UNAVAIL
+            return await self._unasked(kind, key, cached)
         try:
             fresh = await self._fetch(kind, key, cached, deadline)
         except EntryGone:
@@ -264,8 +292,19 @@ class Resolver:
         except ProviderError as exc:
             if not isinstance(exc, GoOffline):
                 log.warning("%s lookup: %s", kind.value, exc.detail)
-            return Found(cached.data) if cached is not None else UNAVAIL
+            return await self._unasked(kind, key, cached)
         return Found(fresh)
+
+    async def _unasked(self, kind: _Kind, key: str | int, cached: CachedEntry | None) -> Lookup:
+        """The answer when idmd cannot answer: the cached entry, expired or not; for a group
+        never fetched, the stub cached users' views make of it; else ``UNAVAIL``."""
+        if cached is not None:
+            return Found(cached.data)
+        if kind is _Kind.GROUP:
+            stub = await self.db(self.cache.group_stub, _stub_column(key), key)
+            if stub is not None:
+                return Found(stub)
+        return UNAVAIL
 
     async def _fetch(
         self, kind: _Kind, key: str | int, cached: CachedEntry | None, deadline: float
@@ -385,10 +424,15 @@ class Resolver:
         folded = fold_key(key)
         found = await self._lookup(_Kind.GROUP, folded, deadline)
         if isinstance(found, Found):
-            return (NOT_FOUND if self._shadowed_group(found.entry) else found), False
+            if self._shadowed_group(found.entry):
+                return NOT_FOUND, False
+            hidden = await self._shadowed_member_names()
+            return Found(_without_members(found.entry, hidden)), False
         user = await self._lookup(_Kind.USER, folded, deadline)
         if isinstance(user, Found):
-            return (NOT_FOUND if self._shadowed_group(user.entry) else user), True
+            # A shadowed account has no private group here either: it is the account's.
+            shadowed = self._shadowed_group(user.entry) or self._shadowed_user(user.entry)
+            return (NOT_FOUND if shadowed else user), True
         # Either lookup being unavailable makes the answer unavailable.
         return (UNAVAIL if UNAVAIL in (found, user) else NOT_FOUND), False
 
@@ -440,8 +484,18 @@ class Resolver:
     async def groups(
         self, deadline: float, build: Callable[[Iterator[Mapping[str, object]]], T]
     ) -> T | None:
-        """``build`` over every group NSS may list (see ``_listing``)."""
-        return await self._listing(_Kind.GROUP, deadline, build)
+        """``build`` over every group NSS may list (see ``_listing``), without the members
+        local users shadow."""
+        hidden = await self._shadowed_member_names()
+        return await self._listing(_Kind.GROUP, deadline, lambda entries: build(
+            _without_members(entry, hidden) for entry in entries))
+
+    async def _shadowed_member_names(self) -> frozenset[str]:
+        """The names a directory group must not list: local user names, and the names of
+        cached directory users a local uid shadows."""
+        local = self.tasks.local
+        by_uid = await self.db(self.cache.user_names_with_uids, local.uids)
+        return local.user_names | by_uid
 
     # Passwords ---------------------------------------------------------------------------
 
