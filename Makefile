@@ -28,10 +28,12 @@ test: lint
 demo: dev
 	$(PY) contrib/demo/demo.py
 
-# The benchmarks need wrk (apt-get install wrk); unixd's runs as root (it creates users' homes).
+# The benchmarks need wrk and hyperfine (apt-get install wrk hyperfine); the host-side ones run
+# as root (namespaces, users' homes).
 bench: dev
 	$(PY) contrib/bench/idmd_bench.py
 	$(PY) contrib/bench/unixd_bench.py
+	$(PY) contrib/bench/nss_bench.py
 	$(PY) contrib/bench/sshkeys_helper_bench.py
 
 # make install (root): the system install of docs/install.md. DESTDIR stages it elsewhere (a
