@@ -450,7 +450,17 @@ async def login(env: Env, name: str, password: str) -> dict[str, object]:
 
 async def test_pam__online_success_stores_the_offline_hash(env: Env) -> None:
     assert await login(env, "alice", PASSWORD) == {"kind": "success"}
+    # The hash is made after the answer, so the login does not wait for a second Argon2id.
+    await env.resolver.offline_hash_stored(uuid_for(70001))
     assert env.cache.verify_password(uuid_for(70001), PASSWORD)
+
+
+async def test_pam__an_offline_check_waits_for_the_hash_a_login_is_making(env: Env) -> None:
+    assert await login(env, "alice", PASSWORD) == {"kind": "success"}
+    env.fake.down = True
+    env.resolver.network_changed()
+    # No waiting here: the offline check itself waits for the hash being made.
+    assert await login(env, "alice", PASSWORD) == {"kind": "success"}
 
 
 async def test_pam__a_wrong_password_online_drops_the_cached_hash(env: Env) -> None:
@@ -617,3 +627,9 @@ async def test_resolver__an_entry_that_makes_no_record_is_left_out_of_enumeratio
     env.fake.user_named("bob")["name"] = "bob has spaces"  # no NSS name
     reply = await env.ask(m.UserList())
     assert [u["name"] for u in reply["users"]] == ["alice"]  # type: ignore[attr-defined]
+
+
+async def test_pam__cache_clear_right_after_a_login_leaves_no_hash(env: Env) -> None:
+    assert await login(env, "alice", PASSWORD) == {"kind": "success"}
+    await env.resolver.clear()
+    assert env.cache.password_hash(uuid_for(70001)) is None

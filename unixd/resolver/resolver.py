@@ -123,7 +123,7 @@ def _stub_column(key: str | int) -> str:
     return "spn" if "@" in key else "name"
 
 
-def _without_members(
+def without_members(
     group: Mapping[str, object], hidden: frozenset[str]
 ) -> Mapping[str, object]:
     """``group`` without the member names in ``hidden`` (itself when none is listed)."""
@@ -133,6 +133,10 @@ def _without_members(
     ):
         return group
     return {**group, "members": [member for member in members if member not in hidden]}
+
+
+def _nothing() -> None:
+    pass
 
 
 def fold_key(key: str | int) -> str | int:
@@ -180,6 +184,13 @@ class Resolver:
         # Home alias paths an account had before a rename, to hand to home_create.
         self.old_aliases: dict[str, set[str]] = {}
         self._nursery: trio.Nursery | None = None
+        # Told after the cache changed, and when every published answer must go at once
+        # (the NSS memory cache: ``memcache.MemCache.changed`` / ``flush``).
+        self.on_change: Callable[[], None] = _nothing
+        self.on_flush: Callable[[], None] = _nothing
+        # Offline hashes being made after an online login, by account uuid: an offline check
+        # of that account waits for its hash instead of finding none.
+        self._hashes_pending: dict[str, trio.Event] = {}
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Own the background refreshes; tries idmd once at start. Runs until cancelled."""
@@ -204,7 +215,7 @@ class Resolver:
         async with self._cache_lock:
             return fn(*args, **kwargs)
 
-    async def _db_in_thread(self, fn: Callable[[], T]) -> T:
+    async def db_in_thread(self, fn: Callable[[], T]) -> T:
         async with self._cache_lock:
             return await trio.to_thread.run_sync(fn)
 
@@ -337,6 +348,7 @@ class Resolver:
             await self.db(self.cache.put_user, fresh)
         else:
             await self.db(self.cache.put_group, fresh)
+        self.on_change()
 
     def _note_alias_change(self, old: Mapping[str, object], fresh: Mapping[str, object]) -> None:
         _, old_alias = records.home_paths(old, self.shaping)
@@ -351,6 +363,7 @@ class Resolver:
             await self.db(self.cache.delete_user, uuid)
         else:
             await self.db(self.cache.delete_group, uuid)
+        self.on_change()
 
     def _maybe_refresh(self, kind: _Kind, cached: CachedEntry, now: float) -> None:
         life = cached.expires_at - cached.fetched_at
@@ -427,7 +440,7 @@ class Resolver:
             if self._shadowed_group(found.entry):
                 return NOT_FOUND, False
             hidden = await self._shadowed_member_names()
-            return Found(_without_members(found.entry, hidden)), False
+            return Found(without_members(found.entry, hidden)), False
         user = await self._lookup(_Kind.USER, folded, deadline)
         if isinstance(user, Found):
             # A shadowed account has no private group here either: it is the account's.
@@ -472,8 +485,9 @@ class Resolver:
             log.warning("idmd listed %d %ss without a usable identity; left out",
                         len(entries) - len(usable), kind.value)
         del entries
-        await self._db_in_thread(lambda: replace(usable))
+        await self.db_in_thread(lambda: replace(usable))
         self._listed_at[kind] = now
+        self.on_change()
 
     async def users(
         self, deadline: float, build: Callable[[Iterator[Mapping[str, object]]], T]
@@ -488,7 +502,7 @@ class Resolver:
         local users shadow."""
         hidden = await self._shadowed_member_names()
         return await self._listing(_Kind.GROUP, deadline, lambda entries: build(
-            _without_members(entry, hidden) for entry in entries))
+            without_members(entry, hidden) for entry in entries))
 
     async def _shadowed_member_names(self) -> frozenset[str]:
         """The names a directory group must not list: local user names, and the names of
@@ -520,6 +534,7 @@ class Resolver:
             return Outcome.ACCEPTED if ok else Outcome.REFUSED
         uuid = conversation.name
         if isinstance(action, VerifyOffline):
+            await self.offline_hash_stored(uuid)
             phc = await self.db(self.cache.password_hash, uuid)
             if phc is None:
                 return Outcome.NO_HASH
@@ -534,7 +549,8 @@ class Resolver:
             return Outcome.UNREACHABLE
         except CredentialsRefused:
             # The password changed upstream (or was never right): an old cached hash must not
-            # let it in offline later.
+            # let it in offline later, nor one still being made from an earlier login.
+            await self.offline_hash_stored(uuid)
             await self.db(self.cache.forget_password, uuid)
             return Outcome.REFUSED
         except AccountOutsideValidity:
@@ -542,10 +558,33 @@ class Resolver:
         except ProviderError as exc:
             log.warning("password check: %s", exc.detail)
             return Outcome.ERROR
-        phc = await self._slow(lambda: self.cache.hash_password(password))
         await self.db(self.cache.put_user, user)
-        await self.db(self.cache.put_password_hash, uuid, phc)
+        # The offline hash is another Argon2id run (~60 ms); the login need not wait for it.
+        # Whatever hash was cached goes now, so an older password can never be let in offline
+        # in the moment before the new hash is stored.
+        await self.db(self.cache.forget_password, uuid)
+        done = trio.Event()
+        self._hashes_pending[uuid] = done
+        if self._nursery is not None:
+            self._nursery.start_soon(self._store_offline_hash, uuid, password, done)
+        else:
+            await self._store_offline_hash(uuid, password, done)
         return Outcome.ACCEPTED
+
+    async def _store_offline_hash(self, uuid: str, password: str, done: trio.Event) -> None:
+        try:
+            phc = await self._slow(lambda: self.cache.hash_password(password))
+            await self.db(self.cache.put_password_hash, uuid, phc)
+        finally:
+            done.set()
+            if self._hashes_pending.get(uuid) is done:
+                del self._hashes_pending[uuid]
+
+    async def offline_hash_stored(self, uuid: str) -> None:
+        """Wait until an offline hash being made for ``uuid`` after a login is stored."""
+        pending = self._hashes_pending.get(uuid)
+        if pending is not None:
+            await pending.wait()
 
     async def converse(self, conversation: Conversation, answer: str, deadline: float) -> Reply:
         """Feed ``answer`` and run checks until the conversation has a prompt to show."""
@@ -559,11 +598,16 @@ class Resolver:
     async def invalidate(self) -> None:
         """Every entry is refreshed on its next use; idmd is tried at once even if offline."""
         await self.db(self.cache.invalidate)
+        self.on_flush()
         self._listed_at.clear()
         self.state.network_changed()
 
     async def clear(self) -> None:
+        # A hash still being made from an earlier login must not come back after the clear.
+        for pending in list(self._hashes_pending.values()):
+            await pending.wait()
         await self.db(self.cache.clear)
+        self.on_flush()
         self._listed_at.clear()
         self.old_aliases.clear()
         self.state.network_changed()
