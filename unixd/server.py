@@ -44,6 +44,7 @@ from unixd.proto.messages import ErrorResponse, Response, encode_response, parse
 from unixd.resolver import records
 from unixd.resolver.cache import Cache
 from unixd.resolver.dispatch import Peer, answer
+from unixd.resolver.memcache import MemCache
 from unixd.resolver.netwatch import watch_network
 from unixd.resolver.provider import IdmProvider, pinned_tls_context
 from unixd.resolver.resolver import Resolver
@@ -152,8 +153,10 @@ async def handle_client(stream: trio.abc.Stream, uid: int, *, resolver: Resolver
         await trio.aclose_forcefully(stream)
 
 
-async def handle_tasks(stream: trio.abc.Stream, uid: int, *, link: TaskLink) -> None:
-    """Serve the tasks daemon's connection; a peer that is not root is dropped unread."""
+async def handle_tasks(stream: trio.abc.Stream, uid: int, *, link: TaskLink,
+                       on_local_change: Callable[[], None] = lambda: None) -> None:
+    """Serve the tasks daemon's connection; a peer that is not root is dropped unread.
+    ``on_local_change`` is called each time the local identities were replaced."""
     try:
         if uid != 0:
             log.warning("task socket: refused a connection from uid %d", uid)
@@ -172,7 +175,10 @@ async def handle_tasks(stream: trio.abc.Stream, uid: int, *, link: TaskLink) -> 
                     payload = await reader.next_frame()
                     if payload is None:
                         return
+                    before = link.local
                     reply = await link.on_frame(decode_payload(payload))
+                    if link.local is not before:
+                        on_local_change()
                 except PeerProtocolError as exc:
                     log.warning("task socket: %s", exc.detail)
                     await send({"status": "error", "error": exc.code, "detail": exc.detail})
@@ -277,6 +283,8 @@ async def serve(cfg: UnixdConfig, *, shells_path: Path = Path("/etc/shells"),
     )
     link = TaskLink()
     resolver = build_resolver(cfg, cache, provider, clock, link, records.ShellList(shells_path))
+    memcache = MemCache(cfg.socket_path.parent, resolver)
+    resolver.on_change, resolver.on_flush = memcache.changed, memcache.flush
     bound: list[Path] = []
     try:
         client_sock = bind_unix_socket(cfg.socket_path, CLIENT_SOCKET_MODE)
@@ -286,12 +294,14 @@ async def serve(cfg: UnixdConfig, *, shells_path: Path = Path("/etc/shells"),
         async with trio.open_nursery() as nursery:
             await nursery.start(_stop_on_signals, nursery.cancel_scope)
             await nursery.start(resolver.run)
+            await nursery.start(memcache.run)
             if watch_dbus:
                 await nursery.start(watch_network, resolver.network_changed)
             await nursery.start(
                 serve_socket, client_sock, partial(handle_client, resolver=resolver)
             )
-            await nursery.start(serve_socket, task_sock, partial(handle_tasks, link=link))
+            await nursery.start(serve_socket, task_sock, partial(
+                handle_tasks, link=link, on_local_change=memcache.flush))
             log.info("listening on %s and %s", cfg.socket_path, cfg.task_socket_path)
             _notify("READY=1")
     finally:

@@ -559,6 +559,7 @@ class Resolver:
             log.warning("password check: %s", exc.detail)
             return Outcome.ERROR
         await self.db(self.cache.put_user, user)
+        self.on_change()
         # The offline hash is another Argon2id run (~60 ms); the login need not wait for it.
         # Whatever hash was cached goes now, so an older password can never be let in offline
         # in the moment before the new hash is stored.
