@@ -21,7 +21,9 @@ from tests.unixd.test_resolver_fake_idmd import FakeIdmd
 from unixd.proto import limits
 from unixd.proto import messages as m
 from unixd.resolver import memcache as mc
+from unixd.resolver import records
 from unixd.resolver.cache import CachedEntry
+from unixd.resolver.local import LocalIdentities
 from unixd.resolver.memcache import Kind, MemCache
 from unixd.server import handle_tasks
 
@@ -172,6 +174,10 @@ async def test_rebuild__records_are_what_unixd_answers(env: Env, memcache: MemCa
     assert find(group, Kind.GROUP, 70100) == Read(
         find(group, Kind.GROUP, "staff").expires, 70100, 0,  # type: ignore[union-attr]
         ["staff", *staff["members"]], [])
+    private = (await env.ask(m.GroupByName("alice")))["group"]
+    assert private == {"name": "alice", "passwd": "*", "gid": 70001, "members": []}
+    assert find(group, Kind.GROUP, "alice") == find(group, Kind.GROUP, 70001) == Read(
+        find(passwd, Kind.PASSWD, "alice").expires, 70001, 0, ["alice"], [])  # type: ignore[union-attr]
     assert oct((env.tmp / "run" / "passwd.mc").stat().st_mode & 0o777) == "0o644"
     assert sorted(p.name for p in (env.tmp / "run").iterdir()) == [
         "group.mc", "initgroups.mc", "passwd.mc"]  # no temporary file left behind
@@ -200,9 +206,23 @@ async def test_rebuild__shadowed_names_ids_and_members_stay_out(
     assert find(passwd, Kind.PASSWD, 70001) is None
     assert find(published(env, Kind.INITGROUPS), Kind.INITGROUPS, "bob") is None
     assert find(group, Kind.GROUP, "ops") is None
+    assert find(group, Kind.GROUP, "bob") is None  # no private group for a shadowed account
+    assert find(group, Kind.GROUP, 70001) is None
     staff = find(group, Kind.GROUP, "staff")
     assert staff is not None and staff.strings == ["staff"]  # alice (by uid) and bob hidden
     assert (await env.ask(m.GroupByName("staff")))["group"]["members"] == []  # type: ignore[index]
+
+
+def test_build__no_private_group_where_a_cached_group_has_the_gid() -> None:
+    shaping = records.Shaping("name", "/bin/sh", Path("/home"), "name", "none", frozenset(),
+                              records.ShellList(Path("/nonexistent")))
+    user = {"uuid": "u", "name": "dan", "spn": "dan@x", "gidnumber": 5000}
+    group = {"uuid": "g", "name": "old", "spn": "old@x", "gidnumber": 5000, "members": []}
+    view = mc.CacheView(users=[(user, 100.0, 1000.0)], groups=[(group, 0.0, 1.0)],
+                        hidden_members=frozenset())
+    built = mc.build(view, shaping, LocalIdentities(), 200.0)
+    assert [r.name for r in built[Kind.PASSWD]] == ["dan"]
+    assert built[Kind.GROUP] == []  # the expired group is what unixd looks at first
 
 
 async def test_rebuild__a_flush_meanwhile_discards_it(

@@ -12,6 +12,8 @@ Rules:
 - Only entries that are fresh now go in, each with the wall time past which the reader must
   ask the socket instead: the resolver's background-refresh point (``REFRESH_AT_FRACTION`` of
   the entry's life), so refreshing still happens through ordinary lookups.
+- User-private groups go in too (``id`` asks for them), unless a cached group, fresh or not,
+  has the name or gid (unixd would look at that group first).
 - Local identities win here as they do in the resolver: a shadowed user, group, uid or gid is
   left out (then the reader asks unixd, which answers ``notfound``), and groups never list a
   shadowed member. A miss in a file is never "not found": the reader asks the socket.
@@ -231,6 +233,13 @@ def build(view: CacheView, shaping: records.Shaping, local: LocalIdentities,
           now: float) -> dict[Kind, list[Record]]:
     """The records of every file: what unixd answers now for each fresh, unshadowed entry."""
     out: dict[Kind, list[Record]] = {kind: [] for kind in Kind}
+    # A cached group, even an expired one, is what unixd looks at first for its name or gid.
+    group_keys: set[str | int] = set()
+    for group, _, _ in view.groups:
+        for key in ("name", "spn", "gidnumber"):
+            value = group.get(key)
+            if isinstance(value, (str, int)):
+                group_keys.add(value)
     for user, fetched_at, expires_at in view.users:
         until = _until(fetched_at, expires_at)
         if until <= now:
@@ -238,12 +247,18 @@ def build(view: CacheView, shaping: records.Shaping, local: LocalIdentities,
         try:
             passwd = records.passwd_of(user, shaping)
             gids = records.supplementary_gids(user, local.gids)
+            private = records.private_group_of(user, shaping)
         except (ValueError, HermitError):
             continue  # unixd would not answer with it either
         if _user_shadowed(user, passwd.name, local):
             continue
         out[Kind.PASSWD].append(passwd_record(passwd, until))
         out[Kind.INITGROUPS].append(initgroups_record(passwd.name, gids, until))
+        # The user-private group, which unixd answers when no group has the name or gid
+        # (idmd keeps names and gidnumbers unique across accounts and groups).
+        if not _group_shadowed(user, private.name, local) and not (
+                group_keys & {private.name, private.gid, user.get("name")}):
+            out[Kind.GROUP].append(group_record(private, until))
     for group, fetched_at, expires_at in view.groups:
         until = _until(fetched_at, expires_at)
         if until <= now:
