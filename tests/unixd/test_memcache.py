@@ -4,6 +4,7 @@ the debounced rebuild, and the flush on invalidate, clear and local identity cha
 
 from __future__ import annotations
 
+import errno
 import struct
 import zlib
 from collections.abc import AsyncIterator
@@ -305,3 +306,21 @@ async def test_handle_tasks__new_local_identities_flush_the_files(
     await wait_for(lambda: flushed == [True])
     assert env.link.local.has_user("bob")
     await ours.aclose()
+
+
+async def test_rebuild__a_failed_write_leaves_no_temporary_file(
+        env: Env, memcache: MemCache, monkeypatch: pytest.MonkeyPatch) -> None:
+    await warm(env)
+    real = mc.write_file
+    calls: list[Kind] = []
+
+    def disk_full_on_the_second(directory: Path, kind: Kind, content: bytes) -> Path:
+        calls.append(kind)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(directory, kind, content)
+
+    monkeypatch.setattr(mc, "write_file", disk_full_on_the_second)
+    with pytest.raises(OSError):
+        await memcache.rebuild()
+    assert not list((env.tmp / "run").iterdir())

@@ -280,16 +280,17 @@ def write_file(directory: Path, kind: Kind, content: bytes) -> Path:
     tmp = directory / f".{kind.file_name}.{secrets.token_hex(6)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW,
                  FILE_MODE)
+    written = False
     try:
         os.fchmod(fd, FILE_MODE)  # whatever the umask took away
         view = memoryview(content)
         while view:
             view = view[os.write(fd, view):]
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        written = True
     finally:
         os.close(fd)
+        if not written:
+            os.unlink(tmp)
     return tmp
 
 
@@ -354,12 +355,20 @@ class MemCache:
 
         def write() -> dict[Kind, Path | None]:
             written: dict[Kind, Path | None] = {}
-            for kind, recs in build(view, r.shaping, local, now).items():
-                try:
-                    written[kind] = write_file(self.directory, kind, encode(kind, recs))
-                except SnapshotTooLarge as exc:
-                    log.warning("NSS memory cache: %s; left out", exc.detail)
-                    written[kind] = None
+            complete = False
+            try:
+                for kind, recs in build(view, r.shaping, local, now).items():
+                    try:
+                        written[kind] = write_file(self.directory, kind, encode(kind, recs))
+                    except SnapshotTooLarge as exc:
+                        log.warning("NSS memory cache: %s; left out", exc.detail)
+                        written[kind] = None
+                complete = True
+            finally:
+                if not complete:  # a full disk, say: no temporary file stays behind
+                    for tmp in written.values():
+                        if tmp is not None:
+                            tmp.unlink(missing_ok=True)
             return written
 
         written = await trio.to_thread.run_sync(write)
