@@ -1,8 +1,11 @@
 /*
  * libnss_hermit.so.2: glibc's "hermit" NSS service for passwd and group.
  *
- * Each lookup marshals one request, makes one round trip to hermit-unixd's client socket
- * (reply.c) and copies the answer into the caller's buffer. Every decision (local names win,
+ * Each lookup by name or id first looks in the memory cache unixd publishes (memcache.c): a
+ * fresh record found there is copied into the caller's buffer with no I/O but one stat().
+ * Otherwise (a miss, an expired record, any doubt about the file) it marshals one request,
+ * makes one round trip to hermit-unixd's client socket (reply.c) and copies the answer into
+ * the caller's buffer. Enumeration always asks the socket. Every decision (local names win,
  * name_format, homes, caching, offline) is unixd's; this module only maps answers to glibc.
  *
  * Rules (STYLE.md "C thin-client rules", docs/native-modules.md):
@@ -12,10 +15,11 @@
  *   and this guard keeps a misconfigured host from looping through the module anyway.
  * - The caller's buffer: too small is ERANGE + NSS_STATUS_TRYAGAIN (glibc retries with a
  *   bigger one); the caller's struct is written only once everything fits, never half-filled.
- * - No environment, no global state except the two enumeration lists, each behind its own
- *   mutex, fetched once per setpwent/setgrent into memory this module owns and frees at
- *   endpwent/endgrent (or at the next setpwent/setgrent).
- * - Every allocation is freed before the call returns, except those enumeration lists.
+ * - No environment. The only global state, each behind its own mutex: the memory cache's
+ *   mappings (memcache.c), and the two enumeration lists, fetched once per setpwent/setgrent
+ *   into memory this module owns and frees at endpwent/endgrent (or the next set*ent).
+ * - Every allocation is freed before the call returns, except those enumeration lists (the
+ *   memory cache's mappings are kept until a file changes).
  * - Only the _nss_hermit_* entry points are exported (exports.map, -fvisibility=hidden).
  */
 #define _GNU_SOURCE
@@ -31,6 +35,7 @@
 
 #include "hermit_client.h"
 #include "json.h"
+#include "memcache.h"
 #include "reply.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -135,23 +140,87 @@ static enum nss_status fill_passwd(const struct hermit_pw *u, struct passwd *res
     return NSS_STATUS_SUCCESS;
 }
 
-static enum nss_status fill_group(const struct hermit_reply *r, const struct hermit_gr *g,
+/* A group's member names: an array of pointers (a reply), or NUL-terminated strings one
+ * after another (a memory-cache record). */
+struct members {
+    const char *const *array;
+    const char *packed;
+    size_t n;
+};
+
+static const char *next_member(struct members *m)
+{
+    if (m->array != NULL)
+        return *m->array++;
+    const char *member = m->packed;
+    m->packed += strlen(member) + 1;
+    return member;
+}
+
+static enum nss_status fill_group(const char *name, uint32_t gid, struct members mem,
                                   struct group *result, char *buf, size_t buflen, int *errnop)
 {
     struct space s = {buf, buflen};
     struct group gr;
-    gr.gr_gid = g->gid;
-    if (buf == NULL || (gr.gr_mem = put_pointers(&s, g->nmembers + 1)) == NULL ||
-        (gr.gr_name = put_string(&s, g->name)) == NULL ||
+    gr.gr_gid = gid;
+    if (buf == NULL || (gr.gr_mem = put_pointers(&s, mem.n + 1)) == NULL ||
+        (gr.gr_name = put_string(&s, name)) == NULL ||
         (gr.gr_passwd = put_string(&s, "*")) == NULL)
         return too_small(errnop);
-    for (size_t i = 0; i < g->nmembers; i++) {
-        if ((gr.gr_mem[i] = put_string(&s, r->members[g->first_member + i])) == NULL)
+    for (size_t i = 0; i < mem.n; i++) {
+        if ((gr.gr_mem[i] = put_string(&s, next_member(&mem))) == NULL)
             return too_small(errnop);
     }
-    gr.gr_mem[g->nmembers] = NULL;
+    gr.gr_mem[mem.n] = NULL;
     *result = gr;
     return NSS_STATUS_SUCCESS;
+}
+
+static enum nss_status fill_reply_group(const struct hermit_reply *r, const struct hermit_gr *g,
+                                        struct group *result, char *buf, size_t buflen,
+                                        int *errnop)
+{
+    struct members mem = {r->members + g->first_member, NULL, g->nmembers};
+    return fill_group(g->name, g->gid, mem, result, buf, buflen, errnop);
+}
+
+/* ---- the memory cache ------------------------------------------------------------------------ */
+
+/* Where a memory-cache record is copied to, and the status of the copy. */
+struct target {
+    void *result; /* struct passwd or struct group */
+    char *buf;
+    size_t buflen;
+    int *errnop;
+    enum nss_status st;
+};
+
+static int use_passwd(const struct hermit_mc_rec *rec, void *ctx)
+{
+    struct target *t = ctx;
+    const char *name = rec->strings;
+    if (rec->count != 4 || !hermit_name_is_valid(name) || strcmp(name, SERVICE_USER) == 0)
+        return 0; /* not what unixd writes: let the socket answer */
+    struct hermit_pw u;
+    u.name = name;
+    u.gecos = u.name + strlen(u.name) + 1;
+    u.dir = u.gecos + strlen(u.gecos) + 1;
+    u.shell = u.dir + strlen(u.dir) + 1;
+    u.uid = rec->id1;
+    u.gid = rec->id2;
+    t->st = fill_passwd(&u, t->result, t->buf, t->buflen, t->errnop);
+    return 1;
+}
+
+static int use_group(const struct hermit_mc_rec *rec, void *ctx)
+{
+    struct target *t = ctx;
+    const char *name = rec->strings;
+    if (!hermit_name_is_valid(name) || strcmp(name, SERVICE_USER) == 0)
+        return 0;
+    struct members mem = {NULL, name + strlen(name) + 1, rec->count - 1};
+    t->st = fill_group(name, rec->id1, mem, t->result, t->buf, t->buflen, t->errnop);
+    return 1;
 }
 
 /* ---- passwd --------------------------------------------------------------------------------- */
@@ -177,6 +246,9 @@ EXPORT enum nss_status _nss_hermit_getpwnam_r(const char *name, struct passwd *r
 {
     if (!askable(name))
         return not_found(errnop);
+    struct target t = {result, buf, buflen, errnop, NSS_STATUS_UNAVAIL};
+    if (hermit_mc_by_name(HERMIT_MC_PASSWD, name, use_passwd, &t))
+        return t.st;
     char raw[REQUEST_SIZE];
     struct hjson_out req;
     request_name(&req, raw, "user_by_name", name);
@@ -188,6 +260,9 @@ EXPORT enum nss_status _nss_hermit_getpwuid_r(uid_t uid, struct passwd *result, 
 {
     if (uid == (uid_t)-1)
         return not_found(errnop);
+    struct target t = {result, buf, buflen, errnop, NSS_STATUS_UNAVAIL};
+    if (hermit_mc_by_id(HERMIT_MC_PASSWD, uid, use_passwd, &t))
+        return t.st;
     char raw[REQUEST_SIZE];
     struct hjson_out req;
     request_id(&req, raw, "user_by_uid", "uid", uid);
@@ -205,7 +280,7 @@ static enum nss_status lookup_group(struct hjson_out *req, struct group *result,
         if (strcmp(r.groups[0].name, SERVICE_USER) == 0)
             st = not_found(errnop);
         else
-            st = fill_group(&r, &r.groups[0], result, buf, buflen, errnop);
+            st = fill_reply_group(&r, &r.groups[0], result, buf, buflen, errnop);
     }
     hermit_reply_free(&r);
     return st;
@@ -216,6 +291,9 @@ EXPORT enum nss_status _nss_hermit_getgrnam_r(const char *name, struct group *re
 {
     if (!askable(name))
         return not_found(errnop);
+    struct target t = {result, buf, buflen, errnop, NSS_STATUS_UNAVAIL};
+    if (hermit_mc_by_name(HERMIT_MC_GROUP, name, use_group, &t))
+        return t.st;
     char raw[REQUEST_SIZE];
     struct hjson_out req;
     request_name(&req, raw, "group_by_name", name);
@@ -227,6 +305,9 @@ EXPORT enum nss_status _nss_hermit_getgrgid_r(gid_t gid, struct group *result, c
 {
     if (gid == (gid_t)-1)
         return not_found(errnop);
+    struct target t = {result, buf, buflen, errnop, NSS_STATUS_UNAVAIL};
+    if (hermit_mc_by_id(HERMIT_MC_GROUP, gid, use_group, &t))
+        return t.st;
     char raw[REQUEST_SIZE];
     struct hjson_out req;
     request_id(&req, raw, "group_by_gid", "gid", gid);
@@ -258,12 +339,43 @@ static int add_gid(gid_t gid, long int *start, long int *size, gid_t **groupsp, 
     return 1;
 }
 
+/* glibc's initgroups arguments, and the status of adding a memory-cache record's gids. */
+struct gid_target {
+    gid_t group;
+    long int *start, *size, limit;
+    gid_t **groupsp;
+    int *errnop;
+    enum nss_status st;
+};
+
+static int use_gids(const struct hermit_mc_rec *rec, void *ctx)
+{
+    struct gid_target *t = ctx;
+    t->st = NSS_STATUS_SUCCESS;
+    for (uint32_t i = 0; i < rec->id1; i++) {
+        const unsigned char *p = rec->gids + 4u * (size_t)i;
+        gid_t gid = (gid_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                            (uint32_t)p[3] << 24);
+        if (gid == t->group)
+            continue;
+        if (!add_gid(gid, t->start, t->size, t->groupsp, t->limit)) {
+            *t->errnop = ENOMEM;
+            t->st = NSS_STATUS_TRYAGAIN;
+            break;
+        }
+    }
+    return 1;
+}
+
 EXPORT enum nss_status _nss_hermit_initgroups_dyn(const char *user, gid_t group, long int *start,
                                                   long int *size, gid_t **groupsp,
                                                   long int limit, int *errnop)
 {
     if (!askable(user))
         return not_found(errnop);
+    struct gid_target t = {group, start, size, limit, groupsp, errnop, NSS_STATUS_UNAVAIL};
+    if (hermit_mc_by_name(HERMIT_MC_INITGROUPS, user, use_gids, &t))
+        return t.st;
     char raw[REQUEST_SIZE];
     struct hjson_out req;
     request_name(&req, raw, "initgroups", user);
@@ -391,8 +503,8 @@ EXPORT enum nss_status _nss_hermit_getgrent_r(struct group *result, char *buf, s
         if (groups.next >= groups.list.ngroups) {
             st = not_found(errnop);
         } else {
-            st = fill_group(&groups.list, &groups.list.groups[groups.next], result, buf, buflen,
-                            errnop);
+            st = fill_reply_group(&groups.list, &groups.list.groups[groups.next], result, buf,
+                                  buflen, errnop);
             if (st == NSS_STATUS_SUCCESS)
                 groups.next++;
         }

@@ -83,6 +83,8 @@ def test_getent__a_continued_unixd_answers_again(world: World) -> None:
 def test_getent__unixd_killed_mid_lookup_ends_it_at_once_and_a_restart_restores(
     world: World, stopped_unixd: int
 ) -> None:
+    # The memory cache would answer ewan without unixd; this lookup must reach the socket.
+    (world.workdir / "passwd.mc").unlink(missing_ok=True)
     waiting = subprocess.Popen(world.namespace("getent", "passwd", "ewan"),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
