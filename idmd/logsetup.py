@@ -1,4 +1,7 @@
-"""Where hermit-idmd's log lines go: the journal under systemd, else plain lines on stderr.
+"""Where the daemons' log lines go: the journal under systemd, else plain lines on stderr.
+
+Used by hermit-idmd, hermit-unixd and hermit-unixd-tasks alike, each with its own syslog
+identifier.
 
 This module only configures the root logger once at start-up; what is logged, and that no
 secret ever is, is the business of each module that logs.
@@ -26,13 +29,13 @@ PLAIN_FORMAT = "%(levelname)s %(name)s: %(message)s"
 SYSLOG_IDENTIFIER = "hermit-idmd"
 
 
-def setup_logging(level: str) -> None:
+def setup_logging(level: str, identifier: str = SYSLOG_IDENTIFIER) -> None:
     """Send every record at ``level`` or above to the journal or to stderr (see module doc)."""
     handler: logging.Handler
     if os.environ.get("JOURNAL_STREAM"):
         from systemd.journal import JournalHandler
 
-        handler = JournalHandler(SYSLOG_IDENTIFIER=SYSLOG_IDENTIFIER)
+        handler = JournalHandler(SYSLOG_IDENTIFIER=identifier)
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)

@@ -27,6 +27,7 @@ from pathlib import Path
 import trio
 from systemd import daemon
 
+from idmd import logsetup
 from idmd.errors import HermitError
 from unixd.config import DEFAULT_CONFIG_PATH, load_config
 from unixd.tasks.link import TaskSettings, run_link
@@ -35,7 +36,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-PLAIN_FORMAT = "%(levelname)s %(name)s: %(message)s"
 SYSLOG_IDENTIFIER = "hermit-unixd-tasks"
 
 log = logging.getLogger(__name__)
@@ -55,19 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def setup_logging(debug: bool) -> None:
-    """The journal under systemd (``JOURNAL_STREAM``), else one plain line per record."""
-    handler: logging.Handler
-    if os.environ.get("JOURNAL_STREAM"):
-        from systemd.journal import JournalHandler
-
-        handler = JournalHandler(SYSLOG_IDENTIFIER=SYSLOG_IDENTIFIER)
-        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(PLAIN_FORMAT))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    """The journal under systemd, else one plain line per record (``idmd.logsetup``)."""
+    logsetup.setup_logging("debug" if debug else "info", SYSLOG_IDENTIFIER)
 
 
 def _error(message: str) -> None:
