@@ -32,9 +32,7 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import socket
-import stat
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,6 +45,7 @@ import trio
 from idmd.errors import AccessDenied, HermitError, InvalidRequest, Unavailable
 from idmd.framing import CLOSED, FrameDecoder, PeerProtocolError, decode_payload, encode_frame
 from idmd.limits import ADMIN_READ_TIMEOUT_SECONDS, MAX_ADMIN_FRAME_BYTES, MAX_TEXT_LEN
+from idmd.unixsocket import bind_unix_socket
 
 log = logging.getLogger(__name__)
 
@@ -118,40 +117,8 @@ def bind_admin_socket(path: Path) -> socket.socket:
     Errors: ``OSError`` (with a message naming ``path``) when another process listens there
     or the path holds something that is not a socket.
     """
-    _remove_stale_socket(path)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    # The umask makes bind create the file 0600, so it is never reachable by others, not
-    # even for a moment before the chmod.
-    old_umask = os.umask(0o177)
-    try:
-        sock.bind(str(path))
-    except OSError:
-        sock.close()
-        raise
-    finally:
-        os.umask(old_umask)
-    os.chmod(path, 0o600)
-    sock.listen()
-    return sock
-
-
-def _remove_stale_socket(path: Path) -> None:
-    try:
-        mode = path.lstat().st_mode
-    except FileNotFoundError:
-        return
-    if not stat.S_ISSOCK(mode):
-        raise OSError(errno.EEXIST, f"{path} exists and is not a socket")
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    try:
-        probe.connect(str(path))
-    except ConnectionRefusedError:
-        path.unlink()  # left behind by a server that died; nobody listens
-        return
-    finally:
-        probe.close()
-    raise OSError(errno.EADDRINUSE, f"another process listens on {path}")
+    return bind_unix_socket(path, 0o600)
 
 
 async def serve_admin_socket(

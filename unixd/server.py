@@ -21,12 +21,9 @@ Rules:
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
 import signal
 import socket
-import stat
 import struct
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
@@ -38,6 +35,7 @@ from systemd import daemon
 from idmd.clock import Clock, SystemClock
 from idmd.framing import CLOSED, FrameDecoder, PeerProtocolError, decode_payload, encode_frame
 from idmd.memory import pin_mmap_threshold
+from idmd.unixsocket import bind_unix_socket
 from unixd.config import UnixdConfig
 from unixd.proto import limits
 from unixd.proto.messages import ErrorResponse, Response, encode_response, parse_request
@@ -193,47 +191,6 @@ async def handle_tasks(stream: trio.abc.Stream, uid: int, *, link: TaskLink,
         log.exception("task connection failed")
     finally:
         await trio.aclose_forcefully(stream)
-
-
-def bind_unix_socket(path: Path, mode: int) -> socket.socket:
-    """Bind and listen on ``path`` with ``mode``, replacing a stale socket file.
-
-    Errors: ``OSError`` naming ``path`` when another process listens there or the path holds
-    something that is not a socket.
-    """
-    _remove_stale_socket(path)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    # Created 0600 by the umask, then opened up to ``mode``: never wider than meant, even
-    # for a moment.
-    old_umask = os.umask(0o177)
-    try:
-        sock.bind(str(path))
-    except OSError as exc:
-        sock.close()
-        raise OSError(exc.errno, f"cannot bind {path}: {exc.strerror}") from exc
-    finally:
-        os.umask(old_umask)
-    os.chmod(path, mode)
-    sock.listen(socket.SOMAXCONN)
-    return sock
-
-
-def _remove_stale_socket(path: Path) -> None:
-    try:
-        mode = path.lstat().st_mode
-    except FileNotFoundError:
-        return
-    if not stat.S_ISSOCK(mode):
-        raise OSError(errno.EEXIST, f"{path} exists and is not a socket")
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    try:
-        probe.connect(str(path))
-    except ConnectionRefusedError:
-        path.unlink()  # left by a unixd that died; nobody listens
-        return
-    finally:
-        probe.close()
-    raise OSError(errno.EADDRINUSE, f"another process listens on {path}")
 
 
 async def serve_socket(
