@@ -40,7 +40,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from contrib.harness.idmd_process import IdmdProcess  # noqa: E402
-from idmd.framing import FrameDecoder, decode_payload, encode_frame  # noqa: E402
+from contrib.harness.unixd_client import call_unixd  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -227,20 +226,6 @@ def files_prefix(work: Path) -> list[str]:
     return ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "files",
             str(nsswitch(work, "nsswitch-files", "files")), str(work / "passwd-data"),
             str(work / "group-data")]
-
-
-def call_unixd(path: Path, request: dict[str, object]) -> dict[str, object]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(30)
-        sock.connect(str(path))
-        sock.sendall(encode_frame({"v": 1, **request}, 65536))
-        decoder = FrameDecoder(1 << 24)
-        while not isinstance(frame := decoder.next_frame(), bytes):
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("hermit-unixd closed the connection")
-            decoder.feed(chunk)
-        return decode_payload(frame)
 
 
 # Measuring -------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from idmd.framing import FrameDecoder, decode_payload, encode_frame
+from contrib.harness.unixd_client import call_unixd
 from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
 from tests.native.conftest import build_native
 
@@ -112,21 +112,6 @@ class Account:
     @property
     def spn(self) -> str:
         return f"{self.name}@{DOMAIN}"
-
-
-def call_unixd(path: Path, request: dict[str, object]) -> dict[str, object]:
-    """One request on unixd's client socket; its answer."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(10)
-        sock.connect(str(path))
-        sock.sendall(encode_frame({"v": 1, **request}, 65536))
-        decoder = FrameDecoder(1 << 22)
-        while not isinstance(frame := decoder.next_frame(), bytes):
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("hermit-unixd closed the connection")
-            decoder.feed(chunk)
-        return decode_payload(frame)
 
 
 def wait_until(predicate: object, what: str) -> None:
