@@ -136,17 +136,10 @@ class IdmdProcess:
         async with httpx.AsyncClient(base_url=self.url, verify=self.ssl_context()) as client:
             begin = await client.post("/v1/auth/begin", json={"name": name})
             begin.raise_for_status()
-            session = {"Hermit-Auth-Session": begin.headers["Hermit-Auth-Session"]}
-            body: dict[str, object] = (
-                {"method": "anonymous"} if password is None
-                else {"method": "password", "password": password}
+            step = await client.post(
+                "/v1/auth/step", json=_step_body(password), headers=_session_of(begin)
             )
-            step = await client.post("/v1/auth/step", json=body, headers=session)
-            step.raise_for_status()
-            reply = step.json()
-            if reply.get("state") != "success":
-                raise RuntimeError(f"login of {name} was {reply.get('state')}")
-            return str(reply["token"])
+            return _token_of(step, name)
 
     async def set_password_async(self, name: str) -> str:
         """Give ``name`` a fresh random password through the REST API; return it."""
@@ -179,12 +172,22 @@ class IdmdProcess:
 def _login_flow_sync(client: httpx.Client, name: str, password: str | None) -> str:
     begin = client.post("/v1/auth/begin", json={"name": name})
     begin.raise_for_status()
-    session = {"Hermit-Auth-Session": begin.headers["Hermit-Auth-Session"]}
-    body: dict[str, object] = (
-        {"method": "anonymous"} if password is None
-        else {"method": "password", "password": password}
-    )
-    step = client.post("/v1/auth/step", json=body, headers=session)
+    step = client.post("/v1/auth/step", json=_step_body(password), headers=_session_of(begin))
+    return _token_of(step, name)
+
+
+def _session_of(begin: httpx.Response) -> dict[str, str]:
+    return {"Hermit-Auth-Session": begin.headers["Hermit-Auth-Session"]}
+
+
+def _step_body(password: str | None) -> dict[str, object]:
+    """The one step of the flow: anonymous without a password, else the password."""
+    if password is None:
+        return {"method": "anonymous"}
+    return {"method": "password", "password": password}
+
+
+def _token_of(step: httpx.Response, name: str) -> str:
     step.raise_for_status()
     reply = step.json()
     if reply.get("state") != "success":
