@@ -48,6 +48,7 @@ import trio
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from contrib.harness.idmd_process import IdmdProcess
+from contrib.harness.unixd_client import call_unixd
 from idmd.framing import FrameDecoder, decode_payload, encode_frame
 
 BIN = Path(sys.executable).parent
@@ -80,19 +81,6 @@ async def fill(server: IdmdProcess, count: int) -> None:
                 nursery.start_soon(one, number)
 
 
-def call(path: Path, request: dict[str, object]) -> dict[str, object]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(60)
-        sock.connect(str(path))
-        sock.sendall(encode_frame(request, 65536))
-        decoder = FrameDecoder(1 << 23)
-        while True:
-            frame = decoder.next_frame()
-            if isinstance(frame, bytes):
-                return decode_payload(frame)
-            decoder.feed(sock.recv(1 << 20))
-
-
 def login(path: Path, name: str, password: str) -> dict[str, object]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(60)
@@ -120,7 +108,7 @@ def load(path: Path, name: str, clients: int, seconds: float) -> tuple[float, fl
 
     def worker(mine: list[float]) -> None:
         while (start := time.perf_counter()) < stop:
-            reply = call(path, {"v": 1, "op": "user_by_name", "name": name})
+            reply = call_unixd(path, {"v": 1, "op": "user_by_name", "name": name})
             mine.append(time.perf_counter() - start)
             assert reply["status"] in ("ok", "notfound"), reply
 
@@ -214,14 +202,14 @@ def run_unixd(server: IdmdProcess, work: Path, args: argparse.Namespace) -> None
             time.sleep(0.05)
         tasks = subprocess.Popen([str(args.bin / "hermit-unixd-tasks"), "-c", str(config)],
                                  stderr=subprocess.DEVNULL, cwd="/")
-        while call(sock, {"v": 1, "op": "ssh_keys", "name": "root"}).get("keys") != []:
+        while call_unixd(sock, {"v": 1, "op": "ssh_keys", "name": "root"}).get("keys") != []:
             assert time.monotonic() < deadline, "hermit-unixd-tasks did not connect"
             time.sleep(0.05)
 
-        first_ms, reply = timed(call, sock, {"v": 1, "op": "user_list"})
+        first_ms, reply = timed(call_unixd, sock, {"v": 1, "op": "user_list"})
         users = reply["users"]
         assert isinstance(users, list) and len(users) >= args.users, len(users)
-        cached_ms, _ = timed(call, sock, {"v": 1, "op": "user_list"})
+        cached_ms, _ = timed(call_unixd, sock, {"v": 1, "op": "user_list"})
         print(f"user_list of {len(users)} users: first (from idmd) {first_ms:.0f} ms, "
               f"cached {cached_ms:.0f} ms")
 
@@ -242,7 +230,7 @@ def run_unixd(server: IdmdProcess, work: Path, args: argparse.Namespace) -> None
               f"PSS together {pss_mib(unixd.pid) + pss_mib(tasks.pid):.1f} MiB")
 
         server.stop()
-        call(sock, {"v": 1, "op": "cache_invalidate"})
+        call_unixd(sock, {"v": 1, "op": "cache_invalidate"})
         offline = [timed(login, sock, "u00000", PASSWORD) for _ in range(5)]
         assert all(reply == {"kind": "success"} for _, reply in offline), offline
         print(f"PAM password offline: median {statistics.median(t for t, _ in offline):.0f} ms")

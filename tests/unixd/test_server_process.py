@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from idmd.framing import FrameDecoder, decode_payload, encode_frame
+from contrib.harness.unixd_client import call_unixd
 
 HERMIT_UNIXD = str(Path(sys.executable).parent / "hermit-unixd")
 
@@ -91,7 +91,7 @@ def test_unixd__ready_after_binding_then_sigterm_exits_cleanly(workdir: Path) ->
         # Both sockets exist, with their modes, at READY.
         assert (workdir / "sock").stat().st_mode & 0o777 == 0o666
         assert (workdir / "task.sock").stat().st_mode & 0o777 == 0o600
-        reply = _call(workdir / "sock", {"v": 1, "op": "status"})
+        reply = call_unixd(workdir / "sock", {"v": 1, "op": "status"})
         assert reply["server"] == "offline"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
@@ -104,19 +104,6 @@ def test_unixd__ready_after_binding_then_sigterm_exits_cleanly(workdir: Path) ->
     assert not (workdir / "sock").exists()
     assert not (workdir / "task.sock").exists()
     assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
-
-
-def _call(path: Path, request: dict[str, object]) -> dict[str, object]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(30)
-        sock.connect(str(path))
-        sock.sendall(encode_frame(request, 65536))
-        decoder = FrameDecoder(1 << 22)
-        while True:
-            frame = decoder.next_frame()
-            if isinstance(frame, bytes):
-                return decode_payload(frame)
-            decoder.feed(sock.recv(65536))
 
 
 def test_imports__unixd_loads_argon2_only_for_a_password() -> None:
