@@ -39,6 +39,53 @@ AUTH_SESSION_TTL_SECONDS = 300
 READ_WRITE_TOKEN_TTL_SECONDS = 60 * 60
 READ_ONLY_TOKEN_TTL_SECONDS = 8 * 60 * 60
 
+# Account policy defaults (idmd/idm/policy.py) when no group says otherwise: a session lasts a
+# working day; writes are allowed for the privilege window after a login or `hermit reauth`.
+DEFAULT_SESSION_LIFETIME_SECONDS = 8 * 60 * 60
+DEFAULT_PRIVILEGE_LIFETIME_SECONDS = 15 * 60
+# What a policy may set: at least a minute, at most 30 days (session) / a day (privilege).
+MIN_POLICY_LIFETIME_SECONDS = 60
+MAX_SESSION_LIFETIME_SECONDS = 30 * 24 * 60 * 60
+MAX_PRIVILEGE_LIFETIME_SECONDS = 24 * 60 * 60
+
+# Passwords (NIST SP 800-63B 5.1.1.2): at least 8 characters always; 12 by default, 15 when the
+# account has no second factor (NIST's single-factor minimum in SP 800-63B rev. 4); a policy
+# may raise the minimum up to 256.
+ABSOLUTE_MIN_PASSWORD_CHARS = 8
+DEFAULT_MIN_PASSWORD_CHARS = 12
+SINGLE_FACTOR_MIN_PASSWORD_CHARS = 15
+MAX_POLICY_PASSWORD_CHARS = 256
+# Words on the badlist (each at most MAX_TEXT_LEN); uploads are refused beyond this.
+MAX_BADLIST_WORDS = 100_000
+
+# Softlocks (idmd/idm/softlock.py): after each failure the credential waits 2^(n-1) seconds,
+# capped; at CREDENTIAL_LOCK_FAILURES consecutive failures (NIST SP 800-63B 5.2.2: no more
+# than 100) it locks for CREDENTIAL_LOCK_SECONDS. Counters held at once are bounded.
+SOFTLOCK_MAX_DELAY_SECONDS = 60
+CREDENTIAL_LOCK_FAILURES = 100
+CREDENTIAL_LOCK_SECONDS = 24 * 60 * 60
+MAX_SOFTLOCKS = 100_000
+
+# TOTP (RFC 6238): 30 s steps, 6 digits, 160-bit secrets (RFC 4226 4: at least 128, 160
+# recommended); at most 16 TOTPs per credential so an entry stays small.
+TOTP_STEP_SECONDS = 30
+TOTP_DIGITS = 6
+TOTP_SECRET_BYTES = 20
+MAX_TOTPS_PER_CREDENTIAL = 16
+# Backup codes: 10 at a time, each 12 characters from a 31-symbol alphabet (59 bits).
+BACKUP_CODE_COUNT = 10
+
+# Credential update sessions (idmd/idm/credupdate.py): one per account, gone after this idle
+# time; reset tokens live DEFAULT_RESET_TOKEN_TTL unless the admin says otherwise (at most a
+# week), and are single use.
+CREDENTIAL_UPDATE_IDLE_SECONDS = 15 * 60
+MAX_CREDENTIAL_UPDATE_SESSIONS = 10_000
+DEFAULT_RESET_TOKEN_TTL_SECONDS = 24 * 60 * 60
+MAX_RESET_TOKEN_TTL_SECONDS = 7 * 24 * 60 * 60
+
+# API tokens of service accounts: how many one account holds.
+MAX_API_TOKENS_PER_ACCOUNT = 64
+
 # Bearer tokens whose ES256 signature was verified, remembered so repeat requests skip the
 # verification; 4,096 covers every host of a mid-sized fleet holding one anonymous token each.
 VERIFIED_TOKEN_CACHE_SIZE = 4096

@@ -64,6 +64,21 @@ ATTRIBUTES: dict[str, AttributeType] = {
         _a("password", Syntax.CREDENTIAL, secret=True),
         _a("unix_password", Syntax.CREDENTIAL, secret=True),
         _a("auth_session", Syntax.SESSION, multi=True, secret=True),
+        # Credentials beyond the password (idmd/idm/totp.py, credupdate.py, apitokens.py):
+        # TOTP records ({"id": label, ...}) on the primary and on the unix credential,
+        # single-use backup codes (salted hashes), one pending reset token, API tokens.
+        _a("totp", Syntax.SESSION, multi=True, secret=True),
+        _a("unix_totp", Syntax.SESSION, multi=True, secret=True),
+        _a("backup_code", Syntax.CREDENTIAL, multi=True, secret=True),
+        _a("reset_token", Syntax.SESSION, secret=True),
+        _a("api_token", Syntax.SESSION, multi=True, secret=True),
+        # Account policy carried by a group (idmd/idm/policy.py); members get the strictest.
+        _a("policy_min_credential", Syntax.INAME),
+        _a("policy_session_lifetime", Syntax.UINT32),
+        _a("policy_privilege_lifetime", Syntax.UINT32),
+        _a("policy_password_min_length", Syntax.UINT32),
+        # The password badlist (idmd/idm/badlist.py), on the one system_config entry.
+        _a("badlist_password", Syntax.UTF8, multi=True),
         _a("acp_receiver", Syntax.REFERENCE, EQ, multi=True),
         _a("acp_receiver_all", Syntax.BOOL),
         _a("acp_target", Syntax.FILTER),
@@ -109,19 +124,22 @@ CLASSES: dict[str, ClassType] = {
         _c("object", "class uuid"),
         _c("account", "name spn displayname",
            "mail ssh_publickey valid_from expire_at password unix_password auth_session"
-           " memberof directmemberof"),
+           " totp unix_totp backup_code reset_token api_token memberof directmemberof"),
         _c("person", implies="account"),
         _c("service_account", may="managed_by", implies="account"),
-        _c("group", "name spn", "description member memberof directmemberof"),
+        _c("group", "name spn",
+           "description member memberof directmemberof policy_min_credential"
+           " policy_session_lifetime policy_privilege_lifetime policy_password_min_length"),
         _c("posix_account", "gidnumber", "loginshell", requires="account"),
         _c("posix_group", "gidnumber", requires="group"),
         _c("access_control_profile", "name spn acp_target",
            "description acp_receiver acp_receiver_all acp_search_attr acp_modify_attr"
            " acp_modify_class acp_create_class acp_create_attr acp_delete"),
+        _c("system_config", "name spn", "description badlist_password"),
         _c("builtin"),
     )
 }
-STRUCTURAL_CLASSES = frozenset({"account", "group", "access_control_profile"})
+STRUCTURAL_CLASSES = frozenset({"account", "group", "access_control_profile", "system_config"})
 
 
 def attribute(name: str) -> AttributeType:
@@ -216,7 +234,8 @@ def validate_entry(attrs: Mapping[str, Iterable[str]], *, check_values: bool = T
     structural = classes & STRUCTURAL_CLASSES
     if len(structural) != 1:
         raise SchemaViolation(
-            "an entry has exactly one of the classes account, group, access_control_profile"
+            "an entry has exactly one of the classes account, group, access_control_profile,"
+            " system_config"
         )
     allowed: set[str] = set()
     for cls in classes:

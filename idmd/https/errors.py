@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from idmd.errors import BodyTooLarge, HermitError, InvalidAuthState
+from idmd.errors import BodyTooLarge, CredentialLocked, HermitError, InvalidAuthState
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ def error_response(exc: HermitError) -> JSONResponse:
         headers["Connection"] = "close"
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="hermit"'
+    if isinstance(exc, CredentialLocked):
+        headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(
         {"error": exc.code, "detail": exc.detail}, status_code=exc.status, headers=headers
     )

@@ -161,7 +161,7 @@ class Login:
         if entry is None:
             raise TokenRevoked("this session has been ended; log in again")
         now = self._clock.now()
-        check_session(claims, entry.get("auth_session"), now)
+        check_session(claims, entry.get(claims.record_attr), now)
         if not subject_of(entry).valid_at(now):
             raise AccountExpired("this account is expired or not yet valid")
         return Caller(

@@ -7,7 +7,9 @@ signing key in the database meta table (``load_or_create_signing_key``).
 Rules:
 - Claims: ``sub`` (the account's uuid), ``sid`` (the session record's id), ``scope``
   (``read_write`` or ``read_only``), ``iat`` and ``exp`` (integer seconds). Every claim is
-  required; the only algorithm accepted is ES256 (RFC 7518 3.4), so ``alg: none`` and
+  required; an API token (``idmd/idm/apitokens.py``) also carries ``knd: "api"``, and its
+  record is an ``api_token`` value instead of an ``auth_session`` one. The only algorithm
+  accepted is ES256 (RFC 7518 3.4), so ``alg: none`` and
   HMAC-with-the-public-key confusions cannot pass.
 - Expiry is decided by the injected ``Clock``: a token is valid while ``now < exp``.
 - A token is only as good as its session record: an ``auth_session`` value on the account
@@ -39,6 +41,7 @@ SIGNING_KEY_META = "token_signing_key"
 ALGORITHM = "ES256"
 
 Scope = Literal["read_write", "read_only"]
+TokenKind = Literal["session", "api"]
 _REQUIRED_CLAIMS = ("sub", "sid", "scope", "iat", "exp")
 
 
@@ -49,10 +52,16 @@ class TokenClaims:
     scope: Scope
     issued_at: int
     expires_at: int
+    kind: TokenKind = "session"
 
     @property
     def read_only(self) -> bool:
         return self.scope == "read_only"
+
+    @property
+    def record_attr(self) -> str:
+        """The attribute of the account that holds this token's record."""
+        return "api_token" if self.kind == "api" else "auth_session"
 
 
 @dataclass(frozen=True)
@@ -156,14 +165,18 @@ class TokenSigner:
             serialization.NoEncryption(),
         )
 
-    def issue(self, account_uuid: str, record: SessionRecord) -> Secret:
-        claims = {
+    def issue(
+        self, account_uuid: str, record: SessionRecord, *, kind: TokenKind = "session"
+    ) -> Secret:
+        claims: dict[str, object] = {
             "sub": account_uuid,
             "sid": record.id,
             "scope": record.scope,
             "iat": record.issued_at,
             "exp": record.expires_at,
         }
+        if kind == "api":
+            claims["knd"] = "api"
         return Secret(jwt.encode(claims, self._key, algorithm=ALGORITHM))
 
     def check(self, token: str) -> TokenClaims:
@@ -210,8 +223,16 @@ class TokenSigner:
             raise Unauthenticated("the bearer token is not valid")
         if not (isinstance(iat, int) and isinstance(exp, int)):
             raise Unauthenticated("the bearer token is not valid")
+        kind = claims.get("knd", "session")
+        if kind not in ("session", "api"):
+            raise Unauthenticated("the bearer token is not valid")
         return TokenClaims(
-            account_uuid=sub, session_id=sid, scope=scope, issued_at=iat, expires_at=exp
+            account_uuid=sub,
+            session_id=sid,
+            scope=scope,
+            issued_at=iat,
+            expires_at=exp,
+            kind=kind,
         )
 
 

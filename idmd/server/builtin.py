@@ -40,20 +40,26 @@ UUID_ACP_UNIX_READ = _uuid(26)
 UUID_ACP_SYSTEM_READ = _uuid(27)
 UUID_ACP_BUILTIN_GROUPS = _uuid(28)
 UUID_ACP_PROFILES = _uuid(29)
+UUID_SYSTEM_CONFIG = _uuid(30)
+UUID_ACP_SYSTEM_CONFIG = _uuid(31)
+UUID_ACP_ACCOUNT_POLICY = _uuid(32)
 
 
 class _Creator(Protocol):
     def create(self, ident: Identity, attrs: Mapping[str, Iterable[str]]) -> Entry: ...
+    def get(self, uuid: str) -> Entry | None: ...
 
 
 _NOT_BUILTIN = {"andnot": {"eq": ["class", "builtin"]}}
 _PUBLIC = ("class uuid name spn displayname mail ssh_publickey valid_from expire_at memberof"
            " directmemberof gidnumber loginshell managed_by")
+_POLICY = ("policy_min_credential policy_session_lifetime policy_privilege_lifetime"
+           " policy_password_min_length")
 _EVERYTHING_READABLE = (
     "class uuid name spn displayname description mail member memberof directmemberof"
     " managed_by gidnumber loginshell ssh_publickey valid_from expire_at acp_receiver"
     " acp_receiver_all acp_target acp_search_attr acp_modify_attr acp_modify_class"
-    " acp_create_class acp_create_attr acp_delete"
+    " acp_create_class acp_create_attr acp_delete " + _POLICY
 )
 _ACP_ATTRS = ("name description acp_receiver acp_receiver_all acp_target acp_search_attr"
               " acp_modify_attr acp_modify_class acp_create_class acp_create_attr acp_delete")
@@ -93,7 +99,8 @@ def _acp(
 def builtin_entries() -> list[dict[str, list[str]]]:
     """Every builtin entry, in an order where each reference points backwards."""
     people_attrs = "name displayname mail valid_from expire_at password ssh_publickey"
-    service_attrs = "name displayname managed_by password ssh_publickey valid_from expire_at"
+    service_attrs = ("name displayname managed_by password ssh_publickey valid_from expire_at"
+                     " api_token")
     return [
         _account(UUID_ADMIN, "admin", "System Administrator"),
         _account(UUID_IDM_ADMIN, "idm_admin", "IDM Administrator"),
@@ -116,7 +123,8 @@ def builtin_entries() -> list[dict[str, list[str]]]:
              create_class="object account person", create="class " + people_attrs, delete=True),
         _acp(UUID_ACP_GROUPS, "acp_group_admins", UUID_IDM_GROUP_ADMINS,
              {"and": [{"eq": ["class", "group"]}, _NOT_BUILTIN]},
-             search="class uuid name spn description member memberof directmemberof gidnumber",
+             search="class uuid name spn description member memberof directmemberof gidnumber "
+                    + _POLICY,
              modify="name description member", create_class="object group",
              create="class name description member", delete=True),
         _acp(UUID_ACP_UNIX, "acp_unix_admins", UUID_IDM_UNIX_ADMINS,
@@ -145,10 +153,24 @@ def builtin_entries() -> list[dict[str, list[str]]]:
              {"eq": ["class", "access_control_profile"]}, search=_EVERYTHING_READABLE,
              modify=_ACP_ATTRS, create_class="object access_control_profile",
              create="class " + _ACP_ATTRS, delete=True),
+        {"class": ["system_config", "builtin"], "uuid": [UUID_SYSTEM_CONFIG],
+         "name": ["system_config"],
+         "description": ["server-wide settings: the password badlist"]},
+        _acp(UUID_ACP_SYSTEM_CONFIG, "acp_system_admins_config", UUID_SYSTEM_ADMINS,
+             {"eq": ["class", "system_config"]},
+             search="class uuid name spn description badlist_password",
+             modify="badlist_password"),
+        # Account policy is carried by groups, builtin ones included (so "admins need MFA"
+        # can be said of idm_admins); only system_admins may set it.
+        _acp(UUID_ACP_ACCOUNT_POLICY, "acp_system_admins_group_settings", UUID_SYSTEM_ADMINS,
+             {"eq": ["class", "group"]}, search="class uuid name spn " + _POLICY,
+             modify=_POLICY),
     ]
 
 
 def seed(txn: _Creator) -> None:
-    """Create every builtin entry (on a database's first open)."""
+    """Create every builtin entry that is missing: all of them on a database's first open,
+    and on a database made by an older hermit the ones added since (an upgrade)."""
     for attrs in builtin_entries():
-        txn.create(INTERNAL, attrs)
+        if txn.get(attrs["uuid"][0]) is None:
+            txn.create(INTERNAL, attrs)

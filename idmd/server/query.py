@@ -7,7 +7,8 @@ Rules:
   ``WriteInProgress`` (a bug in the caller, not a client error); reads never wait;
 - transactions are synchronous: the trio server does no ``await`` while one is open, so a
   reader never sees half of a write (the entry cache is updated only after a commit);
-- the builtin entries are seeded in the first write transaction of a new database.
+- the builtin entries are seeded in the first write transaction of a new database, and the
+  ones a newer hermit added are created when an older database is opened.
 """
 
 from __future__ import annotations
@@ -54,9 +55,12 @@ class QueryServer:
         self._profile_cache: tuple[AccessProfile, ...] | None = None
         try:
             self._backend = Backend(path, CODEC, schema.INDEXES, ENTRY_CACHE_SIZE)
-            with self._backend.read() as be:
-                seeded = be.get_meta("sys", _SEEDED) is not None
-            if not seeded:
+            with self.read() as txn:
+                seeded = txn._be.get_meta("sys", _SEEDED) is not None
+                missing = any(
+                    txn.get(attrs["uuid"][0]) is None for attrs in builtin.builtin_entries()
+                )
+            if not seeded or missing:
                 with self.write() as txn:
                     builtin.seed(txn)
                     txn._be.put_meta("sys", _SEEDED, b"1")
