@@ -8,7 +8,7 @@ from idmd.clock import FakeClock
 from idmd.errors import Conflict, InvalidAttribute, NotFound, SchemaViolation, Unavailable
 from idmd.filter import eq
 from idmd.server import QueryServer, WriteInProgress
-from idmd.server.builtin import UUID_ANONYMOUS, builtin_entries
+from idmd.server.builtin import UUID_ANONYMOUS, UUID_SYSTEM_CONFIG, builtin_entries
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Add, Remove, Set
 from tests.idmd.conftest import DOMAIN, make_group, make_person
@@ -144,3 +144,29 @@ def test_read__unstorable_lookup_values_find_nothing(qs: QueryServer, text: str)
         assert txn.resolve(text) is None
         assert txn.internal_search(eq("name", text)) == []
         assert [e.first("name") for e in txn.internal_search(eq("name", "alice"))] == ["alice"]
+
+
+def test_open__creates_builtin_entries_an_older_database_lacks(
+    db_path: str, clock: FakeClock
+) -> None:
+    first = QueryServer(db_path, domain=DOMAIN, clock=clock)
+    try:
+        # An older hermit's database: the system_config entry did not exist yet.
+        be = first._backend.begin_write()
+        assert be is not None
+        with first.read() as txn:
+            old = txn.get(UUID_SYSTEM_CONFIG)
+        assert old is not None
+        with be.operation():
+            be.stage(old.id, old, None)
+        be.commit()
+        assert any("system_config is missing" in p for p in first.verify())
+    finally:
+        first.close()
+    reopened = QueryServer(db_path, domain=DOMAIN, clock=clock)
+    try:
+        with reopened.read() as txn:
+            assert txn.get(UUID_SYSTEM_CONFIG) is not None
+        assert reopened.verify() == []
+    finally:
+        reopened.close()
