@@ -26,6 +26,7 @@ from idmd.errors import AccountExpired, InvalidCredentials, NotFound, ReadOnlySe
 from idmd.idm import accounts, lookup, unix
 from idmd.idm.login import Caller, Login, StepResult, subject_of
 from idmd.idm.passwords import Hasher, Secret, generate_password
+from idmd.idm.softlock import Softlocks
 from idmd.idm.tokens import TokenSigner, load_or_create_signing_key
 from idmd.idm.views import JSON
 from idmd.server import QueryServer, ReadTxn, WriteTxn
@@ -49,6 +50,8 @@ class Idm:
         with server.write() as txn:
             pem = load_or_create_signing_key(txn)
         self.hasher = Hasher()
+        # The one set of failure counters every login path consults (idmd/idm/softlock.py).
+        self.softlocks = Softlocks(clock)
         self.login = Login(server, TokenSigner(pem, clock), self.hasher, clock)
 
     @classmethod
