@@ -18,6 +18,7 @@ Implements DESIGN.md "Security invariants": passwords are hashed with Argon2id.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 
 import trio
@@ -38,6 +39,11 @@ GENERATED_LENGTH = 20
 
 _SALT_BYTES = 16
 _HASH_BYTES = 32
+# The PHC string ``hash_password_sync`` writes (salt and hash are unpadded base64).
+_ARGON2ID_PHC = re.compile(
+    r"\$argon2id\$v=19\$m=(?P<m>[0-9]{1,10}),t=(?P<t>[0-9]{1,10}),p=(?P<p>[0-9]{1,3})"
+    r"\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+"
+)
 
 
 class Secret(str):
@@ -74,6 +80,23 @@ def hash_password_sync(password: str) -> str:
         memory_cost=limits.ARGON2_MEMORY_KIB,
     )
     return kdf.derive_phc_encoded(password.encode("utf-8", "surrogatepass"))
+
+
+def needs_upgrade(phc: str) -> bool:
+    """Whether a stored hash should be replaced by a fresh Argon2id hash at the next login.
+
+    True for anything but Argon2id (``$argon2id$v=19$``) at exactly today's cost
+    (``limits.ARGON2_*``): imported hashes, and Argon2id made at an older cost. The caller
+    re-hashes only after the password verified, so it never stores a hash of a wrong password.
+    """
+    match = _ARGON2ID_PHC.fullmatch(phc)
+    if match is None:
+        return True
+    return (int(match["m"]), int(match["t"]), int(match["p"])) != (
+        limits.ARGON2_MEMORY_KIB,
+        limits.ARGON2_ITERATIONS,
+        limits.ARGON2_LANES,
+    )
 
 
 def verify_password_sync(password: str, phc: str) -> bool:

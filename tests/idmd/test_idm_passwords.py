@@ -71,3 +71,20 @@ async def test_hasher__hashes_and_verifies_off_loop() -> None:
     assert await hasher.verify("correct horse", phc)
     assert not await hasher.verify("wrong horse", phc)
     assert not await hasher.verify("correct horse", None)
+
+
+def test_needs_upgrade__false_for_argon2id_at_todays_cost() -> None:
+    from idmd.idm.passwords import needs_upgrade
+
+    assert not needs_upgrade(hash_password_sync("heron quartz kettle"))
+
+
+def test_needs_upgrade__true_for_another_cost_or_scheme() -> None:
+    from idmd.idm.passwords import needs_upgrade
+
+    phc = hash_password_sync("heron quartz kettle")
+    older = phc.replace(f"t={limits.ARGON2_ITERATIONS},", f"t={limits.ARGON2_ITERATIONS + 1},")
+    assert needs_upgrade(older)
+    assert needs_upgrade(phc.replace("$argon2id$", "$argon2i$"))
+    assert needs_upgrade("$6$salt$hash")
+    assert needs_upgrade("")
