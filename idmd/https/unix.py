@@ -1,4 +1,4 @@
-"""``/v1/unix``: the views hermit-unixd reads, and unix password checks (docs/api.md)."""
+"""``/v1/unix``: the views hermit-unixd reads, and unix password (+ TOTP) checks (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from starlette.responses import JSONResponse
 
 from idmd import limits
 from idmd.errors import InvalidValue
-from idmd.https.inputs import caller_of, idm_of, read_object, string
+from idmd.https.inputs import caller_of, idm_of, optional_string, read_object, string
 from idmd.https.routing import resource
 from idmd.idm import unix
 from idmd.idm.passwords import Secret
+
+# A TOTP code is 6 or 8 digits; anything much longer is not one (and is never checked).
+MAX_TOTP_CODE_CHARS = 16
 
 
 async def list_users(request: Request) -> JSONResponse:
@@ -35,12 +38,18 @@ async def get_group(request: Request) -> JSONResponse:
 
 async def auth(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    body = await read_object(request, allowed=("name", "password"), required=("name", "password"))
+    body = await read_object(
+        request, allowed=("name", "password", "totp"), required=("name", "password")
+    )
     name = string(body, "name")
     password = Secret(string(body, "password"))
     if len(password.encode("utf-8")) > limits.MAX_PASSWORD_BYTES:
         raise InvalidValue(f"a password may have at most {limits.MAX_PASSWORD_BYTES} bytes")
-    user = await idm_of(request).unix_auth(caller, name, password)
+    code = optional_string(body, "totp")
+    if code is not None and len(code) > MAX_TOTP_CODE_CHARS:
+        raise InvalidValue(f"a totp code may have at most {MAX_TOTP_CODE_CHARS} characters")
+    totp = Secret(code) if code is not None else None
+    user = await idm_of(request).unix_auth(caller, name, password, totp)
     return JSONResponse({"state": "success", "user": user})
 
 

@@ -21,22 +21,34 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
+from idmd import limits
 from idmd.clock import Clock
-from idmd.errors import AccountExpired, InvalidCredentials, NotFound, ReadOnlySession
+from idmd.errors import (
+    AccountExpired,
+    InvalidCredentials,
+    MfaRequired,
+    NotFound,
+    ReadOnlySession,
+)
 from idmd.idm import accounts, lookup, unix
 from idmd.idm.login import Caller, Login, StepResult, subject_of
-from idmd.idm.passwords import Hasher, Secret, generate_password
-from idmd.idm.softlock import Softlocks
+from idmd.idm.passwords import Hasher, Secret, generate_password, needs_upgrade
+from idmd.idm.softlock import Softlocks, unknown_key
 from idmd.idm.tokens import TokenSigner, load_or_create_signing_key
+from idmd.idm.totp import check_any, records
 from idmd.idm.views import JSON
 from idmd.server import QueryServer, ReadTxn, WriteTxn
 from idmd.server.identity import INTERNAL, Identity
-from idmd.server.mods import Set
+from idmd.server.mods import Add, Remove, Set
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 __all__ = ["Caller", "Idm", "StepResult"]
+
+# The softlock counters of the unix credential (``idmd.idm.softlock.CREDENTIALS``).
+UNIX_PASSWORD = "unix_password"
+UNIX_TOTP = "unix_totp"
 
 
 class Idm:
@@ -153,18 +165,43 @@ class Idm:
             txn.modify(INTERNAL, entry.uuid, [Set("password", frozenset({phc}))])
         return str(password)
 
-    async def unix_auth(self, caller: Caller, name: str, password: Secret) -> JSON:
-        """Check a POSIX account's unix password, as PAM through hermit-unixd asks.
+    async def unix_auth(
+        self, caller: Caller, name: str, password: Secret, totp: Secret | None = None
+    ) -> JSON:
+        """Check a POSIX account's unix password and unix TOTP, as PAM through hermit-unixd
+        asks (``POST /v1/unix/auth``).
 
-        Errors: ``InvalidCredentials`` (unknown name, no unix password, wrong password: all
-        alike), ``AccountExpired`` (right password, outside the account's validity).
+        An account with a ``unix_totp`` has its code checked first, and a wrong code fails
+        without the password being tried, so a password cannot be guessed without the second
+        factor. The step a code used is stored at once: it is never accepted again, even
+        when the password then turns out wrong. A code sent for an account without a unix TOTP
+        is ignored (unixd's view of it may be stale). Softlocks "unix_totp" and
+        "unix_password" are checked before any work; a wrong code also waits for the next
+        step. A right password stored in an older form is re-hashed with Argon2id.
+
+        Errors: ``MfaRequired`` (the account has a unix TOTP and no code came),
+        ``InvalidCredentials`` (unknown name, no unix password, wrong password or code: all
+        alike), ``CredentialLocked`` (too many failures: nothing was checked),
+        ``AccountExpired`` (right credentials, outside the account's validity).
         """
         with self.server.read() as txn:
             entry = lookup.find(txn, unix.ACCOUNT_CLASS, name)
+        key = entry.uuid if entry is not None else unknown_key(name)
+        if entry is not None and entry.get("unix_totp"):
+            if totp is None:
+                raise MfaRequired("this account asks for a verification code too")
+            self._check_unix_totp(key, totp)
+        self.softlocks.check(key, UNIX_PASSWORD)
         phc = entry.first("unix_password") if entry is not None else None
-        ok = await self.hasher.verify(password, phc)
+        ok = await self.hasher.verify(password, phc)  # a dummy check when there is no hash
         if entry is None or not ok:
+            self.softlocks.failed(key, UNIX_PASSWORD)
             raise InvalidCredentials("wrong name or password")
+        self.softlocks.succeeded(key, UNIX_PASSWORD)
+        self.softlocks.succeeded(key, UNIX_TOTP)
+        assert phc is not None  # Invariant: a verified password had a hash.
+        if needs_upgrade(phc):
+            await self._upgrade_unix_password(entry.uuid, phc, password)
         if not subject_of(entry).valid_at(self.clock.now()):
             raise AccountExpired("this account is expired or not yet valid")
         with self.server.read() as txn:
@@ -172,3 +209,35 @@ class Idm:
             if fresh is None:
                 raise InvalidCredentials("wrong name or password")
             return unix.user_view_as(txn, caller.identity, fresh)
+
+    def _check_unix_totp(self, uuid: str, code: Secret) -> None:
+        """Accept ``code`` for one of the account's unix TOTPs and store the step it used, in
+        one write transaction (two logins racing with one code cannot both win).
+
+        Errors: ``CredentialLocked``, ``InvalidCredentials`` (the wait then lasts until the
+        next time step at least).
+        """
+        self.softlocks.check(uuid, UNIX_TOTP)
+        now = self.clock.now()
+        with self.server.write() as txn:
+            fresh = txn.get(uuid)
+            values = fresh.get("unix_totp") if fresh is not None else frozenset()
+            match = check_any(values, code, now)
+            if match is not None:
+                old, updated = match
+                txn.modify(INTERNAL, uuid, [Remove("unix_totp", old),
+                                            Add("unix_totp", updated.encode())])
+        if match is None:
+            steps = [record.step for record in records(values)] or [limits.TOTP_STEP_SECONDS]
+            next_step = min((now // step + 1) * step for step in steps)
+            self.softlocks.failed(uuid, UNIX_TOTP, wait_until=next_step)
+            raise InvalidCredentials("wrong name or password")
+
+    async def _upgrade_unix_password(self, uuid: str, phc: str, password: Secret) -> None:
+        """Replace an imported (or weaker) unix password hash by Argon2id at today's cost,
+        unless the password changed meanwhile."""
+        fresh_phc = await self.hasher.hash(password)
+        with self.server.write() as txn:
+            current = txn.get(uuid)
+            if current is not None and current.first("unix_password") == phc:
+                txn.modify(INTERNAL, uuid, [Set("unix_password", frozenset({fresh_phc}))])

@@ -21,14 +21,25 @@ ACCOUNT_CLASS = "posix_account"
 GROUP_CLASS = "posix_group"
 
 
+def _has_unix_mfa(txn: ReadTxn, uuid: str) -> bool:
+    """Whether the stored entry has a unix TOTP (a secret: no caller's view shows it)."""
+    stored = txn.get(uuid)
+    return stored is not None and bool(stored.get("unix_totp"))
+
+
 def list_users(txn: ReadTxn, ident: Identity) -> list[JSON]:
-    users = [unix_user_view(entry, txn) for entry in txn.search(ident, Eq("class", ACCOUNT_CLASS))]
+    users = [
+        unix_user_view(entry, txn, unix_mfa=_has_unix_mfa(txn, entry.uuid))
+        for entry in txn.search(ident, Eq("class", ACCOUNT_CLASS))
+    ]
     return sorted((user for user in users if user is not None), key=lambda u: str(u["name"]))
 
 
 def user_view_as(txn: ReadTxn, ident: Identity, entry: Entry) -> JSON:
     """UNIX_USER of ``entry`` as ``ident`` sees it. Errors: ``NotFound``."""
-    user = unix_user_view(lookup.read_as(txn, ident, entry), txn)
+    user = unix_user_view(
+        lookup.read_as(txn, ident, entry), txn, unix_mfa=_has_unix_mfa(txn, entry.uuid)
+    )
     if user is None:
         raise NotFound(f"no unix user {entry.first('name')!r}")
     return user

@@ -10,6 +10,8 @@ Rules (DESIGN.md "Data model"):
 - A group's ``members`` are the names of the POSIX accounts in it, directly or through nesting,
   sorted.
 - ``ssh_keys`` are bare key lines (what sshd's AuthorizedKeysCommand prints), sorted by label.
+- ``unix_mfa`` says whether the unix credential carries a TOTP (PAM then asks for a code as
+  well). Secrets are never readable, so the caller, which may read the whole entry, says it.
 """
 
 from __future__ import annotations
@@ -29,8 +31,12 @@ def _group_ref(entry: Entry, gidnumber: int) -> JSON:
     }
 
 
-def unix_user_view(entry: Entry, lookup: Lookup) -> JSON | None:
-    """UNIX_USER, or ``None`` for an entry that is not a readable POSIX account."""
+def unix_user_view(entry: Entry, lookup: Lookup, *, unix_mfa: bool) -> JSON | None:
+    """UNIX_USER, or ``None`` for an entry that is not a readable POSIX account.
+
+    ``unix_mfa``: whether the stored entry has a ``unix_totp`` (``entry`` is the caller's
+    reduced view of it, without secrets).
+    """
     gidnumber = gidnumber_of(entry)
     if not entry.has_class("posix_account") or gidnumber is None:
         return None
@@ -54,6 +60,7 @@ def unix_user_view(entry: Entry, lookup: Lookup) -> JSON | None:
         "valid_from": entry.first("valid_from"),
         "expire_at": entry.first("expire_at"),
         "groups": [_group_ref(entry, gidnumber), *groups],
+        "unix_mfa": unix_mfa,
     }
 
 

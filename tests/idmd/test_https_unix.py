@@ -5,8 +5,15 @@ from __future__ import annotations
 import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from idmd import limits
 from idmd.clock import FakeClock
+from idmd.idm import Idm
+from idmd.idm.passwords import needs_upgrade
+from idmd.idm.totp import TotpRecord, new_record
+from idmd.server.identity import INTERNAL
+from idmd.server.mods import Add, Set
 from tests.idmd import test_https_app as fixtures
 from tests.idmd.test_https_app import assert_error, bearer, login, make_person
 
@@ -77,6 +84,7 @@ async def test_unix_user__view_with_private_group_first_and_nested_groups(
                 "gidnumber": 20001,
             },
         ],
+        "unix_mfa": False,
     }
     for ref in ("10001", "alice@example.com", user["uuid"]):
         assert (await client.get(f"/v1/unix/user/{ref}", headers=anon)).json() == user
@@ -140,6 +148,7 @@ async def test_unix_auth__right_wrong_and_expired(
     await client.patch(
         "/v1/person/alice", json={"expire_at": "2020-01-01T00:00:00Z"}, headers=admin
     )
+    clock.advance(1)  # past the softlock delay of the wrong password
     expired = await client.post(
         "/v1/unix/auth", json={"name": "alice", "password": UNIX_PASSWORD}, headers=anon
     )
@@ -148,3 +157,156 @@ async def test_unix_auth__right_wrong_and_expired(
 
 async def test_unix__needs_a_token(client: httpx.AsyncClient) -> None:
     assert_error(await client.get("/v1/unix/user"), 401, "unauthenticated")
+
+
+# Unix password + TOTP -----------------------------------------------------------------------
+
+STEP = limits.TOTP_STEP_SECONDS
+
+
+def _enrol_unix_totp(idm: Idm, name: str) -> TotpRecord:
+    """A unix TOTP on ``name``, written as the server (what a credential update commits)."""
+    record = new_record("phone")
+    with idm.server.write() as txn:
+        entry = txn.resolve(name)
+        assert entry is not None
+        txn.modify(INTERNAL, entry.uuid, [Add("unix_totp", record.encode())])
+    return record
+
+
+def _uuid(idm: Idm, name: str) -> str:
+    with idm.server.read() as txn:
+        entry = txn.resolve(name)
+        assert entry is not None
+        return entry.uuid
+
+
+async def _auth(
+    client: httpx.AsyncClient, anon: dict[str, str], password: str, totp: str | None = None
+) -> httpx.Response:
+    body = {"name": "alice", "password": password}
+    if totp is not None:
+        body["totp"] = totp
+    return await client.post("/v1/unix/auth", json=body, headers=anon)
+
+
+async def test_unix_auth__totp_account_needs_code_then_both_right(
+    idm: Idm, client: httpx.AsyncClient, admin: dict[str, str], clock: FakeClock
+) -> None:
+    anon = await _setup(client, admin)
+    anon.pop("X-Key")
+    record = _enrol_unix_totp(idm, "alice")
+    assert_error(await _auth(client, anon, UNIX_PASSWORD), 403, "mfa_required")
+    code = record.code_at(record.counter_at(clock.now()))
+    ok = await _auth(client, anon, UNIX_PASSWORD, code)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["user"]["unix_mfa"] is True
+    assert (await client.get("/v1/unix/user/alice", headers=anon)).json()["unix_mfa"] is True
+    listing = (await client.get("/v1/unix/user", headers=anon)).json()["users"]
+    assert [user["unix_mfa"] for user in listing] == [True]
+
+
+async def test_unix_auth__wrong_code_fails_without_trying_the_password(
+    idm: Idm, client: httpx.AsyncClient, admin: dict[str, str], clock: FakeClock
+) -> None:
+    anon = await _setup(client, admin)
+    anon.pop("X-Key")
+    record = _enrol_unix_totp(idm, "alice")
+    wrong = str((int(record.code_at(record.counter_at(clock.now()))) + 1) % 10**6).zfill(6)
+    assert_error(await _auth(client, anon, "wrong password", wrong), 401, "invalid_credentials")
+    uuid = _uuid(idm, "alice")
+    assert idm.softlocks.failures(uuid, "unix_totp") == 1
+    assert idm.softlocks.failures(uuid, "unix_password") == 0
+    # The wrong code waits for the next step: even the right pair is refused until then.
+    code = record.code_at(record.counter_at(clock.now()))
+    locked = await _auth(client, anon, UNIX_PASSWORD, code)
+    assert_error(locked, 429, "credential_locked")
+    assert int(locked.headers["Retry-After"]) <= STEP
+    clock.advance(STEP - clock.now() % STEP)
+    code = record.code_at(record.counter_at(clock.now()))
+    assert (await _auth(client, anon, UNIX_PASSWORD, code)).status_code == 200
+
+
+async def test_unix_auth__a_code_is_never_accepted_twice(
+    idm: Idm, client: httpx.AsyncClient, admin: dict[str, str], clock: FakeClock
+) -> None:
+    anon = await _setup(client, admin)
+    anon.pop("X-Key")
+    record = _enrol_unix_totp(idm, "alice")
+    code = record.code_at(record.counter_at(clock.now()))
+    assert (await _auth(client, anon, UNIX_PASSWORD, code)).status_code == 200
+    assert_error(await _auth(client, anon, UNIX_PASSWORD, code), 401, "invalid_credentials")
+
+
+async def test_unix_auth__a_code_is_spent_even_when_the_password_is_wrong(
+    idm: Idm, client: httpx.AsyncClient, admin: dict[str, str], clock: FakeClock
+) -> None:
+    anon = await _setup(client, admin)
+    anon.pop("X-Key")
+    record = _enrol_unix_totp(idm, "alice")
+    clock.advance(STEP - clock.now() % STEP)  # the start of a step
+    code = record.code_at(record.counter_at(clock.now()))
+    assert_error(await _auth(client, anon, "wrong password", code), 401, "invalid_credentials")
+    clock.advance(2)  # past the password's first delay (1 s), inside the same step
+    replay = await _auth(client, anon, UNIX_PASSWORD, code)
+    assert_error(replay, 401, "invalid_credentials")
+
+
+async def test_unix_auth__a_code_for_an_account_without_totp_is_ignored(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    anon = await _setup(client, admin)
+    anon.pop("X-Key")
+    assert (await _auth(client, anon, UNIX_PASSWORD, "123456")).status_code == 200
+    too_long = await _auth(client, anon, UNIX_PASSWORD, "1" * 17)
+    assert_error(too_long, 400, "invalid_value")
+
+
+async def test_unix_auth__failures_softlock_the_unix_password_only(
+    idm: Idm, client: httpx.AsyncClient, admin: dict[str, str], clock: FakeClock
+) -> None:
+    anon = await _setup(client, admin)
+    anon.pop("X-Key")
+    assert_error(await _auth(client, anon, "wrong"), 401, "invalid_credentials")
+    locked = await _auth(client, anon, UNIX_PASSWORD)
+    assert_error(locked, 429, "credential_locked")
+    assert locked.headers["Retry-After"] == "1"
+    # The primary password is another credential: its login is not slowed.
+    await client.put("/v1/person/alice/password", json={"password": "primary pw 1"},
+                     headers=admin)
+    assert await login(client, "alice", "primary pw 1")
+    clock.advance(1)
+    assert (await _auth(client, anon, UNIX_PASSWORD)).status_code == 200
+    assert idm.softlocks.failures(_uuid(idm, "alice"), "unix_password") == 0
+
+
+async def test_unix_auth__unknown_names_are_softlocked_like_real_ones(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    anon = await _setup(client, admin)
+    anon.pop("X-Key")
+    body = {"name": "ghost", "password": "x"}
+    assert_error(await client.post("/v1/unix/auth", json=body, headers=anon),
+                 401, "invalid_credentials")
+    assert_error(await client.post("/v1/unix/auth", json=body, headers=anon),
+                 429, "credential_locked")
+
+
+async def test_unix_auth__an_older_hash_is_upgraded_after_a_right_password(
+    idm: Idm, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    anon = await _setup(client, admin)
+    anon.pop("X-Key")
+    weak = Argon2id(salt=b"0123456789abcdef", length=32, iterations=1, lanes=1,
+                    memory_cost=8 * 1024).derive_phc_encoded(UNIX_PASSWORD.encode())
+    assert needs_upgrade(weak)
+    uuid = _uuid(idm, "alice")
+    with idm.server.write() as txn:
+        txn.modify(INTERNAL, uuid, [Set("unix_password", frozenset({weak}))])
+    assert (await _auth(client, anon, UNIX_PASSWORD)).status_code == 200
+    with idm.server.read() as txn:
+        stored = txn.get(uuid)
+        assert stored is not None
+        phc = stored.first("unix_password")
+    assert phc is not None and phc != weak and not needs_upgrade(phc)
+    assert (await _auth(client, anon, UNIX_PASSWORD)).status_code == 200
