@@ -51,6 +51,7 @@ _ERROR_TEXT = {
     404: "No such entry",
     409: "A name, spn or gidnumber is already taken",
     413: "The request body is larger than 256 KiB",
+    429: "Too many failed attempts on this credential; see Retry-After",
 }
 
 SCHEMAS: JSON = {
@@ -100,6 +101,7 @@ SCHEMAS: JSON = {
             "valid_from": _nullable(STRING),
             "expire_at": _nullable(STRING),
             "groups": {"type": "array", "items": _ref("UnixGroupRef")},
+            "unix_mfa": BOOL,
         }
     ),
     "UnixGroup": _obj(
@@ -392,10 +394,13 @@ def _unix_paths() -> JSON:
         },
         "/v1/unix/auth": {
             "post": _operation(
-                "Check a unix password",
+                "Check a unix password (and the unix TOTP code)",
                 _obj({"state": {"const": "success"}, "user": _ref("UnixUser")}),
-                (404,),
-                body=_obj({"name": STRING, "password": STRING}),
+                (404, 429),
+                body=_obj(
+                    {"name": STRING, "password": STRING, "totp": STRING},
+                    required=["name", "password"],
+                ),
             )
         },
     }
