@@ -7,6 +7,8 @@ Rules:
 - Hashes are PHC strings (``$argon2id$v=19$m=...,t=...,p=...$salt$hash``) made by
   ``cryptography`` with the cost in ``idmd.limits``; verification reads the cost from the
   string, so a later change of cost keeps old hashes working.
+- Hashes imported from other systems (PBKDF2, SSHA, crypt: ``hashimport``) verify too, and
+  ``needs_upgrade`` tells the login flow to replace them with Argon2id once a password matched.
 - Hashing is CPU- and memory-heavy: the async functions run it on a worker thread behind one
   process-wide ``CapacityLimiter(ARGON2_CONCURRENCY)``, so a burst of logins cannot exhaust
   memory or stall the trio loop.
@@ -27,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from idmd import limits
 from idmd.errors import InvalidValue
+from idmd.idm import hashimport
 
 # NIST SP 800-63B 5.1.1.2: "Memorized secrets SHALL be at least 8 characters in length".
 MIN_PASSWORD_CHARS = 8
@@ -100,7 +103,12 @@ def needs_upgrade(phc: str) -> bool:
 
 
 def verify_password_sync(password: str, phc: str) -> bool:
-    """Whether ``password`` matches ``phc``; a malformed PHC string matches nothing."""
+    """Whether ``password`` matches ``phc``; a malformed PHC string matches nothing.
+
+    ``phc`` is our Argon2id, or a hash imported from another system (``hashimport``).
+    """
+    if not phc.startswith("$argon2id$"):
+        return hashimport.verify_imported_sync(password, phc)
     try:
         Argon2id.verify_phc_encoded(password.encode("utf-8", "surrogatepass"), phc)
     except InvalidKey:
