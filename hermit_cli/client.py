@@ -228,6 +228,25 @@ class ApiClient:
     def generate_password(self, name: str) -> JsonObject:
         return self._call("POST", f"/v1/service_account/{_segment(name)}/generate_password", {})
 
+    # API tokens of service accounts
+    def create_api_token(
+        self, name: str, label: str, *, read_write: bool, expires_at: str | None
+    ) -> JsonObject:
+        body: JsonObject = {
+            "label": label,
+            "scope": "read_write" if read_write else "read_only",
+            "expires_at": expires_at,
+        }
+        return self._call("POST", f"/v1/service_account/{_segment(name)}/api_token", body)
+
+    def list_api_tokens(self, name: str) -> list[JsonObject]:
+        body = self._call("GET", f"/v1/service_account/{_segment(name)}/api_token")
+        return _json_list(body, "api_tokens")
+
+    def destroy_api_token(self, name: str, token_id: str) -> JsonObject:
+        path = f"/v1/service_account/{_segment(name)}/api_token/{_segment(token_id)}"
+        return self._call("DELETE", path)
+
     # Groups
     def list_groups(self) -> list[JsonObject]:
         return _json_list(self._call("GET", "/v1/group"), "groups")

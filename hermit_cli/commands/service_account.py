@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 
+from hermit_cli.commands import api_token
 from hermit_cli.context import Context
 from hermit_cli.errors import TransportError
 from hermit_cli.output import ACCOUNT_COLUMNS, SERVICE_ACCOUNT_FIELDS
@@ -37,6 +38,8 @@ def register(commands: Subparsers) -> None:
         account, "generate-password", "set and print a new generated password", generate_password
     )
     generate.add_argument("account", metavar="NAME")
+
+    api_token.register(account)
 
 
 def create_account(ctx: Context, args: argparse.Namespace) -> None:

@@ -406,6 +406,49 @@ def _unix_paths() -> JSON:
     }
 
 
+def _api_token_paths() -> JSON:
+    base = "/v1/service_account/{id}/api_token"
+    token = _obj(
+        {
+            "id": STRING,
+            "label": STRING,
+            "scope": {"enum": ["read_only", "read_write"]},
+            "issued_at": TIME,
+            "expires_at": _nullable(TIME),
+        }
+    )
+    create_body = _obj(
+        {
+            "label": STRING,
+            "scope": {"enum": ["read_only", "read_write"]},
+            "expires_at": _nullable(TIME),
+        },
+        ["label"],
+    )
+    return {
+        base: {
+            "get": _operation(
+                "List a service account's API tokens (never the tokens themselves)",
+                _obj({"api_tokens": {"type": "array", "items": token}}),
+                (400, 404),
+                params=("id",),
+            ),
+            "post": _operation(
+                "Create an API token (the token is in this answer only)",
+                _obj({"changed": BOOL, "token": STRING, "api_token": token}),
+                (404, 409),
+                body=create_body,
+                params=("id",),
+            ),
+        },
+        f"{base}/{{token_id}}": {
+            "delete": _operation(
+                "Destroy an API token", _ref("Changed"), (400, 404), params=("id", "token_id")
+            )
+        },
+    }
+
+
 def _public_paths() -> JSON:
     return {
         "/status": {
@@ -432,6 +475,7 @@ def build_document() -> JSON:
             **_auth_paths(),
             **_account_paths("person", "Person", "persons"),
             **_account_paths("service_account", "ServiceAccount", "service_accounts"),
+            **_api_token_paths(),
             **_group_paths(),
             **_unix_paths(),
         },

@@ -30,7 +30,7 @@ from idmd.errors import (
     NotFound,
     ReadOnlySession,
 )
-from idmd.idm import accounts, lookup, unix
+from idmd.idm import accounts, apitokens, lookup, unix
 from idmd.idm.login import Caller, Login, StepResult, subject_of
 from idmd.idm.passwords import Hasher, Secret, generate_password, needs_upgrade
 from idmd.idm.softlock import Softlocks, unknown_key
@@ -64,7 +64,9 @@ class Idm:
         self.hasher = Hasher()
         # The one set of failure counters every login path consults (idmd/idm/softlock.py).
         self.softlocks = Softlocks(clock)
-        self.login = Login(server, TokenSigner(pem, clock), self.hasher, clock)
+        # One signer: logins' session tokens and service accounts' API tokens.
+        self.signer = TokenSigner(pem, clock)
+        self.login = Login(server, self.signer, self.hasher, clock)
 
     @classmethod
     def open(cls, db_path: str, *, domain: str, origin: str, clock: Clock) -> Idm:
@@ -126,6 +128,24 @@ class Idm:
             "scope": caller.claims.scope,
             "expires_at": expires.replace(tzinfo=None).isoformat() + "Z",
         }
+
+    # -- API tokens of service accounts (idmd/idm/apitokens.py) ----------------------------
+
+    def create_api_token(
+        self, caller: Caller, text: str, label: str, *, read_write: bool,
+        expires_at: float | None,
+    ) -> tuple[Secret, JSON]:
+        """A new API token of service account ``text`` (shown once) and its record's view.
+
+        Errors: those of ``write`` and of ``apitokens.create_api_token``.
+        """
+        now = self.clock.now()
+        uuid, record = self.write(
+            caller, apitokens.create_api_token, text, label,
+            scope="read_write" if read_write else "read_only",
+            expires_at=apitokens.validate_expiry(expires_at, now), now=now,
+        )
+        return self.signer.issue(uuid, record.session(), kind="api"), record.view()
 
     # -- credentials (slow: hashed off the loop, outside any transaction) ----------------
 

@@ -32,6 +32,8 @@ def test_parser__command_tree_is_the_designed_one() -> None:
         "group add-members", "group remove-members", "group posix enable",
         "service-account create", "service-account get", "service-account delete",
         "service-account list", "service-account generate-password",
+        "service-account api-token create", "service-account api-token list",
+        "service-account api-token destroy",
     }  # fmt: skip
 
 
