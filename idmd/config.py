@@ -3,7 +3,8 @@
 This module turns a TOML file into one validated, typed ``ServerConfig``; it opens nothing
 else (no sockets, no database, no certificates). Implements DESIGN.md "Entry points": the keys
 are exactly ``bind_address``, ``tls_chain``, ``tls_key``, ``db_path``, ``domain``, ``origin``,
-``admin_socket_path`` and ``log_level``.
+``admin_socket_path`` and ``log_level``, plus the scheduled backups' ``backup_dir``,
+``backup_interval``, ``backup_keep`` and ``backup_compression`` (docs/backups.md).
 
 Rules:
 - An unknown key, a value of the wrong type or a malformed value is a ``ConfigError`` whose
@@ -14,6 +15,8 @@ Rules:
 - A relative path is taken relative to the directory of the config file, so a config and its
   files can be moved together.
 - ``bind_address`` is an IP literal and a port; there is no plaintext listener to configure.
+- Scheduled backups are off unless ``backup_dir`` is set; ``backup_interval`` (seconds) and
+  ``backup_keep`` are TOML integers, every other value is a string.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from idmd.backup.format import COMPRESSIONS, Compression
 from idmd.errors import HermitError
 
 DEFAULT_CONFIG_PATH = Path("/etc/hermit/server.toml")
@@ -40,12 +44,23 @@ DEFAULTS: dict[str, str] = {
     "log_level": "info",
 }
 REQUIRED = ("domain", "origin")
-KEYS = (
+STRING_KEYS = (
     "bind_address", "tls_chain", "tls_key", "db_path", "domain", "origin",
     "admin_socket_path", "log_level",
 )
+BACKUP_KEYS = ("backup_dir", "backup_interval", "backup_keep", "backup_compression")
+KEYS = STRING_KEYS + BACKUP_KEYS
 PATH_KEYS = ("tls_chain", "tls_key", "db_path", "admin_socket_path")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+
+# Scheduled backups: daily, a week of them, gzip (docs/backups.md has the figures). The
+# interval may be as short as a second (tests) and as long as a year; keeping 0 would delete
+# every backup as soon as it is written, and 1,000 daily backups are nearly three years.
+DEFAULT_BACKUP_INTERVAL = 24 * 60 * 60
+BACKUP_INTERVAL_RANGE = (1, 366 * 24 * 60 * 60)
+DEFAULT_BACKUP_KEEP = 7
+BACKUP_KEEP_RANGE = (1, 1000)
+DEFAULT_BACKUP_COMPRESSION: Compression = "gzip"
 
 # A DNS name of lowercase labels (RFC 1123), as the spn suffix: letters, digits, hyphens.
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
@@ -72,6 +87,10 @@ class ServerConfig:
     origin: str
     admin_socket_path: Path
     log_level: str
+    backup_dir: Path | None = None  # None: no scheduled backups
+    backup_interval: int = DEFAULT_BACKUP_INTERVAL
+    backup_keep: int = DEFAULT_BACKUP_KEEP
+    backup_compression: Compression = DEFAULT_BACKUP_COMPRESSION
 
     @property
     def bind_address(self) -> str:
@@ -99,6 +118,10 @@ class ServerConfig:
             ("origin", self.origin),
             ("admin_socket_path", str(self.admin_socket_path)),
             ("log_level", self.log_level),
+            ("backup_dir", str(self.backup_dir or "")),
+            ("backup_interval", self.backup_interval),
+            ("backup_keep", self.backup_keep),
+            ("backup_compression", self.backup_compression),
         ]
 
 
@@ -137,7 +160,7 @@ def parse_config(raw: dict[str, object], path: Path) -> ServerConfig:
         if key not in KEYS:
             raise ConfigError(f"{path}: unknown key {key!r} (known keys: {', '.join(KEYS)})")
     values: dict[str, str] = {}
-    for key in KEYS:
+    for key in STRING_KEYS:
         value = raw.get(key, DEFAULTS.get(key))
         if value is None:
             raise ConfigError(f"{path}: missing required key {key!r}")
@@ -161,6 +184,40 @@ def parse_config(raw: dict[str, object], path: Path) -> ServerConfig:
         origin=_parse_origin(values["origin"], path),
         admin_socket_path=paths["admin_socket_path"],
         log_level=_parse_log_level(values["log_level"], path),
+        backup_dir=_parse_backup_dir(raw.get("backup_dir", ""), base, path),
+        backup_interval=_parse_int(
+            raw, "backup_interval", DEFAULT_BACKUP_INTERVAL, BACKUP_INTERVAL_RANGE, path
+        ),
+        backup_keep=_parse_int(raw, "backup_keep", DEFAULT_BACKUP_KEEP, BACKUP_KEEP_RANGE, path),
+        backup_compression=_parse_compression(
+            raw.get("backup_compression", DEFAULT_BACKUP_COMPRESSION), path
+        ),
+    )
+
+
+def _parse_backup_dir(value: object, base: Path, path: Path) -> Path | None:
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: key 'backup_dir' must be a string")
+    return base / value if value else None
+
+
+def _parse_int(
+    raw: dict[str, object], key: str, default: int, bounds: tuple[int, int], path: Path
+) -> int:
+    value = raw.get(key, default)
+    low, high = bounds
+    # bool is an int in Python; `backup_keep = true` is still a mistake.
+    if type(value) is not int or not low <= value <= high:
+        raise ConfigError(f"{path}: key {key!r} must be an integer from {low} to {high}")
+    return value
+
+
+def _parse_compression(value: object, path: Path) -> Compression:
+    for known in COMPRESSIONS:
+        if value == known:
+            return known
+    raise ConfigError(
+        f"{path}: key 'backup_compression' must be one of {', '.join(COMPRESSIONS)}"
     )
 
 

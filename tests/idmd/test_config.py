@@ -57,8 +57,47 @@ def test_effective_values__lists_every_key_once(tmp_path: Path) -> None:
     keys = [key for key, _ in cfg.effective_values()]
     assert keys == [
         "bind_address", "tls_chain", "tls_key", "db_path", "domain", "origin",
-        "admin_socket_path", "log_level",
+        "admin_socket_path", "log_level", "backup_dir", "backup_interval", "backup_keep",
+        "backup_compression",
     ]
+
+
+def test_load_config__scheduled_backups_are_off_by_default(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, MINIMAL))
+    assert cfg.backup_dir is None
+    assert (cfg.backup_interval, cfg.backup_keep, cfg.backup_compression) == (86400, 7, "gzip")
+    assert ("backup_dir", "") in cfg.effective_values()
+
+
+def test_load_config__backup_keys(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        'backup_dir = "backups"\nbackup_interval = 3600\nbackup_keep = 24\n'
+        'backup_compression = "lzma"\n'
+    )
+    cfg = load_config(write(tmp_path, text))
+    assert cfg.backup_dir == tmp_path.resolve() / "backups"
+    assert (cfg.backup_interval, cfg.backup_keep, cfg.backup_compression) == (3600, 24, "lzma")
+    assert ("backup_interval", 3600) in cfg.effective_values()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("backup_dir = 1", "key 'backup_dir' must be a string"),
+        ('backup_interval = "3600"', "key 'backup_interval' must be an integer from 1 to"),
+        ("backup_interval = 0", "key 'backup_interval' must be an integer from 1 to"),
+        ("backup_interval = 1.5", "key 'backup_interval' must be an integer from 1 to"),
+        ("backup_keep = 0", "key 'backup_keep' must be an integer from 1 to 1000"),
+        ("backup_keep = true", "key 'backup_keep' must be an integer from 1 to 1000"),
+        ("backup_keep = 1001", "key 'backup_keep' must be an integer from 1 to 1000"),
+        ('backup_compression = "zstd"', "key 'backup_compression' must be one of gzip, lzma"),
+    ],
+)
+def test_load_config__bad_backup_key(tmp_path: Path, line: str, message: str) -> None:
+    path = write(tmp_path, MINIMAL + line + "\n")
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert str(info.value).startswith(str(path))
 
 
 def test_load_config__unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
