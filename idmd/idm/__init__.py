@@ -31,8 +31,10 @@ from idmd.errors import (
     ReadOnlySession,
 )
 from idmd.idm import accounts, apitokens, lookup, unix
+from idmd.idm.credupdate import CredentialUpdates
 from idmd.idm.login import Caller, Login, StepResult, subject_of
 from idmd.idm.passwords import Hasher, Secret, generate_password, needs_upgrade
+from idmd.idm.pwpolicy import vet_password
 from idmd.idm.softlock import Softlocks, unknown_key
 from idmd.idm.tokens import TokenSigner, load_or_create_signing_key
 from idmd.idm.totp import check_any, records
@@ -67,6 +69,10 @@ class Idm:
         # One signer: logins' session tokens and service accounts' API tokens.
         self.signer = TokenSigner(pem, clock)
         self.login = Login(server, self.signer, self.hasher, clock)
+        # Credential update sessions and reset tokens (idmd/idm/credupdate.py).
+        self.credential_updates = CredentialUpdates(
+            server, self.hasher, clock, vet=vet_password, issuer=domain
+        )
 
     @classmethod
     def open(cls, db_path: str, *, domain: str, origin: str, clock: Clock) -> Idm:
