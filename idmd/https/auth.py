@@ -1,9 +1,12 @@
-"""``/v1/auth``: the stepped login (begin, step), whoami and logout.
+"""``/v1/auth``: the stepped login (begin, step), reauth, whoami, logout, the caller's own
+sessions; and the admin's softlock unlock (``/v1/person/{id}/credential/unlock``).
 
 Wire format (docs/api.md "Authentication"): ``begin`` opens an auth session whose id travels in
 the cookie ``hermit-auth`` (``Secure; HttpOnly; SameSite=Strict; Path=/v1/auth``) and, for
 clients without a cookie jar, in the header ``Hermit-Auth-Session``; ``step`` takes it from the
-header first, else from the cookie. A finished session's cookie is cleared.
+header first, else from the cookie. A finished session's cookie is cleared. ``reauth`` opens
+the same kind of auth session, bound to the bearer's session; its success answers the end of
+the new privilege window instead of a token.
 """
 
 from __future__ import annotations
@@ -16,10 +19,18 @@ from idmd.errors import InvalidValue
 from idmd.https.inputs import caller_of, idm_of, read_object, string
 from idmd.https.routing import resource
 from idmd.idm.authsession import Continue, Denied, Success
+from idmd.idm.login import iso_time
 
 COOKIE = "hermit-auth"
 HEADER = "Hermit-Auth-Session"
 _COOKIE_ATTRS = "Secure; HttpOnly; SameSite=Strict; Path=/v1/auth"
+# What a step carries under its method's name, and the longest accepted (in bytes): codes are
+# short, a longer value is refused before it reaches the softlocks or a hash.
+_CREDENTIAL_BYTES = {
+    "password": limits.MAX_PASSWORD_BYTES,
+    "totp": 16,
+    "backup_code": 64,
+}
 
 
 def _cookie(value: str, *, clear: bool = False) -> str:
@@ -35,28 +46,47 @@ async def begin(request: Request) -> JSONResponse:
     if not isinstance(read_only, bool):
         raise InvalidValue("read_only must be true or false")
     session_id, outcome = idm_of(request).login.begin(name, read_only=read_only)
+    return _opened(session_id, outcome)
+
+
+def _opened(session_id: str, outcome: Continue) -> JSONResponse:
     return JSONResponse(
         {"state": "continue", "methods": list(outcome.methods)},
         headers={"Set-Cookie": _cookie(session_id), HEADER: session_id},
     )
 
 
+async def reauth(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    await read_object(request, allowed=())
+    session_id, outcome = idm_of(request).login.begin_reauth(caller)
+    return _opened(session_id, outcome)
+
+
 async def step(request: Request) -> JSONResponse:
-    body = await read_object(request, allowed=("method", "password"), required=("method",))
+    body = await read_object(
+        request, allowed=("method", *_CREDENTIAL_BYTES), required=("method",)
+    )
     method = string(body, "method")
-    password = None
-    if "password" in body:
-        password = string(body, "password")
-        if len(password.encode("utf-8")) > limits.MAX_PASSWORD_BYTES:
-            raise InvalidValue(f"a password may have at most {limits.MAX_PASSWORD_BYTES} bytes")
+    credential = None
+    if method in _CREDENTIAL_BYTES and method in body:
+        credential = string(body, method)
+        most = _CREDENTIAL_BYTES[method]
+        if len(credential.encode("utf-8")) > most:
+            raise InvalidValue(f"a {method} may have at most {most} bytes")
     session_id = request.headers.get(HEADER) or request.cookies.get(COOKIE)
-    result = await idm_of(request).login.step(session_id, method, password)
+    result = await idm_of(request).login.step(session_id, method, credential)
     outcome = result.outcome
     if isinstance(outcome, Continue):
         return JSONResponse({"state": "continue", "methods": list(outcome.methods)})
     clear = {"Set-Cookie": _cookie("", clear=True)}
     if isinstance(outcome, Success) and result.token is not None:
         return JSONResponse({"state": "success", "token": str(result.token)}, headers=clear)
+    if isinstance(outcome, Success) and result.privileged_until is not None:
+        return JSONResponse(
+            {"state": "success", "privileged_until": iso_time(result.privileged_until)},
+            headers=clear,
+        )
     reason = outcome.reason if isinstance(outcome, Denied) else "denied"
     return JSONResponse({"state": "denied", "reason": reason}, headers=clear)
 
@@ -73,9 +103,32 @@ async def logout(request: Request) -> JSONResponse:
     return JSONResponse({"changed": True})
 
 
+async def list_sessions(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    return JSONResponse({"sessions": idm_of(request).login.list_sessions(caller)})
+
+
+async def destroy_session(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    await read_object(request, allowed=())
+    changed = idm_of(request).login.destroy_session(caller, request.path_params["session_id"])
+    return JSONResponse({"changed": changed})
+
+
+async def unlock(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    await read_object(request, allowed=())
+    changed = idm_of(request).unlock_credentials(caller, request.path_params["id"])
+    return JSONResponse({"changed": changed})
+
+
 ROUTES = [
     resource("/v1/auth/begin", POST=begin),
     resource("/v1/auth/step", POST=step),
+    resource("/v1/auth/reauth", POST=reauth),
     resource("/v1/auth/whoami", GET=whoami),
     resource("/v1/auth/logout", POST=logout),
+    resource("/v1/auth/sessions", GET=list_sessions),
+    resource("/v1/auth/sessions/{session_id}", DELETE=destroy_session),
+    resource("/v1/person/{id}/credential/unlock", POST=unlock),
 ]

@@ -117,6 +117,8 @@ SCHEMAS["AuthState"] = {
     "oneOf": [
         _obj({"state": {"const": "continue"}, "methods": STRINGS}),
         _obj({"state": {"const": "success"}, "token": STRING}),
+        # A reauth's success: the bearer's session writes until then.
+        _obj({"state": {"const": "success"}, "privileged_until": TIME}),
         _obj({"state": {"const": "denied"}, "reason": STRING}),
     ]
 }
@@ -341,7 +343,12 @@ def _auth_paths() -> JSON:
                 _ref("AuthState"),
                 (),
                 body=_obj(
-                    {"method": {"enum": ["password", "anonymous"]}, "password": STRING},
+                    {
+                        "method": {"enum": ["password", "totp", "backup_code", "anonymous"]},
+                        "password": STRING,
+                        "totp": {"type": "string", "maxLength": 16},
+                        "backup_code": {"type": "string", "maxLength": 64},
+                    },
                     ["method"],
                 ),
                 secured=False,
@@ -358,6 +365,7 @@ def _auth_paths() -> JSON:
                         "session_id": STRING,
                         "scope": {"enum": ["read_write", "read_only"]},
                         "expires_at": STRING,
+                        "privileged_until": _nullable(STRING),
                     }
                 ),
                 (),
@@ -365,6 +373,53 @@ def _auth_paths() -> JSON:
         },
         "/v1/auth/logout": {
             "post": _operation("End the session", _ref("Changed"), (400, 413))
+        },
+    }
+
+
+def _session_paths() -> JSON:
+    session_header = {"Hermit-Auth-Session": {"schema": STRING, "required": True}}
+    session = _obj(
+        {
+            "id": STRING,
+            "scope": {"enum": ["read_write", "read_only"]},
+            "issued_at": TIME,
+            "expires_at": TIME,
+            "privileged_until": _nullable(TIME),
+            "current": BOOL,
+        }
+    )
+    return {
+        "/v1/auth/reauth": {
+            "post": _operation(
+                "Begin a reauth of the bearer's session (steps as a login)",
+                _ref("AuthState"),
+                (400, 413),
+                ok_headers=session_header,
+            )
+        },
+        "/v1/auth/sessions": {
+            "get": _operation(
+                "The caller's own login sessions",
+                _obj({"sessions": {"type": "array", "items": session}}),
+                (),
+            )
+        },
+        "/v1/auth/sessions/{session_id}": {
+            "delete": _operation(
+                "End one of the caller's own sessions",
+                _ref("Changed"),
+                (400, 413),
+                params=("session_id",),
+            )
+        },
+        "/v1/person/{id}/credential/unlock": {
+            "post": _operation(
+                "Lift the softlocks of a person's credentials",
+                _ref("Changed"),
+                (400, 404, 413),
+                params=("id",),
+            )
         },
     }
 
@@ -473,6 +528,7 @@ def build_document() -> JSON:
         "paths": {
             **_public_paths(),
             **_auth_paths(),
+            **_session_paths(),
             **_account_paths("person", "Person", "persons"),
             **_account_paths("service_account", "ServiceAccount", "service_accounts"),
             **_api_token_paths(),

@@ -24,15 +24,15 @@ from typing import Concatenate, ParamSpec, TypeVar
 from idmd import limits
 from idmd.clock import Clock
 from idmd.errors import (
+    AccessDenied,
     AccountExpired,
     InvalidCredentials,
     MfaRequired,
     NotFound,
-    ReadOnlySession,
 )
 from idmd.idm import accounts, apitokens, lookup, unix
 from idmd.idm.credupdate import CredentialUpdates
-from idmd.idm.login import Caller, Login, StepResult, subject_of
+from idmd.idm.login import Caller, Login, StepResult, iso_time, subject_of
 from idmd.idm.passwords import Hasher, Secret, generate_password, needs_upgrade
 from idmd.idm.pwpolicy import vet_password
 from idmd.idm.softlock import Softlocks, unknown_key
@@ -68,7 +68,7 @@ class Idm:
         self.softlocks = Softlocks(clock)
         # One signer: logins' session tokens and service accounts' API tokens.
         self.signer = TokenSigner(pem, clock)
-        self.login = Login(server, self.signer, self.hasher, clock)
+        self.login = Login(server, self.signer, self.hasher, clock, self.softlocks)
         # Credential update sessions and reset tokens (idmd/idm/credupdate.py).
         self.credential_updates = CredentialUpdates(
             server, self.hasher, clock, vet=vet_password, issuer=domain
@@ -117,8 +117,7 @@ class Idm:
         **kwargs: P.kwargs,
     ) -> T:
         """Run ``op`` in a write transaction as the caller. Errors: ``ReadOnlySession``."""
-        if caller.identity.read_only:
-            raise ReadOnlySession("this session is read-only; log in again for changes")
+        caller.require_write()
         with self.server.write() as txn:
             return op(txn, caller.identity, *args, **kwargs)
 
@@ -133,7 +132,24 @@ class Idm:
             "session_id": caller.claims.session_id,
             "scope": caller.claims.scope,
             "expires_at": expires.replace(tzinfo=None).isoformat() + "Z",
+            # When writes stop without a reauth (null: read-only, or an API token's whole life).
+            "privileged_until": (
+                iso_time(caller.privileged_until) if caller.privileged_until is not None else None
+            ),
         }
+
+    def unlock_credentials(self, caller: Caller, text: str) -> bool:
+        """Lift every softlock of person ``text``; whether any was held.
+
+        Allowed to whoever may modify the person's ``password``. Errors: ``NotFound``,
+        ``AccessDenied``, ``ReadOnlySession``.
+        """
+        caller.require_write()
+        with self.server.read() as txn:
+            entry = lookup.find_or_404(txn, "person", text)
+            if not txn.can_modify(caller.identity, entry, ["password"]):
+                raise AccessDenied("you may not unlock this person's credentials")
+        return self.softlocks.unlock(entry.uuid)
 
     # -- API tokens of service accounts (idmd/idm/apitokens.py) ----------------------------
 
@@ -163,8 +179,7 @@ class Idm:
         attr: accounts.CredentialAttr,
         password: Secret,
     ) -> None:
-        if caller.identity.read_only:
-            raise ReadOnlySession("this session is read-only; log in again for changes")
+        caller.require_write()
         with self.server.read() as txn:
             lookup.find_or_404(txn, kind, text)
         phc = await self.hasher.hash(password)

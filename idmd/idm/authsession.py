@@ -1,26 +1,33 @@
 """The stepped login flow of DESIGN.md, as a state machine without I/O.
 
 This module holds pending auth sessions and decides what each step leads to. It does not read
-entries, verify passwords or issue tokens: the caller (``idmd.idm.Idm``) loads the account into
-an ``AuthSubject``, checks the credential a step carries, and turns a ``Success`` into a session
-record and a token.
+entries, verify credentials or issue tokens: the caller (``idmd.idm.login``) loads the account
+into an ``AuthSubject``, checks the credential a step carries (softlocks included), and turns a
+``Success`` into a session record and a token, or into a longer privilege window (reauth).
 
 States of one auth session::
 
-    begin ──► PENDING(methods) ──start_step(method)──► IN_STEP ──finish_step(ok)──┬─► Success
-                    ▲                                                          ├─► Denied
-                    └──────────────── Continue(next methods) ◄─────────────────┘
+    begin ──► PENDING(stages) ──start_step(method)──► IN_STEP ──finish_step(ok)──┬─► Success
+                    ▲                                                         ├─► Denied
+                    └──────────────── Continue(next stage) ◄──────────────────┘
 
 Rules:
+- The methods come in stages; a step uses one of the alternatives of the first stage left.
+  An account with a TOTP is asked ``["totp", "backup_code"]`` first, then ``["password"]``:
+  a wrong code ends the session before any password is tried, so a password cannot be guessed
+  (nor tested against the softlock) by someone without the second factor. Other accounts are
+  asked ``["password"]``.
 - A step names a session id and one of the methods offered; anything else (no id, an unknown,
   expired or finished id, another method) is ``InvalidAuthState``. ``start_step`` takes the
   session out of the store, so a session can be stepped at most once at a time and a finished
   one is gone for good.
-- An unknown name is offered ``["password"]`` like any other and denied at the step with the
-  same reason as a wrong password, so names cannot be probed.
+- An unknown name is offered ``["password"]`` like an account without TOTP and denied at the
+  step with the same reason as a wrong password, so names cannot be probed.
 - ``anonymous`` is offered ``["anonymous"]``; its success is always read-only.
-- Validity (``valid_from`` / ``expire_at``) is judged only after the credential is right, so
-  it tells nothing to someone without the password.
+- Validity (``valid_from`` / ``expire_at``) and the account policy's ``min_credential`` are
+  judged only after every credential was right, so they tell nothing to someone without them.
+- A reauth session (``reauth_of``: the id of the caller's session record) runs the same stages;
+  its success names that record, whose privilege window the caller extends.
 - At most ``max_pending`` sessions wait at once (the oldest is dropped beyond that), and each
   lives ``ttl`` seconds of the injected clock.
 """
@@ -35,11 +42,27 @@ from typing import Literal
 from idmd import limits
 from idmd.clock import Clock
 from idmd.errors import InvalidAuthState
+from idmd.idm.policy import AccountPolicy
+from idmd.idm.softlock import unknown_key
 
 ANONYMOUS_NAME = "anonymous"
 
 WRONG_CREDENTIALS = "wrong password"
+WRONG_CODE = "wrong or already used code"
+WRONG_BACKUP_CODE = "wrong or already used backup code"
 ACCOUNT_EXPIRED = "account expired or not yet valid"
+MFA_MISSING = (
+    "this account's policy asks for a second factor and the account has no TOTP: ask an admin "
+    "for a reset token and add one"
+)
+PASSKEY_MISSING = (
+    "this account's policy asks for a passkey, which hermit does not offer yet: ask an admin"
+)
+_WRONG = {"password": WRONG_CREDENTIALS, "totp": WRONG_CODE, "backup_code": WRONG_BACKUP_CODE}
+
+Stage = tuple[str, ...]
+# Frozen, so one instance can be every default.
+DEFAULT_POLICY = AccountPolicy()
 
 
 @dataclass(frozen=True)
@@ -53,11 +76,30 @@ class AuthSubject:
     anonymous: bool = False
     valid_from: float | None = None
     expire_at: float | None = None
+    # The name as the client typed it (keys the softlocks of an unknown name).
+    name: str = ""
+    has_totp: bool = False
+    policy: AccountPolicy = DEFAULT_POLICY
 
     def valid_at(self, now: float) -> bool:
         if self.valid_from is not None and now < self.valid_from:
             return False
         return self.expire_at is None or now < self.expire_at
+
+    @property
+    def lock_key(self) -> str:
+        """The ``account`` key of this subject's softlocks."""
+        return self.uuid if self.uuid is not None else unknown_key(self.name)
+
+    def policy_refusal(self) -> str | None:
+        """Why the account policy refuses this account a session, or ``None``."""
+        if self.anonymous:
+            return None
+        if self.policy.min_credential == "passkey":
+            return PASSKEY_MISSING
+        if self.policy.min_credential == "mfa" and not self.has_totp:
+            return MFA_MISSING
+        return None
 
 
 @dataclass(frozen=True)
@@ -71,6 +113,9 @@ class Success:
     account_uuid: str
     read_only: bool
     state: Literal["success"] = "success"
+    policy: AccountPolicy = DEFAULT_POLICY
+    # The session record whose privilege window this success extends (a reauth), or None.
+    reauth_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,9 +133,10 @@ class PendingSession:
     subject: AuthSubject
     read_only: bool
     expires_at: float
-    # Invariant: not empty; the first element is what the next step may use (one at a time,
-    # so a second factor can be asked only after the first passed).
-    methods: tuple[str, ...] = field(default=())
+    # Invariant: not empty; the first stage holds the methods the next step may use (one
+    # stage at a time, so the second factor is asked only after the first passed).
+    stages: tuple[Stage, ...] = field(default=())
+    reauth_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,11 +147,13 @@ class StepCheck:
     method: str
 
 
-def first_methods(subject: AuthSubject) -> tuple[str, ...]:
-    """The methods a subject must pass, in order."""
+def stages_for(subject: AuthSubject) -> tuple[Stage, ...]:
+    """The stages a subject must pass, in order; one method of each."""
     if subject.anonymous:
-        return ("anonymous",)
-    return ("password",)
+        return (("anonymous",),)
+    if subject.has_totp:
+        return (("totp", "backup_code"), ("password",))
+    return (("password",),)
 
 
 class AuthSessions:
@@ -129,21 +177,24 @@ class AuthSessions:
         self._expire()
         return len(self._pending)
 
-    def begin(self, subject: AuthSubject, *, read_only: bool) -> tuple[str, Continue]:
+    def begin(
+        self, subject: AuthSubject, *, read_only: bool, reauth_of: str | None = None
+    ) -> tuple[str, Continue]:
         """Open an auth session; returns its id and the methods offered."""
         self._expire()
         while len(self._pending) >= self._max_pending:
             self._pending.popitem(last=False)
-        methods = first_methods(subject)
+        stages = stages_for(subject)
         session = PendingSession(
             id=secrets.token_urlsafe(24),
             subject=subject,
             read_only=read_only or subject.anonymous,
             expires_at=self._clock.now() + self._ttl,
-            methods=methods,
+            stages=stages,
+            reauth_of=reauth_of,
         )
         self._pending[session.id] = session
-        return session.id, Continue(methods=methods[:1])
+        return session.id, Continue(methods=stages[0])
 
     def start_step(self, session_id: str | None, method: object) -> StepCheck:
         """Take the session out of the store for one step with ``method``.
@@ -158,23 +209,32 @@ class AuthSessions:
         session = self._pending.pop(session_id, None)
         if session is None or self._clock.now() >= session.expires_at:
             raise InvalidAuthState("unknown or finished auth session: begin again")
-        if method != session.methods[0]:
+        offered = session.stages[0]
+        if not isinstance(method, str) or method not in offered:
             raise InvalidAuthState("this method was not offered in this auth session")
-        return StepCheck(session=session, method=session.methods[0])
+        return StepCheck(session=session, method=method)
 
     def finish_step(self, check: StepCheck, *, credential_ok: bool) -> Outcome:
         """Decide a step whose credential the caller checked."""
         session = check.session
         subject = session.subject
         if not credential_ok or subject.uuid is None:
-            return Denied(WRONG_CREDENTIALS)
-        remaining = session.methods[1:]
+            return Denied(_WRONG.get(check.method, WRONG_CREDENTIALS))
+        remaining = session.stages[1:]
         if remaining:
-            self._pending[session.id] = replace(session, methods=remaining)
-            return Continue(methods=remaining[:1])
+            self._pending[session.id] = replace(session, stages=remaining)
+            return Continue(methods=remaining[0])
         if not subject.valid_at(self._clock.now()):
             return Denied(ACCOUNT_EXPIRED)
-        return Success(account_uuid=subject.uuid, read_only=session.read_only)
+        refusal = subject.policy_refusal()
+        if refusal is not None:
+            return Denied(refusal)
+        return Success(
+            account_uuid=subject.uuid,
+            read_only=session.read_only,
+            policy=subject.policy,
+            reauth_of=session.reauth_of,
+        )
 
     def _expire(self) -> None:
         now = self._clock.now()

@@ -1,29 +1,53 @@
-"""Logins and bearer tokens against the entry database: the I/O around ``authsession``.
+"""Logins, reauth and bearer tokens against the entry database: the I/O around ``authsession``.
 
-This module loads accounts for the auth state machine, checks credentials with the
-``Hasher``, writes session records onto accounts, and turns a bearer token back into the
-caller's ``Identity``. It does not decide the flow (``authsession.py``) nor sign
-(``tokens.py``).
+This module loads accounts for the auth state machine, checks each credential a step carries
+(password, TOTP, backup code) behind the softlocks, writes session records onto accounts,
+extends privilege windows, lists and ends a caller's sessions, and turns a bearer token back
+into the caller's ``Identity``. It does not decide the flow (``authsession.py``) nor sign
+(``tokens.py``) nor count failures (``softlock.py``).
 
 Rules:
 - No transaction is held open across an ``await``: the account is read, the transaction
   closed, the password checked on a worker thread, then a new write transaction records the
-  session.
+  session. A TOTP or backup code is checked inside the write transaction that stores its use
+  (the step counter, the removal), so two logins racing with one code cannot both pass.
+- Every credential is checked behind its softlock: a credential that must wait is denied with
+  the softlock's reason (when to retry) before any work, Argon2 included; a failure counts,
+  a wrong TOTP code also waits for the next time step; a success resets that credential only.
+- After a password verifies, a hash that ``passwords.needs_upgrade`` names (imported, or an
+  older Argon2id cost) is replaced by a fresh Argon2id hash of the same password, unless the
+  password changed meanwhile.
 - Session records are written as ``INTERNAL`` (logging in is not an access-controlled change of
   the account); expired records of the account are removed in the same write, and beyond
   ``MAX_SESSIONS_PER_ACCOUNT`` the oldest go, so an account's entry cannot grow without bound.
+  Their lifetime and privilege window come from the account policy.
+- A read-write session may write only inside its privilege window; outside it the caller's
+  identity is read-only and a write is ``ReadOnlySession`` "run hermit reauth". API tokens
+  (``kind == "api"``) of scope read_write are always privileged.
 - Every request re-reads the account: a deleted account, a revoked session or an account
   outside its validity stops the token at once.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from idmd import limits
 from idmd.clock import Clock
 from idmd.entry import Entry
-from idmd.errors import AccountExpired, InvalidAuthState, TokenRevoked, Unauthenticated
-from idmd.idm import lookup
+from idmd.errors import (
+    AccessDenied,
+    AccountExpired,
+    CredentialLocked,
+    InvalidAuthState,
+    InvalidRequest,
+    ReadOnlySession,
+    TokenRevoked,
+    Unauthenticated,
+)
+from idmd.idm import lookup, totp
 from idmd.idm.authsession import (
     ANONYMOUS_NAME,
     AuthSessions,
@@ -31,102 +55,233 @@ from idmd.idm.authsession import (
     Continue,
     Denied,
     Outcome,
+    StepCheck,
     Success,
 )
-from idmd.idm.passwords import Hasher, Secret
+from idmd.idm.passwords import Hasher, Secret, needs_upgrade
+from idmd.idm.policy import AccountPolicy, account_policy
+from idmd.idm.softlock import Softlocks
 from idmd.idm.tokens import (
     SessionRecord,
     TokenClaims,
     TokenSigner,
     check_session,
     expired_sessions,
+    find_session,
     new_session,
 )
 from idmd.idm.values import time_to_epoch
-from idmd.server import QueryServer
+from idmd.idm.views import JSON
+from idmd.server import QueryServer, ReadTxn
 from idmd.server.identity import INTERNAL, Identity, account_identity
-from idmd.server.mods import Add, Mod, Remove
+from idmd.server.mods import Add, Mod, Remove, Set
 
 # Live sessions one account may hold; the oldest beyond this is ended. Generous for a person
 # with many machines, small enough that a script logging in in a loop cannot bloat the entry.
 MAX_SESSIONS_PER_ACCOUNT = 64
 
+READ_ONLY_SCOPE = "this session is read-only; log in again for changes"
+PRIVILEGE_OVER = "the privilege window of this session is over: run hermit reauth"
+SESSION_GONE = "this session has been ended; log in again"
+
 
 @dataclass(frozen=True)
 class Caller:
-    """Who sent a request: the verified token and the identity it acts with."""
+    """Who sent a request: the verified token and the identity it acts with.
+
+    ``identity.read_only`` is true for a read-only scope and for a read-write session outside
+    its privilege window (``privileged_until``, epoch seconds; ``None`` for API tokens).
+    """
 
     identity: Identity
     claims: TokenClaims
     name: str
     spn: str
+    privileged_until: int | None = None
+
+    def require_write(self) -> None:
+        """Errors: ``ReadOnlySession`` saying whether to log in again or to reauth."""
+        if not self.identity.read_only:
+            return
+        if self.claims.read_only:
+            raise ReadOnlySession(READ_ONLY_SCOPE)
+        raise ReadOnlySession(PRIVILEGE_OVER)
 
 
 @dataclass(frozen=True)
 class StepResult:
     outcome: Outcome
     token: Secret | None = None
+    # A reauth's success: the end of the session's new privilege window (epoch seconds).
+    privileged_until: int | None = None
 
 
-def subject_of(entry: Entry | None) -> AuthSubject:
+def subject_of(entry: Entry | None, txn: ReadTxn | None = None, name: str = "") -> AuthSubject:
+    """The auth subject of an account (``txn`` given: with its TOTP state and policy)."""
     if entry is None:
-        return AuthSubject(uuid=None)
+        return AuthSubject(uuid=None, name=name)
+    policy = account_policy(txn, entry) if txn is not None else AccountPolicy()
     return AuthSubject(
         uuid=entry.uuid,
         anonymous=entry.first("name") == ANONYMOUS_NAME,
         valid_from=time_to_epoch(entry.first("valid_from")),
         expire_at=time_to_epoch(entry.first("expire_at")),
+        name=name,
+        has_totp=bool(totp.records(entry.get("totp"))),
+        policy=policy,
     )
+
+
+def iso_time(epoch: float) -> str:
+    """``2027-01-15T09:00:00Z``: how the API writes a moment."""
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 class Login:
     def __init__(
-        self, server: QueryServer, signer: TokenSigner, hasher: Hasher, clock: Clock
+        self,
+        server: QueryServer,
+        signer: TokenSigner,
+        hasher: Hasher,
+        clock: Clock,
+        softlocks: Softlocks,
     ) -> None:
         self._server = server
         self._signer = signer
         self._hasher = hasher
         self._clock = clock
+        self._softlocks = softlocks
         self.sessions = AuthSessions(clock)
-
-    def _account(self, name: str) -> Entry | None:
-        with self._server.read() as txn:
-            return lookup.find(txn, "account", name)
 
     def begin(self, name: str, *, read_only: bool) -> tuple[str, Continue]:
         """Open an auth session for ``name`` (which need not exist; see ``authsession``)."""
-        return self.sessions.begin(subject_of(self._account(name)), read_only=read_only)
+        with self._server.read() as txn:
+            entry = lookup.find(txn, "account", name)
+            subject = subject_of(entry, txn, name)
+        return self.sessions.begin(subject, read_only=read_only)
+
+    def begin_reauth(self, caller: Caller) -> tuple[str, Continue]:
+        """Open an auth session that extends the caller's own session when it succeeds.
+
+        Errors: ``InvalidRequest`` for an API token (always privileged), ``ReadOnlySession``
+        for a read-only session (it never writes: log in again without read_only).
+        """
+        if caller.claims.kind == "api":
+            raise InvalidRequest("an API token needs no reauth: it is privileged for its life")
+        if caller.claims.read_only:
+            raise ReadOnlySession("a read-only session cannot write: log in again for changes")
+        with self._server.read() as txn:
+            entry = txn.get(caller.claims.account_uuid)
+            if entry is None:
+                raise TokenRevoked(SESSION_GONE)
+            subject = subject_of(entry, txn, caller.name)
+        return self.sessions.begin(
+            subject, read_only=False, reauth_of=caller.claims.session_id
+        )
 
     async def step(
-        self, session_id: str | None, method: object, password: str | None
+        self, session_id: str | None, method: object, credential: str | None
     ) -> StepResult:
-        """One step. Errors: ``InvalidAuthState`` (the session is then over)."""
+        """One step; ``credential`` is what the body carries under the method's name.
+
+        Errors: ``InvalidAuthState`` (the session is then over).
+        """
         check = self.sessions.start_step(session_id, method)
-        ok = True
-        if check.method == "password":
-            if password is None:
-                raise InvalidAuthState("the password step needs a password")
-            phc = self._password_hash(check.session.subject)
-            ok = await self._hasher.verify(password, phc)
+        if check.method != "anonymous":
+            if credential is None:
+                raise InvalidAuthState(f"the {check.method} step needs a {check.method}")
+            subject = check.session.subject
+            try:
+                self._softlocks.check(subject.lock_key, check.method)
+            except CredentialLocked as locked:
+                return StepResult(Denied(locked.detail))
+            ok = await self._check_credential(check, credential)
+            if ok:
+                self._softlocks.succeeded(subject.lock_key, check.method)
+            else:
+                wait = self._next_totp_step() if check.method == "totp" else None
+                self._softlocks.failed(subject.lock_key, check.method, wait_until=wait)
+        else:
+            ok = True
         outcome = self.sessions.finish_step(check, credential_ok=ok)
         if not isinstance(outcome, Success):
             return StepResult(outcome)
+        if outcome.reauth_of is not None:
+            until = self._extend_privilege(outcome)
+            if until is None:
+                return StepResult(Denied(SESSION_GONE))
+            return StepResult(outcome, privileged_until=until)
         token = self._start_session(outcome)
         if token is None:
             # The account went away between the step and the record: deny, never half-succeed.
             return StepResult(Denied("wrong password"))
         return StepResult(outcome, token)
 
-    def _password_hash(self, subject: AuthSubject) -> str | None:
-        if subject.uuid is None:
-            return None
-        with self._server.read() as txn:
-            entry = txn.get(subject.uuid)
-        return entry.first("password") if entry is not None else None
+    # -- credentials -----------------------------------------------------------------------
+
+    async def _check_credential(self, check: StepCheck, credential: str) -> bool:
+        uuid = check.session.subject.uuid
+        if check.method == "password":
+            return await self._check_password(uuid, credential)
+        if uuid is None:  # never offered more than a password; kept for the type checker
+            return False
+        if check.method == "totp":
+            return self._use_totp(uuid, credential)
+        return self._use_backup_code(uuid, credential)
+
+    async def _check_password(self, uuid: str | None, password: str) -> bool:
+        phc = None
+        if uuid is not None:
+            with self._server.read() as txn:
+                entry = txn.get(uuid)
+            phc = entry.first("password") if entry is not None else None
+        ok = await self._hasher.verify(password, phc)
+        if ok and uuid is not None and phc is not None and needs_upgrade(phc):
+            fresh = await self._hasher.hash(password)
+            with self._server.write() as txn:
+                entry = txn.get(uuid)
+                # Only the hash just verified is replaced: a password set meanwhile stays.
+                if entry is not None and entry.first("password") == phc:
+                    txn.modify(INTERNAL, uuid, [Set("password", frozenset({fresh}))])
+        return ok
+
+    def _use_totp(self, uuid: str, code: str) -> bool:
+        with self._server.write() as txn:
+            entry = txn.get(uuid)
+            if entry is None:
+                return False
+            found = totp.check_any(entry.get("totp"), code, self._clock.now())
+            if found is None:
+                return False
+            old, updated = found
+            txn.modify(INTERNAL, uuid, [Remove("totp", old), Add("totp", updated.encode())])
+        return True
+
+    def _use_backup_code(self, uuid: str, code: str) -> bool:
+        with self._server.write() as txn:
+            entry = txn.get(uuid)
+            if entry is None:
+                return False
+            used = totp.match_backup_code(entry.get("backup_code"), code)
+            if used is None:
+                return False
+            txn.modify(INTERNAL, uuid, [Remove("backup_code", used)])
+        return True
+
+    def _next_totp_step(self) -> float:
+        step = limits.TOTP_STEP_SECONDS
+        return float((math.floor(self._clock.now() / step) + 1) * step)
+
+    # -- session records -------------------------------------------------------------------
 
     def _start_session(self, success: Success) -> Secret | None:
         now = self._clock.now()
-        record = new_session(read_only=success.read_only, now=now)
+        record = new_session(
+            read_only=success.read_only,
+            now=now,
+            lifetime=success.policy.session_lifetime,
+            privilege_lifetime=success.policy.privilege_lifetime,
+        )
         with self._server.write() as txn:
             entry = txn.get(success.account_uuid)
             if entry is None:
@@ -144,6 +299,35 @@ class Login:
             txn.modify(INTERNAL, entry.uuid, mods)
         return self._signer.issue(success.account_uuid, record)
 
+    def _extend_privilege(self, success: Success) -> int | None:
+        """Open a new privilege window on the reauthenticated session; its end, or ``None``
+        when the session is gone."""
+        session_id = success.reauth_of
+        assert session_id is not None
+        now = self._clock.now()
+        with self._server.write() as txn:
+            entry = txn.get(success.account_uuid)
+            found = find_session(entry.get("auth_session"), session_id) if entry else None
+            if entry is None or found is None:
+                return None
+            value, record = found
+            if now >= record.expires_at:
+                return None
+            until = min(record.expires_at, int(now) + success.policy.privilege_lifetime)
+            extended = SessionRecord(
+                id=record.id,
+                scope=record.scope,
+                issued_at=record.issued_at,
+                expires_at=record.expires_at,
+                privileged_until=until,
+            )
+            txn.modify(
+                INTERNAL,
+                entry.uuid,
+                [Remove("auth_session", value), Add("auth_session", extended.encode())],
+            )
+        return until
+
     def authenticate(self, authorization: str | None) -> Caller:
         """The caller behind an ``Authorization: Bearer`` header.
 
@@ -159,17 +343,71 @@ class Login:
         with self._server.read() as txn:
             entry = txn.get(claims.account_uuid)
         if entry is None:
-            raise TokenRevoked("this session has been ended; log in again")
+            raise TokenRevoked(SESSION_GONE)
         now = self._clock.now()
-        check_session(claims, entry.get(claims.record_attr), now)
+        record = check_session(claims, entry.get(claims.record_attr), now)
         if not subject_of(entry).valid_at(now):
             raise AccountExpired("this account is expired or not yet valid")
+        if claims.kind == "api":
+            read_only, privileged_until = claims.read_only, None
+        else:
+            read_only = not record.privileged_at(now)
+            privileged_until = record.privileged_until if record.scope == "read_write" else None
         return Caller(
-            identity=account_identity(entry.uuid, read_only=claims.read_only),
+            identity=account_identity(entry.uuid, read_only=read_only),
             claims=claims,
             name=entry.first("name") or "",
             spn=entry.first("spn") or "",
+            privileged_until=privileged_until,
         )
+
+    # -- a caller's own sessions -----------------------------------------------------------
+
+    def list_sessions(self, caller: Caller) -> list[JSON]:
+        """The caller's live login sessions, oldest first. Errors: ``AccessDenied``."""
+        _refuse_anonymous(caller)
+        with self._server.read() as txn:
+            entry = txn.get(caller.claims.account_uuid)
+        values = entry.get("auth_session") if entry is not None else frozenset()
+        now = self._clock.now()
+        records = sorted(
+            (r for v in values if (r := SessionRecord.decode(v)) and now < r.expires_at),
+            key=lambda r: (r.issued_at, r.id),
+        )
+        return [
+            {
+                "id": r.id,
+                "scope": r.scope,
+                "issued_at": iso_time(r.issued_at),
+                "expires_at": iso_time(r.expires_at),
+                "privileged_until": (
+                    iso_time(r.privileged_until)
+                    if r.scope == "read_write" and r.privileged_until is not None
+                    else None
+                ),
+                "current": caller.claims.kind == "session" and r.id == caller.claims.session_id,
+            }
+            for r in records
+        ]
+
+    def destroy_session(self, caller: Caller, session_id: str) -> bool:
+        """End one of the caller's own sessions; whether it existed.
+
+        Ending the current session is a logout and always allowed; ending another needs a
+        session that may write now (``ReadOnlySession`` otherwise). Errors: ``AccessDenied``
+        for anonymous, whose sessions are every host's.
+        """
+        _refuse_anonymous(caller)
+        current = caller.claims.kind == "session" and session_id == caller.claims.session_id
+        if not current:
+            caller.require_write()
+        with self._server.write() as txn:
+            entry = txn.get(caller.claims.account_uuid)
+            found = find_session(entry.get("auth_session"), session_id) if entry else None
+            if entry is None or found is None:
+                return False
+            _, changed = txn.modify(INTERNAL, entry.uuid, [Remove("auth_session", found[0])])
+        return changed
 
     def logout(self, caller: Caller) -> bool:
         """End the caller's session: its token stops working at once."""
@@ -187,3 +425,8 @@ class Login:
             mods: list[Mod] = [Remove("auth_session", value) for value in values]
             _, changed = txn.modify(INTERNAL, entry.uuid, mods)
         return changed
+
+
+def _refuse_anonymous(caller: Caller) -> None:
+    if caller.name == ANONYMOUS_NAME:
+        raise AccessDenied("anonymous sessions belong to every host: they are not listed")

@@ -13,8 +13,12 @@ Rules:
   HMAC-with-the-public-key confusions cannot pass.
 - Expiry is decided by the injected ``Clock``: a token is valid while ``now < exp``.
 - A token is only as good as its session record: an ``auth_session`` value on the account
-  entry, a JSON object ``{"id", "scope", "issued_at", "expires_at"}``. Logout deletes the
-  record, and with it every use of the token (``TokenRevoked``).
+  entry, a JSON object ``{"id", "scope", "issued_at", "expires_at", "privileged_until"}``.
+  Logout deletes the record, and with it every use of the token (``TokenRevoked``).
+- ``privileged_until`` bounds the writes of a read-write session: it may write only while
+  ``now < privileged_until`` (the privilege window of a login or a reauth, which rewrites the
+  record). A record without it (API tokens, sessions from before the window existed) is
+  privileged for its whole life.
 - The signing key is a P-256 key made on first start and kept in the database meta table under
   ``SIGNING_KEY_META``; it never leaves the server.
 """
@@ -72,18 +76,24 @@ class SessionRecord:
     scope: Scope
     issued_at: int
     expires_at: int
+    privileged_until: int | None = None
 
     def encode(self) -> str:
-        return json.dumps(
-            {
-                "id": self.id,
-                "scope": self.scope,
-                "issued_at": self.issued_at,
-                "expires_at": self.expires_at,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        )
+        obj: dict[str, object] = {
+            "id": self.id,
+            "scope": self.scope,
+            "issued_at": self.issued_at,
+            "expires_at": self.expires_at,
+        }
+        if self.privileged_until is not None:
+            obj["privileged_until"] = self.privileged_until
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+    def privileged_at(self, now: float) -> bool:
+        """Whether this record may write at ``now`` (scope and privilege window)."""
+        if self.scope != "read_write":
+            return False
+        return self.privileged_until is None or now < self.privileged_until
 
     @staticmethod
     def decode(value: str) -> SessionRecord | None:
@@ -100,24 +110,46 @@ class SessionRecord:
             return None
         if not isinstance(issued_at, int) or not isinstance(expires_at, int):
             return None
-        return SessionRecord(id=sid, scope=scope, issued_at=issued_at, expires_at=expires_at)
-
-
-def new_session(*, read_only: bool, now: float) -> SessionRecord:
-    """A fresh session record with the lifetime of its scope."""
-    issued_at = int(now)
-    if read_only:
+        privileged_until = obj.get("privileged_until")
+        if privileged_until is not None and not isinstance(privileged_until, int):
+            return None
         return SessionRecord(
-            id=secrets.token_urlsafe(16),
-            scope="read_only",
+            id=sid,
+            scope=scope,
             issued_at=issued_at,
-            expires_at=issued_at + limits.READ_ONLY_TOKEN_TTL_SECONDS,
+            expires_at=expires_at,
+            privileged_until=privileged_until,
         )
+
+
+def new_session(
+    *,
+    read_only: bool,
+    now: float,
+    lifetime: int | None = None,
+    privilege_lifetime: int | None = None,
+) -> SessionRecord:
+    """A fresh session record.
+
+    ``lifetime`` defaults to the scope's token TTL; ``privilege_lifetime`` (seconds of writes
+    from now, never past the end of the session) defaults to none, i.e. privileged throughout.
+    """
+    issued_at = int(now)
+    if lifetime is None:
+        lifetime = (
+            limits.READ_ONLY_TOKEN_TTL_SECONDS if read_only else limits.READ_WRITE_TOKEN_TTL_SECONDS
+        )
+    expires_at = issued_at + lifetime
+    privileged_until = None
+    if privilege_lifetime is not None:
+        end = min(expires_at, issued_at + privilege_lifetime)
+        privileged_until = issued_at if read_only else end
     return SessionRecord(
         id=secrets.token_urlsafe(16),
-        scope="read_write",
+        scope="read_only" if read_only else "read_write",
         issued_at=issued_at,
-        expires_at=issued_at + limits.READ_WRITE_TOKEN_TTL_SECONDS,
+        expires_at=expires_at,
+        privileged_until=privileged_until,
     )
 
 

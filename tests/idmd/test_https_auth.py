@@ -51,7 +51,9 @@ async def test_login__password_whoami_and_scope(
         "alice@example.com",
         "read_write",
     )
-    assert body["expires_at"] == "2027-01-15T09:00:00Z"  # FakeClock start + 1 h
+    # FakeClock start + the default session lifetime (8 h), writes for the first 15 min.
+    assert body["expires_at"] == "2027-01-15T16:00:00Z"
+    assert body["privileged_until"] == "2027-01-15T08:15:00Z"
     assert body["session_id"]
 
 
@@ -161,7 +163,7 @@ async def test_token__expires_exactly(
 ) -> None:
     await make_person(client, admin, "alice", PASSWORD)
     token = await login(client, "alice", PASSWORD)
-    clock.advance(limits.READ_WRITE_TOKEN_TTL_SECONDS - 1)
+    clock.advance(limits.DEFAULT_SESSION_LIFETIME_SECONDS - 1)
     assert (await client.get("/v1/auth/whoami", headers=bearer(token))).status_code == 200
     clock.advance(1)
     assert_error(await client.get("/v1/auth/whoami", headers=bearer(token)), 401, "token_expired")
