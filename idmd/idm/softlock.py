@@ -14,6 +14,11 @@ Rules (numbers in ``idmd.limits``):
   ``SOFTLOCK_MAX_DELAY_SECONDS``; the ``CREDENTIAL_LOCK_FAILURES``-th locks it for
   ``CREDENTIAL_LOCK_SECONDS`` (NIST SP 800-63B 5.2.2: at most 100 consecutive failures).
   ``wait_until`` (a wrong TOTP code: the start of the next time step) can only lengthen a wait.
+- Once a credential has failed, its attempts go one at a time: a ``check`` that passes
+  reserves the credential until ``failed``/``succeeded`` (at most ``IN_FLIGHT_SECONDS``), and
+  a concurrent ``check`` must wait. Otherwise N clients racing past one check would get N
+  guesses per delay. A credential that never failed is not reserved, so an owner's parallel
+  logins are not serialised.
 - A success ends the counter; ``unlock`` (an admin) ends every counter of the account.
 - Counters live in memory only: a restart forgets them (docs/authentication.md says why). At
   most ``MAX_SOFTLOCKS`` are held; beyond that the one whose last failure is oldest goes.
@@ -32,6 +37,10 @@ from idmd.errors import CredentialLocked
 from idmd.names import fold_name
 
 CREDENTIALS = frozenset({"password", "unix_password", "totp", "unix_totp", "backup_code"})
+# How long a passed check reserves a credential that has failed before: longer than a
+# verification waits for an Argon2 slot under load, short enough that a caller that never
+# reports its verdict (a cancelled request) blocks the credential only briefly.
+IN_FLIGHT_SECONDS = 10.0
 
 
 def unknown_key(name: str) -> str:
@@ -53,6 +62,7 @@ def delay_after(failures: int) -> float:
 class _Counter:
     failures: int
     wait_until: float
+    in_flight_until: float = 0.0
 
 
 class Softlocks:
@@ -77,11 +87,18 @@ class Softlocks:
         counter = self._counters.get((account, _known(credential)))
         if counter is None:
             return
-        left = counter.wait_until - self._clock.now()
+        now = self._clock.now()
+        label = credential.replace("_", " ")
+        left = counter.wait_until - now
         if left <= 0:
+            if now < counter.in_flight_until:
+                raise CredentialLocked(
+                    f"another attempt with this {label} is being checked: try again in 1 second",
+                    1,
+                )
+            counter.in_flight_until = now + IN_FLIGHT_SECONDS
             return
         retry_after = max(1, math.ceil(left))
-        label = credential.replace("_", " ")
         if counter.failures >= limits.CREDENTIAL_LOCK_FAILURES:
             when = datetime.fromtimestamp(counter.wait_until, UTC).strftime("%Y-%m-%d %H:%M:%S")
             raise CredentialLocked(

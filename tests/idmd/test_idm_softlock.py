@@ -7,7 +7,7 @@ import pytest
 from idmd import limits
 from idmd.clock import FakeClock
 from idmd.errors import CredentialLocked
-from idmd.idm.softlock import Softlocks, delay_after, unknown_key
+from idmd.idm.softlock import IN_FLIGHT_SECONDS, Softlocks, delay_after, unknown_key
 
 ALICE = "00000000-0000-0000-0000-00000000a11c"
 
@@ -163,3 +163,32 @@ def test_softlocks__refuse_an_unknown_credential_name(locks: Softlocks) -> None:
         locks.failed(ALICE, "pasword")
     with pytest.raises(ValueError):
         locks.check(ALICE, "pasword")
+
+
+def test_check__once_failed_lets_one_attempt_through_at_a_time(
+    locks: Softlocks, clock: FakeClock
+) -> None:
+    locks.failed(ALICE, "password")
+    clock.advance(1)
+    locks.check(ALICE, "password")  # this attempt is now being verified
+    with pytest.raises(CredentialLocked) as err:
+        locks.check(ALICE, "password")
+    assert "being checked" in err.value.detail
+    locks.failed(ALICE, "password")  # its verdict: the next wait starts
+    clock.advance(2)
+    locks.check(ALICE, "password")
+    locks.succeeded(ALICE, "password")
+    locks.check(ALICE, "password")
+    locks.check(ALICE, "password")  # never failed again: parallel attempts pass
+
+
+def test_check__a_reservation_without_verdict_ends_after_a_bound(
+    locks: Softlocks, clock: FakeClock
+) -> None:
+    locks.failed(ALICE, "password")
+    clock.advance(1)
+    locks.check(ALICE, "password")
+    clock.advance(IN_FLIGHT_SECONDS - 0.5)
+    assert _locked(locks)
+    clock.advance(0.5)
+    assert not _locked(locks)
