@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute
 
-from idmd.https import accounts, api_tokens, auth, groups, unix
+from idmd.https import accounts, api_tokens, auth, credentials, groups, unix
 from idmd.https.errors import EXCEPTION_HANDLERS
 from idmd.https.inputs import BodyLimitMiddleware
 from idmd.https.openapi import build_document
@@ -38,6 +38,7 @@ def build_app(idm: Idm) -> Starlette:
         resource("/v1/openapi.json", GET=openapi),
         *auth.ROUTES,
         *accounts.ROUTES,
+        *credentials.ROUTES,
         *api_tokens.ROUTES,
         *groups.ROUTES,
         *unix.ROUTES,

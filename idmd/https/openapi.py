@@ -123,6 +123,23 @@ SCHEMAS["AuthState"] = {
     ]
 }
 
+SCHEMAS["CredentialUpdateStatus"] = _obj(
+    {
+        "account": _obj({"uuid": STRING, "name": STRING, "spn": STRING}),
+        "expires_at": TIME,
+        "changed": BOOL,
+        "password": {"enum": ["unset", "set", "staged"]},
+        "unix_password": {"enum": ["unset", "set", "staged"]},
+        "unix_allowed": BOOL,
+        "totp": STRINGS,
+        "unix_totp": STRINGS,
+        "pending_totp": _nullable(_obj({"label": STRING, "unix": BOOL})),
+        "backup_codes": {"type": "integer", "minimum": 0},
+        "min_credential": {"enum": ["password", "mfa", "passkey"]},
+        "commit_blocker": _nullable(STRING),
+    }
+)
+
 
 def _response(schema: JSON, description: str = "OK", headers: JSON | None = None) -> JSON:
     response: JSON = {
@@ -504,6 +521,82 @@ def _api_token_paths() -> JSON:
     }
 
 
+def _credential_update_paths() -> JSON:
+    """docs/api.md "Credential updates": the session id travels in the body, never the url."""
+    session = {"session": STRING}
+    password = {"type": "string", "minLength": MIN_PASSWORD_CHARS,
+                "maxLength": limits.MAX_PASSWORD_BYTES // 4}
+    label = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9._-]+$"}
+    status = _ref("CredentialUpdateStatus")
+    begun = _obj({"session": STRING, "status": status})
+
+    def step(summary: str, ok: JSON, errors: tuple[int, ...], body: JSON) -> JSON:
+        return {"post": _operation(summary, ok, errors, body=body, secured=False)}
+
+    base = "/v1/credential/update"
+    return {
+        "/v1/person/{id}/credential/update": {
+            "post": _operation(
+                "Begin a credential update session", begun, (404,), body=EMPTY_BODY,
+                params=("id",),
+            )
+        },
+        "/v1/person/{id}/credential/reset_token": {
+            "post": _operation(
+                "Create a reset token (replaces any other)",
+                _obj({"changed": BOOL, "token": STRING, "expires_at": TIME}),
+                (404,),
+                body=_obj({"ttl": {"type": "integer", "minimum": 60,
+                                   "maximum": limits.MAX_RESET_TOKEN_TTL_SECONDS}}, []),
+                params=("id",),
+            )
+        },
+        f"{base}/begin": step(
+            "Begin a session with a reset token (no bearer; the token is used up)", begun,
+            (401, 403), _obj({"reset_token": STRING}),
+        ),
+        f"{base}/status": step("What the session has staged", status, (404,), _obj(session)),
+        f"{base}/password": step(
+            "Stage a new password", status, (403, 404), _obj({**session, "password": password})
+        ),
+        f"{base}/unix_password": step(
+            "Stage a new unix password", status, (403, 404),
+            _obj({**session, "password": password}),
+        ),
+        f"{base}/totp/begin": step(
+            "Begin adding a TOTP (answers its secret once)",
+            _obj({"label": STRING, "secret": STRING, "uri": STRING, "algorithm": STRING,
+                  "digits": {"type": "integer"}, "step": {"type": "integer"}}),
+            (403, 404, 409),
+            _obj({**session, "label": label, "unix": BOOL,
+                  "algorithm": {"enum": ["sha1", "sha256", "sha512"]}}, ["session", "label"]),
+        ),
+        f"{base}/totp/confirm": step(
+            "Confirm the TOTP being added with a current code", status, (404,),
+            _obj({**session, "code": STRING}),
+        ),
+        f"{base}/totp/remove": step(
+            "Stage the removal of a TOTP",
+            _obj({"changed": BOOL, "status": status}),
+            (403, 404),
+            _obj({**session, "label": label, "unix": BOOL}, ["session", "label"]),
+        ),
+        f"{base}/backup_codes": step(
+            "Generate backup codes (answered once)",
+            _obj({"backup_codes": STRINGS, "status": status}),
+            (404,),
+            _obj(session),
+        ),
+        f"{base}/commit": step(
+            "Write everything staged and end the session", _ref("Changed"), (403, 404),
+            _obj(session),
+        ),
+        f"{base}/cancel": step(
+            "End the session without writing", _ref("Changed"), (), _obj(session)
+        ),
+    }
+
+
 def _public_paths() -> JSON:
     return {
         "/status": {
@@ -530,6 +623,7 @@ def build_document() -> JSON:
             **_auth_paths(),
             **_session_paths(),
             **_account_paths("person", "Person", "persons"),
+            **_credential_update_paths(),
             **_account_paths("service_account", "ServiceAccount", "service_accounts"),
             **_api_token_paths(),
             **_group_paths(),
