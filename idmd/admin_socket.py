@@ -1,8 +1,8 @@
 """The root-only admin unix socket: its trio server and its small blocking client.
 
-The server lets root (or the server's own user) run ``recover-account`` and ``verify`` while
-hermit-idmd holds the database; the client is what ``hermit-idmd recover-account`` and
-``hermit-idmd verify`` use. This module does not know how an account is recovered (``idm/``
+The server lets root (or the server's own user) run ``recover-account``, ``verify`` and
+``backup`` while hermit-idmd holds the database; the client is what those ``hermit-idmd``
+subcommands use. This module does not know how an account is recovered (``idm/``
 does) nor how frames are cut (``idmd/framing.py`` does).
 
 Rules:
@@ -15,6 +15,8 @@ Rules:
   and the connection closes; nothing a client sends can crash the server.
 - The response to ``recover_account`` carries a password: it is written to the socket and to
   nowhere else (no log line).
+- ``backup`` writes the file as the server's user (its path is read by the server, so it must
+  be absolute); the snapshot runs in a worker thread (``idmd.backup.service``).
 
 Wire format (version 1), frames as in ``idmd/framing.py``::
 
@@ -22,6 +24,10 @@ Wire format (version 1), frames as in ``idmd/framing.py``::
         → {"ok": true, "password": PASSWORD}
     {"version": 1, "op": "verify"}
         → {"ok": true, "problems": [TEXT, ...]}
+    {"version": 1, "op": "backup", "path": ABSOLUTE_PATH,
+     "compression": "gzip" | "lzma" (optional), "replace": BOOL (optional, false)}
+        → {"ok": true, "path": PATH, "entries": N, "bytes": N, "compression": NAME,
+           "created_at": TEXT}
     any failure
         → {"ok": false, "error": CODE, "detail": TEXT}
 
@@ -42,6 +48,8 @@ from typing import Protocol
 
 import trio
 
+from idmd.backup.format import COMPRESSIONS, Compression
+from idmd.backup.snapshot import BackupInfo
 from idmd.errors import AccessDenied, HermitError, InvalidRequest, Unavailable
 from idmd.framing import CLOSED, FrameDecoder, PeerProtocolError, decode_payload, encode_frame
 from idmd.limits import ADMIN_READ_TIMEOUT_SECONDS, MAX_ADMIN_FRAME_BYTES, MAX_TEXT_LEN
@@ -62,6 +70,14 @@ class AdminTarget(Protocol):
     def verify(self) -> list[str]: ...
 
 
+class BackupTarget(Protocol):
+    """What the ``backup`` op needs (``idmd.backup.service.BackupService`` provides it)."""
+
+    async def backup(
+        self, dest: Path, *, compression: Compression | None = None, replace: bool = False
+    ) -> BackupInfo: ...
+
+
 class AdminSocketUnavailable(Unavailable):
     """Nobody is listening on the admin socket (no server runs there)."""
 
@@ -76,7 +92,16 @@ class Verify:
     pass
 
 
-Request = RecoverAccount | Verify
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    compression: Compression | None
+    replace: bool
+
+
+Request = RecoverAccount | Verify | Backup
+# A path the kernel accepts (PATH_MAX).
+_MAX_PATH_LEN = 4096
 
 
 def parse_request(obj: Mapping[str, object]) -> Request:
@@ -95,7 +120,31 @@ def parse_request(obj: Mapping[str, object]) -> Request:
     if op == "verify":
         _check_keys(obj, {"version", "op"})
         return Verify()
-    raise InvalidRequest("unknown op; known ops: recover_account, verify")
+    if op == "backup":
+        return _parse_backup(obj)
+    raise InvalidRequest("unknown op; known ops: recover_account, verify, backup")
+
+
+def _parse_backup(obj: Mapping[str, object]) -> Backup:
+    _check_keys(obj, {"version", "op", "path", "compression", "replace"})
+    path = obj.get("path")
+    if (
+        not isinstance(path, str) or not path.startswith("/") or "\0" in path
+        or len(path) > _MAX_PATH_LEN
+    ):
+        raise InvalidRequest("backup needs an absolute 'path'")
+    compression = obj.get("compression")
+    chosen: Compression | None = None
+    if compression is not None:
+        for known in COMPRESSIONS:
+            if compression == known:
+                chosen = known
+        if chosen is None:
+            raise InvalidRequest(f"'compression' must be one of {', '.join(COMPRESSIONS)}")
+    replace = obj.get("replace", False)
+    if not isinstance(replace, bool):
+        raise InvalidRequest("'replace' must be true or false")
+    return Backup(Path(path), chosen, replace)
 
 
 def _check_keys(obj: Mapping[str, object], allowed: set[str]) -> None:
@@ -126,16 +175,19 @@ async def serve_admin_socket(
     target: AdminTarget,
     *,
     allowed_uids: frozenset[int],
+    backups: BackupTarget | None = None,
     read_timeout: float = ADMIN_READ_TIMEOUT_SECONDS,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the bound socket ``sock`` until cancelled; one task per connection.
 
+    ``backups`` None: the ``backup`` op is answered ``unavailable``.
     Resources: takes ``sock`` over and closes it when cancelled.
     """
     listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
     handler = partial(
-        handle_connection, target=target, allowed_uids=allowed_uids, read_timeout=read_timeout
+        handle_connection, target=target, allowed_uids=allowed_uids, read_timeout=read_timeout,
+        backups=backups,
     )
     async with listener:
         task_status.started()
@@ -154,10 +206,11 @@ async def handle_connection(
     target: AdminTarget,
     allowed_uids: frozenset[int],
     read_timeout: float,
+    backups: BackupTarget | None = None,
 ) -> None:
     """Answer one request on ``stream``, then close it whatever happened."""
     try:
-        response = await _answer(stream, target, allowed_uids, read_timeout)
+        response = await _answer(stream, target, backups, allowed_uids, read_timeout)
         with trio.move_on_after(read_timeout):
             await stream.send_all(encode_frame(response, MAX_ADMIN_FRAME_BYTES))
     except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -172,6 +225,7 @@ async def handle_connection(
 async def _answer(
     stream: trio.SocketStream,
     target: AdminTarget,
+    backups: BackupTarget | None,
     allowed_uids: frozenset[int],
     read_timeout: float,
 ) -> dict[str, object]:
@@ -195,7 +249,7 @@ async def _answer(
         log.warning("admin socket: bad request: %s", exc.detail)
         return error_response(exc)
     try:
-        return await _run(request, target)
+        return await _run(request, target, backups)
     except HermitError as exc:
         return error_response(exc)
     except Exception:
@@ -203,7 +257,20 @@ async def _answer(
         return error_response(HermitError("the request failed; see the server's log"))
 
 
-async def _run(request: Request, target: AdminTarget) -> dict[str, object]:
+async def _run(
+    request: Request, target: AdminTarget, backups: BackupTarget | None
+) -> dict[str, object]:
+    if isinstance(request, Backup):
+        if backups is None:
+            raise Unavailable("this server makes no backups")
+        info = await backups.backup(
+            request.path, compression=request.compression, replace=request.replace
+        )
+        return {
+            "ok": True, "path": str(info.path), "entries": info.header.entries,
+            "bytes": info.size, "compression": info.header.compression,
+            "created_at": info.header.created_at,
+        }
     if isinstance(request, RecoverAccount):
         password = await target.recover_account(request.name)
         log.info("admin socket: recovered account %s", request.name)

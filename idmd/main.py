@@ -3,8 +3,9 @@
 This module parses the command line, loads the configuration and dispatches; the work is done
 elsewhere (``serve``, ``certs``, ``admin_socket``, ``idm``). Implements DESIGN.md "Entry
 points": ``hermit-idmd SUBCOMMAND -c CONFIG`` with ``server``, ``configtest``,
-``cert-generate``, ``recover-account NAME`` and ``healthcheck``; ``verify`` is left out of
-``--help`` (an operator's repair tool, documented in docs/server.md).
+``cert-generate``, ``recover-account NAME``, ``backup PATH``, ``restore PATH`` and
+``healthcheck``; ``verify`` is left out of ``--help`` (an operator's repair tool, documented in
+docs/server.md). Backups are described in docs/backups.md.
 
 Exit codes: 0 success; 1 the operation failed (unhealthy, problems found, the server failed);
 2 wrong usage or configuration (one line on stderr saying what and where).
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, TypeVar
 import trio
 
 from idmd.admin_socket import AdminSocketUnavailable, admin_request
+from idmd.backup.format import COMPRESSIONS
 from idmd.certs import TlsFilesError, make_tls_context
 from idmd.clock import SystemClock
 from idmd.config import DEFAULT_CONFIG_PATH, ConfigError, ServerConfig, load_config
@@ -40,7 +42,12 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 HEALTHCHECK_TIMEOUT_SECONDS = 5.0
-PUBLIC_COMMANDS = "{server,configtest,cert-generate,recover-account,healthcheck}"
+# A backup through the running server answers when the file is written: minutes for a large
+# directory on a slow disk, so the admin socket's usual 60 s would give up too early.
+BACKUP_TIMEOUT_SECONDS = 3600.0
+PUBLIC_COMMANDS = (
+    "{server,configtest,cert-generate,recover-account,backup,restore,healthcheck}"
+)
 
 
 
@@ -71,6 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="give an account a new random password and print it",
     )
     recover.add_argument("name", help="the account, e.g. admin or idm_admin")
+    backup = commands.add_parser(
+        "backup", parents=[common],
+        help="write a backup of the database to PATH (0600; consistent while the server runs)",
+    )
+    backup.add_argument("path", type=Path, help="the backup file to write")
+    backup.add_argument(
+        "--compression", choices=COMPRESSIONS,
+        help="gzip or lzma (default: backup_compression from the configuration)",
+    )
+    backup.add_argument("--force", action="store_true", help="replace an existing file")
+    restore = commands.add_parser(
+        "restore", parents=[common],
+        help="replace the database with a checked backup (the server must be stopped)",
+    )
+    restore.add_argument("path", type=Path, help="the backup file to restore")
     health = commands.add_parser(
         "healthcheck", parents=[common],
         help="GET /status over TLS; exit 0 when the server answers ok",
@@ -168,6 +190,45 @@ def cmd_verify(cfg: ServerConfig, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_backup(cfg: ServerConfig, args: argparse.Namespace) -> int:
+    # Absolute, for the server's sake, but not resolved: the last component is never followed.
+    dest = Path(os.path.abspath(args.path))
+    request: dict[str, object] = {"op": "backup", "path": str(dest), "replace": args.force}
+    if args.compression:
+        request["compression"] = args.compression
+    try:
+        reply = _ask_server(cfg, request, timeout=BACKUP_TIMEOUT_SECONDS)
+    except AdminSocketUnavailable:
+        from idmd.backup.snapshot import make_backup
+
+        if not cfg.db_path.exists():
+            raise CommandFailed(f"{cfg.db_path}: no database to back up") from None
+        info = _offline(
+            cfg,
+            lambda idm: make_backup(
+                cfg.db_path, dest, domain=cfg.domain,
+                compression=args.compression or cfg.backup_compression,
+                now=SystemClock().now(), replace=args.force,
+            ),
+        )
+        print(f"wrote {info.summary()}")
+    else:
+        print(
+            f"wrote {reply['path']}: {reply['entries']} entries, {reply['bytes']} bytes "
+            f"({reply['compression']}), taken at {reply['created_at']} by the running server"
+        )
+    return EXIT_OK
+
+
+def cmd_restore(cfg: ServerConfig, args: argparse.Namespace) -> int:
+    from idmd.backup.restore import restore_backup
+
+    _check_owner(cfg)
+    info = restore_backup(args.path, cfg.db_path, domain=cfg.domain, clock=SystemClock())
+    print(info.summary())
+    return EXIT_OK
+
+
 def cmd_healthcheck(cfg: ServerConfig, args: argparse.Namespace) -> int:
     import ssl
 
@@ -193,9 +254,11 @@ def cmd_healthcheck(cfg: ServerConfig, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _ask_server(cfg: ServerConfig, request: dict[str, object]) -> dict[str, object]:
+def _ask_server(
+    cfg: ServerConfig, request: dict[str, object], *, timeout: float = 60.0
+) -> dict[str, object]:
     """One request through the running server's admin socket; errors become HermitError."""
-    reply = admin_request(cfg.admin_socket_path, request)
+    reply = admin_request(cfg.admin_socket_path, request, timeout=timeout)
     if reply.get("ok") is not True:
         raise CommandFailed(f"the server refused: {reply.get('detail', reply.get('error'))}")
     return reply
@@ -210,6 +273,15 @@ def _offline(cfg: ServerConfig, work: Callable[[Idm], T]) -> T:
     """
     from idmd.idm import Idm
 
+    _check_owner(cfg)
+    idm = Idm.open(str(cfg.db_path), domain=cfg.domain, origin=cfg.origin, clock=SystemClock())
+    try:
+        return work(idm)
+    finally:
+        idm.close()
+
+
+def _check_owner(cfg: ServerConfig) -> None:
     try:
         owner = cfg.db_path.stat().st_uid
     except FileNotFoundError:
@@ -219,11 +291,6 @@ def _offline(cfg: ServerConfig, work: Callable[[Idm], T]) -> T:
             f"{cfg.db_path} belongs to uid {owner}; run this as that user "
             f"(e.g. runuser -u hermit-idmd -- hermit-idmd ...)"
         )
-    idm = Idm.open(str(cfg.db_path), domain=cfg.domain, origin=cfg.origin, clock=SystemClock())
-    try:
-        return work(idm)
-    finally:
-        idm.close()
 
 
 COMMANDS: dict[str, Callable[[ServerConfig, argparse.Namespace], int]] = {
@@ -231,6 +298,8 @@ COMMANDS: dict[str, Callable[[ServerConfig, argparse.Namespace], int]] = {
     "configtest": cmd_configtest,
     "cert-generate": cmd_cert_generate,
     "recover-account": cmd_recover_account,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
     "healthcheck": cmd_healthcheck,
     "verify": cmd_verify,
 }

@@ -1,9 +1,10 @@
 """The ``hermit-idmd server`` process: TLS listener, admin socket, signals and readiness.
 
 This module is the trio shell around the identity layer: it binds the sockets, runs hypercorn
-(trio worker) with the REST app and the admin socket in one nursery, tells systemd when it is
-ready and shuts down cleanly. It decides nothing about identities (``idmd/idm`` and
-``idmd/https`` do) and reads no configuration (``idmd/config.py`` did).
+(trio worker) with the REST app, the admin socket and (when ``backup_dir`` is set) the
+scheduled backups in one nursery, tells systemd when it is ready and shuts down cleanly. It
+decides nothing about identities (``idmd/idm`` and ``idmd/https`` do) and reads no
+configuration (``idmd/config.py`` did).
 
 Rules (DESIGN.md "Security invariants"):
 - HTTPS only: hypercorn gets exactly one socket, which we bound, wrapped in the TLS context
@@ -33,6 +34,8 @@ from starlette.applications import Starlette
 from systemd import daemon
 
 from idmd.admin_socket import AdminTarget, bind_admin_socket, serve_admin_socket
+from idmd.backup.schedule import BackupSchedule, run_backup_schedule
+from idmd.backup.service import BackupService
 from idmd.clock import SystemClock
 from idmd.config import ServerConfig, format_host_port
 from idmd.https.app import build_app
@@ -119,14 +122,23 @@ async def _run_listeners(
     https_sock = bind_https_socket(cfg.bind_host, cfg.bind_port)
     host, port = https_sock.getsockname()[:2]
     shutdown = trio.Event()
+    clock = SystemClock()
+    backups = BackupService(
+        cfg.db_path, domain=cfg.domain, compression=cfg.backup_compression, clock=clock
+    )
     async with trio.open_nursery() as nursery:
         await nursery.start(_stop_on_signals, shutdown, nursery.cancel_scope)
         await nursery.start(
             partial(
                 serve_admin_socket, admin_sock, idm,
-                allowed_uids=frozenset({0, os.geteuid()}),
+                allowed_uids=frozenset({0, os.geteuid()}), backups=backups,
             )
         )
+        if cfg.backup_dir is not None:
+            schedule = BackupSchedule(
+                cfg.backup_dir, cfg.backup_interval, cfg.backup_keep, cfg.backup_compression
+            )
+            await nursery.start(run_backup_schedule, schedule, backups, clock)
         config = hypercorn_config(tls, https_sock.detach(), cfg)
         await nursery.start(_serve_https, app, config, shutdown, nursery.cancel_scope)
         log.info("listening on https://%s", format_host_port(host, port))

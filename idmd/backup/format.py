@@ -168,9 +168,11 @@ class CheckedBackup:
         header, where = self.header, self.path
         self._handle.seek(self._offset)
         digest = hashlib.sha256()
+        chunks = self._payload_chunks(digest)
         produced = 0
+        failure: InvalidBackup | None = None
         try:
-            for piece in _decompress(header.compression, self._payload_chunks(digest)):
+            for piece in _decompress(header.compression, chunks):
                 produced += len(piece)
                 if produced > header.database_bytes:
                     raise InvalidBackup(
@@ -179,9 +181,15 @@ class CheckedBackup:
                     )
                 dest.write(piece)
         except (zlib.error, lzma.LZMAError, EOFError) as exc:
-            raise InvalidBackup(f"{where}: the payload does not decompress ({exc})") from exc
+            failure = InvalidBackup(f"{where}: the payload does not decompress ({exc})")
+        except InvalidBackup as exc:
+            failure = exc
+        for _rest in chunks:
+            pass  # hashed to the end: a file changed since the check is named as such
         if digest.hexdigest() != header.payload_sha256:
             raise InvalidBackup(f"{where}: the file changed while it was being restored")
+        if failure is not None:
+            raise failure
         if produced != header.database_bytes:
             raise InvalidBackup(
                 f"{where}: the payload decompresses to {produced} bytes, not the "
