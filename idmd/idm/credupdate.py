@@ -57,7 +57,6 @@ from idmd.errors import (
     MfaRequired,
     NotFound,
     PasswordRejected,
-    ReadOnlySession,
 )
 from idmd.idm import lookup, resettoken, totp
 from idmd.idm.login import Caller, subject_of
@@ -348,10 +347,10 @@ class CredentialUpdates:
     def begin(self, caller: Caller, text: str) -> str:
         """Open a session for person ``text`` as ``caller``; the session id.
 
-        Errors: ``ReadOnlySession``, ``NotFound``, ``AccessDenied``.
+        Errors: ``ReadOnlySession`` (read-only, or outside the privilege window: reauth),
+        ``NotFound``, ``AccessDenied``.
         """
-        if caller.identity.read_only:
-            raise ReadOnlySession("this session is read-only; run hermit reauth for changes")
+        caller.require_write()
         with self._server.read() as txn:
             entry = lookup.find_or_404(txn, ACCOUNT_CLASS, text)
             if not txn.can_modify(caller.identity, entry, ["password"]):
@@ -392,8 +391,7 @@ class CredentialUpdates:
         ``NotFound``, ``AccessDenied``, ``InvalidValue`` (ttl).
         """
         ttl = resettoken.validate_ttl(ttl)
-        if caller.identity.read_only:
-            raise ReadOnlySession("this session is read-only; run hermit reauth for changes")
+        caller.require_write()
         with self._server.write() as txn:
             entry = lookup.find_or_404(txn, ACCOUNT_CLASS, text)
             if entry.uuid == caller.identity.uuid:

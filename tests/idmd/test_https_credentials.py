@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pyotp
 
+from idmd import limits
 from idmd.clock import FakeClock
 from idmd.idm import Idm
 from tests.idmd import test_https_app as fixtures
@@ -114,3 +115,14 @@ async def test_credentials__cancel_and_refusals(
     assert self_token.status_code == 403
     unknown = await _post(client, f"{BASE}/status", {"session": 7})
     assert unknown.status_code == 400
+
+
+async def test_credentials__owner_needs_a_privileged_session(
+    client: httpx.AsyncClient, admin: dict[str, str], clock: FakeClock
+) -> None:
+    await make_person(client, admin, "fred", password=GOOD)
+    fred = bearer(await login(client, "fred", GOOD))
+    clock.advance(limits.DEFAULT_PRIVILEGE_LIFETIME_SECONDS)
+    late = await _post(client, "/v1/person/fred/credential/update", {}, fred)
+    assert (late.status_code, late.json()["error"]) == (403, "read_only_session")
+    assert "reauth" in late.json()["detail"]
