@@ -48,6 +48,7 @@ DEFAULTS: dict[str, object] = {
     "cache_timeout": 300,
     "connect_timeout": 2,
     "request_timeout": 4,
+    "offline_mfa": "deny",
     "socket_path": "/run/hermit-unixd/sock",
     "task_socket_path": "/run/hermit-unixd/task.sock",
     "cache_path": "/var/cache/hermit-unixd/cache.db",
@@ -56,11 +57,14 @@ DEFAULTS: dict[str, object] = {
 KEYS = (
     "uri", "ca_path", "allowed_login_groups", "name_format", "default_shell", "home_prefix",
     "home_attr", "home_alias", "use_etc_skel", "cache_timeout", "connect_timeout",
-    "request_timeout", "socket_path", "task_socket_path", "cache_path",
+    "request_timeout", "offline_mfa", "socket_path", "task_socket_path", "cache_path",
 )
 NAME_FORMATS = ("name", "spn")
 HOME_ATTRS = ("uuid", "spn", "name")
 HOME_ALIASES = ("none", "uuid", "spn", "name")
+# What an account whose unix credential carries a TOTP gets while idmd is unreachable
+# (unixd.pam.OfflineMfa; docs/unixd.md "Password + TOTP offline").
+OFFLINE_MFA = ("deny", "password")
 
 # A day: beyond it a cache entry no longer reflects the directory in any useful sense (a
 # removed SSH key would keep working); offline answers do not depend on it.
@@ -98,6 +102,7 @@ class UnixdConfig:
     cache_timeout: int
     connect_timeout: float
     request_timeout: float
+    offline_mfa: str
     socket_path: Path
     task_socket_path: Path
     cache_path: Path
@@ -266,6 +271,7 @@ _CHECKS: dict[str, _Check] = {
     "cache_timeout": _cache_timeout,
     "connect_timeout": _timeout,
     "request_timeout": _timeout,
+    "offline_mfa": _choice(OFFLINE_MFA),
     "socket_path": _socket_path,
     "task_socket_path": _path,
     "cache_path": _path,

@@ -5,20 +5,38 @@ checks nothing itself. The resolver drives it like an httpx ``auth_flow``: it fe
 user's answer (``receive``) and the outcome of each check it ran (``outcome``), and gets back
 the next ``Action`` until that action is a ``Reply`` the PAM module can relay.
 
-States and transitions (every rule lives in ``_TRANSITIONS``; anything else is our bug)::
+States and transitions (every rule after a check lives in ``_TRANSITIONS``; anything else is
+our bug)::
 
     AWAIT_PASSWORD --password--> VERIFY_LOCAL    (a local account: its shadow hash)
+                              -> AWAIT_CODE      (the cached view says unix_mfa)
                               -> VERIFY_ONLINE   (idmd reachable: POST /v1/unix/auth)
                               -> VERIFY_OFFLINE  (offline: the cached Argon2id hash)
-    VERIFY_ONLINE  --accepted/refused/expired/error--> DONE
+                              -> DONE            (unix_mfa, offline, offline_mfa = "deny")
+    AWAIT_CODE     --code-->     VERIFY_ONLINE   (password and code together)
+                              -> VERIFY_OFFLINE  (offline, offline_mfa = "password")
+                              -> DONE            (offline, offline_mfa = "deny")
+    VERIFY_ONLINE  --accepted/refused/expired/error/locked--> DONE
                    --unreachable--> VERIFY_OFFLINE  (DESIGN.md: offline at once, the same
-                                                     login is answered from the cache)
+                                                     login is answered from the cache;
+                                                     with a code, only if offline_mfa allows)
+                                 -> DONE            (a code, offline_mfa = "deny")
+                   --mfa_required--> AWAIT_CODE     (unixd's view had no unix TOTP yet:
+                                                     the same login asks for the code)
+                                  -> DONE           (a code was sent already: idmd's bug)
     VERIFY_OFFLINE --accepted/refused/no_hash--> DONE
     VERIFY_LOCAL   --accepted/refused--> DONE
 
 Rules:
-- The password is held only between the answer and the end of its checks, never in a repr;
-  it is dropped at DONE.
+- The password and the code are held only between their answers and the end of the checks,
+  never in a repr; both are dropped at DONE.
+- An account whose unix credential carries a TOTP (the view's ``unix_mfa``) is asked for the
+  password, then the code, and idmd checks both at once. Offline the code cannot be checked
+  (unixd never holds the TOTP secret): ``offline_mfa`` decides — ``deny`` refuses with a
+  reason saying so, ``password`` lets the cached password hash alone decide (docs/unixd.md
+  "Password + TOTP offline" has the trade-off).
+- ``locked`` (idmd: too many failed attempts) is denied with a reason to try later; it is
+  never answered from the cache, which would turn idmd's lockout into an offline guess.
 - Every account unixd knows, local or directory, expired or not, is asked for a password the
   same way, so prompts never tell those apart. An account it does not know at all is answered
   ``unknown`` at ``pam_auth_init``, before any prompt (the resolver decides; this machine never
@@ -40,15 +58,36 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from unixd.proto.messages import DeniedPrompt, PasswordPrompt, Prompt, SuccessPrompt
+from unixd.proto.messages import (
+    CodePrompt,
+    DeniedPrompt,
+    PasswordPrompt,
+    Prompt,
+    SuccessPrompt,
+)
 
 PASSWORD_PROMPT = "Password: "
+CODE_PROMPT = "Verification code: "
 
 # Conversations open at once on one connection: a PAM module runs one; a few cover a
-# process that authenticates several users on one connection. Each holds at most a password.
+# process that authenticates several users on one connection. Each holds at most a password
+# and a code.
 MAX_SESSIONS_PER_CONNECTION = 8
 
 _SESSION_ID_BYTES = 32
+
+# The reasons a login is denied (shown by the PAM module; one line each).
+WRONG_PASSWORD = "wrong password"
+WRONG_PASSWORD_OR_CODE = "wrong password or verification code"
+EXPIRED = "this account is expired or not yet valid"
+NO_HASH = "the identity server is unreachable and this password was never used on this host"
+CANNOT_CHECK = "the password cannot be checked now"
+OFFLINE_MFA_DENIED = (
+    "the identity server is unreachable and this account needs a verification code, which "
+    "cannot be checked offline on this host: try again when the server is back"
+)
+LOCKED = "too many failed attempts with this account's credentials: try again later"
+OVER = "this login conversation is over"
 
 
 class AccountKind(enum.Enum):
@@ -56,8 +95,16 @@ class AccountKind(enum.Enum):
     DIRECTORY = "directory"
 
 
+class OfflineMfa(enum.Enum):
+    """unixd.toml ``offline_mfa``: what an account with a unix TOTP gets while offline."""
+
+    DENY = "deny"  # refused: the second factor cannot be checked
+    PASSWORD = "password"  # the cached password hash alone decides
+
+
 class Step(enum.Enum):
     AWAIT_PASSWORD = "await_password"
+    AWAIT_CODE = "await_code"
     VERIFY_ONLINE = "verify_online"
     VERIFY_OFFLINE = "verify_offline"
     VERIFY_LOCAL = "verify_local"
@@ -73,6 +120,8 @@ class Outcome(enum.Enum):
     UNREACHABLE = "unreachable"  # idmd could not be asked: go offline
     NO_HASH = "no_hash"  # offline, and no cached hash to compare with
     ERROR = "error"  # idmd answered something unusable
+    LOCKED = "locked"  # idmd: too many failures on this credential, nothing was checked
+    MFA_REQUIRED = "mfa_required"  # idmd wants a code the conversation did not ask for
 
 
 @dataclass(frozen=True)
@@ -85,6 +134,7 @@ class Reply:
 @dataclass(frozen=True)
 class VerifyOnline:
     password: str = field(repr=False)
+    code: str | None = field(default=None, repr=False)  # for an account with unix_mfa
 
 
 @dataclass(frozen=True)
@@ -105,14 +155,29 @@ class ConversationError(Exception):
 
 
 class Conversation:
-    """One login's conversation for the account ``name`` (the resolver's folded key)."""
+    """One login's conversation for the account ``name`` (the resolver's folded key).
 
-    def __init__(self, name: str, kind: AccountKind) -> None:
+    ``mfa``: the account's unix credential carries a TOTP (as far as unixd knows);
+    ``offline_mfa``: the host's policy for such accounts while offline.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        kind: AccountKind,
+        *,
+        mfa: bool = False,
+        offline_mfa: OfflineMfa = OfflineMfa.DENY,
+    ) -> None:
         self.name = name
         self.kind = kind
+        self.mfa = mfa
+        self.offline_mfa = offline_mfa
         self.step = Step.AWAIT_PASSWORD
-        # Invariant: set only while a check of it is pending (VERIFY_*), None otherwise.
+        # Invariant: the password is set from its answer until DONE (AWAIT_CODE and VERIFY_*),
+        # the code from its answer until DONE; both None otherwise.
         self._password: str | None = None
+        self._code: str | None = None
 
     def __repr__(self) -> str:
         return f"Conversation({self.name!r}, {self.kind.value}, {self.step.value})"
@@ -126,18 +191,21 @@ class Conversation:
 
     def receive(self, answer: str, *, online: bool) -> Action:
         """The user's answer to the last prompt; ``online``: may idmd be asked now."""
-        if self.step is not Step.AWAIT_PASSWORD:
-            # A step for a finished conversation, or while one is being checked.
-            return self._finish(DeniedPrompt(reason="this login conversation is over"))
-        self._password = answer
-        if self.kind is AccountKind.LOCAL:
-            self.step = Step.VERIFY_LOCAL
-            return VerifyLocal(answer)
-        if online:
-            self.step = Step.VERIFY_ONLINE
-            return VerifyOnline(answer)
-        self.step = Step.VERIFY_OFFLINE
-        return VerifyOffline(answer)
+        if self.step is Step.AWAIT_PASSWORD:
+            self._password = answer
+            if self.kind is AccountKind.LOCAL:
+                self.step = Step.VERIFY_LOCAL
+                return VerifyLocal(answer)
+            if not self.mfa:
+                return self._verify(online)
+            if not online and self.offline_mfa is OfflineMfa.DENY:
+                return self._finish(DeniedPrompt(reason=OFFLINE_MFA_DENIED))
+            return self._ask_code()
+        if self.step is Step.AWAIT_CODE:
+            self._code = answer
+            return self._verify(online)
+        # A step for a finished conversation, or while one is being checked.
+        return self._finish(DeniedPrompt(reason=OVER))
 
     def outcome(self, outcome: Outcome) -> Action:
         """What the check asked for by the last action found."""
@@ -146,15 +214,29 @@ class Conversation:
             raise ConversationError(f"no rule for {outcome.value} in {self.step.value}")
         return handler(self)
 
+    def _ask_code(self) -> Reply:
+        self.step = Step.AWAIT_CODE
+        return Reply(CodePrompt(prompt=CODE_PROMPT))
+
+    def _verify(self, online: bool) -> Action:
+        assert self._password is not None  # Invariant: the password was answered.
+        if online:
+            self.step = Step.VERIFY_ONLINE
+            return VerifyOnline(self._password, self._code)
+        return self._to_offline()
+
+    def _to_offline(self) -> Action:
+        assert self._password is not None  # Invariant: the password was answered.
+        if self.mfa and self.offline_mfa is OfflineMfa.DENY:
+            return self._finish(DeniedPrompt(reason=OFFLINE_MFA_DENIED))
+        self.step = Step.VERIFY_OFFLINE
+        return VerifyOffline(self._password)
+
     def _finish(self, prompt: Prompt) -> Reply:
         self.step = Step.DONE
         self._password = None
+        self._code = None
         return Reply(prompt)
-
-    def _to_offline(self) -> Action:
-        assert self._password is not None  # Invariant: VERIFY_ONLINE holds the password.
-        self.step = Step.VERIFY_OFFLINE
-        return VerifyOffline(self._password)
 
 
 def _success(conv: Conversation) -> Action:
@@ -162,26 +244,37 @@ def _success(conv: Conversation) -> Action:
 
 
 def _wrong(conv: Conversation) -> Action:
-    return conv._finish(DeniedPrompt(reason="wrong password"))
-
-
-def _expired(conv: Conversation) -> Action:
-    return conv._finish(DeniedPrompt(reason="this account is expired or not yet valid"))
-
-
-def _no_hash(conv: Conversation) -> Action:
+    online_with_code = conv.step is Step.VERIFY_ONLINE and conv._code is not None
     return conv._finish(
-        DeniedPrompt(reason="the identity server is unreachable and this password was never "
-                            "used on this host")
+        DeniedPrompt(reason=WRONG_PASSWORD_OR_CODE if online_with_code else WRONG_PASSWORD)
     )
 
 
+def _expired(conv: Conversation) -> Action:
+    return conv._finish(DeniedPrompt(reason=EXPIRED))
+
+
+def _no_hash(conv: Conversation) -> Action:
+    return conv._finish(DeniedPrompt(reason=NO_HASH))
+
+
 def _error(conv: Conversation) -> Action:
-    return conv._finish(DeniedPrompt(reason="the password cannot be checked now"))
+    return conv._finish(DeniedPrompt(reason=CANNOT_CHECK))
+
+
+def _locked(conv: Conversation) -> Action:
+    return conv._finish(DeniedPrompt(reason=LOCKED))
 
 
 def _offline(conv: Conversation) -> Action:
     return conv._to_offline()
+
+
+def _mfa_required(conv: Conversation) -> Action:
+    if conv._code is not None:
+        return _error(conv)  # idmd asks again for what it was sent: do not loop
+    conv.mfa = True
+    return conv._ask_code()
 
 
 _TRANSITIONS: dict[tuple[Step, Outcome], Callable[[Conversation], Action]] = {
@@ -190,6 +283,8 @@ _TRANSITIONS: dict[tuple[Step, Outcome], Callable[[Conversation], Action]] = {
     (Step.VERIFY_ONLINE, Outcome.EXPIRED): _expired,
     (Step.VERIFY_ONLINE, Outcome.ERROR): _error,
     (Step.VERIFY_ONLINE, Outcome.UNREACHABLE): _offline,
+    (Step.VERIFY_ONLINE, Outcome.LOCKED): _locked,
+    (Step.VERIFY_ONLINE, Outcome.MFA_REQUIRED): _mfa_required,
     (Step.VERIFY_OFFLINE, Outcome.ACCEPTED): _success,
     (Step.VERIFY_OFFLINE, Outcome.REFUSED): _wrong,
     (Step.VERIFY_OFFLINE, Outcome.NO_HASH): _no_hash,

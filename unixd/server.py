@@ -37,6 +37,7 @@ from idmd.framing import CLOSED, FrameDecoder, PeerProtocolError, decode_payload
 from idmd.memory import pin_mmap_threshold
 from idmd.unixsocket import bind_unix_socket
 from unixd.config import UnixdConfig
+from unixd.pam import OfflineMfa
 from unixd.proto import limits
 from unixd.proto.messages import ErrorResponse, Response, encode_response, parse_request
 from unixd.resolver import records
@@ -221,6 +222,7 @@ def build_resolver(cfg: UnixdConfig, cache: Cache, provider: IdmProvider, clock:
         cache, provider, records.Shaping.from_config(cfg, shells), link,
         clock=clock, cache_timeout=cfg.cache_timeout, request_timeout=cfg.request_timeout,
         verify_shadow=verify_shadow_hash, use_etc_skel=cfg.use_etc_skel,
+        offline_mfa=OfflineMfa(cfg.offline_mfa),
     )
 
 

@@ -39,6 +39,7 @@ def test_load_config__defaults_are_those_of_design(tmp_path: Path) -> None:
         cache_timeout=300,
         connect_timeout=2.0,
         request_timeout=4.0,
+        offline_mfa="deny",
         socket_path=Path("/run/hermit-unixd/sock"),
         task_socket_path=Path("/run/hermit-unixd/task.sock"),
         cache_path=Path("/var/cache/hermit-unixd/cache.db"),
@@ -58,6 +59,7 @@ use_etc_skel = true
 cache_timeout = 60
 connect_timeout = 0.5
 request_timeout = 3
+offline_mfa = "password"
 socket_path = "/tmp/h/sock"
 task_socket_path = "/tmp/h/task.sock"
 cache_path = "/tmp/h/cache.db"
@@ -69,6 +71,7 @@ cache_path = "/tmp/h/cache.db"
     assert (config.default_shell, config.home_prefix) == ("/bin/zsh", Path("/u"))
     assert config.use_etc_skel is True
     assert (config.cache_timeout, config.connect_timeout, config.request_timeout) == (60, 0.5, 3)
+    assert config.offline_mfa == "password"
     assert config.socket_path == Path("/tmp/h/sock")
     assert config.cache_path == Path("/tmp/h/cache.db")
     assert config.ca_path == Path("/srv/ca.pem")
@@ -137,6 +140,8 @@ def test_parse_config__uri_is_required() -> None:
         ("connect_timeout", float("nan"), "more than 0"),
         ("connect_timeout", "2", "number"),
         ("request_timeout", False, "number"),
+        ("offline_mfa", "allow", "one of deny, password"),
+        ("offline_mfa", True, "one of deny, password"),
         ("socket_path", "run/sock", "absolute path"),
         ("socket_path", '/run/"sock', "without quotes"),
         ("socket_path", "/run/s\\ock", "backslashes"),

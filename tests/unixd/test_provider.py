@@ -9,10 +9,12 @@ import trio
 from tests.unixd.test_resolver_fake_idmd import FakeIdmd, make_provider, uuid_for
 from unixd.resolver.errors import (
     AccountOutsideValidity,
+    CredentialLocked,
     CredentialsRefused,
     EntryGone,
     GoOffline,
     ProviderError,
+    SecondFactorRequired,
 )
 
 
@@ -92,6 +94,23 @@ async def test_provider__unix_auth_answers_the_user_or_says_why_not(fake: FakeId
     with pytest.raises(AccountOutsideValidity):
         await provider.unix_auth_at(uuid_for(70001), "right password", far())
     assert fake.logins == 1  # a refused password is not a refused token
+
+
+async def test_provider__unix_auth_sends_the_code_and_names_mfa_and_lockout(
+    fake: FakeIdmd,
+) -> None:
+    provider = make_provider(fake)
+    fake.set_code("alice", "123456")
+    with pytest.raises(SecondFactorRequired):
+        await provider.unix_auth_at(uuid_for(70001), "right password", far())
+    with pytest.raises(CredentialsRefused):
+        await provider.unix_auth_at(uuid_for(70001), "right password", far(), "654321")
+    user = await provider.unix_auth_at(uuid_for(70001), "right password", far(), "123456")
+    assert user["unix_mfa"] is True
+    fake.locked.add(uuid_for(70001))
+    with pytest.raises(CredentialLocked):
+        await provider.unix_auth_at(uuid_for(70001), "right password", far(), "123456")
+    assert fake.logins == 1
 
 
 async def test_provider__a_token_refused_twice_is_a_provider_error(fake: FakeIdmd) -> None:

@@ -17,6 +17,14 @@ import trio.testing
 from idmd.clock import FakeClock
 from tests.unixd.test_resolver_fake_idmd import FakeIdmd, make_provider, uuid_for
 from unixd.config import parse_config
+from unixd.pam import (
+    CODE_PROMPT,
+    LOCKED,
+    OFFLINE_MFA_DENIED,
+    WRONG_PASSWORD,
+    WRONG_PASSWORD_OR_CODE,
+    OfflineMfa,
+)
 from unixd.proto import messages as m
 from unixd.resolver import records
 from unixd.resolver.cache import NEGATIVE_TIMEOUT_SECONDS, Cache
@@ -69,7 +77,8 @@ def build_env(tmp: Path, fake: FakeIdmd, **config: object) -> tuple[Env, Resolve
         records.Shaping.from_config(cfg, records.ShellList(shells)), link,
         clock=clock, cache_timeout=cfg.cache_timeout, request_timeout=cfg.request_timeout,
         verify_shadow=lambda hash_, password: hash_ == f"hash-of:{password}",
-        use_etc_skel=cfg.use_etc_skel, rng=random.Random(1),
+        use_etc_skel=cfg.use_etc_skel, offline_mfa=OfflineMfa(cfg.offline_mfa),
+        rng=random.Random(1),
     )
     return Env(fake, cache, clock, resolver, link, shells, tmp), resolver
 
@@ -633,3 +642,90 @@ async def test_pam__cache_clear_right_after_a_login_leaves_no_hash(env: Env) -> 
     assert await login(env, "alice", PASSWORD) == {"kind": "success"}
     await env.resolver.clear()
     assert env.cache.password_hash(uuid_for(70001)) is None
+
+
+# PAM: password + TOTP ---------------------------------------------------------------------
+
+CODE = "424242"
+CODE_PROMPT_JSON = {"kind": "code", "prompt": CODE_PROMPT, "echo": True}
+
+
+async def converse(env: Env, name: str, answers: list[str]) -> list[dict[str, object]]:
+    """Every prompt unixd sends after the first password prompt, answering in order."""
+    peer = Peer(uid=0)
+    init = await env.ask(m.PamAuthInit(name, "login"), peer=peer)
+    prompts: list[dict[str, object]] = []
+    for answer_ in answers:
+        step = await env.ask(m.PamAuthStep(init["session"], answer_), peer=peer)  # type: ignore[arg-type]
+        prompts.append(step["next"])  # type: ignore[arg-type]
+        if step["next"] != CODE_PROMPT_JSON:
+            break
+    return prompts
+
+
+async def test_pam__mfa_asks_the_code_and_sends_both(env: Env) -> None:
+    env.fake.set_code("alice", CODE)
+    assert await converse(env, "alice", [PASSWORD, CODE]) == [CODE_PROMPT_JSON,
+                                                              {"kind": "success"}]
+    assert await converse(env, "alice", [PASSWORD, "000000"]) == [
+        CODE_PROMPT_JSON, {"kind": "denied", "reason": WRONG_PASSWORD_OR_CODE}]
+    # A wrong code (or password) drops the offline hash, as a wrong password always did.
+    await env.resolver.offline_hash_stored(uuid_for(70001))
+    assert env.cache.password_hash(uuid_for(70001)) is None
+
+
+async def test_pam__a_stale_view_without_mfa_asks_the_code_in_the_same_login(env: Env) -> None:
+    await env.ask(m.UserByName("alice"))  # cached with unix_mfa false
+    env.fake.set_code("alice", CODE)
+    assert await converse(env, "alice", [PASSWORD, CODE]) == [CODE_PROMPT_JSON,
+                                                              {"kind": "success"}]
+    cached = env.cache.user_by_uuid(uuid_for(70001))
+    assert cached is not None and cached.data["unix_mfa"] is True
+    assert env.fake.count("POST /v1/unix/auth") == 2
+
+
+async def test_pam__locked_is_denied_without_the_cache(env: Env) -> None:
+    assert await login(env, "alice", PASSWORD) == {"kind": "success"}
+    await env.resolver.offline_hash_stored(uuid_for(70001))
+    env.fake.locked.add(uuid_for(70001))
+    assert await login(env, "alice", PASSWORD) == {"kind": "denied", "reason": LOCKED}
+    assert env.resolver.state.is_online
+    # Nothing was learnt about the password: the offline hash stays.
+    assert env.cache.verify_password(uuid_for(70001), PASSWORD)
+
+
+async def test_pam__mfa_offline_with_deny_is_denied_with_the_reason(env: Env) -> None:
+    env.fake.set_code("alice", CODE)
+    await converse(env, "alice", [PASSWORD, CODE])
+    await env.resolver.offline_hash_stored(uuid_for(70001))
+    env.fake.down = True
+    await env.ask(m.Status())
+    assert await converse(env, "alice", [PASSWORD]) == [
+        {"kind": "denied", "reason": OFFLINE_MFA_DENIED}]
+
+
+async def test_pam__mfa_timeout_during_the_step_with_deny_is_denied(env: Env) -> None:
+    env.fake.set_code("alice", CODE)
+    await converse(env, "alice", [PASSWORD, CODE])
+    await env.resolver.offline_hash_stored(uuid_for(70001))
+    env.fake.timeout = True
+    assert await converse(env, "alice", [PASSWORD, CODE]) == [
+        CODE_PROMPT_JSON, {"kind": "denied", "reason": OFFLINE_MFA_DENIED}]
+    assert not env.resolver.state.is_online
+
+
+async def test_pam__mfa_offline_with_password_policy_uses_the_cached_hash(
+    tmp_path: Path, fake: FakeIdmd, nursery: trio.Nursery
+) -> None:
+    env, resolver = build_env(tmp_path, fake, offline_mfa="password")
+    await nursery.start(resolver.run)
+    await wait_for(lambda: resolver.state.is_online)
+    fake.set_code("alice", CODE)
+    await converse(env, "alice", [PASSWORD, CODE])
+    fake.down = True
+    await env.ask(m.Status())
+    assert await converse(env, "alice", [PASSWORD, "anything"]) == [CODE_PROMPT_JSON,
+                                                                    {"kind": "success"}]
+    assert await converse(env, "alice", ["wrong", "anything"]) == [
+        CODE_PROMPT_JSON, {"kind": "denied", "reason": WRONG_PASSWORD}]
+    env.cache.close()

@@ -5,6 +5,8 @@ The fake speaks the parts of docs/api.md that hermit-unixd uses: ``GET /status``
 anonymous login, the unix views and ``POST /v1/unix/auth``. Failures are injected here, at
 the provider seam only: ``down`` (connection refused), ``timeout`` (httpx read timeout),
 ``hang`` (never answers: the caller's deadline must end it), ``status_override`` (e.g. 500).
+A unix TOTP is one fixed ``code`` per account (``set_code``), checked before the password as
+idmd does; ``locked`` accounts get 429 ``credential_locked`` before anything is checked.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class FakeIdmd:
     groups: dict[str, dict[str, object]] = field(default_factory=dict)
     passwords: dict[str, str] = field(default_factory=dict, repr=False)
     expired: set[str] = field(default_factory=set)
+    codes: dict[str, str] = field(default_factory=dict, repr=False)
+    locked: set[str] = field(default_factory=set)
     tokens: set[str] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)
     down: bool = False
@@ -53,6 +57,7 @@ class FakeIdmd:
             "displayname": displayname or name.title(), "gidnumber": uid, "shell": shell,
             "ssh_keys": list(keys), "valid_from": valid_from, "expire_at": expire_at,
             "groups": [{"uuid": uuid, "name": name, "spn": f"{name}@{DOMAIN}", "gidnumber": uid}],
+            "unix_mfa": False,
         }
         self.users[uuid] = user
         if password is not None:
@@ -73,6 +78,12 @@ class FakeIdmd:
                 refs.append({"uuid": uuid, "name": name, "spn": f"{name}@{DOMAIN}",
                              "gidnumber": gid})
         return group
+
+    def set_code(self, name: str, code: str) -> None:
+        """Give ``name``'s unix credential a TOTP whose code is always ``code``."""
+        user = self.user_named(name)
+        self.codes[str(user["uuid"])] = code
+        user["unix_mfa"] = True
 
     def user_named(self, name: str) -> dict[str, object]:
         return next(u for u in self.users.values() if u["name"] == name)
@@ -126,7 +137,15 @@ class FakeIdmd:
         if path == "/v1/unix/auth":
             body = json.loads(request.content)
             user = _find(self.users, body["name"])
-            if user is None or self.passwords.get(str(user["uuid"])) != body["password"]:
+            uuid = str(user["uuid"]) if user is not None else ""
+            if uuid in self.locked:
+                return _error(429, "credential_locked")
+            if uuid in self.codes:
+                if "totp" not in body:
+                    return _error(403, "mfa_required")
+                if body["totp"] != self.codes[uuid]:
+                    return _error(401, "invalid_credentials")
+            if user is None or self.passwords.get(uuid) != body["password"]:
                 return _error(401, "invalid_credentials")
             if user["uuid"] in self.expired:
                 return _error(403, "account_expired")
@@ -183,3 +202,23 @@ async def test_fake_idmd__finds_users_by_every_key_and_lists_groups_of_members()
             assert response.json()["name"] == "alice", key
         refs = (await client.get("/v1/unix/user/alice")).json()["groups"]
     assert [ref["name"] for ref in refs] == ["alice", "staff"]
+
+
+async def test_fake_idmd__checks_the_code_before_the_password_and_locks() -> None:
+    fake = FakeIdmd(tokens={"t"})
+    fake.add_user("alice", 70001, password="pw")
+    fake.set_code("alice", "123456")
+    headers = {"Authorization": "Bearer t"}
+    async with httpx.AsyncClient(transport=fake.transport(), base_url=URI,
+                                 headers=headers) as client:
+        async def auth(**body: str) -> tuple[int, object]:
+            response = await client.post("/v1/unix/auth", json={"name": "alice", **body})
+            return response.status_code, response.json().get("error")
+
+        assert await auth(password="pw") == (403, "mfa_required")
+        assert await auth(password="wrong", totp="000000") == (401, "invalid_credentials")
+        assert await auth(password="wrong", totp="123456") == (401, "invalid_credentials")
+        assert await auth(password="pw", totp="123456") == (200, None)
+        assert (await client.get("/v1/unix/user/alice")).json()["unix_mfa"] is True
+        fake.locked.add(uuid_for(70001))
+        assert await auth(password="pw", totp="123456") == (429, "credential_locked")

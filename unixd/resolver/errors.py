@@ -12,8 +12,12 @@ Hierarchy (under ``idmd.errors.HermitError``)::
     ├── Reauthenticate             401 on a read: the token is gone; log in again, retry once
     ├── EntryGone                  404: idmd has no such POSIX entry; purge it from the cache
     ├── CredentialsRefused         401 invalid_credentials on /v1/unix/auth: wrong password
-    └── AccountOutsideValidity     403 account_expired on /v1/unix/auth: right password, but
-                                   the account is expired or not yet valid
+    ├── AccountOutsideValidity     403 account_expired on /v1/unix/auth: right password, but
+    │                              the account is expired or not yet valid
+    ├── SecondFactorRequired       403 mfa_required on /v1/unix/auth: the account has a unix
+    │                              TOTP and no code was sent (unixd's view was stale)
+    └── CredentialLocked           429 credential_locked on /v1/unix/auth: too many failures;
+                                   nothing was checked, try later (never the cache instead)
 
 "Unavailable" (``GoOffline``) is never turned into "not found" (``EntryGone``) or "empty".
 Messages never hold a password or a token.
@@ -46,3 +50,11 @@ class CredentialsRefused(ProviderError):
 
 class AccountOutsideValidity(ProviderError):
     code = "account_expired"
+
+
+class SecondFactorRequired(ProviderError):
+    code = "mfa_required"
+
+
+class CredentialLocked(ProviderError):
+    code = "credential_locked"

@@ -15,7 +15,7 @@ Rules:
   log in once more and retry the request once; a second 401 is a ``ProviderError``.
 - Logins are serialised: concurrent requests that all find the token stale log in once.
 - Transport errors, timeouts (ours or httpx's) and 5xx answers mean ``GoOffline``; 404 on a
-  view means ``EntryGone``. A password sent to ``/v1/unix/auth`` is never logged.
+  view means ``EntryGone``. A password or code sent to ``/v1/unix/auth`` is never logged.
 
 Cancellation: every method may be cancelled; a cancelled request leaves no half-state (the
 connection is dropped by httpcore; a login interrupted midway is simply redone).
@@ -37,11 +37,13 @@ import trio
 from idmd.errors import HermitError
 from unixd.resolver.errors import (
     AccountOutsideValidity,
+    CredentialLocked,
     CredentialsRefused,
     EntryGone,
     GoOffline,
     ProviderError,
     Reauthenticate,
+    SecondFactorRequired,
 )
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,10 @@ def _check_status(response: httpx.Response, what: str) -> None:
         raise Reauthenticate(f"{what}: idmd refused the token ({code or status})")
     if status == 403 and code == "account_expired":
         raise AccountOutsideValidity(f"{what}: the account is expired or not yet valid")
+    if status == 403 and code == "mfa_required":
+        raise SecondFactorRequired(f"{what}: idmd asks for a verification code")
+    if status == 429 and code == "credential_locked":
+        raise CredentialLocked(f"{what}: too many failed attempts; idmd checked nothing")
     raise ProviderError(f"{what}: idmd answered {status} {code}".rstrip())
 
 
@@ -186,13 +192,17 @@ class IdmProvider:
         body = await self._get_object("/v1/unix/group", deadline)
         return _list_of_objects(body, "groups", "GET /v1/unix/group")
 
-    async def unix_auth_at(self, name: str, password: str, deadline: float) -> JSON:
-        """Check ``password`` of ``name``; the UNIX_USER on success.
+    async def unix_auth_at(
+        self, name: str, password: str, deadline: float, code: str | None = None
+    ) -> JSON:
+        """Check ``password`` (and the TOTP ``code``) of ``name``; the UNIX_USER on success.
 
-        Errors: ``CredentialsRefused``, ``AccountOutsideValidity``, ``GoOffline``,
-        ``ProviderError``.
+        Errors: ``CredentialsRefused``, ``AccountOutsideValidity``, ``SecondFactorRequired``,
+        ``CredentialLocked``, ``GoOffline``, ``ProviderError``.
         """
         body = {"name": name, "password": password}
+        if code is not None:
+            body["totp"] = code
         response = await self._send("POST", "/v1/unix/auth", deadline, json_body=body)
         user = _json_object(response, "POST /v1/unix/auth").get("user")
         if not isinstance(user, dict):

@@ -47,6 +47,7 @@ from idmd.clock import Clock
 from unixd.pam import (
     AccountKind,
     Conversation,
+    OfflineMfa,
     Outcome,
     Reply,
     VerifyLocal,
@@ -57,10 +58,12 @@ from unixd.resolver import records
 from unixd.resolver.cache import Cache, CachedEntry
 from unixd.resolver.errors import (
     AccountOutsideValidity,
+    CredentialLocked,
     CredentialsRefused,
     EntryGone,
     GoOffline,
     ProviderError,
+    SecondFactorRequired,
 )
 from unixd.resolver.provider import JSON, IdmProvider
 from unixd.resolver.state import OnlineState
@@ -162,6 +165,7 @@ class Resolver:
         request_timeout: float,
         verify_shadow: Callable[[str, str], bool],
         use_etc_skel: bool = False,
+        offline_mfa: OfflineMfa = OfflineMfa.DENY,
         rng: random.Random | None = None,
     ) -> None:
         self.cache = cache
@@ -172,6 +176,7 @@ class Resolver:
         self.cache_timeout = cache_timeout
         self.request_timeout = request_timeout
         self.use_etc_skel = use_etc_skel
+        self.offline_mfa = offline_mfa
         self.state = OnlineState()
         self._verify_shadow = verify_shadow
         self._rng = rng or random.Random()  # jitter, not a secret
@@ -237,7 +242,8 @@ class Resolver:
                 log.warning("going offline: %s", exc.detail)
             self.state.failed(trio.current_time())
             raise
-        except (EntryGone, CredentialsRefused, AccountOutsideValidity):
+        except (EntryGone, CredentialsRefused, AccountOutsideValidity, SecondFactorRequired,
+                CredentialLocked):
             # idmd answered: it is reachable, whatever the answer said.
             self.state.succeeded()
             raise
@@ -523,7 +529,9 @@ class Resolver:
         found = await self.user(name, deadline)
         if not isinstance(found, Found):
             return found
-        return Conversation(str(found.entry.get("uuid")), AccountKind.DIRECTORY)
+        return Conversation(str(found.entry.get("uuid")), AccountKind.DIRECTORY,
+                            mfa=found.entry.get("unix_mfa") is True,
+                            offline_mfa=self.offline_mfa)
 
     async def check(self, action: VerifyOnline | VerifyOffline | VerifyLocal,
                     conversation: Conversation, deadline: float) -> Outcome:
@@ -540,13 +548,24 @@ class Resolver:
                 return Outcome.NO_HASH
             ok = await self._slow(lambda: self.cache.check_password_hash(phc, action.password))
             return Outcome.ACCEPTED if ok else Outcome.REFUSED
-        return await self._check_online(uuid, action.password, deadline)
+        return await self._check_online(uuid, action.password, action.code, deadline)
 
-    async def _check_online(self, uuid: str, password: str, deadline: float) -> Outcome:
+    async def _check_online(
+        self, uuid: str, password: str, code: str | None, deadline: float
+    ) -> Outcome:
         try:
-            user = await self._ask(self.provider.unix_auth_at(uuid, password, deadline))
+            user = await self._ask(self.provider.unix_auth_at(uuid, password, deadline, code))
         except GoOffline:
             return Outcome.UNREACHABLE
+        except CredentialLocked:
+            # idmd checked nothing; the cache must not answer instead (the lockout would
+            # become an offline guess), nor forget its hash (nothing was learnt).
+            return Outcome.LOCKED
+        except SecondFactorRequired:
+            # The account gained a unix TOTP since its view was cached: fetch it again, so
+            # the next login asks for the code at once; this one asks now.
+            await self._refetch_user(uuid, deadline)
+            return Outcome.MFA_REQUIRED
         except CredentialsRefused:
             # The password changed upstream (or was never right): an old cached hash must not
             # let it in offline later, nor one still being made from an earlier login.
@@ -571,6 +590,15 @@ class Resolver:
         else:
             await self._store_offline_hash(uuid, password, done)
         return Outcome.ACCEPTED
+
+    async def _refetch_user(self, uuid: str, deadline: float) -> None:
+        cached = await self.db(self.cache.user_by_uuid, uuid)
+        try:
+            fresh = await self._ask(self.provider.user_at(uuid, deadline))
+        except ProviderError as exc:
+            log.debug("refetching user %s: %s", uuid, exc.detail)
+            return
+        await self._store(_Kind.USER, fresh, cached.data if cached is not None else None)
 
     async def _store_offline_hash(self, uuid: str, password: str, done: trio.Event) -> None:
         try:
