@@ -6,6 +6,9 @@ from idmd.clock import FakeClock
 from idmd.errors import InvalidAuthState
 from idmd.idm.authsession import (
     ACCOUNT_EXPIRED,
+    MFA_MISSING,
+    PASSKEY_MISSING,
+    WRONG_CODE,
     WRONG_CREDENTIALS,
     AuthSessions,
     AuthSubject,
@@ -13,6 +16,7 @@ from idmd.idm.authsession import (
     Denied,
     Success,
 )
+from idmd.idm.policy import AccountPolicy, CredentialType
 
 ALICE = AuthSubject(uuid="0b1e9c2e-7a4b-4c7e-9f57-3d2f1c1a8e11")
 UNKNOWN = AuthSubject(uuid=None)
@@ -127,3 +131,53 @@ def test_auth__inside_validity_succeeds(sessions: AuthSessions) -> None:
     sid, _ = sessions.begin(subject, read_only=False)
     outcome = sessions.finish_step(sessions.start_step(sid, "password"), credential_ok=True)
     assert isinstance(outcome, Success)
+
+
+TOTP_ALICE = AuthSubject(uuid=ALICE.uuid, has_totp=True)
+
+
+def test_auth__totp_account_is_asked_a_code_then_the_password(sessions: AuthSessions) -> None:
+    sid, first = sessions.begin(TOTP_ALICE, read_only=False)
+    assert first == Continue(methods=("totp", "backup_code"))
+    check = sessions.start_step(sid, "backup_code")
+    assert sessions.finish_step(check, credential_ok=True) == Continue(methods=("password",))
+    with pytest.raises(InvalidAuthState):
+        sessions.start_step(sid, "totp")  # the first stage is done; the session is now over
+
+
+def test_auth__a_wrong_code_ends_the_session_before_the_password(sessions: AuthSessions) -> None:
+    sid, _ = sessions.begin(TOTP_ALICE, read_only=False)
+    check = sessions.start_step(sid, "totp")
+    assert sessions.finish_step(check, credential_ok=False) == Denied(WRONG_CODE)
+    with pytest.raises(InvalidAuthState):
+        sessions.start_step(sid, "password")
+
+
+@pytest.mark.parametrize(
+    ("min_credential", "has_totp", "reason"),
+    [("mfa", False, MFA_MISSING), ("passkey", True, PASSKEY_MISSING), ("mfa", True, None)],
+)
+def test_auth__policy_is_judged_after_every_credential(
+    sessions: AuthSessions, min_credential: CredentialType, has_totp: bool, reason: str | None
+) -> None:
+    policy = AccountPolicy(min_credential=min_credential)
+    subject = AuthSubject(uuid=ALICE.uuid, has_totp=has_totp, policy=policy)
+    sid, _ = sessions.begin(subject, read_only=False)
+    outcome: object = None
+    for method in ("totp", "password") if has_totp else ("password",):
+        outcome = sessions.finish_step(sessions.start_step(sid, method), credential_ok=True)
+    if reason is None:
+        assert isinstance(outcome, Success) and outcome.policy == policy
+    else:
+        assert outcome == Denied(reason)
+
+
+def test_auth__reauth_success_names_the_session_it_extends(sessions: AuthSessions) -> None:
+    sid, _ = sessions.begin(ALICE, read_only=False, reauth_of="record-id")
+    outcome = sessions.finish_step(sessions.start_step(sid, "password"), credential_ok=True)
+    assert isinstance(outcome, Success) and outcome.reauth_of == "record-id"
+
+
+def test_auth_subject__lock_key_of_an_unknown_name_is_folded() -> None:
+    assert AuthSubject(uuid=None, name="Mallory").lock_key == "?mallory"
+    assert ALICE.lock_key == ALICE.uuid
