@@ -16,6 +16,10 @@ Rules:
   or control character, and short enough for ``sun_path`` (108 bytes with its NUL).
 - ``home_alias`` may not equal ``home_attr``: the alias would be a symlink to itself.
 - ``request_timeout`` covers a whole request, so it is at least ``connect_timeout``.
+- ``token_path`` is optional (not set: unixd reads as anonymous). Only its form is checked
+  here; the file itself is checked by hermit-unixd when it starts
+  (``unixd.resolver.tokenfile``), since hermit-unixd-tasks reads this file too and neither
+  needs nor may see the token. ``render`` shows the path, never the token.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ DEFAULTS: dict[str, object] = {
 }
 # Every key, in the order of DESIGN.md (and of ``render``).
 KEYS = (
-    "uri", "ca_path", "allowed_login_groups", "name_format", "default_shell", "home_prefix",
+    "uri", "ca_path", "token_path",
+    "allowed_login_groups", "name_format", "default_shell", "home_prefix",
     "home_attr", "home_alias", "use_etc_skel", "cache_timeout", "connect_timeout",
     "request_timeout", "offline_mfa", "socket_path", "task_socket_path", "cache_path",
 )
@@ -92,6 +97,8 @@ class UnixdConfig:
     source: Path
     uri: str
     ca_path: Path
+    # The file holding the API token unixd reads with; None: it logs in as anonymous.
+    token_path: Path | None
     allowed_login_groups: tuple[str, ...]
     name_format: str
     default_shell: str
@@ -111,7 +118,12 @@ class UnixdConfig:
         """Every key with the value in force, as TOML (what ``--configtest`` prints)."""
         lines = [f"# effective configuration from {self.source}"]
         for key in KEYS:
-            lines.append(f"{key} = {_toml_value(getattr(self, key))}")
+            value = getattr(self, key)
+            if value is None:
+                # TOML has no null: an optional key that is not set is shown as a comment.
+                lines.append(f"# {key} is not set")
+                continue
+            lines.append(f"{key} = {_toml_value(value)}")
         return "\n".join(lines) + "\n"
 
 
@@ -199,6 +211,10 @@ def _path(value: object) -> Path:
     return Path(text)
 
 
+def _optional_path(value: object) -> Path | None:
+    return None if value is None else _path(value)
+
+
 def _socket_path(value: object) -> Path:
     text = _string(value)
     if not _PLAIN_PATH_RE.fullmatch(text):
@@ -261,6 +277,7 @@ def _shell(value: object) -> str:
 _CHECKS: dict[str, _Check] = {
     "uri": _uri,
     "ca_path": _path,
+    "token_path": _optional_path,
     "allowed_login_groups": _login_groups,
     "name_format": _choice(NAME_FORMATS),
     "default_shell": _shell,

@@ -239,6 +239,7 @@ async def serve(cfg: UnixdConfig, *, shells_path: Path = Path("/etc/shells"),
     provider = IdmProvider(
         cfg.uri, verify=pinned_tls_context(cfg.ca_path),
         connect_timeout=cfg.connect_timeout, request_timeout=cfg.request_timeout,
+        token_path=cfg.token_path,
     )
     link = TaskLink()
     resolver = build_resolver(cfg, cache, provider, clock, link, records.ShellList(shells_path))

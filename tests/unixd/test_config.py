@@ -29,6 +29,7 @@ def test_load_config__defaults_are_those_of_design(tmp_path: Path) -> None:
         source=tmp_path / "unixd.toml",
         uri="https://idm.example.com:8443",
         ca_path=Path("/etc/hermit/ca.pem"),
+        token_path=None,
         allowed_login_groups=(),
         name_format="name",
         default_shell="/bin/bash",
@@ -89,9 +90,20 @@ def test_load_config__a_table_is_an_unknown_key(tmp_path: Path) -> None:
         load_config(path)
 
 
-def test_load_config__token_path_is_not_a_key_yet(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown key 'token_path'"):
-        load_config(write(tmp_path, URI + 'token_path = "/etc/hermit/token"\n'))
+def test_load_config__token_path_is_an_optional_absolute_path(tmp_path: Path) -> None:
+    # Only the form: the file is checked by hermit-unixd at start (tests/unixd/test_tokenfile).
+    config = load_config(write(tmp_path, URI + 'token_path = "/etc/hermit/absent.token"\n'))
+    assert config.token_path == Path("/etc/hermit/absent.token")
+    with pytest.raises(ConfigError, match="key 'token_path' must be an absolute path"):
+        load_config(write(tmp_path, URI + 'token_path = "unixd.token"\n'))
+    with pytest.raises(ConfigError, match="key 'token_path' must be a string"):
+        load_config(write(tmp_path, URI + "token_path = 1\n"))
+
+
+def test_render__an_unset_token_path_is_a_comment_and_a_set_one_only_its_path() -> None:
+    assert "# token_path is not set\n" in parse().render()
+    rendered = parse(token_path="/run/credentials/hermit-unixd.service/token").render()
+    assert 'token_path = "/run/credentials/hermit-unixd.service/token"\n' in rendered
 
 
 def test_load_config__missing_file_names_it(tmp_path: Path) -> None:
@@ -186,7 +198,7 @@ def test_parse_config__uri_trailing_slash_is_dropped() -> None:
 def test_render__lists_every_key_in_order_as_toml_that_reads_back() -> None:
     config = parse(
         allowed_login_groups=["staff", "ops"], connect_timeout=0.5, use_etc_skel=True,
-        home_prefix="/srv/h\"o\\m\te",
+        home_prefix="/srv/h\"o\\m\te", token_path="/etc/hermit/unixd.token",
     )
     text = config.render()
     assert text.startswith("# effective configuration from /etc/u.toml\n")

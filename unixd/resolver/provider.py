@@ -13,6 +13,12 @@ Rules:
 - Reads use an anonymous token from the stepped flow (DESIGN.md "Protocols": begin, then a
   step with the session header). A 401 on a read means the token expired or was revoked:
   log in once more and retry the request once; a second 401 is a ``ProviderError``.
+- With ``token_path`` (unixd.toml) the token is the API token in that file instead, read at
+  start (``tokenfile.read_token_file``; a bad file stops unixd from starting). A 401 then
+  means the token was destroyed, expired or rotated: the file is read once more and, if it
+  holds another token, the request retried once with it; a token idmd still refuses is
+  ``GoOffline`` (answers come from the cache, and the next try after the back-off reads the
+  file again). There is never an anonymous login in this mode.
 - Logins are serialised: concurrent requests that all find the token stale log in once.
 - Transport errors, timeouts (ours or httpx's) and 5xx answers mean ``GoOffline``; 404 on a
   view means ``EntryGone``. A password or code sent to ``/v1/unix/auth`` is never logged.
@@ -45,6 +51,7 @@ from unixd.resolver.errors import (
     Reauthenticate,
     SecondFactorRequired,
 )
+from unixd.resolver.tokenfile import TokenFileError, read_token_file
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +157,12 @@ class IdmProvider:
         connect_timeout: float,
         request_timeout: float,
         transport: httpx.AsyncBaseTransport | None = None,
+        token_path: Path | None = None,
     ) -> None:
+        """Errors: ``TokenFileError`` when ``token_path`` is given and cannot be used."""
+        # Invariant: with ``_token_path``, ``_token`` is never None (the file's token).
+        self._token_path = token_path
+        initial = read_token_file(token_path) if token_path is not None else None
         self._client = httpx.AsyncClient(
             base_url=uri,
             verify=verify,
@@ -159,8 +171,8 @@ class IdmProvider:
             # Connections stay open between lookups; a handful is plenty for one host.
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
         )
-        # Invariant: ``_token`` is None or the last token a login returned.
-        self._token: str | None = None
+        # Invariant: ``_token`` is None or the last token a login returned (or the file held).
+        self._token: str | None = initial
         self._login_lock = trio.Lock()
 
     async def aclose(self) -> None:
@@ -173,7 +185,10 @@ class IdmProvider:
         with _translated("GET /status"), trio.fail_at(deadline):
             response = await self._client.get("/status")
         _check_status(response, "GET /status")
-        if self._token is None:
+        if self._token_path is not None:
+            # idmd answering is not enough: the token must still be accepted.
+            await self._send("GET", "/v1/auth/whoami", deadline)
+        elif self._token is None:
             await self._login_at(deadline, stale=None)
 
     async def user_at(self, key: str | int, deadline: float) -> JSON:
@@ -229,6 +244,8 @@ class IdmProvider:
                 _check_status(response, what)
             except Reauthenticate:
                 if attempt == 2:
+                    if self._token_path is not None:
+                        raise self._token_refused(what) from None
                     raise ProviderError(f"{what}: idmd refused a fresh token") from None
                 log.info("idmd refused our token; logging in again")
                 await self._login_at(deadline, stale=token)
@@ -239,10 +256,13 @@ class IdmProvider:
     # Login ----------------------------------------------------------------------------------
 
     async def _login_at(self, deadline: float, *, stale: str | None) -> str:
-        """Log in as anonymous unless another task already replaced the ``stale`` token."""
+        """Log in as anonymous unless another task already replaced the ``stale`` token;
+        with ``token_path``, read the file again instead (see the module rules)."""
         async with self._login_lock:
             if self._token is not None and self._token != stale:
                 return self._token
+            if self._token_path is not None:
+                return self._reread_token(stale)
             self._token = None
             with _translated("login"), trio.fail_at(deadline):
                 begin = await self._client.post("/v1/auth/begin", json={"name": "anonymous"})
@@ -261,6 +281,27 @@ class IdmProvider:
                 raise ProviderError(f"anonymous login was {reply.get('state')!r}, not success")
             self._token = token
             return token
+
+
+    def _reread_token(self, stale: str | None) -> str:
+        """The token now in ``token_path``, if it is not ``stale``. Errors: ``GoOffline``."""
+        assert self._token_path is not None
+        try:
+            # A few hundred bytes from a local file: not worth a worker thread.
+            token = read_token_file(self._token_path)
+        except TokenFileError as exc:
+            raise GoOffline(f"cannot read the API token again: {exc.detail}") from None
+        if token == stale:
+            raise self._token_refused("the request")
+        log.info("idmd refused our API token; using the new one in %s", self._token_path)
+        self._token = token
+        return token
+
+    def _token_refused(self, what: str) -> GoOffline:
+        return GoOffline(
+            f"{what}: idmd refuses the API token in token_path {self._token_path} "
+            "(destroyed or expired?); answering from the cache"
+        )
 
 
 def _segment(key: str | int) -> str:
