@@ -16,7 +16,9 @@ Rules:
   backups are then kept.
 - Time: wall time from the injected ``Clock`` (names, what is due), waiting with
   ``trio.sleep`` (trio's clock), so tests run it under ``trio.testing.MockClock``.
-- The directory is created 0700 when missing; its backups are 0600 (``files``).
+- The directory is created 0700 when missing; its backups are 0600 (``files``). Listing and
+  pruning it (a few stat and unlink calls on a directory of ``keep`` files) run on the loop;
+  the backup itself runs in a worker thread (``service``).
 """
 
 from __future__ import annotations
