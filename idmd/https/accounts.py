@@ -12,10 +12,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from idmd.errors import InvalidValue
 from idmd.https.inputs import caller_of, idm_of, optional_string, read_object, string
 from idmd.https.routing import Handler, resource
 from idmd.idm import accounts
 from idmd.idm.accounts import CredentialAttr, Kind
+from idmd.idm.hashimport import validate_imported_hash
 from idmd.idm.passwords import validate_password
 from idmd.idm.sshkeys import make_key
 from idmd.idm.values import (
@@ -118,7 +120,17 @@ def account_routes(kind: Kind) -> list[Route]:
     def password_setter(attr: CredentialAttr) -> Handler:
         async def set_password(request: Request) -> JSONResponse:
             caller = caller_of(request)
-            body = await read_object(request, allowed=("password",), required=("password",))
+            body = await read_object(request, allowed=("password", "password_hash"))
+            if len(body) != 1:
+                raise InvalidValue("send exactly one of password and password_hash")
+            if "password_hash" in body:
+                # A hash another system made (docs/password-policy.md "Imported hashes"): not
+                # vetted (we cannot see the password), upgraded to Argon2id at the first login.
+                stored = validate_imported_hash(body["password_hash"])
+                idm_of(request).import_password_hash(
+                    caller, kind, request.path_params["id"], attr, stored
+                )
+                return JSONResponse({"changed": True})
             password = validate_password(body["password"])
             await idm_of(request).set_password(
                 caller, kind, request.path_params["id"], attr, password

@@ -30,7 +30,7 @@ from idmd.errors import (
     MfaRequired,
     NotFound,
 )
-from idmd.idm import accounts, apitokens, lookup, unix
+from idmd.idm import accounts, apitokens, badlist, lookup, unix
 from idmd.idm.credupdate import CredentialUpdates
 from idmd.idm.login import Caller, Login, StepResult, iso_time, subject_of
 from idmd.idm.passwords import Hasher, Secret, generate_password, needs_upgrade
@@ -63,6 +63,8 @@ class Idm:
         self.clock = clock
         with server.write() as txn:
             pem = load_or_create_signing_key(txn)
+            # The default password badlist, once per database (idmd/idm/badlist.py).
+            badlist.seed_default(txn)
         self.hasher = Hasher()
         # The one set of failure counters every login path consults (idmd/idm/softlock.py).
         self.softlocks = Softlocks(clock)
@@ -178,17 +180,53 @@ class Idm:
         text: str,
         attr: accounts.CredentialAttr,
         password: Secret,
+        *,
+        vet: bool = True,
     ) -> None:
+        """Hash ``password`` and store it in ``attr`` of the account ``text``.
+
+        With ``vet`` the password policy judges it first (idmd/idm/pwpolicy.py), once the
+        caller is known to be allowed to set it, so its answers tell nothing to anyone else;
+        the second factor that counts is the one of that credential (``totp`` for
+        ``password``, ``unix_totp`` for ``unix_password``). Generated passwords skip it.
+
+        Errors: ``PasswordRejected``, ``AccessDenied``, ``NotFound``, those of ``write``.
+        """
         caller.require_write()
         with self.server.read() as txn:
-            lookup.find_or_404(txn, kind, text)
+            entry = lookup.find_or_404(txn, kind, text)
+            if not txn.can_modify(caller.identity, entry, [attr]):
+                raise AccessDenied(f"you may not modify {attr} of this entry")
+        if vet:
+            factor = "unix_totp" if attr == "unix_password" else "totp"
+            password = await vet_password(
+                self.server, entry.uuid, password, has_second_factor=bool(entry.get(factor))
+            )
         phc = await self.hasher.hash(password)
         self.write(caller, accounts.set_credential, kind, text, attr, phc)
 
+    def import_password_hash(
+        self,
+        caller: Caller,
+        kind: accounts.Kind,
+        text: str,
+        attr: accounts.CredentialAttr,
+        stored: str,
+    ) -> None:
+        """Store a hash another system made (already ``hashimport.validate_imported_hash``-ed).
+
+        It verifies as it is until the first successful login, which replaces it with
+        Argon2id (``passwords.needs_upgrade``). Errors: those of ``write``.
+        """
+        self.write(caller, accounts.set_credential, kind, text, attr, stored)
+
     async def generate_password(self, caller: Caller, text: str) -> Secret:
-        """Give a service account a fresh generated password and return it."""
+        """Give a service account a fresh generated password and return it (not vetted: it is
+        random by construction)."""
         password = generate_password()
-        await self.set_password(caller, "service_account", text, "password", password)
+        await self.set_password(
+            caller, "service_account", text, "password", password, vet=False
+        )
         return password
 
     async def recover_account(self, name: str) -> str:

@@ -418,3 +418,79 @@ async def test_service_account__unknown_managing_group_is_404(
         await client.post("/v1/service_account", json=body, headers=admin), 404, "not_found"
     )
     assert_error(await client.get("/v1/service_account/bot", headers=admin), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("password", "says"),
+    [
+        ("pelican vault", "at least 15 characters"),
+        ("Alice pelican vault harmonica", "the account's name"),
+        ("password12345678", "common passwords"),
+        ("qwertyuiopasdfghjkl", "too easy to guess"),
+    ],
+)
+async def test_person_password__policy_refusals_say_what_to_change(
+    client: httpx.AsyncClient, admin: dict[str, str], password: str, says: str
+) -> None:
+    await make_person(client, admin, "alice", PASSWORD)
+    for route in ("password", "unix_password"):
+        response = await client.put(
+            f"/v1/person/alice/{route}", json={"password": password}, headers=admin
+        )
+        assert_error(response, 400, "password_rejected")
+        assert says in response.json()["detail"]
+        assert password not in response.text
+    assert await login(client, "alice", PASSWORD)
+
+
+async def test_person_password__policy_is_judged_after_the_right_to_set_it(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await make_person(client, admin, "alice", PASSWORD)
+    await make_person(client, admin, "bob")
+    alice = bearer(await login(client, "alice", PASSWORD))
+    response = await client.put(
+        "/v1/person/bob/password", json={"password": "pelican vault"}, headers=alice
+    )
+    assert_error(response, 403, "access_denied")
+
+
+async def test_person_password__imported_hash_logs_in_and_is_upgraded(
+    idm: Any, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    import base64
+    import hashlib
+
+    from idmd.idm.passwords import needs_upgrade
+
+    await make_person(client, admin, "alice")
+    salt = b"imported-salt"
+    digest = hashlib.sha256(PASSWORD.encode() + salt).digest()
+    stored = "{SSHA256}" + base64.b64encode(digest + salt).decode()
+    response = await client.put(
+        "/v1/person/alice/password", json={"password_hash": stored}, headers=admin
+    )
+    assert response.json() == {"changed": True}
+    assert await login(client, "alice", PASSWORD)
+    with idm.server.read() as txn:
+        entry = txn.resolve("alice")
+        assert not needs_upgrade(entry.first("password"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"password_hash": "{SSHA}bm90LWEtaGFzaA"},
+        {"password_hash": "$1$saltsalt$0123456789abcdefghijkl"},
+        {"password_hash": 42},
+        {"password": PASSWORD, "password_hash": "{SSHA}"},
+        {},
+    ],
+)
+async def test_person_password__malformed_import_refused(
+    client: httpx.AsyncClient, admin: dict[str, str], body: dict[str, object]
+) -> None:
+    await make_person(client, admin, "alice", PASSWORD)
+    response = await client.put("/v1/person/alice/password", json=body, headers=admin)
+    assert_error(response, 400, "invalid_value")
+    assert await login(client, "alice", PASSWORD)

@@ -272,9 +272,9 @@ async def test_unix_auth__failures_softlock_the_unix_password_only(
     assert_error(locked, 429, "credential_locked")
     assert locked.headers["Retry-After"] == "1"
     # The primary password is another credential: its login is not slowed.
-    await client.put("/v1/person/alice/password", json={"password": "primary pw 1"},
+    await client.put("/v1/person/alice/password", json={"password": "primary heron quartz 1"},
                      headers=admin)
-    assert await login(client, "alice", "primary pw 1")
+    assert await login(client, "alice", "primary heron quartz 1")
     clock.advance(1)
     assert (await _auth(client, anon, UNIX_PASSWORD)).status_code == 200
     assert idm.softlocks.failures(_uuid(idm, "alice"), "unix_password") == 0
