@@ -167,8 +167,22 @@ class ApiClient:
             _json_object(response), response.headers.get(AUTH_SESSION_HEADER, session)
         )
 
+    def auth_reauth(self) -> AuthAnswer:
+        """Begin re-authenticating the bearer's own session (``POST /v1/auth/reauth``)."""
+        response = self._send("POST", "/v1/auth/reauth", {})
+        return AuthAnswer(_json_object(response), response.headers.get(AUTH_SESSION_HEADER))
+
     def whoami(self) -> JsonObject:
         return self._call("GET", "/v1/auth/whoami")
+
+    def list_sessions(self) -> list[JsonObject]:
+        return _json_list(self._call("GET", "/v1/auth/sessions"), "sessions")
+
+    def destroy_session(self, session_id: str) -> JsonObject:
+        return self._call("DELETE", f"/v1/auth/sessions/{_segment(session_id)}")
+
+    def unlock_credentials(self, name: str) -> JsonObject:
+        return self._call("POST", f"/v1/person/{_segment(name)}/credential/unlock", {})
 
     def logout(self) -> JsonObject:
         return self._call("POST", "/v1/auth/logout", {})

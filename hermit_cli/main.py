@@ -21,7 +21,7 @@ from typing import TextIO
 
 import httpx
 
-from hermit_cli.commands import group, person, service_account, session
+from hermit_cli.commands import credential, group, person, service_account, session
 from hermit_cli.context import Context, GlobalOptions
 from hermit_cli.errors import EXIT_FAILURE, EXIT_OK, ApiError, HermitError
 from hermit_cli.output import Output
@@ -38,6 +38,7 @@ def build_parser() -> HermitArgumentParser:
     person.register(commands)
     group.register(commands)
     service_account.register(commands)
+    credential.register(commands)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""Where the CLI's secrets come from: the terminal, ``HERMIT_PASSWORD``, or piped stdin.
+"""Where the CLI's secrets come from: the terminal, ``HERMIT_PASSWORD``/``HERMIT_TOTP``/
+``HERMIT_BACKUP_CODE``, or piped stdin.
 
 It does not send anything (``auth.py`` and the commands do). Secrets it reads are returned as
 ``Secret`` and never echoed.
@@ -6,6 +7,9 @@ It does not send anything (``auth.py`` and the commands do). Secrets it reads ar
 Rules:
 - login: ``HERMIT_PASSWORD`` when set; otherwise ``getpass`` when stdin is a terminal;
   otherwise a ``UsageError`` — login never waits on a pipe that may never deliver;
+- the second factor (``auth.CODE``): ``HERMIT_TOTP`` when set, else ``HERMIT_BACKUP_CODE``
+  (a backup code is single use, so it is spent only when no TOTP code is given), else one
+  prompt on a terminal that takes either, else a ``UsageError`` naming ``HERMIT_TOTP``;
 - a new password (``set-password``): asked twice on a terminal, or the first line of stdin
   without its line ending when stdin is not a terminal; empty is refused.
 """
@@ -16,6 +20,7 @@ import getpass
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
+from hermit_cli.auth import CODE
 from hermit_cli.errors import UsageError
 from hermit_cli.secret import Secret
 
@@ -28,6 +33,8 @@ def login_credential_asker(
     """An ``ask(method, name)`` for ``auth.run_login``."""
 
     def answer(method: str, name: str) -> Secret:
+        if method == CODE:
+            return _code(name)
         if method != "password":
             raise UsageError(f"cannot answer login method {method!r}")
         from_env = env.get("HERMIT_PASSWORD")
@@ -36,6 +43,16 @@ def login_credential_asker(
         if not stdin.isatty():
             raise UsageError("no terminal to ask for the password: set HERMIT_PASSWORD")
         return Secret(ask(f"password for {name}: "))
+
+    def _code(name: str) -> Secret:
+        from_env = env.get("HERMIT_TOTP") or env.get("HERMIT_BACKUP_CODE")
+        if from_env:
+            return Secret(from_env.strip())
+        if not stdin.isatty():
+            raise UsageError(
+                "no terminal to ask for the TOTP code: set HERMIT_TOTP (or HERMIT_BACKUP_CODE)"
+            )
+        return Secret(ask(f"TOTP code for {name} (or a backup code): ").strip())
 
     return answer
 

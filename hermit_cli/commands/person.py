@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from hermit_cli.client import JsonObject
+from hermit_cli.commands import session as session_commands
 from hermit_cli.context import Context
 from hermit_cli.errors import UsageError
 from hermit_cli.output import ACCOUNT_COLUMNS, PERSON_FIELDS, SSH_KEY_COLUMNS
@@ -77,6 +78,7 @@ def register(commands: Subparsers) -> None:
     )
 
     credential = add_group(person, "credential", "a person's login credentials")
+    session_commands.register_unlock(credential)
     password = add_command(
         credential, "set-password", "set the password (read from stdin)", set_password
     )

@@ -5,13 +5,17 @@ from __future__ import annotations
 import pytest
 
 from hermit_cli.auth import (
+    CODE,
     MAX_LOGIN_STEPS,
     AskCredential,
     Begin,
     LoginFlow,
+    Reauth,
     Step,
     login_flow,
+    reauth_flow,
     run_login,
+    run_reauth,
 )
 from hermit_cli.client import ApiClient, AuthAnswer
 from hermit_cli.errors import ApiError, LoginError
@@ -131,3 +135,54 @@ def test_auth__invalid_state_from_the_server_is_an_api_error(server: ScriptedSer
     with ApiClient(URL, transport=server.transport()) as client, pytest.raises(ApiError) as err:
         run_login(client, "alice", lambda method, name: Secret("pw"))
     assert (err.value.code, err.value.status) == ("invalid_auth_state", 400)
+
+
+CONTINUE_CODE = {"state": "continue", "methods": ["totp", "backup_code"]}
+
+
+@pytest.mark.parametrize(
+    ("typed", "method"),
+    [("123456", "totp"), ("12345678", "totp"), ("abcd-efgh-jkmn", "backup_code"),
+     ("ABCDEFGHJKMN", "backup_code")],
+)
+def test_auth__one_code_prompt_sends_a_totp_or_a_backup_code_by_its_shape(
+    typed: str, method: str
+) -> None:
+    flow = login_flow("alice")
+    next(flow)
+    assert flow.send(AuthAnswer(CONTINUE_CODE, "sid")) == AskCredential(CODE)
+    step = flow.send(Secret(typed))
+    assert isinstance(step, Step) and step.body() == {"method": method, method: typed}
+    assert flow.send(AuthAnswer(CONTINUE_PASSWORD, "sid")) == AskCredential("password")
+    assert flow.send(Secret("pw")) == Step("sid", "password", Secret("pw"))
+
+
+def test_auth__a_non_numeric_code_where_only_totp_is_offered_ends_the_login() -> None:
+    flow = login_flow("alice")
+    next(flow)
+    flow.send(AuthAnswer({"state": "continue", "methods": ["totp"]}, "sid"))
+    with pytest.raises(LoginError, match="TOTP code"):
+        flow.send(Secret("abcd-efgh-jkmn"))
+
+
+def test_auth__reauth_flow_returns_the_privilege_window() -> None:
+    flow = reauth_flow()
+    assert next(flow) == Reauth()
+    flow.send(AuthAnswer(CONTINUE_PASSWORD, "sid"))
+    flow.send(Secret("pw"))
+    with pytest.raises(StopIteration) as done:
+        flow.send(AuthAnswer({"state": "success", "privileged_until": "2027-01-15T08:15Z"}, None))
+    assert done.value.value == "2027-01-15T08:15Z"
+
+
+def test_auth__run_reauth_over_http_sends_the_bearer(server: ScriptedServer) -> None:
+    server.expect("POST", "/v1/auth/reauth", CONTINUE_CODE, headers={"Hermit-Auth-Session": "s"})
+    server.expect("POST", "/v1/auth/step", CONTINUE_PASSWORD)
+    server.expect("POST", "/v1/auth/step", {"state": "success", "privileged_until": "T"})
+    answers = {CODE: Secret("654321"), "password": Secret("pw")}
+    with ApiClient(URL, token=Secret("tok"), transport=server.transport()) as client:
+        until = run_reauth(client, "alice", lambda method, name: answers[method])
+    assert until == "T"
+    assert server.seen[0].headers["authorization"] == "Bearer tok"
+    assert server.sent_json(1) == {"method": "totp", "totp": "654321"}
+    assert server.seen[2].headers["Hermit-Auth-Session"] == "s"

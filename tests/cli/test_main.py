@@ -203,11 +203,14 @@ def test_main__set_passwords_read_stdin_and_never_echo(
 ) -> None:
     hermit.log_in_as("idm_admin")
     server.expect("PUT", "/v1/person/bob/unix_password", {"changed": True})
-    server.expect("PUT", "/v1/person/bob/password", {"changed": True})
+    # The primary password goes through a credential update session (commands/credential.py).
+    server.expect("POST", "/v1/person/bob/credential/update", {"session": "sid-1", "status": {}})
+    server.expect("POST", "/v1/credential/update/password", {"password": "staged"})
+    server.expect("POST", "/v1/credential/update/commit", {"changed": True})
     unix = hermit("person", "posix", "set-password", "bob", stdin="unix-Secret-1\n")
     primary = hermit("person", "credential", "set-password", "bob", stdin="prim-Secret-2\n")
     assert server.sent_json(0) == {"password": "unix-Secret-1"}
-    assert server.sent_json(1) == {"password": "prim-Secret-2"}
+    assert server.sent_json(2) == {"session": "sid-1", "password": "prim-Secret-2"}
     assert (unix.out, primary.out) == ("unix password set for bob\n", "password set for bob\n")
 
 

@@ -23,7 +23,8 @@ def _leaf_commands(parser: argparse.ArgumentParser, prefix: str = "") -> set[str
 def test_parser__command_tree_is_the_designed_one() -> None:
     # The public surface of the CLI (DESIGN.md "Entry points", the commands whose routes exist).
     assert _leaf_commands(build_parser()) == {
-        "login", "logout", "whoami",
+        "login", "logout", "whoami", "reauth", "session list", "session destroy",
+        "person credential unlock",
         "person create", "person get", "person delete", "person list", "person update",
         "person posix enable", "person posix set-password",
         "person ssh add", "person ssh list", "person ssh remove",
