@@ -288,6 +288,27 @@ class ApiClient:
         body: JsonObject = {} if gidnumber is None else {"gidnumber": gidnumber}
         return self._call("PUT", f"/v1/group/{_segment(group)}/posix", body)
 
+    # Credential update sessions and reset tokens (docs/api.md "Credential updates"); the
+    # session id travels in the body and is held as a Secret (it is the session's capability).
+    def begin_credential_update(self, name: str) -> JsonObject:
+        return self._call("POST", f"/v1/person/{_segment(name)}/credential/update", {})
+
+    def begin_credential_update_with_token(self, token: Secret) -> JsonObject:
+        return self._call("POST", "/v1/credential/update/begin", {"reset_token": token.reveal()})
+
+    def credential_update(
+        self, step: str, session: Secret, body: JsonObject | None = None
+    ) -> JsonObject:
+        """One call inside a session: ``status``, ``password``, ``unix_password``,
+        ``totp/begin``, ``totp/confirm``, ``totp/remove``, ``backup_codes``, ``commit``,
+        ``cancel``."""
+        payload = {"session": session.reveal(), **(body or {})}
+        return self._call("POST", f"/v1/credential/update/{step}", payload)
+
+    def create_reset_token(self, name: str, ttl: int | None) -> JsonObject:
+        body: JsonObject = {} if ttl is None else {"ttl": ttl}
+        return self._call("POST", f"/v1/person/{_segment(name)}/credential/reset_token", body)
+
 
 def _json_object(response: httpx.Response) -> JsonObject:
     try:

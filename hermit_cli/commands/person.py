@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from hermit_cli.client import JsonObject
+from hermit_cli.commands import credential as credential_commands
 from hermit_cli.commands import session as session_commands
 from hermit_cli.context import Context
 from hermit_cli.errors import UsageError
@@ -79,10 +80,8 @@ def register(commands: Subparsers) -> None:
 
     credential = add_group(person, "credential", "a person's login credentials")
     session_commands.register_unlock(credential)
-    password = add_command(
-        credential, "set-password", "set the password (read from stdin)", set_password
-    )
-    password.add_argument("account", metavar="NAME")
+    # Credential update sessions (commands/credential.py).
+    credential_commands.register_person_credential(credential)
 
 
 def create_person(ctx: Context, args: argparse.Namespace) -> None:
@@ -137,13 +136,6 @@ def set_unix_password(ctx: Context, args: argparse.Namespace) -> None:
     with ctx.client() as client:
         response = client.set_unix_password(KIND, args.account, password)
     ctx.out.write_result(response, f"unix password set for {args.account}")
-
-
-def set_password(ctx: Context, args: argparse.Namespace) -> None:
-    password = read_new_password(ctx.stdin)
-    with ctx.client() as client:
-        response = client.set_password(KIND, args.account, password)
-    ctx.out.write_result(response, f"password set for {args.account}")
 
 
 def add_ssh_key(ctx: Context, args: argparse.Namespace) -> None:
