@@ -147,6 +147,12 @@ def test_backup__during_writes_restores_every_acknowledged_write_and_old_tokens(
         assert restored.stdout.startswith(f"restored {workdir / 'hermit.db'} from {dest}: ")
         verified = run_idmd(workdir / "server.toml", "verify")
         assert (verified.returncode, verified.stdout) == (0, "verify: no problems found\n")
+        # With no server, backup opens the database itself; it holds what was restored.
+        offline = run_idmd(workdir / "server.toml", "backup", str(workdir / "offline.hbk"))
+        assert offline.returncode == 0, offline.stderr
+        assert "by the running server" not in offline.stdout
+        with open_backup(dest) as first, open_backup(workdir / "offline.hbk") as second:
+            assert second.header.entries == first.header.entries
 
         restarted = IdmdProcess.launch(workdir)
         try:
