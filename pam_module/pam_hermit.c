@@ -7,7 +7,7 @@
  *
  * Results (docs/native-modules.md has the table and a pam.d stack):
  *   authenticate   success -> PAM_SUCCESS (and PAM_AUTHTOK set to the password typed),
- *                  denied -> PAM_AUTH_ERR, unknown -> PAM_USER_UNKNOWN (PAM_IGNORE with
+ *                  denied -> PAM_AUTH_ERR (the reason is shown), unknown -> PAM_USER_UNKNOWN (PAM_IGNORE with
  *                  ignore_unknown_user), unixd unreachable, untrusted or unreadable ->
  *                  PAM_AUTHINFO_UNAVAIL
  *   acct_mgmt      allowed -> PAM_SUCCESS, denied -> PAM_PERM_DENIED (the reason is shown),
@@ -292,6 +292,10 @@ static int authenticate(struct ctx *c)
             break;
         }
         if (hjson_is(a.kind, "denied")) {
+            /* The person learns why (wrong password or code, try later, offline and a code is
+             * needed); unixd's reasons never hold a secret. */
+            if (!(c->flags & PAM_SILENT) && a.denied_reason != NULL)
+                pam_error(c->pamh, "%s", a.denied_reason);
             if (c->opt.debug)
                 pam_syslog(c->pamh, LOG_DEBUG, "denied: %s", a.denied_reason ? a.denied_reason : "");
             rc = PAM_AUTH_ERR;

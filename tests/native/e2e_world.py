@@ -200,6 +200,15 @@ class World:
         return subprocess.run(self.namespace(*cmd), input=stdin, capture_output=True,
                               text=True, timeout=RUN_TIMEOUT_SECONDS, check=False)
 
+    def unlock(self, name: str) -> None:
+        """An admin lifts the softlocks idmd put on ``name``'s credentials after failures
+        (``hermit person credential unlock``), so a test's wrong password does not slow the
+        next test's login."""
+        token = self.idmd.login("idm_admin", self.idmd.idm_admin_password)
+        with self.idmd.client(token) as client:
+            done = client.post(f"/v1/person/{name}/credential/unlock", json={})
+            assert done.status_code == 200, done.text
+
 
 def populate(idmd: IdmdServer, world: World) -> None:
     """The people of the module docstring, e2e-inner in e2e-outer."""

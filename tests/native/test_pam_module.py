@@ -155,6 +155,7 @@ async def test_authenticate__wrong_password(native_build: NativeBuild, socket_di
                           "alice", ["authenticate"], ["wrong"])
     assert run.returncode == 1
     assert "Authentication failure" in run.stderr
+    assert "wrong password" in run.stderr  # unixd's reason, shown through the conversation
 
 
 async def test_authenticate__text_password_and_code(native_build: NativeBuild,

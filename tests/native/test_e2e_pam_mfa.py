@@ -1,0 +1,189 @@
+"""End to end, password + TOTP through Linux-PAM: python-pam (its own conversation,
+``pam_conversation.py``), pamtester and ``hermit-unix auth-test`` against pam_hermit.so, a real
+hermit-unixd and a real hermit-idmd over TLS (the world of ``e2e_world.py``), for accounts whose
+unix credential carries a TOTP enrolled through a credential update session (the REST API the
+CLI's ``hermit person credential totp add --unix`` uses).
+
+Online: the password, then the code; a wrong code and a replayed code are refused with the
+reason shown. Offline (idmd stopped): ``offline_mfa = "deny"`` refuses with the reason,
+``offline_mfa = "password"`` lets the cached password in. The tests run in file order: the
+offline ones stop the world's idmd.
+
+Each account's code is spent once per 30 s step (idmd never accepts a code twice, and a wrong
+one makes the credential wait for the next step), so each scenario that needs a fresh code has
+an account of its own, and an admin lifts the softlock after a refusal.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from idmd.idm.totp import TotpRecord
+from tests.native.e2e_world import BIN, RUN_TIMEOUT_SECONDS, World, world_of
+from tests.native.test_e2e_pam import PAM_AUTH_ERR, PAM_SUCCESS, codes, python_pam
+from unixd.pam import CODE_PROMPT, OFFLINE_MFA_DENIED, WRONG_PASSWORD, WRONG_PASSWORD_OR_CODE
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root for mount namespaces"),
+    pytest.mark.integration,
+]
+
+PASSWORD_PROMPT = ["echo_off", "Password: "]
+CODE_PROMPT_SEEN = ["echo_on", CODE_PROMPT]
+# mira logs in through PAM, tess through hermit-unix auth-test.
+MFA_PEOPLE = ("mira", "tess")
+
+
+@dataclass
+class Totps:
+    records: dict[str, TotpRecord]
+
+    def code(self, name: str) -> str:
+        """The code ``name``'s app shows now."""
+        record = self.records[name]
+        return str(record.code_at(record.counter_at(time.time())))
+
+    def wrong(self, name: str) -> str:
+        return str((int(self.code(name)) + 1) % 10**6).zfill(6)
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    with world_of("hermit-e2e-mfa-", tasks=False) as made:
+        yield made
+
+
+def _admin(world: World) -> str:
+    return world.idmd.login("idm_admin", world.idmd.idm_admin_password)
+
+
+def enrol_unix_totp(world: World, name: str) -> TotpRecord:
+    """A unix TOTP for ``name`` through a credential update session, confirmed with the code of
+    the step before now (accepted at enrolment), so the current step's code is still unused."""
+    with world.idmd.client(_admin(world)) as client:
+        begun = client.post(f"/v1/person/{name}/credential/update", json={})
+        assert begun.status_code == 200, begun.text
+        session = begun.json()["session"]
+        enrolment = client.post("/v1/credential/update/totp/begin",
+                                json={"session": session, "label": "phone", "unix": True,
+                                      "algorithm": "sha1"})
+        assert enrolment.status_code == 200, enrolment.text
+        shown = enrolment.json()
+        record = TotpRecord("phone", shown["secret"], shown["algorithm"], shown["digits"],
+                            shown["step"])
+        previous = str(record.code_at(record.counter_at(time.time()) - 1))
+        confirmed = client.post("/v1/credential/update/totp/confirm",
+                                json={"session": session, "code": previous})
+        assert confirmed.status_code == 200, confirmed.text
+        committed = client.post("/v1/credential/update/commit", json={"session": session})
+        assert committed.status_code == 200, committed.text
+    return record
+
+
+@pytest.fixture(scope="module")
+def totps(world: World) -> Totps:
+    with world.idmd.client(_admin(world)) as client:
+        for name in MFA_PEOPLE:
+            for response in (
+                client.post("/v1/person", json={"name": name, "displayname": name.title()}),
+                client.put(f"/v1/person/{name}/posix", json={}),
+                client.put(f"/v1/person/{name}/unix_password", json={"password": world.password}),
+                client.post("/v1/group/e2e-inner/members/add", json={"members": [name]}),
+            ):
+                assert response.status_code < 300, response.text
+    return Totps({name: enrol_unix_totp(world, name) for name in MFA_PEOPLE})
+
+
+def hermit_unix(world: World, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "hermit-unix"), "-c", str(world.unixd.config), *args],
+                          input=stdin, capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_SECONDS, check=False)
+
+
+# Online ------------------------------------------------------------------------------------
+
+
+def test_mfa__a_wrong_code_is_refused_after_both_prompts(world: World, totps: Totps) -> None:
+    outcome = python_pam(world, "hermit-e2e", "mira", [world.password, totps.wrong("mira")],
+                         "authenticate")
+    world.unlock("mira")
+    assert codes(outcome) == [("authenticate", PAM_AUTH_ERR)]
+    assert outcome["transcript"] == [PASSWORD_PROMPT, CODE_PROMPT_SEEN,
+                                     ["error", WRONG_PASSWORD_OR_CODE]]
+
+
+def test_mfa__right_password_and_code_log_in(world: World, totps: Totps) -> None:
+    outcome = python_pam(world, "hermit-e2e", "mira", [world.password, totps.code("mira")],
+                         "authenticate", "acct_mgmt")
+    assert codes(outcome) == [("authenticate", PAM_SUCCESS), ("acct_mgmt", PAM_SUCCESS)]
+    assert outcome["transcript"] == [PASSWORD_PROMPT, CODE_PROMPT_SEEN]
+
+
+def test_mfa__auth_test_reads_the_code_from_the_next_stdin_line(
+    world: World, totps: Totps
+) -> None:
+    code = totps.code("tess")
+    done = hermit_unix(world, "auth-test", "--name", "tess",
+                       stdin=f"{world.password}\n{code}\n")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == ["auth: success", "account: allowed"]
+    assert world.password not in done.stdout + done.stderr
+    assert code not in done.stdout + done.stderr
+
+
+def test_mfa__a_replayed_code_is_refused(world: World, totps: Totps) -> None:
+    # tess's code of this step (or the one before) was spent by auth-test just now.
+    record = totps.records["tess"]
+    counter = record.counter_at(time.time())
+    spent = [str(record.code_at(step)) for step in (counter, counter - 1)]
+    for code in spent:
+        done = world.run("pamtester", "hermit-e2e", "tess", "authenticate",
+                         stdin=f"{world.password}\n{code}\n")
+        world.unlock("tess")
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert WRONG_PASSWORD_OR_CODE in done.stderr
+        assert "Authentication failure" in done.stderr
+
+
+# Offline -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def offline(world: World, totps: Totps) -> World:
+    """idmd stopped, unixd's cache invalidated: only the offline path answers."""
+    world.idmd.process.stop()
+    assert hermit_unix(world, "cache-invalidate").returncode == 0
+    assert "server: offline" in hermit_unix(world, "status").stdout
+    return world
+
+
+def test_mfa__offline_with_deny_is_refused_with_the_reason(offline: World) -> None:
+    outcome = python_pam(offline, "hermit-e2e", "mira", [offline.password], "authenticate")
+    assert codes(outcome) == [("authenticate", PAM_AUTH_ERR)]
+    # No code is asked: it could not be checked.
+    assert outcome["transcript"] == [PASSWORD_PROMPT, ["error", OFFLINE_MFA_DENIED]]
+    # hermit-unix shows the same reason.
+    done = hermit_unix(offline, "auth-test", "--name", "mira", stdin=f"{offline.password}\n")
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [f"auth: denied ({OFFLINE_MFA_DENIED})"]
+
+
+def test_mfa__offline_with_password_policy_the_cached_password_works(offline: World) -> None:
+    config = offline.unixd.config
+    config.write_text(config.read_text() + 'offline_mfa = "password"\n')
+    offline.unixd.stop()
+    offline.unixd.start()
+    offline.unixd.wait_answering("offline")
+    right = python_pam(offline, "hermit-e2e", "mira", [offline.password, "000000"],
+                       "authenticate", "acct_mgmt")
+    assert codes(right) == [("authenticate", PAM_SUCCESS), ("acct_mgmt", PAM_SUCCESS)]
+    assert right["transcript"] == [PASSWORD_PROMPT, CODE_PROMPT_SEEN]
+    wrong = python_pam(offline, "hermit-e2e", "mira", ["wrong-e2e", "000000"], "authenticate")
+    assert codes(wrong) == [("authenticate", PAM_AUTH_ERR)]
+    assert wrong["transcript"][-1] == ["error", WRONG_PASSWORD]
