@@ -106,7 +106,11 @@ def test_cli_login__two_accounts_side_by_side(
 
 
 def test_cli_login__wrong_password_is_one_line(as_idm_admin: HermitProcess) -> None:
-    ran = as_idm_admin("login", env={"HERMIT_PASSWORD": "definitely-wrong"})
+    # An unknown name is denied exactly like a wrong password, without making idm_admin's
+    # password wait (softlock) while other tests log in with it.
+    ran = as_idm_admin(
+        "login", env={"HERMIT_NAME": "nobody-cli-wrong", "HERMIT_PASSWORD": "definitely-wrong"}
+    )
     assert ran.status == 1 and ran.err.startswith("hermit: login denied")
     assert ran.err.count("\n") == 1
     assert "definitely-wrong" not in ran.err

@@ -139,7 +139,9 @@ def test_auth_step__a_method_not_offered_is_refused_and_closed(conn: RawConnecti
 
 
 def test_auth_step__a_wrong_password_is_denied_not_closed(conn: RawConnection) -> None:
-    session = begin(conn, "idm_admin")
+    # An unknown name, denied like a real account: a wrong password for idm_admin would make
+    # its password wait (softlock) while other tests log in with it.
+    session = begin(conn, "nobody-denied-not-closed")
     status, _, body = conn.request(
         "/v1/auth/step", {"method": "password", "password": "not the password"},
         {"Hermit-Auth-Session": session},
