@@ -126,3 +126,17 @@ async def test_credentials__owner_needs_a_privileged_session(
     late = await _post(client, "/v1/person/fred/credential/update", {}, fred)
     assert (late.status_code, late.json()["error"]) == (403, "read_only_session")
     assert "reauth" in late.json()["detail"]
+
+
+async def test_credentials__a_session_idle_too_long_is_over(
+    client: httpx.AsyncClient, admin: dict[str, str], clock: FakeClock, idm: Idm
+) -> None:
+    await make_person(client, admin, "gina")
+    sid = (await _post(client, "/v1/person/gina/credential/update", {}, admin)).json()["session"]
+    await _post(client, f"{BASE}/password", {"session": sid, "password": GOOD})
+    clock.advance(limits.CREDENTIAL_UPDATE_IDLE_SECONDS)
+    late = await _post(client, f"{BASE}/commit", {"session": sid})
+    assert (late.status_code, late.json()["error"]) == (400, "invalid_credential_update_session")
+    with idm.server.read() as txn:
+        gina = txn.resolve("gina")
+        assert gina is not None and not gina.get("password")

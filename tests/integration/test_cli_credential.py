@@ -1,0 +1,160 @@
+"""Credential update sessions and reset tokens end to end: the installed ``hermit`` and the REST
+API against a real hermit-idmd over TLS, as idm_admin and as the person.
+
+The idle timeout and a reset token's expiry need a clock the test moves; they are covered
+in-process with a FakeClock (tests/idmd/test_https_credentials.py, test_idm_credupdate.py).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+
+from tests.cli.hermit_process import HERMIT, RUN_TIMEOUT_S, HermitProcess, logged_in
+from tests.integration.conftest import IdmdServer
+
+STEP = "/v1/credential/update"
+
+
+@pytest.fixture(scope="module")
+def admin(idmd: IdmdServer, tmp_path_factory: pytest.TempPathFactory) -> HermitProcess:
+    return logged_in(idmd, tmp_path_factory.mktemp("cli-credential"), "idm_admin",
+                     idmd.idm_admin_password)
+
+
+@pytest.fixture
+def person(admin: HermitProcess) -> Iterator[str]:
+    name = f"c{uuid.uuid4().hex[:10]}"
+    admin.ok("person", "create", name, "--display-name", "Credential Person")
+    yield name
+    admin.ok("person", "delete", name)
+
+
+def _password() -> str:
+    return "pass-" + uuid.uuid4().hex
+
+
+def _add_totp(admin: HermitProcess, name: str, label: str) -> pyotp.TOTP:
+    """``totp add`` as a person at a terminal would run it: read the secret, answer a code."""
+    proc = subprocess.Popen(
+        [str(HERMIT), "person", "credential", "totp", "add", name, label],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=admin.environ(),
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    secret_line, uri_line = proc.stdout.readline(), proc.stdout.readline()
+    assert secret_line.startswith("secret: ") and uri_line.startswith("uri: otpauth://totp/")
+    # The hermit CLI asks for SHA-256; pyotp's app below computes what the URI says.
+    app = pyotp.parse_uri(uri_line.removeprefix("uri: ").strip())
+    assert isinstance(app, pyotp.TOTP)
+    assert app.secret == secret_line.removeprefix("secret: ").strip()
+    # The previous step's code (accepted at enrolment), so the current one is left for login.
+    proc.stdin.write(app.at(time.time() - app.interval) + "\n")
+    proc.stdin.flush()
+    out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert (proc.returncode, err) == (0, ""), err
+    assert out == f"totp {label} added to {name}\n"
+    return app
+
+
+def test_cli_credential__totp_add_then_login_with_a_code_or_backup_code(
+    admin: HermitProcess, person: str, idmd: IdmdServer, tmp_path: Path
+) -> None:
+    password = _password()
+    ran = admin.ok("person", "credential", "set-password", person, stdin=password + "\n")
+    assert ran.out == f"password set for {person}\n"
+    app = _add_totp(admin, person, "phone")
+
+    themselves = HermitProcess(tmp_path / "own", {
+        "HERMIT_URL": idmd.url, "HERMIT_CA": str(idmd.ca), "HERMIT_NAME": person,
+        "HERMIT_PASSWORD": password,
+    })
+    themselves.fails("login", code="usage", status=2)  # a code is asked first, none given
+    themselves.ok("login", env={"HERMIT_TOTP": app.now()})
+    assert themselves.ok("whoami", "--json").json()["name"] == person
+
+    codes = admin.ok("person", "credential", "backup-codes", person).out.splitlines()
+    assert len(codes) == 10 and all(len(code) == 14 for code in codes)
+    other = HermitProcess(tmp_path / "other", themselves.env)
+    other.ok("login", env={"HERMIT_BACKUP_CODE": codes[0]})
+
+    assert admin.ok("person", "credential", "totp", "remove", person, "phone").out == (
+        f"totp phone removed from {person}\n"
+    )
+    assert admin.ok("person", "credential", "totp", "remove", person, "phone").out == (
+        "unchanged\n"
+    )
+    # Without a TOTP, the password alone logs in again.
+    HermitProcess(tmp_path / "third", themselves.env).ok("login")
+
+
+def test_cli_credential__reset_token_sets_a_password_once(
+    admin: HermitProcess, person: str, idmd: IdmdServer, tmp_path: Path
+) -> None:
+    created = admin.ok("person", "credential", "create-reset-token", person, "--ttl", "3600")
+    lines = created.out.splitlines()
+    assert lines[0].startswith("token: ") and lines[1].startswith("expires_at: ")
+    token = lines[0].removeprefix("token: ")
+    stranger = HermitProcess(tmp_path / "stranger", {
+        "HERMIT_URL": idmd.url, "HERMIT_CA": str(idmd.ca),
+    })
+    password = _password()
+    used = stranger.ok("credential", "use-reset-token", token, stdin=password + "\n")
+    assert used.out == f"password set for {person}\n"
+    assert password not in used.out and token not in used.out
+    logged_in(idmd, tmp_path / "owner", person, password)
+    again = stranger.fails("credential", "use-reset-token", token, stdin=_password() + "\n",
+                           code="invalid_reset_token")
+    assert token not in again.err
+
+
+def test_cli_credential__update_needs_a_terminal(admin: HermitProcess, person: str) -> None:
+    ran = admin.fails("person", "credential", "update", person, code="usage", status=2)
+    assert "needs a terminal" in ran.err
+
+
+def _post(client: httpx.Client, path: str, body: dict[str, object]) -> httpx.Response:
+    return client.post(path, json=body)
+
+
+def test_api_credential__nothing_applies_before_commit_and_finished_sessions_refuse(
+    admin: HermitProcess, person: str, idmd: IdmdServer
+) -> None:
+    old = _password()
+    admin.ok("person", "credential", "set-password", person, stdin=old + "\n")
+    token = idmd.login("idm_admin", idmd.idm_admin_password)
+    with idmd.client(token) as client:
+        begun = _post(client, f"/v1/person/{person}/credential/update", {})
+        assert begun.status_code == 200, begun.text
+        sid = begun.json()["session"]
+        staged = _post(client, f"{STEP}/password", {"session": sid, "password": _password()})
+        assert staged.json()["password"] == "staged"
+        enrol = _post(client, f"{STEP}/totp/begin", {"session": sid, "label": "phone"}).json()
+        app = pyotp.TOTP(enrol["secret"], digest="sha256")
+        confirmed = _post(client, f"{STEP}/totp/confirm", {"session": sid, "code": app.now()})
+        assert confirmed.json()["totp"] == ["phone"]
+        # Not applied yet: no code is asked at login, and the old password still works.
+        with idmd.client() as anonymous:
+            methods = anonymous.post("/v1/auth/begin", json={"name": person}).json()["methods"]
+        assert methods == ["password"]
+        assert idmd.login(person, old)
+
+        assert _post(client, f"{STEP}/commit", {"session": sid}).json() == {"changed": True}
+        for step in ("status", "commit", "cancel"):
+            late = _post(client, f"{STEP}/{step}", {"session": sid})
+            assert (late.status_code, late.json()["error"]) == (
+                400, "invalid_credential_update_session"
+            )
+
+        first = _post(client, f"/v1/person/{person}/credential/update", {}).json()["session"]
+        second = _post(client, f"/v1/person/{person}/credential/update", {}).json()["session"]
+        assert _post(client, f"{STEP}/status", {"session": first}).status_code == 400
+        assert _post(client, f"{STEP}/cancel", {"session": second}).json() == {"changed": True}
+        assert _post(client, f"{STEP}/commit", {"session": second}).status_code == 400
