@@ -1,7 +1,7 @@
 """Credential update sessions and reset tokens over HTTP (docs/api.md "Credential updates").
 
 Each handler reads and checks its body, then calls one method of
-``Idm.credential_updates`` (``idmd.idm.credupdate``).
+``Idm.credential_updates`` (``idmd.idm.credentials``).
 
 Wire format: a session begins at ``POST /v1/person/{id}/credential/update`` (bearer) or
 ``POST /v1/credential/update/begin`` with a reset token (no bearer); every later call carries
@@ -20,7 +20,8 @@ from idmd import limits
 from idmd.errors import InvalidValue
 from idmd.https.inputs import caller_of, idm_of, read_object, string
 from idmd.https.routing import Handler, resource
-from idmd.idm.credupdate import CredentialUpdates, PasswordAttr
+from idmd.idm.credentials import CredentialUpdates
+from idmd.idm.credupdate import PasswordAttr
 from idmd.idm.passwords import validate_password
 from idmd.idm.totp import ALGORITHMS, Algorithm
 

@@ -31,7 +31,7 @@ from idmd.errors import (
     NotFound,
 )
 from idmd.idm import accounts, apitokens, badlist, lookup, unix
-from idmd.idm.credupdate import CredentialUpdates
+from idmd.idm.credentials import CredentialUpdates
 from idmd.idm.login import Caller, Login, StepResult, iso_time, subject_of
 from idmd.idm.passwords import Hasher, Secret, generate_password, needs_upgrade
 from idmd.idm.pwpolicy import vet_password
@@ -71,7 +71,7 @@ class Idm:
         # One signer: logins' session tokens and service accounts' API tokens.
         self.signer = TokenSigner(pem, clock)
         self.login = Login(server, self.signer, self.hasher, clock, self.softlocks)
-        # Credential update sessions and reset tokens (idmd/idm/credupdate.py).
+        # Credential update sessions and reset tokens (idmd/idm/credentials.py).
         self.credential_updates = CredentialUpdates(
             server, self.hasher, clock, vet=vet_password, issuer=domain
         )

@@ -1,10 +1,11 @@
-"""Credential update sessions: changes to one account's credentials, staged, then committed.
+"""Credential update sessions: what one session has staged for an account, and their store.
 
 This module owns the sessions (an in-memory, bounded, expiring store), what a session may
 stage (a password, a unix password, TOTPs added and removed on the primary or the unix
-credential, fresh backup codes), the status view, and the commit. It does not speak HTTP
-(``idmd/https/credentials.py``), judge passwords (the injected ``PasswordVetter``, i.e.
-``idmd.idm.pwpolicy.vet_password``) or keep reset tokens (``resettoken.py``).
+credential, fresh backup codes), the status view, the rules commit applies, and the
+modifications it writes. It reads entries it is handed and performs no I/O: beginning,
+hashing, vetting and the commit's transaction are ``idmd.idm.credentials``; HTTP is
+``idmd/https/credentials.py``.
 
 Life of a session (docs/credential-updates.md)::
 
@@ -13,25 +14,17 @@ Life of a session (docs/credential-updates.md)::
                                              └── idle CREDENTIAL_UPDATE_IDLE_SECONDS ──► gone
 
 Rules:
-- Who may begin: a read-write caller that may modify the account's ``password`` (the owner
-  through ``acp_self``, or an admin), checked with the caller's identity when the session
-  begins; or whoever redeems the account's reset token. The unix password and unix TOTPs
-  also need the right to modify ``unix_password`` (a reset token acts as the owner).
-- Nothing is written before commit. Commit writes every staged change in one write
-  transaction as ``INTERNAL`` (the right was checked at begin); slow work (Argon2id) happens
-  when a change is staged, never inside that transaction.
 - One session per account: beginning another ends the first (the latest person to begin
   wins; a forgotten session never locks an admin out for the idle time).
-- A session's id is its capability (32 random bytes; no bearer token is needed after begin).
-  Any use after commit, cancel or the idle timeout, or of an unknown id, is
-  ``InvalidCredentialUpdate``. Each use restarts the idle clock.
-- Commit refuses (and the session stays open) when the account's policy asks for ``mfa`` or
-  more and the account would be left without a TOTP, and when a password was vetted as the
-  password of an account with a second factor that the session then removed.
-- Removing the last TOTP also removes the backup codes, which only stand in for a TOTP code;
-  backup codes can be generated only while a TOTP is (or will be) there.
-- Secrets (passwords, TOTP secrets, backup codes, the session id) never reach a repr, a log
-  line or an error message.
+- A session's id is its capability (32 random bytes). Any use after commit, cancel or the
+  idle timeout, or of an unknown id, is ``InvalidCredentialUpdate``; each use restarts the
+  idle clock. At most ``MAX_CREDENTIAL_UPDATE_SESSIONS`` are held; beyond, the idlest goes.
+- Commit is refused (the session stays open to be fixed) when the account's policy asks for
+  ``mfa`` or more and the account would be left without a TOTP, and when a password was
+  vetted as the password of an account with a second factor that the session then removed.
+- Removing the last TOTP also removes the backup codes, which only stand in for a TOTP code.
+- Secrets (password hashes, TOTP secrets, backup code hashes, the session id) never reach a
+  repr.
 """
 
 from __future__ import annotations
@@ -39,56 +32,26 @@ from __future__ import annotations
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from idmd import limits
 from idmd.clock import Clock
 from idmd.entry import Entry
-from idmd.errors import (
-    AccessDenied,
-    AccountExpired,
-    Conflict,
-    InvalidCredentialUpdate,
-    InvalidRequest,
-    InvalidValue,
-    MfaRequired,
-    NotFound,
-    PasswordRejected,
-)
-from idmd.idm import lookup, resettoken, totp
-from idmd.idm.login import Caller, subject_of
-from idmd.idm.passwords import Hasher, Secret
-from idmd.idm.policy import account_policy
+from idmd.errors import InvalidCredentialUpdate, InvalidValue, MfaRequired, PasswordRejected
+from idmd.idm import totp
 from idmd.idm.totp import TotpRecord
 from idmd.idm.views import JSON
-from idmd.server import QueryServer, ReadTxn
-from idmd.server.identity import INTERNAL, account_identity
 from idmd.server.mods import Add, Mod, Remove, Set
 
 PasswordAttr = Literal["password", "unix_password"]
 TotpAttr = Literal["totp", "unix_totp"]
-ACCOUNT_CLASS = "person"
 # The second factor that guards each password (what ``has_second_factor`` looks at).
 GUARD: dict[PasswordAttr, TotpAttr] = {"password": "totp", "unix_password": "unix_totp"}
 DEFAULT_TOTP_ALGORITHM: totp.Algorithm = "sha256"
 MAX_TOTP_LABEL_CHARS = 64
 _LABEL_RE = re.compile(r"[a-z0-9._-]+")
-
-
-class PasswordVetter(Protocol):
-    """``idmd.idm.pwpolicy.vet_password``: the password policy (raises ``PasswordRejected``)."""
-
-    def __call__(
-        self,
-        server: QueryServer,
-        account_uuid: str,
-        password: str,
-        *,
-        has_second_factor: bool | None = None,
-    ) -> Awaitable[Secret]: ...
 
 
 def validate_totp_label(raw: object) -> str:
@@ -102,7 +65,7 @@ def validate_totp_label(raw: object) -> str:
     return label
 
 
-def _time(epoch: float) -> str:
+def stored_time(epoch: float) -> str:
     return datetime.fromtimestamp(int(epoch), UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
@@ -217,7 +180,7 @@ class UpdateSession:
                 "name": entry.first("name"),
                 "spn": entry.first("spn"),
             },
-            "expires_at": _time(expires_at),
+            "expires_at": stored_time(expires_at),
             "changed": self.has_changes(),
             "password": password_state("password"),
             "unix_password": password_state("unix_password"),
@@ -305,248 +268,3 @@ class UpdateSessions:
             if now < oldest.last_used + self.idle:
                 break
             self.end(oldest.id)
-
-
-@dataclass(frozen=True)
-class TotpEnrolment:
-    """What the person's app needs for a TOTP being added (secrets: shown once)."""
-
-    label: str
-    secret: Secret
-    uri: Secret
-    algorithm: str
-    digits: int
-    step: int
-
-
-class CredentialUpdates:
-    """The sessions and their I/O: beginning, staging (with hashing), status and commit.
-
-    Every method that takes a session id raises ``InvalidCredentialUpdate`` for a session that
-    is not open, and ``NotFound`` (ending the session) when the account has gone.
-    """
-
-    def __init__(
-        self,
-        server: QueryServer,
-        hasher: Hasher,
-        clock: Clock,
-        *,
-        vet: PasswordVetter,
-        issuer: str,
-    ) -> None:
-        self._server = server
-        self._hasher = hasher
-        self._clock = clock
-        self._vet = vet
-        self._issuer = issuer
-        self.sessions = UpdateSessions(clock)
-
-    # -- beginning -------------------------------------------------------------------------
-
-    def begin(self, caller: Caller, text: str) -> str:
-        """Open a session for person ``text`` as ``caller``; the session id.
-
-        Errors: ``ReadOnlySession`` (read-only, or outside the privilege window: reauth),
-        ``NotFound``, ``AccessDenied``.
-        """
-        caller.require_write()
-        with self._server.read() as txn:
-            entry = lookup.find_or_404(txn, ACCOUNT_CLASS, text)
-            if not txn.can_modify(caller.identity, entry, ["password"]):
-                raise AccessDenied(f"you may not change the credentials of {text!r}")
-            may_unix = txn.can_modify(caller.identity, entry, ["unix_password"])
-        return self.sessions.begin(entry.uuid, may_unix=may_unix).id
-
-    def begin_with_reset_token(self, token: str) -> str:
-        """Redeem ``token`` (it is used up) and open a session for its person, acting as them.
-
-        Errors: ``InvalidResetToken`` (unknown, used or expired), ``AccountExpired`` (the
-        token is then kept, so it works once the account is valid again).
-        """
-        now = self._clock.now()
-        with self._server.read() as txn:
-            found = resettoken.find(txn, token)
-        if found is None:
-            raise resettoken.invalid()
-        if not subject_of(found).valid_at(now):
-            raise AccountExpired("this account is expired or not yet valid")
-        with self._server.write() as txn:
-            entry = resettoken.redeem(txn, token, now)
-            owner = account_identity(entry.uuid, read_only=False) if entry else None
-            may_unix = entry is not None and owner is not None and txn.can_modify(
-                owner, entry, ["unix_password"]
-            )
-        if entry is None:
-            raise resettoken.invalid()
-        return self.sessions.begin(entry.uuid, may_unix=may_unix).id
-
-    def create_reset_token(
-        self, caller: Caller, text: str, ttl: int = limits.DEFAULT_RESET_TOKEN_TTL_SECONDS
-    ) -> tuple[Secret, str]:
-        """A new reset token for person ``text`` (replacing any other) and its expiry time.
-
-        Who: a read-write caller that may modify the person's ``password`` and is not the
-        person (who can begin a session directly). Errors: ``ReadOnlySession``,
-        ``NotFound``, ``AccessDenied``, ``InvalidValue`` (ttl).
-        """
-        ttl = resettoken.validate_ttl(ttl)
-        caller.require_write()
-        with self._server.write() as txn:
-            entry = lookup.find_or_404(txn, ACCOUNT_CLASS, text)
-            if entry.uuid == caller.identity.uuid:
-                raise AccessDenied(
-                    "a reset token is for someone else: change your own credentials with "
-                    "hermit person credential update"
-                )
-            if not txn.can_modify(caller.identity, entry, ["password"]):
-                raise AccessDenied(f"you may not change the credentials of {text!r}")
-            token, record = resettoken.create(
-                txn, entry, issued_by=caller.identity.uuid or "", now=self._clock.now(), ttl=ttl
-            )
-        return token, _time(record.expires_at)
-
-    # -- inside a session --------------------------------------------------------------------
-
-    def _account(self, txn: ReadTxn, session: UpdateSession) -> Entry:
-        entry = txn.get(session.account_uuid)
-        if entry is None:
-            self.sessions.end(session.id)
-            raise NotFound("the account of this credential update session is gone")
-        return entry
-
-    def _status(self, txn: ReadTxn, session: UpdateSession) -> JSON:
-        entry = self._account(txn, session)
-        return session.status(
-            entry,
-            min_credential=account_policy(txn, entry).min_credential,
-            expires_at=self.sessions.expires_at(session),
-        )
-
-    def status(self, session_id: object) -> JSON:
-        session = self.sessions.use(session_id)
-        with self._server.read() as txn:
-            return self._status(txn, session)
-
-    async def set_password(self, session_id: object, attr: PasswordAttr, password: Secret) -> JSON:
-        """Vet and hash ``password`` and stage it as the account's ``attr``.
-
-        Errors: ``PasswordRejected`` (the policy's reason), ``AccessDenied`` (the unix
-        password without the right to it).
-        """
-        session = self.sessions.use(session_id)
-        if attr == "unix_password" and not session.may_unix:
-            raise AccessDenied("you may not change the unix password of this account")
-        with self._server.read() as txn:
-            entry = self._account(txn, session)
-        second = session.has_second_factor(GUARD[attr], entry)
-        await self._vet(self._server, entry.uuid, password, has_second_factor=second)
-        phc = await self._hasher.hash(password)
-        # The session may have ended while this task waited for the vetting and hashing.
-        session = self.sessions.use(session_id)
-        session.passwords[attr] = StagedPassword(phc, vetted_with_second_factor=second)
-        return self.status(session_id)
-
-    def begin_totp(
-        self,
-        session_id: object,
-        label: str,
-        *,
-        unix: bool,
-        algorithm: totp.Algorithm = DEFAULT_TOTP_ALGORITHM,
-    ) -> TotpEnrolment:
-        """A fresh TOTP for the person's app, pending until ``confirm_totp`` (replacing any
-        other pending one). Errors: ``Conflict`` (the label is taken), ``InvalidRequest``
-        (too many TOTPs), ``AccessDenied`` (unix without the right)."""
-        session = self.sessions.use(session_id)
-        attr: TotpAttr = "unix_totp" if unix else "totp"
-        if unix and not session.may_unix:
-            raise AccessDenied("you may not change the unix credential of this account")
-        label = validate_totp_label(label)
-        with self._server.read() as txn:
-            entry = self._account(txn, session)
-        labels = session.totp_labels(attr, entry)
-        if label in labels:
-            raise Conflict(f"there is a TOTP labelled {label!r} already: remove it first")
-        if len(labels) >= limits.MAX_TOTPS_PER_CREDENTIAL:
-            raise InvalidRequest(
-                f"a credential may have at most {limits.MAX_TOTPS_PER_CREDENTIAL} TOTPs"
-            )
-        record = totp.new_record(label, algorithm)
-        session.pending_totp = PendingTotp(attr, record)
-        account = str(entry.first("spn")) + (" (unix)" if unix else "")
-        return TotpEnrolment(
-            label=label,
-            secret=Secret(record.secret),
-            uri=totp.provisioning_uri(record, account, self._issuer),
-            algorithm=record.algorithm,
-            digits=record.digits,
-            step=record.step,
-        )
-
-    def confirm_totp(self, session_id: object, code: str) -> JSON:
-        """Stage the pending TOTP once ``code`` shows the app has it (falling back to SHA-1
-        for apps that ignore the algorithm). Errors: ``InvalidRequest`` (none pending),
-        ``InvalidValue`` (the code does not match; the TOTP stays pending)."""
-        session = self.sessions.use(session_id)
-        pending = session.pending_totp
-        if pending is None:
-            raise InvalidRequest("no TOTP is being added in this session: begin one first")
-        confirmed = totp.confirm(pending.record, code, self._clock.now())
-        if confirmed is None:
-            raise InvalidValue(
-                "the code does not match this TOTP: type the code the app shows now, and "
-                "check the device's clock"
-            )
-        session.pending_totp = None
-        session.totp_removed[pending.attr].discard(confirmed.label)
-        session.totp_added[pending.attr][confirmed.label] = confirmed
-        return self.status(session_id)
-
-    def remove_totp(self, session_id: object, label: str, *, unix: bool) -> tuple[bool, JSON]:
-        """Stage the removal of the TOTP ``label``; whether there was one to remove."""
-        session = self.sessions.use(session_id)
-        attr: TotpAttr = "unix_totp" if unix else "totp"
-        if unix and not session.may_unix:
-            raise AccessDenied("you may not change the unix credential of this account")
-        label = validate_totp_label(label)
-        with self._server.read() as txn:
-            entry = self._account(txn, session)
-        if label not in session.totp_labels(attr, entry):
-            return False, self.status(session_id)
-        if session.totp_added[attr].pop(label, None) is None:
-            session.totp_removed[attr].add(label)
-        return True, self.status(session_id)
-
-    def generate_backup_codes(self, session_id: object) -> tuple[list[Secret], JSON]:
-        """Fresh backup codes (shown once, staged hashed) replacing the current ones.
-
-        Errors: ``InvalidRequest`` when the account will have no TOTP to stand in for.
-        """
-        session = self.sessions.use(session_id)
-        with self._server.read() as txn:
-            entry = self._account(txn, session)
-        if not session.has_second_factor("totp", entry):
-            raise InvalidRequest("backup codes stand in for a TOTP code: add a TOTP first")
-        codes = totp.generate_backup_codes()
-        session.backup_codes = frozenset(totp.hash_backup_code(code) for code in codes)
-        return codes, self.status(session_id)
-
-    def commit(self, session_id: object) -> bool:
-        """Write everything staged in one transaction and end the session; whether the
-        account changed. Errors: ``MfaRequired``, ``PasswordRejected`` (both leave the session
-        open to be fixed)."""
-        session = self.sessions.use(session_id)
-        with self._server.write() as txn:
-            entry = self._account(txn, session)
-            policy = account_policy(txn, entry)
-            blocker = session.commit_blocker(entry, policy.min_credential)
-            if blocker is not None:
-                raise blocker
-            _, changed = txn.modify(INTERNAL, entry.uuid, session.mods(entry))
-        self.sessions.end(session.id)
-        return changed
-
-    def cancel(self, session_id: object) -> None:
-        """End the session; nothing staged is written."""
-        self.sessions.end(self.sessions.use(session_id).id)

@@ -2,7 +2,7 @@
 
 This module owns the token's form, its stored record (the ``reset_token`` attribute) and the
 rules for creating and redeeming one. It does not decide who may create one (the caller checks
-that, ``idmd.idm.credupdate``) and opens no transactions: callers pass theirs in.
+that, ``idmd.idm.credentials``) and opens no transactions: callers pass theirs in.
 
 Rules:
 - A token is 16 characters of ``totp.BACKUP_ALPHABET`` shown as four groups of four

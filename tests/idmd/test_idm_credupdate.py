@@ -1,75 +1,22 @@
-"""Credential update sessions: who may begin, staging, commit, cancel, idle timeout, policy."""
+"""Credential update sessions without I/O: the store (one per account, idle timeout, bound)
+and what a session stages, shows and writes (idmd/idm/credupdate.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pyotp
 import pytest
 
-from idmd import limits
 from idmd.clock import FakeClock
-from idmd.entry import Entry
-from idmd.errors import (
-    AccessDenied,
-    Conflict,
-    InvalidCredentialUpdate,
-    InvalidRequest,
-    InvalidResetToken,
-    InvalidValue,
-    MfaRequired,
-    PasswordRejected,
-    ReadOnlySession,
-)
-from idmd.idm import Caller, Idm, totp
-from idmd.idm.credupdate import UpdateSessions
-from idmd.idm.passwords import Secret, verify_password_sync
-from idmd.idm.tokens import TokenClaims
-from idmd.server import builtin
-from idmd.server.identity import INTERNAL, account_identity
-from idmd.server.mods import Set
-from tests.idmd.conftest import make_group, make_person
-
-GOOD = Secret("correct horse battery staple 42")
-ALSO_GOOD = Secret("an entirely different long passphrase 7")
+from idmd.entry import Entry, freeze_attrs
+from idmd.errors import InvalidCredentialUpdate, MfaRequired
+from idmd.idm import totp
+from idmd.idm.credupdate import StagedPassword, UpdateSessions
+from idmd.server.mods import Add, Remove, Set
 
 
-@pytest.fixture
-def idm(tmp_path: Path, clock: FakeClock) -> Iterator[Idm]:
-    opened = Idm.open(
-        str(tmp_path / "hermit.db"), domain="example.com", origin="https://idm", clock=clock
-    )
-    yield opened
-    assert opened.verify() == []
-    opened.close()
-
-
-@pytest.fixture
-def alice(idm: Idm) -> Entry:
-    with idm.server.write() as txn:
-        return make_person(txn, "alice")
-
-
-def caller(uuid: str, *, read_only: bool = False) -> Caller:
-    claims = TokenClaims(uuid, "sid", "read_only" if read_only else "read_write", 0, 2**40)
-    return Caller(account_identity(uuid, read_only=read_only), claims, "x", "x@example.com")
-
-
-ADMIN = caller(builtin.UUID_IDM_ADMIN)
-
-
-def stored(idm: Idm, uuid: str) -> Entry:
-    with idm.server.read() as txn:
-        entry = txn.get(uuid)
-    assert entry is not None
-    return entry
-
-
-def current_code(record_uri: str, clock: FakeClock) -> str:
-    app = pyotp.parse_uri(record_uri)
-    assert isinstance(app, pyotp.TOTP)
-    return str(app.at(clock.now()))
+def _entry(**attrs: list[str]) -> Entry:
+    return Entry(1, freeze_attrs({"uuid": {"00000000-0000-0000-0000-000000000001"},
+                                  "name": {"alice"}, "spn": {"alice@example.com"},
+                                  **{k: set(v) for k, v in attrs.items()}}))
 
 
 # -- the store ---------------------------------------------------------------------------
@@ -122,214 +69,35 @@ def test_session__repr_hides_the_id_and_hashes(clock: FakeClock) -> None:
     assert session.id not in repr(session)
 
 
-# -- who may begin ----------------------------------------------------------------------
+# -- what a session stages -------------------------------------------------------------
 
 
-def test_begin__owner_and_admin_may_others_may_not(idm: Idm, alice: Entry) -> None:
-    updates = idm.credential_updates
-    with idm.server.write() as txn:
-        bob = make_person(txn, "bob")
-    assert updates.begin(caller(alice.uuid), "alice")
-    assert updates.begin(ADMIN, "alice")
-    with pytest.raises(AccessDenied):
-        updates.begin(caller(bob.uuid), "alice")
-    with pytest.raises(ReadOnlySession):
-        updates.begin(caller(alice.uuid, read_only=True), "alice")
-
-
-def test_begin__the_unix_password_needs_its_own_right(idm: Idm, alice: Entry) -> None:
-    # idm_admin's people admins may change passwords; the unix password is the unix admins'.
-    with idm.server.write() as txn:
-        txn.modify(INTERNAL, builtin.UUID_IDM_UNIX_ADMINS, [Set("member", frozenset())])
-    sid = idm.credential_updates.begin(ADMIN, "alice")
-    assert idm.credential_updates.status(sid)["unix_allowed"] is False
-    with pytest.raises(AccessDenied):
-        idm.credential_updates.begin_totp(sid, "phone", unix=True)
-    own = idm.credential_updates.begin(caller(alice.uuid), "alice")
-    assert idm.credential_updates.status(own)["unix_allowed"] is True
-
-
-# -- staging and commit -----------------------------------------------------------------
-
-
-async def test_commit__nothing_applies_before_it(idm: Idm, alice: Entry, clock: FakeClock) -> None:
-    updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
-    await updates.set_password(sid, "password", GOOD)
-    enrolment = updates.begin_totp(sid, "phone", unix=False)
-    status = updates.confirm_totp(sid, current_code(enrolment.uri, clock))
-    assert status["password"] == "staged" and status["totp"] == ["phone"]
-    assert status["changed"] is True
-    before = stored(idm, alice.uuid)
-    assert not before.get("password") and not before.get("totp")
-    assert updates.commit(sid) is True
-    after = stored(idm, alice.uuid)
-    phc = after.first("password")
-    assert phc is not None and verify_password_sync(GOOD, phc)
-    (record,) = totp.records(after.get("totp"))
-    assert record.label == "phone"
-    with pytest.raises(InvalidCredentialUpdate):
-        updates.status(sid)
-    with pytest.raises(InvalidCredentialUpdate):
-        updates.commit(sid)
-
-
-async def test_cancel__discards_everything(idm: Idm, alice: Entry) -> None:
-    updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
-    await updates.set_password(sid, "unix_password", GOOD)
-    updates.cancel(sid)
-    assert not stored(idm, alice.uuid).get("unix_password")
-    with pytest.raises(InvalidCredentialUpdate):
-        updates.commit(sid)
-    with pytest.raises(InvalidCredentialUpdate):
-        updates.cancel(sid)
-
-
-async def test_commit__after_the_idle_timeout_is_refused(
-    idm: Idm, alice: Entry, clock: FakeClock
+def test_session__mods_replace_remove_and_drop_backup_codes_with_the_last_totp(
+    clock: FakeClock,
 ) -> None:
-    updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
-    await updates.set_password(sid, "password", GOOD)
-    clock.advance(limits.CREDENTIAL_UPDATE_IDLE_SECONDS)
-    with pytest.raises(InvalidCredentialUpdate):
-        updates.commit(sid)
-    assert not stored(idm, alice.uuid).get("password")
+    phone, tablet = totp.new_record("phone"), totp.new_record("tablet")
+    entry = _entry(totp=[phone.encode()], backup_code=["sha256$a$b"], password=["$old"])
+    session = UpdateSessions(clock).begin("a", may_unix=True)
+    session.totp_removed["totp"].add("phone")
+    session.passwords["password"] = StagedPassword("$new", vetted_with_second_factor=False)
+    assert session.mods(entry) == [
+        Set("password", frozenset({"$new"})),
+        Remove("totp", phone.encode()),
+        Set("backup_code", frozenset()),
+    ]
+    session.totp_added["unix_totp"]["tablet"] = tablet
+    assert Add("unix_totp", tablet.encode()) in session.mods(entry)
 
 
-async def test_set_password__is_vetted_by_the_password_policy(idm: Idm, alice: Entry) -> None:
-    sid = idm.credential_updates.begin(ADMIN, "alice")
-    with pytest.raises(PasswordRejected):
-        await idm.credential_updates.set_password(sid, "password", Secret("alice-alice-123"))
-    assert idm.credential_updates.status(sid)["password"] == "unset"
-
-
-def test_confirm_totp__falls_back_to_sha1_for_apps_ignoring_the_algorithm(
-    idm: Idm, alice: Entry, clock: FakeClock
-) -> None:
-    updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
-    enrolment = updates.begin_totp(sid, "phone", unix=True)
-    assert enrolment.algorithm == "sha256" and "algorithm=SHA256" in enrolment.uri
-    with pytest.raises(InvalidValue):
-        updates.confirm_totp(sid, "000000")
-    sha1_app = pyotp.TOTP(enrolment.secret)  # ignores algorithm=SHA256
-    updates.confirm_totp(sid, sha1_app.at(clock.now()))
-    assert updates.commit(sid) is True
-    (record,) = totp.records(stored(idm, alice.uuid).get("unix_totp"))
-    assert record.algorithm == "sha1"
-    # The enrolment code is used up: it never logs in.
-    assert totp.check(record, sha1_app.at(clock.now()), clock.now()) is None
-
-
-def test_totp__labels_are_unique_and_removal_is_staged(
-    idm: Idm, alice: Entry, clock: FakeClock
-) -> None:
-    updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
-    enrolment = updates.begin_totp(sid, "phone", unix=False)
-    updates.confirm_totp(sid, current_code(enrolment.uri, clock))
-    with pytest.raises(Conflict):
-        updates.begin_totp(sid, "phone", unix=False)
-    with pytest.raises(InvalidRequest):
-        updates.confirm_totp(sid, "123456")  # nothing pending any more
-    updates.commit(sid)
-
-    sid = updates.begin(ADMIN, "alice")
-    assert updates.remove_totp(sid, "tablet", unix=False)[0] is False
-    removed, status = updates.remove_totp(sid, "phone", unix=False)
-    assert removed is True and status["totp"] == []
-    assert totp.records(stored(idm, alice.uuid).get("totp"))  # not before commit
-    assert updates.commit(sid) is True
-    assert not stored(idm, alice.uuid).get("totp")
-
-
-def test_backup_codes__need_a_totp_are_hashed_and_go_with_the_last_totp(
-    idm: Idm, alice: Entry, clock: FakeClock
-) -> None:
-    updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
-    with pytest.raises(InvalidRequest):
-        updates.generate_backup_codes(sid)
-    enrolment = updates.begin_totp(sid, "phone", unix=False)
-    updates.confirm_totp(sid, current_code(enrolment.uri, clock))
-    codes, status = updates.generate_backup_codes(sid)
-    assert len(codes) == limits.BACKUP_CODE_COUNT and status["backup_codes"] == len(codes)
-    updates.commit(sid)
-    values = stored(idm, alice.uuid).get("backup_code")
-    assert len(values) == len(codes)
-    assert not any(code in value for code in codes for value in values)
-    assert totp.match_backup_code(values, codes[3]) is not None
-
-    sid = updates.begin(ADMIN, "alice")
-    assert updates.remove_totp(sid, "phone", unix=False)[1]["backup_codes"] == 0
-    updates.commit(sid)
-    assert not stored(idm, alice.uuid).get("backup_code")
-
-
-def test_commit__refuses_to_leave_an_mfa_account_without_totp(
-    idm: Idm, alice: Entry, clock: FakeClock
-) -> None:
-    with idm.server.write() as txn:
-        make_group(txn, "strict", (alice,), policy_min_credential=["mfa"])
-    updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
-    assert "TOTP" in str(updates.status(sid)["commit_blocker"])
-    with pytest.raises(MfaRequired):
-        updates.commit(sid)
-    enrolment = updates.begin_totp(sid, "phone", unix=False)
-    updates.confirm_totp(sid, current_code(enrolment.uri, clock))
-    assert updates.status(sid)["commit_blocker"] is None
-    assert updates.commit(sid) is True
-
-
-async def test_commit__refuses_a_password_vetted_for_a_second_factor_then_removed(
-    idm: Idm, alice: Entry, clock: FakeClock
-) -> None:
-    updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
-    enrolment = updates.begin_totp(sid, "phone", unix=False)
-    updates.confirm_totp(sid, current_code(enrolment.uri, clock))
-    await updates.set_password(sid, "password", GOOD)
-    updates.remove_totp(sid, "phone", unix=False)
-    with pytest.raises(PasswordRejected):
-        updates.commit(sid)
-    await updates.set_password(sid, "password", ALSO_GOOD)
-    assert updates.commit(sid) is True
-
-
-# -- reset tokens -----------------------------------------------------------------------
-
-
-async def test_reset_token__begins_a_session_once(
-    idm: Idm, alice: Entry, clock: FakeClock
-) -> None:
-    updates = idm.credential_updates
-    token, expires_at = updates.create_reset_token(ADMIN, "alice", 3600)
-    assert expires_at.endswith("Z")
-    sid = updates.begin_with_reset_token(token)
-    assert updates.status(sid)["unix_allowed"] is True
-    await updates.set_password(sid, "password", GOOD)
-    updates.commit(sid)
-    with pytest.raises(InvalidResetToken):
-        updates.begin_with_reset_token(token)
-
-
-def test_reset_token__expires(idm: Idm, alice: Entry, clock: FakeClock) -> None:
-    token, _ = idm.credential_updates.create_reset_token(ADMIN, "alice", 600)
-    clock.advance(600)
-    with pytest.raises(InvalidResetToken):
-        idm.credential_updates.begin_with_reset_token(token)
-
-
-def test_reset_token__only_others_with_the_right_may_create(idm: Idm, alice: Entry) -> None:
-    with idm.server.write() as txn:
-        bob = make_person(txn, "bob")
-    with pytest.raises(AccessDenied):
-        idm.credential_updates.create_reset_token(caller(alice.uuid), "alice")
-    with pytest.raises(AccessDenied):
-        idm.credential_updates.create_reset_token(caller(bob.uuid), "alice")
-    with pytest.raises(ReadOnlySession):
-        idm.credential_updates.create_reset_token(caller(builtin.UUID_IDM_ADMIN, read_only=True),
-                                                  "alice")
+def test_session__status_shows_what_is_staged_and_never_a_secret(clock: FakeClock) -> None:
+    phone = totp.new_record("phone")
+    entry = _entry(password=["$argon2id$old"])
+    session = UpdateSessions(clock).begin("a", may_unix=False)
+    session.passwords["unix_password"] = StagedPassword("$argon2id$new", False)
+    session.totp_added["totp"]["phone"] = phone
+    status = session.status(entry, min_credential="mfa", expires_at=clock.now() + 60)
+    assert (status["password"], status["unix_password"]) == ("set", "staged")
+    assert (status["totp"], status["changed"], status["commit_blocker"]) == (["phone"], True, None)
+    assert phone.secret not in repr(status) and "$argon2id" not in repr(status)
+    blocked = UpdateSessions(clock).begin("b", may_unix=False)
+    assert isinstance(blocked.commit_blocker(entry, "mfa"), MfaRequired)
