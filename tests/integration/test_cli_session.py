@@ -18,6 +18,12 @@ import pytest
 
 from tests.cli.hermit_process import HERMIT, RUN_TIMEOUT_S, HermitProcess
 from tests.integration.conftest import IdmdServer
+from tests.integration.test_server_login_credentials import (
+    AdminToken,
+    Person,
+    enrol_totp,
+    make_person,
+)
 
 
 @pytest.fixture
@@ -154,3 +160,85 @@ def test_cli_login__unreachable_server_is_one_line(as_idm_admin: HermitProcess) 
         port = sock.getsockname()[1]
     # Nothing listens on the port once the socket is closed.
     as_idm_admin.fails("login", "--url", f"https://127.0.0.1:{port}", code="connection_failed")
+
+
+@pytest.fixture
+def totp_person(idmd: IdmdServer, tmp_path: Path) -> tuple[HermitProcess, Person]:
+    admin_token = AdminToken(idmd.login("idm_admin", idmd.idm_admin_password))
+    person = make_person(idmd, admin_token, "clitotp")
+    enrol_totp(idmd, admin_token, person)
+    proc = HermitProcess(tmp_path / "person", {
+        "HERMIT_URL": idmd.url,
+        "HERMIT_CA": str(idmd.ca),
+        "HERMIT_NAME": person.name,
+        "HERMIT_PASSWORD": person.password,
+    })
+    return proc, person
+
+
+def test_cli_login__hermit_totp_answers_the_code_step(
+    totp_person: tuple[HermitProcess, Person],
+) -> None:
+    proc, person = totp_person
+    assert person.totp is not None
+    missing = proc("login")
+    assert missing.status == 2 and "HERMIT_TOTP" in missing.err
+    code = person.totp.now()
+    ran = proc.ok("login", env={"HERMIT_TOTP": code})
+    assert ran.out == f"logged in as {person.name}\n"
+    assert code not in ran.out + ran.err
+    replay = proc("reauth", env={"HERMIT_TOTP": code})
+    assert replay.status == 1 and "wrong or already used code" in replay.err
+
+
+def test_cli_login__hermit_backup_code_when_no_totp_is_given(
+    totp_person: tuple[HermitProcess, Person],
+) -> None:
+    proc, person = totp_person
+    ran = proc.ok("login", env={"HERMIT_BACKUP_CODE": person.backup_codes[0]})
+    assert ran.out == f"logged in as {person.name}\n"
+
+
+def test_cli_reauth__prints_the_new_privilege_window(as_idm_admin: HermitProcess) -> None:
+    as_idm_admin.ok("login")
+    before = as_idm_admin.ok("whoami", "--json").json()
+    done = as_idm_admin.ok("reauth", "--json").json()
+    assert done["changed"] is True
+    assert done["privileged_until"] >= before["privileged_until"]
+    human = as_idm_admin.ok("reauth")
+    assert human.out.startswith("privileged until ")
+    assert as_idm_admin.ok("whoami", "--json").json()["session_id"] == before["session_id"]
+
+
+def test_cli_session__list_and_destroy(as_idm_admin: HermitProcess, tmp_path: Path) -> None:
+    other = HermitProcess(tmp_path / "other", as_idm_admin.env)
+    other.ok("login")
+    other_id = other.ok("whoami", "--json").json()["session_id"]
+    as_idm_admin.ok("login")
+    mine = as_idm_admin.ok("whoami", "--json").json()["session_id"]
+    listed = as_idm_admin.ok("session", "list", "--json").json()["sessions"]
+    assert {s["id"]: s["current"] for s in listed if s["id"] in (mine, other_id)} == {
+        mine: True,
+        other_id: False,
+    }
+    table = as_idm_admin.ok("session", "list").out.splitlines()
+    assert table[0].split() == ["ID", "SCOPE", "ISSUED", "EXPIRES", "PRIVILEGED", "UNTIL"]
+    assert any(line.startswith("*") and mine in line for line in table[1:])
+    ran = as_idm_admin.ok("session", "destroy", other_id)
+    assert ran.out == f"destroyed session {other_id}\n"
+    assert as_idm_admin.ok("session", "destroy", other_id).out == "unchanged\n"
+    refused = other("whoami")
+    assert refused.status == 1 and "(token_revoked)" in refused.err
+
+
+def test_cli_person_credential_unlock(
+    as_idm_admin: HermitProcess, totp_person: tuple[HermitProcess, Person]
+) -> None:
+    proc, person = totp_person
+    wrong = proc("login", env={"HERMIT_TOTP": "000000" if person.totp else ""})
+    assert wrong.status == 1
+    as_idm_admin.ok("login")
+    assert as_idm_admin.ok("person", "credential", "unlock", person.name).out == (
+        f"unlocked the credentials of {person.name}\n"
+    )
+    assert as_idm_admin.ok("person", "credential", "unlock", person.name).out == "unchanged\n"

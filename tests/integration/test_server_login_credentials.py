@@ -58,7 +58,7 @@ def admin_token(idmd: IdmdServer) -> str:
     return AdminToken(idmd.login("idm_admin", idmd.idm_admin_password))
 
 
-def _make_person(idmd: IdmdServer, admin_token: str, prefix: str) -> Person:
+def make_person(idmd: IdmdServer, admin_token: str, prefix: str) -> Person:
     person = Person(f"{prefix}-{secrets.token_hex(4)}", "Pass-" + secrets.token_urlsafe(18))
     with idmd.client(admin_token) as client:
         _ok(client.post("/v1/person", json={"name": person.name, "displayname": prefix.title()}))
@@ -66,7 +66,7 @@ def _make_person(idmd: IdmdServer, admin_token: str, prefix: str) -> Person:
     return person
 
 
-def _enrol_totp(idmd: IdmdServer, admin_token: str, person: Person) -> None:
+def enrol_totp(idmd: IdmdServer, admin_token: str, person: Person) -> None:
     """A TOTP and backup codes through a credential update session, as an admin."""
     with idmd.client(admin_token) as client:
         session = _ok(client.post(f"/v1/person/{person.name}/credential/update"))["session"]
@@ -140,8 +140,8 @@ def _begin_methods(client: httpx.Client, name: str) -> list[str]:
 def test_login__totp_first_and_a_code_is_never_accepted_twice(
     idmd: IdmdServer, admin_token: str, client_factory: Any
 ) -> None:
-    person = _make_person(idmd, admin_token, "totpuser")
-    _enrol_totp(idmd, admin_token, person)
+    person = make_person(idmd, admin_token, "totpuser")
+    enrol_totp(idmd, admin_token, person)
     assert person.totp is not None
     assert _begin_methods(client_factory(), person.name) == ["totp", "backup_code"]
     code = person.totp.now()
@@ -154,8 +154,8 @@ def test_login__totp_first_and_a_code_is_never_accepted_twice(
 def test_login__a_backup_code_works_once(
     idmd: IdmdServer, admin_token: str, client_factory: Any
 ) -> None:
-    person = _make_person(idmd, admin_token, "backupuser")
-    _enrol_totp(idmd, admin_token, person)
+    person = make_person(idmd, admin_token, "backupuser")
+    enrol_totp(idmd, admin_token, person)
     code = person.backup_codes[0]
     steps = [("backup_code", code), ("password", person.password)]
     assert _login(client_factory(), person.name, steps)["state"] == "success"
@@ -174,8 +174,8 @@ def test_login__a_backup_code_works_once(
 def test_login__brute_force_from_20_clients_is_held_and_others_still_log_in(
     idmd: IdmdServer, admin_token: str, client_factory: Any
 ) -> None:
-    victim = _make_person(idmd, admin_token, "victim")
-    bystander = _make_person(idmd, admin_token, "bystander")
+    victim = make_person(idmd, admin_token, "victim")
+    bystander = make_person(idmd, admin_token, "bystander")
     clients = [client_factory() for _ in range(BRUTE_FORCE_CLIENTS)]
 
     def attack(client: httpx.Client) -> list[str]:
@@ -211,7 +211,7 @@ def test_login__brute_force_from_20_clients_is_held_and_others_still_log_in(
 def test_reauth__extends_the_session_in_use(
     idmd: IdmdServer, admin_token: str, client: httpx.Client
 ) -> None:
-    person = _make_person(idmd, admin_token, "reauthuser")
+    person = make_person(idmd, admin_token, "reauthuser")
     token = idmd.login(person.name, person.password)
     before = _ok(client.get("/v1/auth/whoami", headers=_bearer(token)))
     begin = client.post("/v1/auth/reauth", headers=_bearer(token))
@@ -232,7 +232,7 @@ def test_reauth__extends_the_session_in_use(
 def test_sessions__a_destroyed_sessions_token_is_refused_at_once(
     idmd: IdmdServer, admin_token: str, client: httpx.Client
 ) -> None:
-    person = _make_person(idmd, admin_token, "sessionuser")
+    person = make_person(idmd, admin_token, "sessionuser")
     lost = idmd.login(person.name, person.password)
     here = idmd.login(person.name, person.password)
     listed = _ok(client.get("/v1/auth/sessions", headers=_bearer(here)))["sessions"]
