@@ -4,9 +4,11 @@ Like ``accounts.py``: synchronous, inside the caller's transaction, as the calle
 ``Identity``; idempotent in the sense of docs/api.md.
 
 Rules:
-- Members may be people, service accounts and groups (nesting and cycles are allowed; the
-  storage layer computes ``memberof``). Members are named by name, spn or uuid; a name that
-  matches nothing is ``NotFound`` naming it, and nothing of the request is applied.
+- Members may be accounts (people, service accounts, and the builtin ones: removing
+  ``anonymous`` from ``unix_read`` must be possible, and so must putting it back) and groups
+  (nesting and cycles are allowed; the storage layer computes ``memberof``). Members are
+  named by name, spn or uuid; a name that matches nothing is ``NotFound`` naming it, and
+  nothing of the request is applied.
 - At most ``MAX_MEMBERS_PER_REQUEST`` members per request.
 """
 
@@ -26,7 +28,7 @@ from idmd.server import ReadTxn, WriteTxn
 from idmd.server.identity import Identity
 from idmd.server.mods import Add, Mod, Remove, Set
 
-MEMBER_CLASSES = ("person", "service_account", "group")
+MEMBER_CLASSES = ("account", "group")
 
 
 def list_groups(txn: ReadTxn, ident: Identity) -> list[JSON]:
@@ -101,7 +103,7 @@ def _member_uuids(txn: ReadTxn, members: Sequence[str]) -> list[str]:
             if entry is not None:
                 break
         if entry is None:
-            raise NotFound(f"no person, service account or group {text!r}")
+            raise NotFound(f"no account or group {text!r}")
         uuids.append(entry.uuid)
     return uuids
 

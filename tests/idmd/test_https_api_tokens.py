@@ -243,3 +243,27 @@ def test_api_token_record__is_a_session_record_and_round_trips() -> None:
     assert ApiTokenRecord.decode('{"id": "a", "scope": "read_only"}') is None
     no_label = SessionRecord(id="a", scope="read_only", issued_at=1, expires_at=2).encode()
     assert ApiTokenRecord.decode(no_label) is None
+
+
+async def test_api_token__hosts_read_unix_views_with_a_token_once_anonymous_is_removed(
+    client: httpx.AsyncClient, admin: dict[str, str], robot: dict[str, Any], idm: Idm
+) -> None:
+    await make_person(client, admin, "alice")
+    assert (await client.put("/v1/person/alice/posix", json={}, headers=admin)).is_success
+    host = bearer((await _create(client, admin, "host"))["token"])
+    anonymous = bearer(await login(client, "anonymous", None))
+    system = await _system_admin(idm, client)
+    members = "/v1/group/unix_read/members"
+    added = await client.post(f"{members}/add", json={"members": ["robot"]}, headers=system)
+    assert added.status_code == 200, added.text
+    removed = await client.post(f"{members}/remove", json={"members": ["anonymous"]},
+                                headers=system)
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["changed"] is True
+    assert_error(await client.get("/v1/unix/user/alice", headers=anonymous), 404, "not_found")
+    assert (await client.get("/v1/unix/user", headers=anonymous)).json() == {"users": []}
+    assert (await client.get("/v1/unix/user/alice", headers=host)).json()["name"] == "alice"
+    # And back: builtin accounts are members like any other.
+    back = await client.post(f"{members}/add", json={"members": ["anonymous"]}, headers=system)
+    assert back.status_code == 200 and back.json()["changed"] is True
+    assert (await client.get("/v1/unix/user/alice", headers=anonymous)).is_success
