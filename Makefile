@@ -32,6 +32,7 @@ demo: dev
 # as root (namespaces, users' homes).
 bench: dev
 	$(PY) contrib/bench/idmd_bench.py
+	$(PY) contrib/bench/credentials_bench.py
 	$(PY) contrib/bench/unixd_bench.py
 	$(PY) contrib/bench/nss_bench.py
 	$(PY) contrib/bench/sshkeys_helper_bench.py
