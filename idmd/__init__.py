@@ -11,5 +11,6 @@ Layering, from the bottom up (each layer imports only the ones below it):
 - ``server/``    read and write transactions that run the plugins and the access checks.
 - ``idm/``       accounts, POSIX, SSH keys, credentials, the auth session, bearer tokens.
 - ``https/``     the REST API (Starlette on hypercorn's trio worker) and its one ``errors.py``.
+- ``backup/``    backup files, consistent snapshots, checked restores, scheduled backups.
 - ``admin_socket``, ``main``   the root-only admin socket and the ``hermit-idmd`` command.
 """

@@ -247,3 +247,14 @@ def test_backup__scheduled_every_interval_keeping_the_newest() -> None:
         shown = run_idmd(workdir / "server.toml", "configtest")
         assert f'backup_dir = "{backups}"\n' in shown.stdout
         assert "backup_interval = 1\nbackup_keep = 2\n" in shown.stdout
+
+
+def test_configtest__refuses_a_bad_backup_key(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    with config.open("a") as handle:
+        handle.write("backup_keep = 0\n")
+    done = run_idmd(config, "configtest")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"hermit-idmd: error: {config}: key 'backup_keep' must be an integer from 1 to 1000\n"
+    )
