@@ -229,6 +229,14 @@ class ApiClient:
         body = {"password": password.reveal()}
         return self._call("PUT", f"/v1/{kind}/{_segment(name)}/unix_password", body)
 
+    def import_password_hash(
+        self, kind: str, name: str, password_hash: Secret, *, unix: bool = False
+    ) -> JsonObject:
+        """Store a hash another system made (docs/password-policy.md "Imported hashes")."""
+        route = "unix_password" if unix else "password"
+        body = {"password_hash": password_hash.reveal()}
+        return self._call("PUT", f"/v1/{kind}/{_segment(name)}/{route}", body)
+
     def list_ssh_keys(self, kind: str, name: str) -> list[JsonObject]:
         return _json_list(self._call("GET", f"/v1/{kind}/{_segment(name)}/ssh_keys"), "ssh_keys")
 
@@ -287,6 +295,18 @@ class ApiClient:
     def enable_group_posix(self, group: str, gidnumber: int | None) -> JsonObject:
         body: JsonObject = {} if gidnumber is None else {"gidnumber": gidnumber}
         return self._call("PUT", f"/v1/group/{_segment(group)}/posix", body)
+
+    def set_group_policy(self, group: str, settings: JsonObject) -> JsonObject:
+        """Set (a value) or clear (``None``) account policy settings of ``group``."""
+        return self._call("PUT", f"/v1/group/{_segment(group)}/policy", settings)
+
+    # The password badlist (docs/api.md "System")
+    def show_badlist(self) -> JsonObject:
+        return self._call("GET", "/v1/system/pw_badlist")
+
+    def change_badlist(self, words: list[str], *, add: bool) -> JsonObject:
+        path = "/v1/system/pw_badlist" if add else "/v1/system/pw_badlist/remove"
+        return self._call("POST", path, {"words": words})
 
     # Credential update sessions and reset tokens (docs/api.md "Credential updates"); the
     # session id travels in the body and is held as a Secret (it is the session's capability).

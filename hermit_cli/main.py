@@ -21,7 +21,7 @@ from typing import TextIO
 
 import httpx
 
-from hermit_cli.commands import credential, group, person, service_account, session
+from hermit_cli.commands import credential, group, person, service_account, session, system
 from hermit_cli.context import Context, GlobalOptions
 from hermit_cli.errors import EXIT_FAILURE, EXIT_OK, ApiError, HermitError
 from hermit_cli.output import Output
@@ -39,6 +39,7 @@ def build_parser() -> HermitArgumentParser:
     group.register(commands)
     service_account.register(commands)
     credential.register(commands)
+    system.register(commands)
     return parser
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from hermit_cli.commands import group_policy
 from hermit_cli.context import Context
 from hermit_cli.output import GROUP_COLUMNS, GROUP_FIELDS
 from hermit_cli.parser import Subparsers, add_command, add_group
@@ -41,6 +42,9 @@ def register(commands: Subparsers) -> None:
     enable = add_command(posix, "enable", "give a group a gidnumber", enable_posix)
     enable.add_argument("group", metavar="GROUP")
     enable.add_argument("--gid", type=int, metavar="N", help="default: the server picks one")
+
+    # Account policy settings (commands/group_policy.py).
+    group_policy.register(group)
 
 
 def create_group(ctx: Context, args: argparse.Namespace) -> None:

@@ -12,6 +12,7 @@ import argparse
 
 from hermit_cli.client import JsonObject
 from hermit_cli.commands import credential as credential_commands
+from hermit_cli.commands import import_hash
 from hermit_cli.commands import session as session_commands
 from hermit_cli.context import Context
 from hermit_cli.errors import UsageError
@@ -82,6 +83,8 @@ def register(commands: Subparsers) -> None:
     session_commands.register_unlock(credential)
     # Credential update sessions (commands/credential.py).
     credential_commands.register_person_credential(credential)
+    # Hashes made by another system (commands/import_hash.py).
+    import_hash.register(credential)
 
 
 def create_person(ctx: Context, args: argparse.Namespace) -> None:

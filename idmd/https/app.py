@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute
 
-from idmd.https import accounts, api_tokens, auth, credentials, groups, unix
+from idmd.https import accounts, api_tokens, auth, credentials, groups, system, unix
 from idmd.https.errors import EXCEPTION_HANDLERS
 from idmd.https.inputs import BodyLimitMiddleware
 from idmd.https.openapi import build_document
@@ -42,6 +42,7 @@ def build_app(idm: Idm) -> Starlette:
         *api_tokens.ROUTES,
         *groups.ROUTES,
         *unix.ROUTES,
+        *system.ROUTES,
     ]
     app = Starlette(
         routes=routes,

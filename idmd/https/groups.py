@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse
 from idmd.https.inputs import caller_of, idm_of, read_object, string, string_list
 from idmd.https.routing import Handler, resource
 from idmd.idm import groups
+from idmd.idm.policy import POLICY_ATTRS, validate_policy_value
 from idmd.idm.values import validate_gidnumber_type, validate_text
 
 
@@ -84,10 +85,28 @@ async def posix(request: Request) -> JSONResponse:
     return JSONResponse({"changed": changed, "entry": entry})
 
 
+# The body's keys and the policy attribute each sets (docs/api.md "Group policy").
+POLICY_KEYS = {attr.removeprefix("policy_"): attr for attr in POLICY_ATTRS}
+
+
+async def set_policy(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    body = await read_object(request, allowed=tuple(POLICY_KEYS))
+    changes = {
+        POLICY_KEYS[key]: None if raw is None else validate_policy_value(POLICY_KEYS[key], raw)
+        for key, raw in body.items()
+    }
+    changed, entry = idm_of(request).write(
+        caller, groups.set_policy, request.path_params["id"], changes
+    )
+    return JSONResponse({"changed": changed, "entry": entry})
+
+
 ROUTES = [
     resource("/v1/group", GET=list_, POST=create),
     resource("/v1/group/{id}", GET=get, PATCH=update, DELETE=delete),
     resource("/v1/group/{id}/members/add", POST=_change_members(add=True)),
     resource("/v1/group/{id}/members/remove", POST=_change_members(add=False)),
     resource("/v1/group/{id}/posix", PUT=posix),
+    resource("/v1/group/{id}/policy", PUT=set_policy),
 ]

@@ -84,6 +84,7 @@ SCHEMAS: JSON = {
             "members": STRINGS,
             "memberof": STRINGS,
             "posix": _nullable(_ref("GroupPosix")),
+            "policy": _nullable(_ref("GroupPolicy")),
         }
     ),
     "UnixGroupRef": _obj(
@@ -109,6 +110,15 @@ SCHEMAS: JSON = {
     ),
     "Changed": _obj({"changed": BOOL}),
 }
+# A group's account policy (docs/password-policy.md): each setting, or null when not set.
+SCHEMAS["GroupPolicy"] = _obj(
+    {
+        "min_credential": _nullable({"enum": ["password", "mfa", "passkey"]}),
+        "session_lifetime": _nullable({"type": "integer"}),
+        "privilege_lifetime": _nullable({"type": "integer"}),
+        "password_min_length": _nullable({"type": "integer"}),
+    }
+)
 # SERVICE_ACCOUNT = PERSON + managed_by.
 SCHEMAS["ServiceAccount"] = _obj(
     {**SCHEMAS["Person"]["properties"], "managed_by": _nullable(STRING)}
@@ -197,6 +207,11 @@ PASSWORD_BODY = _obj(
     }
 )
 EMPTY_BODY = _obj({})
+# The account password routes also take a hash made by another system (docs/password-policy.md
+# "Imported hashes") instead of a password.
+PASSWORD_OR_HASH_BODY = {
+    "oneOf": [PASSWORD_BODY, _obj({"password_hash": {"type": "string", "minLength": 1}})]
+}
 
 
 def _account_paths(kind: str, schema: str, plural: str) -> JSON:
@@ -250,12 +265,20 @@ def _account_paths(kind: str, schema: str, plural: str) -> JSON:
         },
         f"{base}/{{id}}/password": {
             "put": _operation(
-                "Set the password", _ref("Changed"), (404,), body=PASSWORD_BODY, params=idp
+                "Set the password, or import a hash",
+                _ref("Changed"),
+                (404,),
+                body=PASSWORD_OR_HASH_BODY,
+                params=idp,
             )
         },
         f"{base}/{{id}}/unix_password": {
             "put": _operation(
-                "Set the unix password", _ref("Changed"), (404,), body=PASSWORD_BODY, params=idp
+                "Set the unix password, or import a hash",
+                _ref("Changed"),
+                (404,),
+                body=PASSWORD_OR_HASH_BODY,
+                params=idp,
             )
         },
         f"{base}/{{id}}/ssh_keys": {
@@ -597,6 +620,65 @@ def _credential_update_paths() -> JSON:
     }
 
 
+def _password_policy_paths() -> JSON:
+    """The badlist and groups' account policy (docs/api.md "System", "Group policy")."""
+    words_body = _obj(
+        {
+            "words": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "maxLength": limits.MAX_TEXT_LEN},
+                "maxItems": limits.MAX_BADLIST_WORDS,
+            }
+        }
+    )
+    count_result = _obj({"changed": BOOL, "count": {"type": "integer", "minimum": 0}})
+    seconds = {"type": "integer", "minimum": limits.MIN_POLICY_LIFETIME_SECONDS}
+    policy_body = _obj(
+        {
+            "min_credential": _nullable({"enum": ["password", "mfa", "passkey"]}),
+            "session_lifetime": _nullable(
+                {**seconds, "maximum": limits.MAX_SESSION_LIFETIME_SECONDS}
+            ),
+            "privilege_lifetime": _nullable(
+                {**seconds, "maximum": limits.MAX_PRIVILEGE_LIFETIME_SECONDS}
+            ),
+            "password_min_length": _nullable(
+                {
+                    "type": "integer",
+                    "minimum": limits.ABSOLUTE_MIN_PASSWORD_CHARS,
+                    "maximum": limits.MAX_POLICY_PASSWORD_CHARS,
+                }
+            ),
+        },
+        [],
+    )
+    return {
+        "/v1/system/pw_badlist": {
+            "get": _operation(
+                "Show the password badlist",
+                _obj({"words": STRINGS, "count": {"type": "integer", "minimum": 0}}),
+                (),
+            ),
+            "post": _operation("Add words to the password badlist", count_result, (),
+                               body=words_body),
+        },
+        "/v1/system/pw_badlist/remove": {
+            "post": _operation(
+                "Remove words from the password badlist", count_result, (), body=words_body
+            ),
+        },
+        "/v1/group/{id}/policy": {
+            "put": _operation(
+                "Set or clear (null) a group's account policy settings",
+                _entry_result("Group"),
+                (404,),
+                body=policy_body,
+                params=("id",),
+            )
+        },
+    }
+
+
 def _public_paths() -> JSON:
     return {
         "/status": {
@@ -628,6 +710,7 @@ def build_document() -> JSON:
             **_api_token_paths(),
             **_group_paths(),
             **_unix_paths(),
+            **_password_policy_paths(),
         },
         "components": {
             "schemas": SCHEMAS,

@@ -129,3 +129,20 @@ def set_posix(
     mods = posix_group_mods(gidnumber=gidnumber)
     after, changed = txn.modify(ident, entry.uuid, mods)
     return changed, _after_write(txn, ident, after)
+
+
+def set_policy(
+    txn: WriteTxn, ident: Identity, text: str, changes: Mapping[str, str | None]
+) -> tuple[bool, JSON]:
+    """Set (a stored value) or clear (``None``) account policy settings of a group.
+
+    ``changes`` maps ``policy.POLICY_ATTRS`` to values ``policy.validate_policy_value`` made;
+    the access profiles let only ``system_admins`` write them.
+    """
+    entry = lookup.find_or_404(txn, "group", text)
+    mods: list[Mod] = [
+        Set(attr, frozenset() if value is None else frozenset({value}))
+        for attr, value in changes.items()
+    ]
+    after, changed = txn.modify(ident, entry.uuid, mods)
+    return changed, _after_write(txn, ident, after)

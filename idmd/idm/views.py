@@ -86,6 +86,22 @@ def service_account_view(entry: Entry, lookup: Lookup) -> JSON:
     return {**account_view(entry, lookup), "managed_by": spns[0] if spns else None}
 
 
+def _int_of(entry: Entry, attr: str) -> int | None:
+    value = entry.first(attr)
+    return int(value) if value is not None else None
+
+
+def group_policy_view(entry: Entry) -> JSON | None:
+    """The account policy a group carries (docs/password-policy.md), ``None`` when none."""
+    policy: JSON = {
+        "min_credential": entry.first("policy_min_credential"),
+        "session_lifetime": _int_of(entry, "policy_session_lifetime"),
+        "privilege_lifetime": _int_of(entry, "policy_privilege_lifetime"),
+        "password_min_length": _int_of(entry, "policy_password_min_length"),
+    }
+    return policy if any(value is not None for value in policy.values()) else None
+
+
 def group_view(entry: Entry, lookup: Lookup) -> JSON:
     """GROUP of docs/api.md."""
     posix: JSON | None = None
@@ -98,4 +114,5 @@ def group_view(entry: Entry, lookup: Lookup) -> JSON:
         "members": spns_of(lookup, entry.get("member")),
         "memberof": spns_of(lookup, entry.get("memberof")),
         "posix": posix,
+        "policy": group_policy_view(entry),
     }

@@ -36,6 +36,7 @@ async def test_group__create_shape_and_idempotency(
         "members": [],
         "memberof": [],
         "posix": None,
+        "policy": None,
     }
     again = await client.post("/v1/group", json=body, headers=admin)
     assert again.json() == {"changed": False, "entry": entry}
@@ -184,3 +185,88 @@ async def test_group__person_cannot_manage_groups(
         assert_error(response, 403, "access_denied")
     assert (await _group(client, admin, "staff"))["members"] == []
     assert "alice@example.com" not in (await _group(client, admin, "idm_admins"))["members"]
+
+
+@pytest.fixture
+async def system_admin(idm: Any, client: httpx.AsyncClient) -> dict[str, str]:
+    password = await idm.recover_account("admin")
+    return bearer(await login(client, "admin", password))
+
+
+async def test_group_policy__set_shown_and_cleared(
+    client: httpx.AsyncClient, admin: dict[str, str], system_admin: dict[str, str]
+) -> None:
+    await client.post("/v1/group", json={"name": "staff"}, headers=admin)
+    body = {"min_credential": "mfa", "session_lifetime": 3600, "password_min_length": 20}
+    put = await client.put("/v1/group/staff/policy", json=body, headers=system_admin)
+    assert put.status_code == 200, put.text
+    assert put.json()["changed"] is True
+    assert put.json()["entry"]["policy"] == {
+        "min_credential": "mfa",
+        "session_lifetime": 3600,
+        "privilege_lifetime": None,
+        "password_min_length": 20,
+    }
+    again = await client.put("/v1/group/staff/policy", json=body, headers=system_admin)
+    assert again.json()["changed"] is False
+    cleared = await client.put(
+        "/v1/group/staff/policy",
+        json={"min_credential": None, "session_lifetime": None},
+        headers=system_admin,
+    )
+    assert cleared.json()["entry"]["policy"]["password_min_length"] == 20
+    assert cleared.json()["entry"]["policy"]["min_credential"] is None
+    await client.put(
+        "/v1/group/staff/policy", json={"password_min_length": None}, headers=system_admin
+    )
+    assert (await _group(client, system_admin, "staff"))["policy"] is None
+
+
+async def test_group_policy__only_system_admins_may_set_it(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await client.post("/v1/group", json={"name": "staff"}, headers=admin)
+    put = await client.put("/v1/group/staff/policy", json={"min_credential": "mfa"}, headers=admin)
+    assert_error(put, 403, "access_denied")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"min_credential": "otp"},
+        {"session_lifetime": limits.MIN_POLICY_LIFETIME_SECONDS - 1},
+        {"privilege_lifetime": limits.MAX_PRIVILEGE_LIFETIME_SECONDS + 1},
+        {"password_min_length": limits.ABSOLUTE_MIN_PASSWORD_CHARS - 1},
+        {"password_min_length": True},
+        {"password_min_length": "12"},
+    ],
+)
+async def test_group_policy__invalid_settings_refused(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    system_admin: dict[str, str],
+    body: dict[str, object],
+) -> None:
+    await client.post("/v1/group", json={"name": "staff"}, headers=admin)
+    put = await client.put("/v1/group/staff/policy", json=body, headers=system_admin)
+    assert_error(put, 400, "invalid_value")
+    assert (await _group(client, system_admin, "staff"))["policy"] is None
+    unknown = {"lockout": 3}
+    put = await client.put("/v1/group/staff/policy", json=unknown, headers=system_admin)
+    assert_error(put, 400, "invalid_attribute")
+
+
+async def test_group_policy__password_length_applies_to_members(
+    client: httpx.AsyncClient, admin: dict[str, str], system_admin: dict[str, str]
+) -> None:
+    await make_person(client, admin, "alice")
+    await client.post("/v1/group", json={"name": "staff"}, headers=admin)
+    await client.post("/v1/group/staff/members/add", json={"members": ["alice"]}, headers=admin)
+    await client.put(
+        "/v1/group/staff/policy", json={"password_min_length": 30}, headers=system_admin
+    )
+    put = await client.put(
+        "/v1/person/alice/password", json={"password": "pelican vault harmonica"}, headers=admin
+    )
+    assert_error(put, 400, "password_rejected")
+    assert "30 characters" in put.json()["detail"]

@@ -1,0 +1,41 @@
+"""``/v1/system``: settings of the whole system; today the password badlist (docs/api.md
+"System").
+
+The handlers read and check their bodies here and call ``idmd.idm.badlist`` inside one
+transaction as the caller; the access profiles let only ``system_admins`` read or change the
+list. Words are sent and shown casefolded; adding a word that is there, or removing one that
+is not, changes nothing (``changed: false``).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from idmd.https.inputs import caller_of, idm_of, read_object, string_list
+from idmd.https.routing import Handler, resource
+from idmd.idm import badlist
+
+
+async def show_badlist(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    words = idm_of(request).read(caller, badlist.list_words)
+    return JSONResponse({"words": words, "count": len(words)})
+
+
+def _change_badlist(add: bool) -> Handler:
+    async def change(request: Request) -> JSONResponse:
+        caller = caller_of(request)
+        body = await read_object(request, allowed=("words",), required=("words",))
+        words = badlist.validate_words(string_list(body, "words"))
+        operation = badlist.add_words if add else badlist.remove_words
+        changed, count = idm_of(request).write(caller, operation, words)
+        return JSONResponse({"changed": changed, "count": count})
+
+    return change
+
+
+ROUTES = [
+    resource("/v1/system/pw_badlist", GET=show_badlist, POST=_change_badlist(add=True)),
+    resource("/v1/system/pw_badlist/remove", POST=_change_badlist(add=False)),
+]
