@@ -64,6 +64,10 @@ def test_configtest__prints_every_effective_value(tmp_path: Path) -> None:
         'origin = "https://localhost:8443"',
         f'admin_socket_path = "{tmp_path}/admin.sock"',
         'log_level = "info"',
+        'backup_dir = ""',
+        "backup_interval = 86400",
+        "backup_keep = 7",
+        'backup_compression = "gzip"',
     ]
 
 
@@ -84,7 +88,7 @@ def test_config__unknown_key_is_an_error_naming_key_and_file(tmp_path: Path) -> 
         assert done.stderr == (
             f"hermit-idmd: error: {config}: unknown key 'insecure_bind' (known keys: "
             "bind_address, tls_chain, tls_key, db_path, domain, origin, admin_socket_path, "
-            "log_level)\n"
+            "log_level, backup_dir, backup_interval, backup_keep, backup_compression)\n"
         )
 
 
