@@ -107,6 +107,7 @@ class CredentialUpdates:
         self._vet = vet
         self._issuer = issuer
         self.sessions = UpdateSessions(clock)
+        self.reset_tokens = resettoken.ResetTokens(clock)
 
     # -- beginning -------------------------------------------------------------------------
 
@@ -132,13 +133,13 @@ class CredentialUpdates:
         """
         now = self._clock.now()
         with self._server.read() as txn:
-            found = resettoken.find(txn, token)
+            found = self.reset_tokens.find(txn, token)
         if found is None:
             raise resettoken.invalid()
         if not subject_of(found).valid_at(now):
             raise AccountExpired("this account is expired or not yet valid")
         with self._server.write() as txn:
-            entry = resettoken.redeem(txn, token, now)
+            entry = self.reset_tokens.redeem(txn, token)
             owner = account_identity(entry.uuid, read_only=False) if entry else None
             may_unix = entry is not None and owner is not None and txn.can_modify(
                 owner, entry, ["unix_password"]
@@ -167,8 +168,8 @@ class CredentialUpdates:
                 )
             if not txn.can_modify(caller.identity, entry, ["password"]):
                 raise AccessDenied(f"you may not change the credentials of {text!r}")
-            token, record = resettoken.create(
-                txn, entry, issued_by=caller.identity.uuid or "", now=self._clock.now(), ttl=ttl
+            token, record = self.reset_tokens.create(
+                txn, entry, issued_by=caller.identity.uuid or "", ttl=ttl
             )
         return token, stored_time(record.expires_at)
 

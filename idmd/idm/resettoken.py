@@ -1,8 +1,9 @@
 """Reset tokens: the one-time code an admin hands to a person to begin a credential update.
 
-This module owns the token's form, its stored record (the ``reset_token`` attribute) and the
-rules for creating and redeeming one. It does not decide who may create one (the caller checks
-that, ``idmd.idm.credentials``) and opens no transactions: callers pass theirs in.
+This module owns the token's form, its stored record (the ``reset_token`` attribute), the
+rules for creating and redeeming one, and the in-memory index that finds a token's person.
+It does not decide who may create one (the caller checks that, ``idmd.idm.credentials``) and
+opens no transactions: callers pass theirs in.
 
 Rules:
 - A token is 16 characters of ``totp.BACKUP_ALPHABET`` shown as four groups of four
@@ -11,7 +12,7 @@ Rules:
 - Stored as ``{"id": SHA-256 of the normalised token, "issued_at", "expires_at", "issued_by"}``
   in the account's single-valued ``reset_token``: one per account, a new one replaces the old.
   With 79 random bits a plain SHA-256 is as good as a slow hash (nothing to brute force), and
-  it lets a redemption compare without knowing the account first.
+  it lets a redemption find the person from the token alone (``ResetTokens``' index).
 - A token lives ``DEFAULT_RESET_TOKEN_TTL_SECONDS`` unless the creator asks for less or more,
   never more than ``MAX_RESET_TOKEN_TTL_SECONDS``.
 - Redeeming removes the record in the same write transaction that found it valid, so a token
@@ -29,6 +30,7 @@ import secrets
 from dataclasses import dataclass
 
 from idmd import limits
+from idmd.clock import Clock
 from idmd.entry import Entry
 from idmd.errors import InvalidResetToken, InvalidValue
 from idmd.filter import eq
@@ -43,6 +45,9 @@ GROUP_CHARS = 4
 ATTR = "reset_token"
 # Reset tokens are for people (``hermit person credential create-reset-token``).
 ACCOUNT_CLASS = "person"
+
+# How often at most a token the index does not know makes it rebuild from the database.
+RESCAN_SECONDS = 60.0
 
 _INVALID = "this reset token is unknown, used or expired; ask an admin for a new one"
 
@@ -111,19 +116,87 @@ def validate_ttl(raw: object) -> int:
     return raw
 
 
-def create(
-    txn: WriteTxn, account: Entry, *, issued_by: str, now: float, ttl: int
-) -> tuple[Secret, ResetTokenRecord]:
-    """Give ``account`` a fresh token (replacing any other) and return it with its record.
+class ResetTokens:
+    """Creating and redeeming tokens, with an in-memory index from digest to person.
 
-    Written as ``INTERNAL``: the caller has checked who may create one.
+    Redeeming needs no login, so it must not cost a pass over every person (about 55 ms for
+    10,000 of them): the index answers instead. Tokens made by this process enter it at once;
+    a digest it does not know (a token made before a restart, or restored from a backup)
+    triggers a rebuild from the database at most every ``RESCAN_SECONDS``, so guessing
+    cannot make the server scan more often than that. Every hit is checked against the stored
+    record, so a stale index entry only ever refuses.
     """
-    token = generate()
-    normal = normalise(token)
-    assert normal is not None  # Invariant: generate() makes well-formed tokens.
-    record = ResetTokenRecord(digest(normal), now, now + ttl, issued_by)
-    txn.modify(INTERNAL, account.uuid, [Set(ATTR, frozenset({record.encode()}))])
-    return token, record
+
+    def __init__(self, clock: Clock, *, rescan_seconds: float = RESCAN_SECONDS) -> None:
+        self._clock = clock
+        self._rescan_seconds = rescan_seconds
+        # Invariant: at most one digest per person that had a token since the last rebuild
+        # (create forgets the replaced one, redeem the used one).
+        self._by_digest: dict[str, str] = {}
+        self._scanned_at: float | None = None
+
+    def create(
+        self, txn: WriteTxn, account: Entry, *, issued_by: str, ttl: int
+    ) -> tuple[Secret, ResetTokenRecord]:
+        """Give ``account`` a fresh token (replacing any other); the token and its record.
+
+        Written as ``INTERNAL``: the caller has checked who may create one.
+        """
+        now = self._clock.now()
+        token = generate()
+        normal = normalise(token)
+        assert normal is not None  # Invariant: generate() makes well-formed tokens.
+        record = ResetTokenRecord(digest(normal), now, now + ttl, issued_by)
+        old = _record_of(account)
+        txn.modify(INTERNAL, account.uuid, [Set(ATTR, frozenset({record.encode()}))])
+        if old is not None:
+            self._by_digest.pop(old.digest, None)
+        self._by_digest[record.digest] = account.uuid
+        return token, record
+
+    def find(self, txn: ReadTxn, token: str) -> Entry | None:
+        """The person whose token this is (expired or not), or ``None``; nothing is written."""
+        normal = normalise(token)
+        if normal is None:
+            return None
+        wanted = digest(normal)
+        uuid = self._by_digest.get(wanted)
+        if uuid is None and self._may_rescan():
+            self._rescan(txn)
+            uuid = self._by_digest.get(wanted)
+        entry = txn.get(uuid) if uuid is not None else None
+        record = _record_of(entry) if entry is not None else None
+        if record is None or not hmac.compare_digest(record.digest, wanted):
+            self._by_digest.pop(wanted, None)
+            return None
+        return entry
+
+    def redeem(self, txn: WriteTxn, token: str) -> Entry | None:
+        """Use ``token`` up: remove it and return the person it was for.
+
+        ``None`` when the token is unknown, used or expired (an expired one is removed here,
+        so the caller raises ``invalid()`` after this transaction commits).
+        """
+        entry = self.find(txn, token)
+        if entry is None:
+            return None
+        record = _record_of(entry)
+        assert record is not None  # Invariant: find() matched this entry's record.
+        after, _ = txn.modify(INTERNAL, entry.uuid, [Set(ATTR, frozenset())])
+        self._by_digest.pop(record.digest, None)
+        return after if self._clock.now() < record.expires_at else None
+
+    def _may_rescan(self) -> bool:
+        now = self._clock.now()
+        return self._scanned_at is None or now - self._scanned_at >= self._rescan_seconds
+
+    def _rescan(self, txn: ReadTxn) -> None:
+        self._scanned_at = self._clock.now()
+        self._by_digest = {
+            record.digest: entry.uuid
+            for entry in txn.internal_search(eq("class", ACCOUNT_CLASS))
+            if (record := _record_of(entry)) is not None
+        }
 
 
 def _record_of(entry: Entry) -> ResetTokenRecord | None:
@@ -131,45 +204,6 @@ def _record_of(entry: Entry) -> ResetTokenRecord | None:
     return ResetTokenRecord.decode(value) if value is not None else None
 
 
-def find(txn: ReadTxn, token: str) -> Entry | None:
-    """The person whose token this is (expired or not), or ``None``; nothing is changed.
-
-    Cost: one pass over the people (decoded entries are cached); there is no index on the
-    token, and a malformed token is refused before any read.
-    """
-    normal = normalise(token)
-    if normal is None:
-        return None
-    wanted = digest(normal)
-    found = None
-    for entry in txn.internal_search(eq("class", ACCOUNT_CLASS)):
-        record = _record_of(entry)
-        if record is not None and hmac.compare_digest(record.digest, wanted) and found is None:
-            found = entry
-    return found
-
-
-def redeem(txn: WriteTxn, token: str, now: float) -> Entry | None:
-    """Consume ``token``: remove it and return the account it was for.
-
-    ``None`` when the token is unknown, used or expired (an expired one is removed here, so
-    the caller raises ``InvalidResetToken`` after this transaction commits).
-    """
-    entry = find(txn, token)
-    if entry is None:
-        return None
-    record = _record_of(entry)
-    assert record is not None  # Invariant: find() matched this entry's record.
-    after, _ = txn.modify(INTERNAL, entry.uuid, [Set(ATTR, frozenset())])
-    return after if now < record.expires_at else None
-
-
 def invalid() -> InvalidResetToken:
     """The one refusal for an unknown, used or expired token."""
     return InvalidResetToken(_INVALID)
-
-
-def expires_at(entry: Entry) -> float | None:
-    """When ``entry``'s outstanding token expires, or ``None`` when it has none."""
-    record = _record_of(entry)
-    return record.expires_at if record is not None else None

@@ -6,12 +6,12 @@ import re
 
 import pytest
 
+from idmd.clock import FakeClock
 from idmd.errors import InvalidValue
 from idmd.idm import resettoken
 from idmd.server import QueryServer
 from tests.idmd.conftest import make_person
 
-NOW = 1_800_000_000.0
 DAY = 24 * 60 * 60
 
 
@@ -36,46 +36,79 @@ def test_validate_ttl__bounds() -> None:
             resettoken.validate_ttl(bad)
 
 
-def test_redeem__works_once(qs: QueryServer) -> None:
+def test_redeem__works_once(qs: QueryServer, clock: FakeClock) -> None:
+    tokens = resettoken.ResetTokens(clock)
     with qs.write() as txn:
         alice = make_person(txn, "alice")
-        token, record = resettoken.create(txn, alice, issued_by="x", now=NOW, ttl=DAY)
-    assert record.expires_at == NOW + DAY
+        token, record = tokens.create(txn, alice, issued_by="x", ttl=DAY)
+    assert record.expires_at == clock.now() + DAY
     with qs.read() as txn:
         stored = txn.get(alice.uuid)
         assert stored is not None
         assert token.replace("-", "") not in str(stored.get("reset_token"))
-        found = resettoken.find(txn, token.upper())
+        found = tokens.find(txn, token.upper())
         assert found is not None and found.uuid == alice.uuid
+    clock.advance(60)
     with qs.write() as txn:
-        redeemed = resettoken.redeem(txn, token, NOW + 60)
+        redeemed = tokens.redeem(txn, token)
         assert redeemed is not None and redeemed.uuid == alice.uuid
         assert not redeemed.get("reset_token")
     with qs.write() as txn:
-        assert resettoken.redeem(txn, token, NOW + 61) is None
+        assert tokens.redeem(txn, token) is None
 
 
-def test_redeem__refuses_an_expired_token_and_removes_it(qs: QueryServer) -> None:
+def test_redeem__refuses_an_expired_token_and_removes_it(
+    qs: QueryServer, clock: FakeClock
+) -> None:
+    tokens = resettoken.ResetTokens(clock)
     with qs.write() as txn:
         alice = make_person(txn, "alice")
-        token, _ = resettoken.create(txn, alice, issued_by="x", now=NOW, ttl=600)
+        token, _ = tokens.create(txn, alice, issued_by="x", ttl=600)
+    clock.advance(600)
     with qs.write() as txn:
-        assert resettoken.redeem(txn, token, NOW + 600) is None
+        assert tokens.redeem(txn, token) is None
     with qs.read() as txn:
         stored = txn.get(alice.uuid)
         assert stored is not None and not stored.get("reset_token")
 
 
-def test_create__a_new_token_replaces_the_old(qs: QueryServer) -> None:
+def test_create__a_new_token_replaces_the_old(qs: QueryServer, clock: FakeClock) -> None:
+    tokens = resettoken.ResetTokens(clock)
     with qs.write() as txn:
         alice = make_person(txn, "alice")
         bob = make_person(txn, "bob")
-        old, _ = resettoken.create(txn, alice, issued_by="x", now=NOW, ttl=DAY)
-        new, _ = resettoken.create(txn, alice, issued_by="x", now=NOW, ttl=DAY)
-        bobs, _ = resettoken.create(txn, bob, issued_by="x", now=NOW, ttl=DAY)
+        old, _ = tokens.create(txn, alice, issued_by="x", ttl=DAY)
+    with qs.write() as txn:
+        alice_now = txn.get(alice.uuid)
+        assert alice_now is not None
+        new, _ = tokens.create(txn, alice_now, issued_by="x", ttl=DAY)
+        bobs, _ = tokens.create(txn, bob, issued_by="x", ttl=DAY)
     with qs.read() as txn:
-        assert resettoken.find(txn, old) is None
-        new_found, bob_found = resettoken.find(txn, new), resettoken.find(txn, bobs)
+        assert tokens.find(txn, old) is None
+        new_found, bob_found = tokens.find(txn, new), tokens.find(txn, bobs)
         assert new_found is not None and new_found.uuid == alice.uuid
         assert bob_found is not None and bob_found.uuid == bob.uuid
-        assert resettoken.find(txn, "garbage") is None
+        assert tokens.find(txn, "garbage") is None
+
+
+def test_find__a_token_made_elsewhere_is_found_by_a_rescan_rationed_in_time(
+    qs: QueryServer, clock: FakeClock
+) -> None:
+    # A token from before a restart: another ResetTokens made it, this one never saw it.
+    before_restart = resettoken.ResetTokens(clock)
+    tokens = resettoken.ResetTokens(clock, rescan_seconds=60)
+    with qs.write() as txn:
+        alice = make_person(txn, "alice")
+        bob = make_person(txn, "bob")
+        token, _ = before_restart.create(txn, alice, issued_by="x", ttl=DAY)
+    with qs.read() as txn:
+        found = tokens.find(txn, token)  # the first miss rebuilds the index
+        assert found is not None and found.uuid == alice.uuid
+    with qs.write() as txn:
+        later, _ = before_restart.create(txn, bob, issued_by="x", ttl=DAY)
+    with qs.read() as txn:
+        assert tokens.find(txn, later) is None  # no second scan within the minute
+    clock.advance(60)
+    with qs.read() as txn:
+        found = tokens.find(txn, later)
+        assert found is not None and found.uuid == bob.uuid
