@@ -309,3 +309,16 @@ def test_backup_format__a_file_changed_after_the_check_is_refused(tmp_path: Path
 def test_backup_format__a_directory_is_not_a_backup(tmp_path: Path) -> None:
     with pytest.raises(IsADirectoryError):
         restored(tmp_path)
+
+
+def test_backup_format__every_single_bit_flip_is_refused(tmp_path: Path) -> None:
+    # Exhaustive over a small backup: magic, version, length, header, digests and payload.
+    path = build(tmp_path, data=b"SQLite format 3\0" + bytes(64))
+    original = path.read_bytes()
+    damaged = tmp_path / "flipped.hbk"
+    for index in range(len(original)):
+        data = bytearray(original)
+        data[index] ^= 1 << (index % 8)
+        damaged.write_bytes(bytes(data))
+        with pytest.raises(InvalidBackup):
+            restored(damaged)
