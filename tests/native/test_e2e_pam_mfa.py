@@ -1,8 +1,8 @@
 """End to end, password + TOTP through Linux-PAM: python-pam (its own conversation,
 ``pam_conversation.py``), pamtester and ``hermit-unix auth-test`` against pam_hermit.so, a real
 hermit-unixd and a real hermit-idmd over TLS (the world of ``e2e_world.py``), for accounts whose
-unix credential carries a TOTP enrolled through a credential update session (the REST API the
-CLI's ``hermit person credential totp add --unix`` uses).
+unix credential carries a TOTP enrolled with ``hermit person credential totp add NAME LABEL
+--unix`` (a credential update session).
 
 Online: the password, then the code; a wrong code and a replayed code are refused with the
 reason shown. Offline (idmd stopped): ``offline_mfa = "deny"`` refuses with the reason,
@@ -22,9 +22,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pyotp
 import pytest
 
-from idmd.idm.totp import TotpRecord
+from tests.cli.hermit_process import HERMIT, HermitProcess, logged_in
 from tests.native.e2e_world import BIN, RUN_TIMEOUT_SECONDS, World, world_of
 from tests.native.test_e2e_pam import PAM_AUTH_ERR, PAM_SUCCESS, codes, python_pam
 from unixd.pam import CODE_PROMPT, OFFLINE_MFA_DENIED, WRONG_PASSWORD, WRONG_PASSWORD_OR_CODE
@@ -42,12 +43,11 @@ MFA_PEOPLE = ("mira", "tess")
 
 @dataclass
 class Totps:
-    records: dict[str, TotpRecord]
+    apps: dict[str, pyotp.TOTP]
 
     def code(self, name: str) -> str:
         """The code ``name``'s app shows now."""
-        record = self.records[name]
-        return str(record.code_at(record.counter_at(time.time())))
+        return str(self.apps[name].now())
 
     def wrong(self, name: str) -> str:
         return str((int(self.code(name)) + 1) % 10**6).zfill(6)
@@ -63,31 +63,30 @@ def _admin(world: World) -> str:
     return world.idmd.login("idm_admin", world.idmd.idm_admin_password)
 
 
-def enrol_unix_totp(world: World, name: str) -> TotpRecord:
-    """A unix TOTP for ``name`` through a credential update session, confirmed with the code of
-    the step before now (accepted at enrolment), so the current step's code is still unused."""
-    with world.idmd.client(_admin(world)) as client:
-        begun = client.post(f"/v1/person/{name}/credential/update", json={})
-        assert begun.status_code == 200, begun.text
-        session = begun.json()["session"]
-        enrolment = client.post("/v1/credential/update/totp/begin",
-                                json={"session": session, "label": "phone", "unix": True,
-                                      "algorithm": "sha1"})
-        assert enrolment.status_code == 200, enrolment.text
-        shown = enrolment.json()
-        record = TotpRecord("phone", shown["secret"], shown["algorithm"], shown["digits"],
-                            shown["step"])
-        previous = str(record.code_at(record.counter_at(time.time()) - 1))
-        confirmed = client.post("/v1/credential/update/totp/confirm",
-                                json={"session": session, "code": previous})
-        assert confirmed.status_code == 200, confirmed.text
-        committed = client.post("/v1/credential/update/commit", json={"session": session})
-        assert committed.status_code == 200, committed.text
-    return record
+def enrol_unix_totp(admin: HermitProcess, name: str) -> pyotp.TOTP:
+    """``hermit person credential totp add NAME phone --unix`` as a script runs it: read the
+    secret and URI, answer the code of the step before now (accepted at enrolment), so the
+    current step's code is still unused."""
+    proc = subprocess.Popen(
+        [str(HERMIT), "person", "credential", "totp", "add", name, "phone", "--unix"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=admin.environ(),
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    secret_line, uri_line = proc.stdout.readline(), proc.stdout.readline()
+    assert secret_line.startswith("secret: ") and uri_line.startswith("uri: otpauth://totp/")
+    app = pyotp.parse_uri(uri_line.removeprefix("uri: ").strip())
+    assert isinstance(app, pyotp.TOTP)
+    proc.stdin.write(app.at(time.time() - app.interval) + "\n")
+    proc.stdin.flush()
+    out, err = proc.communicate(timeout=RUN_TIMEOUT_SECONDS)
+    assert (proc.returncode, err) == (0, ""), err
+    assert out == f"totp phone added to the unix credential of {name}\n"
+    return app
 
 
 @pytest.fixture(scope="module")
-def totps(world: World) -> Totps:
+def totps(world: World, tmp_path_factory: pytest.TempPathFactory) -> Totps:
     with world.idmd.client(_admin(world)) as client:
         for name in MFA_PEOPLE:
             for response in (
@@ -97,7 +96,9 @@ def totps(world: World) -> Totps:
                 client.post("/v1/group/e2e-inner/members/add", json={"members": [name]}),
             ):
                 assert response.status_code < 300, response.text
-    return Totps({name: enrol_unix_totp(world, name) for name in MFA_PEOPLE})
+    admin = logged_in(world.idmd, tmp_path_factory.mktemp("mfa-cli"), "idm_admin",
+                      world.idmd.idm_admin_password)
+    return Totps({name: enrol_unix_totp(admin, name) for name in MFA_PEOPLE})
 
 
 def hermit_unix(world: World, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -139,9 +140,9 @@ def test_mfa__auth_test_reads_the_code_from_the_next_stdin_line(
 
 def test_mfa__a_replayed_code_is_refused(world: World, totps: Totps) -> None:
     # tess's code of this step (or the one before) was spent by auth-test just now.
-    record = totps.records["tess"]
-    counter = record.counter_at(time.time())
-    spent = [str(record.code_at(step)) for step in (counter, counter - 1)]
+    app = totps.apps["tess"]
+    now = time.time()
+    spent = [str(app.at(now)), str(app.at(now - app.interval))]
     for code in spent:
         done = world.run("pamtester", "hermit-e2e", "tess", "authenticate",
                          stdin=f"{world.password}\n{code}\n")
