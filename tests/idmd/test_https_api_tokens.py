@@ -213,6 +213,20 @@ async def test_api_token__a_read_only_admin_session_lists_but_cannot_create(
     )
 
 
+async def test_api_token__create_and_destroy_need_the_privilege_window(
+    client: httpx.AsyncClient, admin: dict[str, str], robot: dict[str, Any], clock: FakeClock
+) -> None:
+    made = await _create(client, admin, "early")
+    clock.advance(limits.DEFAULT_PRIVILEGE_LIFETIME_SECONDS)
+    late = await client.post(SA, json={"label": "late"}, headers=admin)
+    assert_error(late, 403, "read_only_session")
+    gone = await client.delete(f"{SA}/{made['api_token']['id']}", headers=admin)
+    assert_error(gone, 403, "read_only_session")
+    listing = await client.get(SA, headers=admin)
+    assert [t["label"] for t in listing.json()["api_tokens"]] == ["early"]
+    assert (await client.get("/v1/auth/whoami", headers=bearer(made["token"]))).is_success
+
+
 async def test_api_token__an_account_holds_a_bounded_number(
     client: httpx.AsyncClient, admin: dict[str, str], robot: dict[str, Any]
 ) -> None:
