@@ -65,6 +65,8 @@ def remove_database_files(path: Path) -> None:
 
 def check_destination(dest: Path, *, replace: bool) -> None:
     """Refuse a destination that must not be written. Errors: ``BackupRefused``."""
+    if not dest.parent.is_dir():
+        raise BackupRefused(f"{dest.parent} is not a directory")
     try:
         mode = dest.lstat().st_mode
     except FileNotFoundError:

@@ -88,15 +88,39 @@ async def test_admin_socket__backup_refusal_is_its_wire_code(
     }
 
 
-async def test_admin_socket__backup_into_a_missing_directory_fails_in_one_line(
+async def test_admin_socket__backup_into_a_missing_directory_is_refused(
     socket_path: Path, tmp_path: Path
 ) -> None:
     dest = tmp_path / "nope" / "b.hbk"
     reply = await ask(socket_path, {"op": "backup", "path": str(dest)})
+    assert reply == {
+        "ok": False, "error": "backup_refused", "detail": f"{dest.parent} is not a directory"
+    }
+    assert not dest.parent.exists()
+
+
+async def test_admin_socket__backup_of_an_unreadable_database_fails_in_one_line(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    gone = tmp_path / "gone.db"
+    backups = BackupService(gone, domain=DOMAIN, compression="gzip", clock=FakeClock())
+    path = tmp_path / "admin.sock"
+    sock = bind_admin_socket(path)
+    await nursery.start(
+        lambda task_status: serve_admin_socket(
+            sock, FakeIdm(), allowed_uids=frozenset({os.geteuid()}), backups=backups,
+            task_status=task_status,
+        )
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    reply = await ask(path, {"op": "backup", "path": str(out / "b.hbk")})
     assert reply["ok"] is False
     assert reply["error"] == "backup_failed"
-    assert str(reply["detail"]).endswith("No such file or directory")
-    assert not dest.parent.exists()
+    assert reply["detail"] == f"cannot read {gone}: unable to open database file"
+    assert list(out.iterdir()) == []
+    assert not gone.exists()
+    nursery.cancel_scope.cancel()
 
 
 async def test_admin_socket__backup_without_a_service_is_unavailable(
