@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from idmd import limits
 from idmd.errors import NotFound, PasswordRejected
@@ -117,3 +119,17 @@ async def test_vet_password__reads_the_badlist_from_system_config(qs: QueryServe
 async def test_vet_password__unknown_account_is_not_found(qs: QueryServer) -> None:
     with pytest.raises(NotFound):
         await vet_password(qs, "00000000-0000-0000-0000-00000000ffff", GOOD)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1, max_size=40))
+def test_check_password__a_refusal_never_quotes_the_password(password: str) -> None:
+    context = _context(
+        min_length=12, related=(("the account's name", "alice"),),
+        badlist=frozenset({"password", "letmein123"}),
+    )
+    try:
+        check_password(password, context)
+    except PasswordRejected as refused:
+        if len(password.strip()) >= 12:  # shorter ones may be words of the detail itself
+            assert password not in refused.detail
