@@ -7,6 +7,7 @@ in-process with a FakeClock (tests/idmd/test_https_credentials.py, test_idm_cred
 
 from __future__ import annotations
 
+import io
 import subprocess
 import time
 import uuid
@@ -17,6 +18,9 @@ import httpx
 import pyotp
 import pytest
 
+from hermit_cli.main import run
+from hermit_cli.tokens import TokenStore
+from tests.cli.conftest import TtyStringIO
 from tests.cli.hermit_process import HERMIT, RUN_TIMEOUT_S, HermitProcess, logged_in
 from tests.integration.conftest import IdmdServer
 
@@ -158,3 +162,33 @@ def test_api_credential__nothing_applies_before_commit_and_finished_sessions_ref
         assert _post(client, f"{STEP}/status", {"session": first}).status_code == 400
         assert _post(client, f"{STEP}/cancel", {"session": second}).json() == {"changed": True}
         assert _post(client, f"{STEP}/commit", {"session": second}).status_code == 400
+
+
+def test_cli_credential__update_menu_on_a_terminal(
+    admin: HermitProcess, person: str, idmd: IdmdServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The menu in-process (a terminal is faked): password, a TOTP, then save."""
+    password = _password()
+    out, err = io.StringIO(), io.StringIO()
+
+    def fake_getpass(prompt: str = "") -> str:
+        if prompt.startswith("code"):
+            # The person reads the secret the menu just printed into their app.
+            secret = [line for line in out.getvalue().splitlines()
+                      if line.startswith("secret: ")][-1].removeprefix("secret: ")
+            app = pyotp.TOTP(secret, digest="sha256")
+            return app.at(time.time() - app.interval)
+        return password
+
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    status = run(
+        ["person", "credential", "update", person], env=admin.environ(),
+        stdin=TtyStringIO("1\n3\nphone\ns\n"), stdout=out, stderr=err,
+        store=TokenStore(admin.cache_dir),
+    )
+    assert (status, err.getvalue()) == (0, ""), err.getvalue()
+    assert out.getvalue().endswith(f"saved the credentials of {person}\n")
+    assert password not in out.getvalue()
+    with idmd.client() as anonymous:
+        methods = anonymous.post("/v1/auth/begin", json={"name": person}).json()["methods"]
+    assert "totp" in methods
