@@ -35,6 +35,7 @@ bench: dev
 	$(PY) contrib/bench/credentials_bench.py
 	$(PY) contrib/bench/unixd_bench.py
 	$(PY) contrib/bench/nss_bench.py
+	$(PY) contrib/bench/pam_mfa_bench.py
 	$(PY) contrib/bench/sshkeys_helper_bench.py
 	$(PY) contrib/bench/backup_bench.py
 
