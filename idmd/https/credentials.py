@@ -69,7 +69,7 @@ async def begin_with_reset_token(request: Request) -> JSONResponse:
     body = await read_object(request, allowed=("reset_token",), required=("reset_token",))
     token = string(body, "reset_token")
     updates = _updates(request)
-    session = updates.begin_with_reset_token(token[: limits.MAX_TEXT_LEN])
+    session = updates.begin_with_reset_token(token)
     return JSONResponse({"session": session, "status": updates.status(session)})
 
 

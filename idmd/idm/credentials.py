@@ -140,9 +140,9 @@ class CredentialUpdates:
             raise AccountExpired("this account is expired or not yet valid")
         with self._server.write() as txn:
             entry = self.reset_tokens.redeem(txn, token)
-            owner = account_identity(entry.uuid, read_only=False) if entry else None
-            may_unix = entry is not None and owner is not None and txn.can_modify(
-                owner, entry, ["unix_password"]
+            # The session acts as the person: what they may change of their own account.
+            may_unix = entry is not None and txn.can_modify(
+                account_identity(entry.uuid, read_only=False), entry, ["unix_password"]
             )
         if entry is None:
             raise resettoken.invalid()
