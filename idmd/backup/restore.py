@@ -20,7 +20,6 @@ A crash at any point leaves either the old database or the restored one, whole.
 
 from __future__ import annotations
 
-import fcntl
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,9 @@ from idmd.backup.errors import BackupRefused, InvalidBackup
 from idmd.backup.files import fsync_directory, scratch_file
 from idmd.backup.format import BackupHeader, open_backup
 from idmd.clock import Clock
+from idmd.errors import Unavailable
 from idmd.server import QueryServer
+from idmd.server.query import lock_database
 
 # How many of verify's problems the refusal names (the rest are counted).
 _PROBLEMS_SHOWN = 3
@@ -82,16 +83,13 @@ def restore_backup(source: Path, db_path: Path, *, domain: str, clock: Clock) ->
 
 def _lock_database(db_path: Path) -> int:
     """Take the lock a server holds on the database (see ``idmd.server.query``)."""
-    fd = os.open(f"{db_path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
+        return lock_database(str(db_path))
+    except Unavailable:
         raise BackupRefused(
             f"a running hermit-idmd holds {db_path}; stop it first "
             f"(systemctl stop hermit-idmd), then restore"
         ) from None
-    return fd
 
 
 def _verify(temp: Path, source: Path, domain: str, clock: Clock) -> None:

@@ -51,7 +51,7 @@ class QueryServer:
         self.path = path
         self.domain = domain.lower()
         self.clock = clock
-        self._lock_fd = _lock(path)
+        self._lock_fd = lock_database(path)
         self._profile_cache: tuple[AccessProfile, ...] | None = None
         try:
             self._backend = Backend(path, CODEC, schema.INDEXES, ENTRY_CACHE_SIZE)
@@ -109,7 +109,12 @@ class QueryServer:
         return self._profile_cache
 
 
-def _lock(path: str) -> int:
+def lock_database(path: str) -> int:
+    """Take the exclusive lock on ``PATH.lock`` that marks the database as in use.
+
+    Returns the lock's file descriptor (closing it releases the lock). Errors: ``Unavailable``
+    when another process holds it.
+    """
     fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
