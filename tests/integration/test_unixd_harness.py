@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -87,6 +88,23 @@ class Directory:
             self._ok(self.client.put(f"/v1/person/{name}/ssh_keys/laptop", json={"key": key}))
         assert isinstance(entry, dict)
         return entry
+
+    def enrol_unix_totp(self, name: str) -> pyotp.TOTP:
+        """A unix TOTP on ``name`` through a credential update session (what ``hermit person
+        credential totp add --unix`` does), confirmed with the previous step's code so the
+        current one is unused; the person's app."""
+        begun = self._ok(self.client.post(f"/v1/person/{name}/credential/update", json={}))
+        session = begun["session"]
+        shown = self._ok(self.client.post("/v1/credential/update/totp/begin",
+                                          json={"session": session, "label": "phone",
+                                                "unix": True}))
+        app = pyotp.parse_uri(str(shown["uri"]))
+        assert isinstance(app, pyotp.TOTP)
+        self._ok(self.client.post("/v1/credential/update/totp/confirm",
+                                  json={"session": session,
+                                        "code": app.at(time.time() - app.interval)}))
+        self._ok(self.client.post("/v1/credential/update/commit", json={"session": session}))
+        return app
 
     def set_password(self, name: str, password: str) -> None:
         self._ok(self.client.put(f"/v1/person/{name}/unix_password",
@@ -172,6 +190,25 @@ class Unixd:
             final = step["next"]
             assert isinstance(final, dict)
             return final
+
+    def converse(self, name: str, answers: list[str]) -> list[dict[str, object]]:
+        """One PAM conversation answering each prompt in turn: every prompt after the first
+        (the password prompt), until one that is not a question."""
+        prompts: list[dict[str, object]] = []
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(60)
+            sock.connect(str(self.socket_path))
+            init = _exchange(sock, {"v": 1, "op": "pam_auth_init", "name": name,
+                                    "service": "login"})
+            for answer in answers:
+                step = _exchange(sock, {"v": 1, "op": "pam_auth_step",
+                                        "session": init["session"], "response": answer})
+                prompt = step["next"]
+                assert isinstance(prompt, dict)
+                prompts.append(prompt)
+                if prompt["kind"] not in ("password", "code"):
+                    break
+        return prompts
 
     def login_past_lockout(self, name: str, password: str) -> dict[str, object]:
         """``login``, again while idmd's softlock delays the account's unix password after an

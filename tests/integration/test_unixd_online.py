@@ -1,6 +1,7 @@
 """hermit-unixd against the shared real hermit-idmd over TLS: users, groups, members, SSH keys
 and enumeration; deletions and allowed login groups after cache-invalidate; passwords right,
-wrong and changed upstream; unknown and expired accounts; the negative cache."""
+wrong and changed upstream; a unix TOTP enrolled after the account was cached (asked for in
+the same login); unknown and expired accounts; the negative cache."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.integration.test_unixd_harness import (
     ssh_public_key,
     unique,
 )
+from unixd.pam import CODE_PROMPT, WRONG_PASSWORD_OR_CODE
 
 
 @pytest.fixture
@@ -85,6 +87,26 @@ def test_unixd__passwords_right_wrong_and_changed_upstream(
         assert unixd.login_past_lockout(name, password) == {"kind": "denied",
                                                              "reason": "wrong password"}
         assert unixd.login_past_lockout(name, changed) == {"kind": "success"}
+
+
+def test_unixd__a_unix_totp_enrolled_after_caching_is_asked_in_the_same_login(
+    idmd: IdmdServer, made: Directory
+) -> None:
+    name, staff = unique("m"), unique("s")
+    password = new_password()
+    made.person(name, password=password)
+    made.group(staff, name)
+    with run_unixd(idmd, allowed_login_groups=[staff]) as unixd:
+        assert unixd.call("user_by_name", name=name)["status"] == "ok"  # cached, no TOTP yet
+        code = made.enrol_unix_totp(name).now()
+        # idmd answers mfa_required; unixd refetches the view and asks for the code now.
+        assert unixd.converse(name, [password, code]) == [
+            {"kind": "code", "prompt": CODE_PROMPT, "echo": True}, {"kind": "success"}]
+        # The view is fresh: the next login asks for the code at once; the same code again is
+        # refused, with a reason that does not say which answer was wrong.
+        assert unixd.converse(name, [password, code]) == [
+            {"kind": "code", "prompt": CODE_PROMPT, "echo": True},
+            {"kind": "denied", "reason": WRONG_PASSWORD_OR_CODE}]
 
 
 def test_unixd__allowed_login_groups_take_effect_after_invalidate(
