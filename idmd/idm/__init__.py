@@ -277,7 +277,6 @@ class Idm:
             self.softlocks.failed(key, UNIX_PASSWORD)
             raise InvalidCredentials("wrong name or password")
         self.softlocks.succeeded(key, UNIX_PASSWORD)
-        self.softlocks.succeeded(key, UNIX_TOTP)
         assert phc is not None  # Invariant: a verified password had a hash.
         if needs_upgrade(phc):
             await self._upgrade_unix_password(entry.uuid, phc, password)
@@ -306,7 +305,11 @@ class Idm:
                 old, updated = match
                 txn.modify(INTERNAL, uuid, [Remove("unix_totp", old),
                                             Add("unix_totp", updated.encode())])
-        if match is None:
+        if match is not None:
+            # A right code ends its counter (and the reservation its check made) whatever
+            # the password turns out to be.
+            self.softlocks.succeeded(uuid, UNIX_TOTP)
+        else:
             steps = [record.step for record in records(values)] or [limits.TOTP_STEP_SECONDS]
             next_step = min((now // step + 1) * step for step in steps)
             self.softlocks.failed(uuid, UNIX_TOTP, wait_until=next_step)

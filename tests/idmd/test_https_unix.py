@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import trio
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
@@ -310,3 +311,52 @@ async def test_unix_auth__an_older_hash_is_upgraded_after_a_right_password(
         phc = stored.first("unix_password")
     assert phc is not None and phc != weak and not needs_upgrade(phc)
     assert (await _auth(client, anon, UNIX_PASSWORD)).status_code == 200
+
+
+async def test_unix_auth__twenty_concurrent_guessers_get_one_guess_and_others_are_served(
+    idm: Idm, client: httpx.AsyncClient, admin: dict[str, str], clock: FakeClock
+) -> None:
+    anon = await _setup(client, admin)
+    anon.pop("X-Key")
+    await client.put("/v1/person/bob/posix", json={}, headers=admin)
+    await client.put("/v1/person/bob/unix_password", json={"password": UNIX_PASSWORD},
+                     headers=admin)
+    assert_error(await _auth(client, anon, "wrong"), 401, "invalid_credentials")
+    clock.advance(1)  # the first failure's delay is over: the next guess may be checked
+    guesses: list[int] = []
+    others: list[int] = []
+
+    async def guess() -> None:
+        guesses.append((await _auth(client, anon, "another guess")).status_code)
+
+    async def bob() -> None:
+        body = {"name": "bob", "password": UNIX_PASSWORD}
+        others.append((await client.post("/v1/unix/auth", json=body, headers=anon)).status_code)
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(20):
+            nursery.start_soon(guess)
+        nursery.start_soon(bob)
+    # One guess was checked (one Argon2id run); the other 19 waited for its verdict.
+    assert sorted(guesses) == [401] + [429] * 19
+    assert idm.softlocks.failures(_uuid(idm, "alice"), "unix_password") == 2
+    assert others == [200]
+
+
+async def test_unix_auth__a_right_code_with_a_wrong_password_frees_the_code(
+    idm: Idm, client: httpx.AsyncClient, admin: dict[str, str], clock: FakeClock
+) -> None:
+    anon = await _setup(client, admin)
+    anon.pop("X-Key")
+    record = _enrol_unix_totp(idm, "alice")
+    clock.advance(STEP - clock.now() % STEP)
+    wrong = str((int(record.code_at(record.counter_at(clock.now()))) + 1) % 10**6).zfill(6)
+    assert_error(await _auth(client, anon, UNIX_PASSWORD, wrong), 401, "invalid_credentials")
+    clock.advance(STEP)  # the wrong code's wait: until the next step
+    code = record.code_at(record.counter_at(clock.now()))
+    assert_error(await _auth(client, anon, "wrong password", code), 401, "invalid_credentials")
+    # The code counter ended with the right code: only the password's own delay remains.
+    assert idm.softlocks.failures(_uuid(idm, "alice"), "unix_totp") == 0
+    clock.advance(STEP)
+    code = record.code_at(record.counter_at(clock.now()))
+    assert (await _auth(client, anon, UNIX_PASSWORD, code)).status_code == 200
