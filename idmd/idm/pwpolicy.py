@@ -65,7 +65,7 @@ class PasswordContext:
     """What the rules need to know about the account, read once from the database."""
 
     min_length: int
-    # (what it is, casefolded token) pairs, e.g. ("your display name", "alice").
+    # (where it came from, casefolded token) pairs, e.g. ("the display name", "alice").
     related: tuple[tuple[str, str], ...]
     badlist: frozenset[str]
 
