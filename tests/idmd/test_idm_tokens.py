@@ -133,3 +133,28 @@ def test_token__verified_cache_is_bounded_and_exact(
     forged = f"{head}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
     with pytest.raises(Unauthenticated):
         signer.check(forged)
+
+
+def test_new_session__privilege_window_within_the_lifetime(clock: FakeClock) -> None:
+    now = int(clock.now())
+    record = new_session(read_only=False, now=now, lifetime=3600, privilege_lifetime=900)
+    assert (record.expires_at, record.privileged_until) == (now + 3600, now + 900)
+    assert record.privileged_at(now + 899) and not record.privileged_at(now + 900)
+    short = new_session(read_only=False, now=now, lifetime=600, privilege_lifetime=900)
+    assert short.privileged_until == now + 600
+    read_only = new_session(read_only=True, now=now, lifetime=3600, privilege_lifetime=900)
+    assert not read_only.privileged_at(now)
+
+
+def test_session_record__privileged_until_round_trips_and_may_be_absent(clock: FakeClock) -> None:
+    now = int(clock.now())
+    record = new_session(read_only=False, now=now, lifetime=3600, privilege_lifetime=60)
+    assert SessionRecord.decode(record.encode()) == record
+    legacy = SessionRecord.decode(
+        '{"id":"x","scope":"read_write","issued_at":1,"expires_at":9999999999}'
+    )
+    assert legacy is not None and legacy.privileged_until is None
+    assert legacy.privileged_at(now)  # records from before the window: writes for their life
+    assert "privileged_until" not in legacy.encode()
+    bad = '{"id":"x","scope":"read_write","issued_at":1,"expires_at":2,"privileged_until":"1"}'
+    assert SessionRecord.decode(bad) is None
