@@ -9,7 +9,7 @@ Rules:
   prints until when it may write; the token stays the same;
 - ``session list`` shows the account's own sessions, ``*`` marking the one in use;
   ``session destroy`` ends one (its token stops at once) and is ``unchanged`` for an unknown
-  or already ended id;
+  or already ended id; ending the session in use also forgets its stored token, like logout;
 - logout revokes the session on the server, then forgets the token; a token the server no
   longer accepts (expired or revoked) is forgotten too; with no stored token it is
   ``unchanged``; when the server cannot be reached the token is kept, so logout can be
@@ -122,7 +122,11 @@ def list_sessions(ctx: Context, args: argparse.Namespace) -> None:
 
 def destroy_session(ctx: Context, args: argparse.Namespace) -> None:
     with ctx.client() as client:
+        me = client.whoami()
         response = client.destroy_session(args.session_id)
+    # Ending the session in use is a logout: its stored token is dead, so it is forgotten.
+    if me.get("session_id") == args.session_id and not ctx.env.get("HERMIT_TOKEN"):
+        ctx.store.remove(ctx.url, str(me.get("name", "")))
     ctx.out.write_result(response, f"destroyed session {args.session_id}")
 
 

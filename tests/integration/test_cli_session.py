@@ -229,6 +229,9 @@ def test_cli_session__list_and_destroy(as_idm_admin: HermitProcess, tmp_path: Pa
     assert as_idm_admin.ok("session", "destroy", other_id).out == "unchanged\n"
     refused = other("whoami")
     assert refused.status == 1 and "(token_revoked)" in refused.err
+    # Ending the session in use is a logout: the stored token goes too.
+    as_idm_admin.ok("session", "destroy", mine)
+    assert list(as_idm_admin.cache_dir.glob("token-*.json")) == []
 
 
 def test_cli_person_credential_unlock(
