@@ -5,7 +5,7 @@ unix credential carries a TOTP enrolled with ``hermit person credential totp add
 --unix`` (a credential update session).
 
 Online: the password, then the code; a wrong code and a replayed code are refused with the
-reason shown. Offline (idmd stopped): ``offline_mfa = "deny"`` refuses with the reason,
+reason shown; a private sshd's keyboard-interactive login relays both prompts. Offline (idmd stopped): ``offline_mfa = "deny"`` refuses with the reason,
 ``offline_mfa = "password"`` lets the cached password in. The tests run in file order: the
 offline ones stop the world's idmd.
 
@@ -17,6 +17,7 @@ an account of its own, and an admin lifts the softlock after a refusal.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,7 +27,14 @@ import pyotp
 import pytest
 
 from tests.cli.hermit_process import HERMIT, HermitProcess, logged_in
-from tests.native.e2e_world import BIN, RUN_TIMEOUT_SECONDS, World, world_of
+from tests.native.e2e_world import (
+    BIN,
+    RUN_TIMEOUT_SECONDS,
+    SSH,
+    World,
+    running_sshd,
+    world_of,
+)
 from tests.native.test_e2e_pam import PAM_AUTH_ERR, PAM_SUCCESS, codes, python_pam
 from unixd.pam import CODE_PROMPT, OFFLINE_MFA_DENIED, WRONG_PASSWORD, WRONG_PASSWORD_OR_CODE
 
@@ -37,8 +45,8 @@ pytestmark = [
 
 PASSWORD_PROMPT = ["echo_off", "Password: "]
 CODE_PROMPT_SEEN = ["echo_on", CODE_PROMPT]
-# mira logs in through PAM, tess through hermit-unix auth-test.
-MFA_PEOPLE = ("mira", "tess")
+# mira logs in through PAM, tess through hermit-unix auth-test, kim through OpenSSH.
+MFA_PEOPLE = ("mira", "tess", "kim")
 
 
 @dataclass
@@ -55,7 +63,7 @@ class Totps:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    with world_of("hermit-e2e-mfa-", tasks=False) as made:
+    with world_of("hermit-e2e-mfa-", tasks=True) as made:
         yield made
 
 
@@ -150,6 +158,43 @@ def test_mfa__a_replayed_code_is_refused(world: World, totps: Totps) -> None:
         assert done.returncode == 1, done.stdout + done.stderr
         assert WRONG_PASSWORD_OR_CODE in done.stderr
         assert "Authentication failure" in done.stderr
+
+
+def ssh_keyboard_interactive(world: World, port: int, user: str, password: str,
+                             code: str) -> subprocess.CompletedProcess[str]:
+    """ssh with keyboard-interactive, SSH_ASKPASS answering the code prompt with ``code`` and
+    any other with ``password``; both only ever sit in 0600 files."""
+    secrets_dir = world.workdir / f"askpass-{user}"
+    secrets_dir.mkdir(mode=0o700)
+    (secrets_dir / "password").write_text(password + "\n")
+    (secrets_dir / "code").write_text(code + "\n")
+    askpass = secrets_dir / "askpass.sh"
+    askpass.write_text('#!/bin/sh\ncase "$1" in\n'
+                       f'  *"{CODE_PROMPT.strip()}"*) exec cat {secrets_dir}/code ;;\n'
+                       f'  *) exec cat {secrets_dir}/password ;;\nesac\n')
+    askpass.chmod(0o700)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "SSH_ASKPASS": str(askpass),
+           "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": ":0"}
+    try:
+        return subprocess.run([*SSH, "-o", "BatchMode=no", "-o", "PubkeyAuthentication=no",
+                               "-o", "PreferredAuthentications=keyboard-interactive",
+                               "-o", "NumberOfPasswordPrompts=1", "-p", str(port),
+                               f"{user}@127.0.0.1", "id", "-un"],
+                              capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS,
+                              check=False, env=env)
+    finally:
+        shutil.rmtree(secrets_dir)
+
+
+def test_mfa__sshd_keyboard_interactive_asks_the_password_then_the_code(
+    world: World, totps: Totps
+) -> None:
+    with running_sshd(world) as port:
+        wrong = ssh_keyboard_interactive(world, port, "kim", world.password, totps.wrong("kim"))
+        world.unlock("kim")
+        assert (wrong.returncode, wrong.stdout) == (255, ""), wrong.stderr
+        done = ssh_keyboard_interactive(world, port, "kim", world.password, totps.code("kim"))
+        assert (done.returncode, done.stdout) == (0, "kim\n"), done.stderr
 
 
 # Offline -----------------------------------------------------------------------------------
