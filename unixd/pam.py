@@ -38,7 +38,8 @@ Rules:
 - ``locked`` (idmd: too many failed attempts) is denied with a reason to try later; it is
   never answered from the cache, which would turn idmd's lockout into an offline guess.
 - Every account unixd knows, local or directory, expired or not, is asked for a password the
-  same way, so prompts never tell those apart. An account it does not know at all is answered
+  same way, so prompts never tell those apart (the code prompt tells an account with a unix
+  TOTP, which its view, readable by unixd's anonymous reader, says anyway). An account it does not know at all is answered
   ``unknown`` at ``pam_auth_init``, before any prompt (the resolver decides; this machine never
   starts): the PAM module then returns PAM_USER_UNKNOWN (or PAM_IGNORE with
   ``ignore_unknown_user``) and the stack's other modules, which ask for a password as usual,
@@ -47,7 +48,7 @@ Rules:
   per connection; the oldest conversation is dropped when a connection opens too many.
 
 Implements docs/protocol.md ``pam_auth_init`` / ``pam_auth_step`` and DESIGN.md "Where
-hermit goes beyond" (offline at once).
+hermit goes beyond" (offline at once; password + TOTP through PAM).
 """
 
 from __future__ import annotations
