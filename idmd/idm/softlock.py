@@ -106,8 +106,9 @@ class Softlocks:
                 f"after {when} UTC, or ask an admin to unlock it",
                 retry_after,
             )
+        unit = "second" if retry_after == 1 else "seconds"
         raise CredentialLocked(
-            f"too many failed attempts with this {label}: try again in {retry_after} seconds",
+            f"too many failed attempts with this {label}: try again in {retry_after} {unit}",
             retry_after,
         )
 

@@ -183,7 +183,7 @@ async def test_login__a_wrong_code_waits_for_the_next_step(
     denied = await _full_login(client, "alice", _code(record, clock))
     assert denied["state"] == "denied"
     assert denied["reason"] == (
-        "too many failed attempts with this totp: try again in 1 seconds"
+        "too many failed attempts with this totp: try again in 1 second"
     )
     clock.advance(1)
     assert (await _full_login(client, "alice", _code(record, clock)))["state"] == "success"
@@ -234,7 +234,7 @@ async def test_login__a_failure_makes_the_password_wait_exactly(
     auth, _ = await Flow.begin(client, "alice")
     assert await auth.step("password", PASSWORD) == {
         "state": "denied",
-        "reason": "too many failed attempts with this password: try again in 1 seconds",
+        "reason": "too many failed attempts with this password: try again in 1 second",
     }
     clock.advance(1)
     assert await login(client, "alice", PASSWORD)
@@ -300,7 +300,7 @@ async def test_login__an_unknown_name_is_slowed_like_a_real_one(
     auth, _ = await Flow.begin(client, "Nobody-Here")
     assert await auth.step("password", "guess two") == {
         "state": "denied",
-        "reason": "too many failed attempts with this password: try again in 1 seconds",
+        "reason": "too many failed attempts with this password: try again in 1 second",
     }
 
 
