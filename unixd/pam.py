@@ -39,11 +39,11 @@ Rules:
   never answered from the cache, which would turn idmd's lockout into an offline guess.
 - Every account unixd knows, local or directory, expired or not, is asked for a password the
   same way, so prompts never tell those apart (the code prompt tells an account with a unix
-  TOTP, which its view, readable by unixd's anonymous reader, says anyway). An account it does not know at all is answered
-  ``unknown`` at ``pam_auth_init``, before any prompt (the resolver decides; this machine never
-  starts): the PAM module then returns PAM_USER_UNKNOWN (or PAM_IGNORE with
-  ``ignore_unknown_user``) and the stack's other modules, which ask for a password as usual,
-  decide — as SSSD's pam_sss does.
+  TOTP, which its view, readable by unixd's anonymous reader, says anyway). An account it
+  does not know at all is answered ``unknown`` at ``pam_auth_init``, before any prompt (the
+  resolver decides; this machine never starts): the PAM module then returns
+  PAM_USER_UNKNOWN (or PAM_IGNORE with ``ignore_unknown_user``) and the stack's other
+  modules, which ask for a password as usual, decide — as SSSD's pam_sss does.
 - Session ids (43 characters of URL-safe base64 from 32 random bytes) live in a bounded LRU
   per connection; the oldest conversation is dropped when a connection opens too many.
 
