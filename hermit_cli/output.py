@@ -53,6 +53,13 @@ def _posix(key: str) -> FieldGetter:
     return get
 
 
+def _policy(entry: JsonObject) -> list[str]:
+    policy = entry.get("policy")
+    if not isinstance(policy, dict):
+        return [EMPTY]
+    return [f"{key} {clean(value)}" for key, value in policy.items() if value is not None]
+
+
 def _ssh_keys(entry: JsonObject) -> list[str]:
     return [
         f"{clean(key.get('label'))} {clean(key.get('fingerprint'))}"
@@ -84,6 +91,7 @@ GROUP_FIELDS: list[tuple[str, FieldGetter]] = [
     ("member", _many("members")),
     ("memberof", _many("memberof")),
     ("gidnumber", _posix("gidnumber")),
+    ("policy", _policy),
 ]
 WHOAMI_FIELDS: list[tuple[str, FieldGetter]] = [
     ("name", _scalar("name")),
@@ -92,6 +100,7 @@ WHOAMI_FIELDS: list[tuple[str, FieldGetter]] = [
     ("scope", _scalar("scope")),
     ("session_id", _scalar("session_id")),
     ("expires_at", _scalar("expires_at")),
+    ("privileged_until", _scalar("privileged_until")),
 ]
 
 

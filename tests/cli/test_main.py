@@ -70,10 +70,13 @@ def test_main__whoami_uses_the_stored_token(hermit: Hermit, server: ScriptedServ
     hermit.log_in_as("alice", "tok-a")
     server.expect("GET", "/v1/auth/whoami", {"uuid": "u", "name": "alice", "spn": "alice@x",
                                              "session_id": "s", "scope": "read_write",
-                                             "expires_at": "2026-05-01T13:00:00Z"})
+                                             "expires_at": "2026-05-01T13:00:00Z",
+                                             "privileged_until": "2026-05-01T12:15:00Z"})
     result = hermit("whoami")
     assert result.status == 0
-    assert "name:       alice" in result.out and "scope:      read_write" in result.out
+    lines = [line.split() for line in result.out.splitlines()]
+    assert ["name:", "alice"] in lines and ["scope:", "read_write"] in lines
+    assert ["privileged_until:", "2026-05-01T12:15:00Z"] in lines
     assert server.seen[0].headers["authorization"] == "Bearer tok-a"
     assert "tok-a" not in result.out + result.err
 

@@ -60,7 +60,17 @@ def test_output__listing_of_group_without_posix() -> None:
         "member:      alice@example.com",
         "memberof:    -",
         "gidnumber:   -",
+        "policy:      -",
     ]
+
+
+def test_output__listing_of_group_shows_the_policy_it_sets() -> None:
+    group = {"name": "admins", "spn": "admins@example.com", "uuid": "u", "description": None,
+             "members": [], "memberof": [], "posix": None,
+             "policy": {"min_credential": "mfa", "session_lifetime": 3600,
+                        "privilege_lifetime": None, "password_min_length": None}}
+    lines = format_listing(group, GROUP_FIELDS).splitlines()
+    assert lines[-2:] == ["policy:      min_credential mfa", "policy:      session_lifetime 3600"]
 
 
 def test_output__table_pads_columns_and_trims_line_ends() -> None:
