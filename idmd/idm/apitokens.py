@@ -29,7 +29,6 @@ Implements issue 5 "Sessions and tokens" and contract 7 of docs (docs/api-tokens
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -38,6 +37,7 @@ from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import AccessDenied, Conflict, InvalidValue, NotFound
 from idmd.idm import lookup
+from idmd.idm.records import decode_record, encode_record
 from idmd.idm.sshkeys import validate_label
 from idmd.idm.tokens import Scope, SessionRecord
 from idmd.idm.views import JSON
@@ -63,16 +63,14 @@ class ApiTokenRecord:
     expires_at: int
 
     def encode(self) -> str:
-        return json.dumps(
+        return encode_record(
             {
                 "id": self.id,
                 "label": self.label,
                 "scope": self.scope,
                 "issued_at": self.issued_at,
                 "expires_at": self.expires_at,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
+            }
         )
 
     @staticmethod
@@ -81,7 +79,8 @@ class ApiTokenRecord:
         session = SessionRecord.decode(value)
         if session is None:
             return None
-        label = json.loads(value).get("label")
+        obj = decode_record(value)
+        label = obj.get("label") if obj is not None else None
         if not isinstance(label, str):
             return None
         return ApiTokenRecord(

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 
@@ -35,6 +34,7 @@ from idmd.entry import Entry
 from idmd.errors import InvalidResetToken, InvalidValue
 from idmd.filter import eq
 from idmd.idm.passwords import Secret
+from idmd.idm.records import decode_record, encode_record
 from idmd.idm.totp import BACKUP_ALPHABET
 from idmd.server import ReadTxn, WriteTxn
 from idmd.server.identity import INTERNAL
@@ -60,24 +60,19 @@ class ResetTokenRecord:
     issued_by: str
 
     def encode(self) -> str:
-        return json.dumps(
+        return encode_record(
             {
                 "id": self.digest,
                 "issued_at": self.issued_at,
                 "expires_at": self.expires_at,
                 "issued_by": self.issued_by,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
+            }
         )
 
     @staticmethod
     def decode(value: str) -> ResetTokenRecord | None:
-        try:
-            obj = json.loads(value)
-        except ValueError:
-            return None
-        if not isinstance(obj, dict):
+        obj = decode_record(value)
+        if obj is None:
             return None
         digest, issued, expires = obj.get("id"), obj.get("issued_at"), obj.get("expires_at")
         by = obj.get("issued_by")

@@ -25,7 +25,6 @@ Rules:
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -40,6 +39,7 @@ from idmd import limits
 from idmd.clock import Clock
 from idmd.errors import TokenExpired, TokenRevoked, Unauthenticated
 from idmd.idm.passwords import Secret
+from idmd.idm.records import decode_record, encode_record
 
 SIGNING_KEY_META = "token_signing_key"
 ALGORITHM = "ES256"
@@ -87,7 +87,7 @@ class SessionRecord:
         }
         if self.privileged_until is not None:
             obj["privileged_until"] = self.privileged_until
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+        return encode_record(obj)
 
     def privileged_at(self, now: float) -> bool:
         """Whether this record may write at ``now`` (scope and privilege window)."""
@@ -98,11 +98,8 @@ class SessionRecord:
     @staticmethod
     def decode(value: str) -> SessionRecord | None:
         """The record in ``value``, or ``None`` if it is not one of ours."""
-        try:
-            obj = json.loads(value)
-        except ValueError:
-            return None
-        if not isinstance(obj, dict):
+        obj = decode_record(value)
+        if obj is None:
             return None
         sid, scope = obj.get("id"), obj.get("scope")
         issued_at, expires_at = obj.get("issued_at"), obj.get("expires_at")

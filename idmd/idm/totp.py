@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -35,6 +34,7 @@ import pyotp
 
 from idmd import limits
 from idmd.idm.passwords import Secret
+from idmd.idm.records import decode_record, encode_record
 
 Algorithm = Literal["sha1", "sha256", "sha512"]
 ALGORITHMS: tuple[Algorithm, ...] = ("sha1", "sha256", "sha512")
@@ -60,7 +60,7 @@ class TotpRecord:
     last_counter: int = -1
 
     def encode(self) -> str:
-        return json.dumps(
+        return encode_record(
             {
                 "id": self.label,
                 "secret": self.secret,
@@ -68,19 +68,14 @@ class TotpRecord:
                 "digits": self.digits,
                 "step": self.step,
                 "last_counter": self.last_counter,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
+            }
         )
 
     @staticmethod
     def decode(value: str) -> TotpRecord | None:
         """The record in a stored value, or ``None`` if it is not one of ours."""
-        try:
-            obj = json.loads(value)
-        except ValueError:
-            return None
-        if not isinstance(obj, dict):
+        obj = decode_record(value)
+        if obj is None:
             return None
         label, secret, algorithm = obj.get("id"), obj.get("secret"), obj.get("algorithm")
         digits, step, last = obj.get("digits"), obj.get("step"), obj.get("last_counter")

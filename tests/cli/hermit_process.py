@@ -11,9 +11,12 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pyotp
 
 HERMIT = Path(sys.executable).parent / "hermit"
 # Generous: a login runs Argon2id; the bound only keeps a hung CLI from hanging the suite.
@@ -82,6 +85,32 @@ class HermitProcess:
         assert ran.err.count("\n") == 1, ran
         assert "Traceback" not in ran.err
         return ran
+
+
+def enrol_totp(hermit: HermitProcess, name: str, label: str, *, unix: bool = False) -> pyotp.TOTP:
+    """``hermit person credential totp add`` as a script runs it: read the secret and the URI,
+    answer the code of the step before now (accepted at enrolment, so the current step's code
+    is still unused), and return the authenticator app the URI describes."""
+    argv = [str(HERMIT), "person", "credential", "totp", "add", name, label]
+    proc = subprocess.Popen(
+        argv + (["--unix"] if unix else []),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=hermit.environ(),
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    secret_line, uri_line = proc.stdout.readline(), proc.stdout.readline()
+    assert secret_line.startswith("secret: ") and uri_line.startswith("uri: otpauth://totp/")
+    # The CLI may ask for SHA-256; pyotp's app computes whatever the URI says.
+    app = pyotp.parse_uri(uri_line.removeprefix("uri: ").strip())
+    assert isinstance(app, pyotp.TOTP)
+    assert app.secret == secret_line.removeprefix("secret: ").strip()
+    proc.stdin.write(app.at(time.time() - app.interval) + "\n")
+    proc.stdin.flush()
+    out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert (proc.returncode, err) == (0, ""), err
+    where = f"the unix credential of {name}" if unix else name
+    assert out == f"totp {label} added to {where}\n"
+    return app
 
 
 def logged_in(server: Any, home: Path, name: str, password: str) -> HermitProcess:

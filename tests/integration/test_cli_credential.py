@@ -8,7 +8,6 @@ in-process with a FakeClock (tests/idmd/test_https_credentials.py, test_idm_cred
 from __future__ import annotations
 
 import io
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ import pytest
 from hermit_cli.main import run
 from hermit_cli.tokens import TokenStore
 from tests.cli.conftest import TtyStringIO
-from tests.cli.hermit_process import HERMIT, RUN_TIMEOUT_S, HermitProcess, logged_in
+from tests.cli.hermit_process import HermitProcess, enrol_totp, logged_in
 from tests.integration.conftest import IdmdServer
 
 STEP = "/v1/credential/update"
@@ -46,26 +45,7 @@ def _password() -> str:
 
 
 def _add_totp(admin: HermitProcess, name: str, label: str) -> pyotp.TOTP:
-    """``totp add`` as a person at a terminal would run it: read the secret, answer a code."""
-    proc = subprocess.Popen(
-        [str(HERMIT), "person", "credential", "totp", "add", name, label],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=admin.environ(),
-    )
-    assert proc.stdout is not None and proc.stdin is not None
-    secret_line, uri_line = proc.stdout.readline(), proc.stdout.readline()
-    assert secret_line.startswith("secret: ") and uri_line.startswith("uri: otpauth://totp/")
-    # The hermit CLI asks for SHA-256; pyotp's app below computes what the URI says.
-    app = pyotp.parse_uri(uri_line.removeprefix("uri: ").strip())
-    assert isinstance(app, pyotp.TOTP)
-    assert app.secret == secret_line.removeprefix("secret: ").strip()
-    # The previous step's code (accepted at enrolment), so the current one is left for login.
-    proc.stdin.write(app.at(time.time() - app.interval) + "\n")
-    proc.stdin.flush()
-    out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
-    assert (proc.returncode, err) == (0, ""), err
-    assert out == f"totp {label} added to {name}\n"
-    return app
+    return enrol_totp(admin, name, label)
 
 
 def test_cli_credential__totp_add_then_login_with_a_code_or_backup_code(

@@ -19,14 +19,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyotp
 import pytest
 
-from tests.cli.hermit_process import HERMIT, HermitProcess, logged_in
+from tests.cli.hermit_process import HermitProcess, enrol_totp, logged_in
 from tests.native.e2e_world import (
     BIN,
     RUN_TIMEOUT_SECONDS,
@@ -74,25 +73,7 @@ def _admin(world: World) -> str:
 
 
 def enrol_unix_totp(admin: HermitProcess, name: str) -> pyotp.TOTP:
-    """``hermit person credential totp add NAME phone --unix`` as a script runs it: read the
-    secret and URI, answer the code of the step before now (accepted at enrolment), so the
-    current step's code is still unused."""
-    proc = subprocess.Popen(
-        [str(HERMIT), "person", "credential", "totp", "add", name, "phone", "--unix"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=admin.environ(),
-    )
-    assert proc.stdout is not None and proc.stdin is not None
-    secret_line, uri_line = proc.stdout.readline(), proc.stdout.readline()
-    assert secret_line.startswith("secret: ") and uri_line.startswith("uri: otpauth://totp/")
-    app = pyotp.parse_uri(uri_line.removeprefix("uri: ").strip())
-    assert isinstance(app, pyotp.TOTP)
-    proc.stdin.write(app.at(time.time() - app.interval) + "\n")
-    proc.stdin.flush()
-    out, err = proc.communicate(timeout=RUN_TIMEOUT_SECONDS)
-    assert (proc.returncode, err) == (0, ""), err
-    assert out == f"totp phone added to the unix credential of {name}\n"
-    return app
+    return enrol_totp(admin, name, "phone", unix=True)
 
 
 @pytest.fixture(scope="module")
