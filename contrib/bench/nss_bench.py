@@ -55,6 +55,7 @@ import trio
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from contrib.harness.host_namespace import reexec_in_mount_namespace  # noqa: E402
 from contrib.harness.idmd_process import IdmdProcess  # noqa: E402
 from contrib.harness.unixd_client import call_unixd  # noqa: E402
 
@@ -571,8 +572,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.inside:
         # Everything from here on runs in a mount namespace of its own.
         forwarded = list(argv if argv is not None else sys.argv[1:])
-        os.execvp("unshare", ["unshare", "-m", "--propagation", "private", sys.executable,
-                              str(Path(__file__).resolve()), "--inside", *forwarded])
+        reexec_in_mount_namespace(__file__, forwarded)
     inside(args)
 
 

@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from contrib.bench.nss_bench import build, mount_hermit, wait_online  # noqa: E402
+from contrib.harness.host_namespace import reexec_in_mount_namespace  # noqa: E402
 from contrib.harness.idmd_process import IdmdProcess  # noqa: E402
 from idmd import limits  # noqa: E402
 
@@ -222,8 +223,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit("run as root: the module is mounted into a private mount namespace")
     if not args.inside:
         forwarded = list(argv if argv is not None else sys.argv[1:])
-        os.execvp("unshare", ["unshare", "-m", "--propagation", "private", sys.executable,
-                              str(Path(__file__).resolve()), "--inside", *forwarded])
+        reexec_in_mount_namespace(__file__, forwarded)
     inside(args)
 
 

@@ -21,13 +21,22 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 MULTIARCH = subprocess.run(["gcc", "-print-multiarch"], capture_output=True, text=True,
                            check=False).stdout.strip() or "x86_64-linux-gnu"
 LIBDIR = f"usr/lib/{MULTIARCH}"
+
+
+def reexec_in_mount_namespace(script: str, argv: Sequence[str]) -> NoReturn:
+    """Run ``script --inside ARGV`` again in a private mount namespace of its own (recipe 01),
+    so whatever a benchmark mounts is gone when it exits."""
+    os.execvp("unshare", ["unshare", "-m", "--propagation", "private", sys.executable,
+                          str(Path(script).resolve()), "--inside", *argv])
 STOP_TIMEOUT_S = 15.0
 RUN_TIMEOUT_S = 60.0
 
