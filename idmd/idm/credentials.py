@@ -182,6 +182,20 @@ class CredentialUpdates:
             raise NotFound("the account of this credential update session is gone")
         return entry
 
+    def _totp_target(
+        self, session: UpdateSession, label: str, *, unix: bool
+    ) -> tuple[TotpAttr, str, Entry]:
+        """The attribute, checked label and account a TOTP change in ``session`` is about.
+
+        Errors: ``AccessDenied`` (the unix credential without the right), ``InvalidValue``.
+        """
+        attr: TotpAttr = "unix_totp" if unix else "totp"
+        if unix and not session.may_unix:
+            raise AccessDenied("you may not change the unix credential of this account")
+        label = validate_totp_label(label)
+        with self._server.read() as txn:
+            return attr, label, self._account(txn, session)
+
     def _status(self, txn: ReadTxn, session: UpdateSession) -> JSON:
         entry = self._account(txn, session)
         return session.status(
@@ -226,12 +240,7 @@ class CredentialUpdates:
         other pending one). Errors: ``Conflict`` (the label is taken), ``InvalidRequest``
         (too many TOTPs), ``AccessDenied`` (unix without the right)."""
         session = self.sessions.use(session_id)
-        attr: TotpAttr = "unix_totp" if unix else "totp"
-        if unix and not session.may_unix:
-            raise AccessDenied("you may not change the unix credential of this account")
-        label = validate_totp_label(label)
-        with self._server.read() as txn:
-            entry = self._account(txn, session)
+        attr, label, entry = self._totp_target(session, label, unix=unix)
         labels = session.totp_labels(attr, entry)
         if label in labels:
             raise Conflict(f"there is a TOTP labelled {label!r} already: remove it first")
@@ -273,12 +282,7 @@ class CredentialUpdates:
     def remove_totp(self, session_id: object, label: str, *, unix: bool) -> tuple[bool, JSON]:
         """Stage the removal of the TOTP ``label``; whether there was one to remove."""
         session = self.sessions.use(session_id)
-        attr: TotpAttr = "unix_totp" if unix else "totp"
-        if unix and not session.may_unix:
-            raise AccessDenied("you may not change the unix credential of this account")
-        label = validate_totp_label(label)
-        with self._server.read() as txn:
-            entry = self._account(txn, session)
+        attr, label, entry = self._totp_target(session, label, unix=unix)
         if label not in session.totp_labels(attr, entry):
             return False, self.status(session_id)
         if session.totp_added[attr].pop(label, None) is None:
