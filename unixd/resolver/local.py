@@ -43,6 +43,18 @@ class LocalIdentities:
     def has_group(self, key: str | int) -> bool:
         return key in self.gids if isinstance(key, int) else key in self.group_names
 
+    def shadows_user(self, entry: Mapping[str, object]) -> bool:
+        """Whether a local user has the name or uid (gidnumber) of directory entry ``entry``."""
+        name, uid = entry.get("name"), entry.get("gidnumber")
+        return (isinstance(name, str) and self.has_user(name)) or (
+            isinstance(uid, int) and self.has_user(uid))
+
+    def shadows_group(self, entry: Mapping[str, object]) -> bool:
+        """Whether a local group has the name or gid (gidnumber) of directory entry ``entry``."""
+        name, gid = entry.get("name"), entry.get("gidnumber")
+        return (isinstance(name, str) and self.has_group(name)) or (
+            isinstance(gid, int) and self.has_group(gid))
+
     def shadow_hash(self, name: str) -> str | None:
         return self.shadow.get(name)
 

@@ -217,18 +217,6 @@ def _until(fetched_at: float, expires_at: float) -> int:
     return int(fetched_at + REFRESH_AT_FRACTION * (expires_at - fetched_at))
 
 
-def _user_shadowed(user: Mapping[str, object], shown: str, local: LocalIdentities) -> bool:
-    name, uid = user.get("name"), user.get("gidnumber")
-    return local.has_user(shown) or (isinstance(name, str) and local.has_user(name)) or (
-        isinstance(uid, int) and local.has_user(uid))
-
-
-def _group_shadowed(group: Mapping[str, object], shown: str, local: LocalIdentities) -> bool:
-    name, gid = group.get("name"), group.get("gidnumber")
-    return local.has_group(shown) or (isinstance(name, str) and local.has_group(name)) or (
-        isinstance(gid, int) and local.has_group(gid))
-
-
 def build(view: CacheView, shaping: records.Shaping, local: LocalIdentities,
           now: float) -> dict[Kind, list[Record]]:
     """The records of every file: what unixd answers now for each fresh, unshadowed entry."""
@@ -250,13 +238,13 @@ def build(view: CacheView, shaping: records.Shaping, local: LocalIdentities,
             private = records.private_group_of(user, shaping)
         except (ValueError, HermitError):
             continue  # unixd would not answer with it either
-        if _user_shadowed(user, passwd.name, local):
+        if local.has_user(passwd.name) or local.shadows_user(user):
             continue
         out[Kind.PASSWD].append(passwd_record(passwd, until))
         out[Kind.INITGROUPS].append(initgroups_record(passwd.name, gids, until))
         # The user-private group, which unixd answers when no group has the name or gid
         # (idmd keeps names and gidnumbers unique across accounts and groups).
-        if not _group_shadowed(user, private.name, local) and not (
+        if not (local.has_group(private.name) or local.shadows_group(user)) and not (
                 group_keys & {private.name, private.gid, user.get("name")}):
             out[Kind.GROUP].append(group_record(private, until))
     for group, fetched_at, expires_at in view.groups:
@@ -267,7 +255,7 @@ def build(view: CacheView, shaping: records.Shaping, local: LocalIdentities,
             shaped = records.group_of(without_members(group, view.hidden_members), shaping)
         except (ValueError, HermitError):
             continue
-        if _group_shadowed(group, shaped.name, local):
+        if local.has_group(shaped.name) or local.shadows_group(group):
             continue
         out[Kind.GROUP].append(group_record(shaped, until))
     for kind, recs in out.items():

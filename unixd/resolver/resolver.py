@@ -414,23 +414,9 @@ class Resolver:
         if local.has_user(key):
             return NOT_FOUND
         found = await self._lookup(_Kind.USER, fold_key(key), deadline)
-        if isinstance(found, Found) and self._shadowed_user(found.entry):
+        if isinstance(found, Found) and self.tasks.local.shadows_user(found.entry):
             return NOT_FOUND
         return found
-
-    def _shadowed_user(self, entry: Mapping[str, object]) -> bool:
-        local = self.tasks.local
-        name, uid = entry.get("name"), entry.get("gidnumber")
-        return (isinstance(name, str) and local.has_user(name)) or (
-            isinstance(uid, int) and local.has_user(uid)
-        )
-
-    def _shadowed_group(self, entry: Mapping[str, object]) -> bool:
-        local = self.tasks.local
-        name, gid = entry.get("name"), entry.get("gidnumber")
-        return (isinstance(name, str) and local.has_group(name)) or (
-            isinstance(gid, int) and local.has_group(gid)
-        )
 
     async def group(self, key: str | int, deadline: float) -> tuple[Lookup, bool]:
         """The UNIX_GROUP for a name, spn, uuid or gid; or a user's private group.
@@ -443,14 +429,15 @@ class Resolver:
         folded = fold_key(key)
         found = await self._lookup(_Kind.GROUP, folded, deadline)
         if isinstance(found, Found):
-            if self._shadowed_group(found.entry):
+            if self.tasks.local.shadows_group(found.entry):
                 return NOT_FOUND, False
             hidden = await self._shadowed_member_names()
             return Found(without_members(found.entry, hidden)), False
         user = await self._lookup(_Kind.USER, folded, deadline)
         if isinstance(user, Found):
             # A shadowed account has no private group here either: it is the account's.
-            shadowed = self._shadowed_group(user.entry) or self._shadowed_user(user.entry)
+            local = self.tasks.local
+            shadowed = local.shadows_group(user.entry) or local.shadows_user(user.entry)
             return (NOT_FOUND if shadowed else user), True
         # Either lookup being unavailable makes the answer unavailable.
         return (UNAVAIL if UNAVAIL in (found, user) else NOT_FOUND), False
@@ -470,7 +457,8 @@ class Resolver:
             if (users if kind is _Kind.USER else groups) == 0:
                 return None
         fold = self.cache.fold_users if kind is _Kind.USER else self.cache.fold_groups
-        shadowed = self._shadowed_user if kind is _Kind.USER else self._shadowed_group
+        local = self.tasks.local
+        shadowed = local.shadows_user if kind is _Kind.USER else local.shadows_group
         return await self.db(
             fold, lambda entries: build(entry for entry in entries if not shadowed(entry))
         )
