@@ -39,7 +39,6 @@ from __future__ import annotations
 import errno
 import logging
 import socket
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -53,13 +52,12 @@ from idmd.backup.snapshot import BackupInfo
 from idmd.errors import AccessDenied, HermitError, InvalidRequest, Unavailable
 from idmd.framing import CLOSED, FrameDecoder, PeerProtocolError, decode_payload, encode_frame
 from idmd.limits import ADMIN_READ_TIMEOUT_SECONDS, MAX_ADMIN_FRAME_BYTES, MAX_TEXT_LEN
-from idmd.unixsocket import bind_unix_socket
+from idmd.unixsocket import bind_unix_socket, peer_uid
 
 log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
 _RECEIVE_CHUNK = 4096
-_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid (socket(7))
 
 
 class AdminTarget(Protocol):
@@ -194,12 +192,6 @@ async def serve_admin_socket(
         await trio.serve_listeners(handler, [listener])
 
 
-def peer_uid(stream: trio.SocketStream) -> int:
-    raw = stream.socket.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
-    _pid, uid, _gid = _UCRED.unpack(raw)
-    return int(uid)
-
-
 async def handle_connection(
     stream: trio.SocketStream,
     *,
@@ -239,7 +231,7 @@ async def _answer(
     except PeerProtocolError as exc:
         log.warning("admin socket: bad frame: %s", exc.detail)
         return error_response(exc)
-    uid = peer_uid(stream)
+    uid = peer_uid(stream.socket)
     if uid not in allowed_uids:
         log.warning("admin socket: refused a connection from uid %d", uid)
         return error_response(AccessDenied("the admin socket is for root only"))

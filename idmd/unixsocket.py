@@ -1,5 +1,6 @@
-"""Binding hermit's listening unix sockets: the right mode from the first moment, and a stale
-socket file left by a daemon that died replaced, never a live one.
+"""Hermit's listening unix sockets: binding them with the right mode from the first moment (a
+stale socket file left by a daemon that died replaced, never a live one), and reading a
+connected peer's uid.
 
 Used by hermit-idmd's admin socket and hermit-unixd's client and task sockets.
 """
@@ -10,7 +11,12 @@ import errno
 import os
 import socket
 import stat
+import struct
 from pathlib import Path
+
+import trio
+
+_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid (socket(7))
 
 
 def bind_unix_socket(path: Path, mode: int) -> socket.socket:
@@ -34,6 +40,14 @@ def bind_unix_socket(path: Path, mode: int) -> socket.socket:
     os.chmod(path, mode)
     sock.listen(socket.SOMAXCONN)
     return sock
+
+
+def peer_uid(sock: trio.socket.SocketType) -> int:
+    """The uid of the process at the other end of the connected unix socket ``sock``
+    (SO_PEERCRED: the peer's credentials when it connected)."""
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+    _pid, uid, _gid = _UCRED.unpack(raw)
+    return int(uid)
 
 
 def _remove_stale_socket(path: Path) -> None:
