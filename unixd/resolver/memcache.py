@@ -63,7 +63,12 @@ from unixd.proto import limits
 from unixd.proto.messages import Group, Passwd
 from unixd.resolver import records
 from unixd.resolver.local import LocalIdentities
-from unixd.resolver.resolver import REFRESH_AT_FRACTION, Resolver, without_members
+from unixd.resolver.resolver import (
+    REFRESH_AT_FRACTION,
+    Resolver,
+    shadowed_member_names,
+    without_members,
+)
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +341,7 @@ class MemCache:
             return CacheView(
                 users=[(e.data, e.fetched_at, e.expires_at) for e in cache.users()],
                 groups=[(e.data, e.fetched_at, e.expires_at) for e in cache.groups()],
-                hidden_members=local.user_names | cache.user_names_with_uids(local.uids),
+                hidden_members=shadowed_member_names(cache, local),
             )
 
         view = await r.db_in_thread(read)

@@ -65,6 +65,7 @@ from unixd.resolver.errors import (
     ProviderError,
     SecondFactorRequired,
 )
+from unixd.resolver.local import LocalIdentities
 from unixd.resolver.provider import JSON, IdmProvider
 from unixd.resolver.state import OnlineState
 from unixd.resolver.tasklink import TaskLink
@@ -136,6 +137,12 @@ def without_members(
     ):
         return group
     return {**group, "members": [member for member in members if member not in hidden]}
+
+
+def shadowed_member_names(cache: Cache, local: LocalIdentities) -> frozenset[str]:
+    """The names a directory group must not list: local user names, and the names of
+    cached directory users a local uid shadows (a call into ``cache``: hold its lock)."""
+    return local.user_names | cache.user_names_with_uids(local.uids)
 
 
 def _nothing() -> None:
@@ -499,11 +506,7 @@ class Resolver:
             without_members(entry, hidden) for entry in entries))
 
     async def _shadowed_member_names(self) -> frozenset[str]:
-        """The names a directory group must not list: local user names, and the names of
-        cached directory users a local uid shadows."""
-        local = self.tasks.local
-        by_uid = await self.db(self.cache.user_names_with_uids, local.uids)
-        return local.user_names | by_uid
+        return await self.db(shadowed_member_names, self.cache, self.tasks.local)
 
     # Passwords ---------------------------------------------------------------------------
 
