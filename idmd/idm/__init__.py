@@ -32,7 +32,7 @@ from idmd.errors import (
 )
 from idmd.idm import accounts, apitokens, badlist, lookup, unix
 from idmd.idm.credentials import CredentialUpdates
-from idmd.idm.login import Caller, Login, StepResult, iso_time, subject_of
+from idmd.idm.login import Caller, Login, StepResult, account_valid_at, iso_time
 from idmd.idm.passwords import Hasher, Secret, generate_password, needs_upgrade
 from idmd.idm.pwpolicy import vet_password
 from idmd.idm.softlock import Softlocks, unknown_key
@@ -280,7 +280,7 @@ class Idm:
         assert phc is not None  # Invariant: a verified password had a hash.
         if needs_upgrade(phc):
             await self._upgrade_unix_password(entry.uuid, phc, password)
-        if not subject_of(entry).valid_at(self.clock.now()):
+        if not account_valid_at(entry, self.clock.now()):
             raise AccountExpired("this account is expired or not yet valid")
         with self.server.read() as txn:
             fresh = txn.get(entry.uuid)

@@ -49,7 +49,7 @@ from idmd.idm.credupdate import (
     stored_time,
     validate_totp_label,
 )
-from idmd.idm.login import Caller, subject_of
+from idmd.idm.login import Caller, account_valid_at
 from idmd.idm.passwords import Hasher, Secret
 from idmd.idm.policy import account_policy
 from idmd.idm.views import JSON
@@ -136,7 +136,7 @@ class CredentialUpdates:
             found = self.reset_tokens.find(txn, token)
         if found is None:
             raise resettoken.invalid()
-        if not subject_of(found).valid_at(now):
+        if not account_valid_at(found, now):
             raise AccountExpired("this account is expired or not yet valid")
         with self._server.write() as txn:
             entry = self.reset_tokens.redeem(txn, token)

@@ -59,7 +59,7 @@ from idmd.idm.authsession import (
     Success,
 )
 from idmd.idm.passwords import Hasher, Secret, needs_upgrade
-from idmd.idm.policy import AccountPolicy, account_policy
+from idmd.idm.policy import account_policy
 from idmd.idm.softlock import Softlocks
 from idmd.idm.tokens import (
     SessionRecord,
@@ -116,11 +116,10 @@ class StepResult:
     privileged_until: int | None = None
 
 
-def subject_of(entry: Entry | None, txn: ReadTxn | None = None, name: str = "") -> AuthSubject:
-    """The auth subject of an account (``txn`` given: with its TOTP state and policy)."""
+def subject_of(entry: Entry | None, txn: ReadTxn, name: str) -> AuthSubject:
+    """The auth subject of an account, with its TOTP state and policy, for a login."""
     if entry is None:
         return AuthSubject(uuid=None, name=name)
-    policy = account_policy(txn, entry) if txn is not None else AccountPolicy()
     return AuthSubject(
         uuid=entry.uuid,
         anonymous=entry.first("name") == ANONYMOUS_NAME,
@@ -128,8 +127,20 @@ def subject_of(entry: Entry | None, txn: ReadTxn | None = None, name: str = "") 
         expire_at=time_to_epoch(entry.first("expire_at")),
         name=name,
         has_totp=bool(totp.records(entry.get("totp"))),
-        policy=policy,
+        policy=account_policy(txn, entry),
     )
+
+
+def account_valid_at(entry: Entry, now: float) -> bool:
+    """Whether ``now`` is inside the account's ``valid_from``/``expire_at``.
+
+    Every bearer request asks this, so it reads the two times and nothing else of the account.
+    """
+    return AuthSubject(
+        uuid=entry.uuid,
+        valid_from=time_to_epoch(entry.first("valid_from")),
+        expire_at=time_to_epoch(entry.first("expire_at")),
+    ).valid_at(now)
 
 
 def iso_time(epoch: float) -> str:
@@ -346,7 +357,7 @@ class Login:
             raise TokenRevoked(SESSION_GONE)
         now = self._clock.now()
         record = check_session(claims, entry.get(claims.record_attr), now)
-        if not subject_of(entry).valid_at(now):
+        if not account_valid_at(entry, now):
             raise AccountExpired("this account is expired or not yet valid")
         if claims.kind == "api":
             read_only, privileged_until = claims.read_only, None
