@@ -74,6 +74,11 @@ TOTP_SECRET_BYTES = 20
 MAX_TOTPS_PER_CREDENTIAL = 16
 # Backup codes: 10 at a time, each 12 characters from a 31-symbol alphabet (59 bits).
 BACKUP_CODE_COUNT = 10
+# What a login or unix auth step may carry as a code: a TOTP code is 6 or 8 digits, a backup
+# code 12 characters; anything much longer is not one and is refused before it reaches the
+# softlocks or a hash.
+MAX_TOTP_CODE_LEN = 16
+MAX_BACKUP_CODE_LEN = 64
 
 # Credential update sessions (idmd/idm/credupdate.py): one per account, gone after this idle
 # time; reset tokens live DEFAULT_RESET_TOKEN_TTL unless the admin says otherwise (at most a

@@ -28,8 +28,8 @@ _COOKIE_ATTRS = "Secure; HttpOnly; SameSite=Strict; Path=/v1/auth"
 # short, a longer value is refused before it reaches the softlocks or a hash.
 _CREDENTIAL_BYTES = {
     "password": limits.MAX_PASSWORD_BYTES,
-    "totp": 16,
-    "backup_code": 64,
+    "totp": limits.MAX_TOTP_CODE_LEN,
+    "backup_code": limits.MAX_BACKUP_CODE_LEN,
 }
 
 

@@ -386,8 +386,10 @@ def _auth_paths() -> JSON:
                     {
                         "method": {"enum": ["password", "totp", "backup_code", "anonymous"]},
                         "password": STRING,
-                        "totp": {"type": "string", "maxLength": 16},
-                        "backup_code": {"type": "string", "maxLength": 64},
+                        "totp": {"type": "string", "maxLength": limits.MAX_TOTP_CODE_LEN},
+                        "backup_code": {
+                            "type": "string", "maxLength": limits.MAX_BACKUP_CODE_LEN
+                        },
                     },
                     ["method"],
                 ),

@@ -12,9 +12,6 @@ from idmd.https.routing import resource
 from idmd.idm import unix
 from idmd.idm.passwords import Secret
 
-# A TOTP code is 6 or 8 digits; anything much longer is not one (and is never checked).
-MAX_TOTP_CODE_CHARS = 16
-
 
 async def list_users(request: Request) -> JSONResponse:
     caller = caller_of(request)
@@ -46,8 +43,8 @@ async def auth(request: Request) -> JSONResponse:
     if len(password.encode("utf-8")) > limits.MAX_PASSWORD_BYTES:
         raise InvalidValue(f"a password may have at most {limits.MAX_PASSWORD_BYTES} bytes")
     code = optional_string(body, "totp")
-    if code is not None and len(code) > MAX_TOTP_CODE_CHARS:
-        raise InvalidValue(f"a totp code may have at most {MAX_TOTP_CODE_CHARS} characters")
+    if code is not None and len(code) > limits.MAX_TOTP_CODE_LEN:
+        raise InvalidValue(f"a totp code may have at most {limits.MAX_TOTP_CODE_LEN} characters")
     totp = Secret(code) if code is not None else None
     user = await idm_of(request).unix_auth(caller, name, password, totp)
     return JSONResponse({"state": "success", "user": user})
