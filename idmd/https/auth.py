@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 
 from idmd import limits
 from idmd.errors import InvalidValue
-from idmd.https.inputs import caller_of, idm_of, read_object, string
+from idmd.https.inputs import caller_of, flag, idm_of, read_object, string
 from idmd.https.routing import resource
 from idmd.idm.authsession import Continue, Denied, Success
 from idmd.idm.login import iso_time
@@ -42,10 +42,7 @@ async def begin(request: Request) -> JSONResponse:
     name = string(body, "name")
     if len(name) > limits.MAX_TEXT_LEN:
         raise InvalidValue(f"name may have at most {limits.MAX_TEXT_LEN} characters")
-    read_only = body.get("read_only", False)
-    if not isinstance(read_only, bool):
-        raise InvalidValue("read_only must be true or false")
-    session_id, outcome = idm_of(request).login.begin(name, read_only=read_only)
+    session_id, outcome = idm_of(request).login.begin(name, read_only=flag(body, "read_only"))
     return _opened(session_id, outcome)
 
 

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 
 from idmd import limits
 from idmd.errors import InvalidValue
-from idmd.https.inputs import caller_of, idm_of, read_object, string
+from idmd.https.inputs import caller_of, flag, idm_of, read_object, string
 from idmd.https.routing import Handler, resource
 from idmd.idm.credentials import CredentialUpdates
 from idmd.idm.credupdate import PasswordAttr
@@ -30,13 +30,6 @@ PREFIX = "/v1/credential/update"
 
 def _updates(request: Request) -> CredentialUpdates:
     return idm_of(request).credential_updates
-
-
-def _flag(body: dict[str, Any], key: str) -> bool:
-    value = body.get(key, False)
-    if not isinstance(value, bool):
-        raise InvalidValue(f"{key} must be true or false")
-    return value
 
 
 def _algorithm(body: dict[str, Any]) -> Algorithm:
@@ -94,7 +87,7 @@ async def totp_begin(request: Request) -> JSONResponse:
         request, allowed=("session", "label", "unix", "algorithm"), required=("session", "label")
     )
     enrolment = _updates(request).begin_totp(
-        body["session"], body["label"], unix=_flag(body, "unix"), algorithm=_algorithm(body)
+        body["session"], body["label"], unix=flag(body, "unix"), algorithm=_algorithm(body)
     )
     return JSONResponse(
         {
@@ -118,7 +111,7 @@ async def totp_remove(request: Request) -> JSONResponse:
         request, allowed=("session", "label", "unix"), required=("session", "label")
     )
     changed, view = _updates(request).remove_totp(
-        body["session"], body["label"], unix=_flag(body, "unix")
+        body["session"], body["label"], unix=flag(body, "unix")
     )
     return JSONResponse({"changed": changed, "status": view})
 

@@ -131,6 +131,14 @@ def optional_string(body: dict[str, Any], key: str) -> str | None:
     return string(body, key) if key in body else None
 
 
+def flag(body: dict[str, Any], key: str) -> bool:
+    """The boolean at ``key``; false when the key is left out."""
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise InvalidValue(f"{key} must be true or false")
+    return value
+
+
 def string_list(body: dict[str, Any], key: str) -> list[str]:
     value = body[key]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
