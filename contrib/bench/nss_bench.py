@@ -55,7 +55,10 @@ import trio
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from contrib.harness.host_namespace import reexec_in_mount_namespace  # noqa: E402
+from contrib.harness.host_namespace import (  # noqa: E402
+    reexec_in_mount_namespace,
+    with_sources,
+)
 from contrib.harness.idmd_process import IdmdProcess  # noqa: E402
 from contrib.harness.unixd_client import call_unixd  # noqa: E402
 
@@ -177,14 +180,8 @@ def write_files_data(work: Path, users: int) -> None:
 
 
 def nsswitch(work: Path, name: str, sources: str) -> Path:
-    lines = []
-    for line in Path("/etc/nsswitch.conf").read_text().splitlines():
-        key = line.split(":", 1)[0].strip()
-        if key in ("passwd", "group") and ":" in line:
-            line = f"{key}: {sources}"
-        lines.append(line)
     path = work / name
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text(with_sources(Path("/etc/nsswitch.conf").read_text(), sources))
     path.chmod(0o644)
     return path
 

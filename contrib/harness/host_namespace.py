@@ -79,6 +79,17 @@ def with_hermit(nsswitch: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def with_sources(nsswitch: str, sources: str) -> str:
+    """nsswitch.conf with the passwd and group lines set to ``sources`` (``files hermit``)."""
+    lines = []
+    for line in nsswitch.splitlines():
+        key = line.split(":", 1)[0].strip()
+        if key in ("passwd", "group") and ":" in line:
+            line = f"{key}: {sources}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
 def stage_file(root: Path, path: str, text: str, mode: int = 0o644) -> Path:
     target = root / path.lstrip("/")
     target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)

@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contrib.harness.host_namespace import children, with_sources
 from contrib.harness.unixd_client import call_unixd
 from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
 from tests.native.conftest import build_native
@@ -256,13 +257,8 @@ def prepare_namespace_files(workdir: Path, build: Path) -> None:
     (layer / "security").mkdir(parents=True)
     shutil.copy2(build / "libnss_hermit.so.2", layer)
     shutil.copy2(build / "pam_hermit.so", layer / "security")
-    lines = []
-    for line in Path("/etc/nsswitch.conf").read_text().splitlines():
-        key = line.split(":", 1)[0].strip()
-        if key in ("passwd", "group") and ":" in line:
-            line = f"{key}: files hermit"
-        lines.append(line)
-    (workdir / "nsswitch.conf").write_text("\n".join(lines) + "\n")
+    (workdir / "nsswitch.conf").write_text(
+        with_sources(Path("/etc/nsswitch.conf").read_text(), "files hermit"))
     shutil.copytree("/etc/pam.d", workdir / "pam.d", symlinks=True)
     for service, text in PAM_SERVICES.items():
         (workdir / "pam.d" / service).write_text(text)
@@ -336,14 +332,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except FileNotFoundError:
-        return []
-    return [int(child) for child in text.split()]
 
 
 @contextmanager
