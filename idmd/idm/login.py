@@ -31,7 +31,7 @@ Rules:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from idmd import limits
@@ -325,13 +325,7 @@ class Login:
             if now >= record.expires_at:
                 return None
             until = min(record.expires_at, int(now) + success.policy.privilege_lifetime)
-            extended = SessionRecord(
-                id=record.id,
-                scope=record.scope,
-                issued_at=record.issued_at,
-                expires_at=record.expires_at,
-                privileged_until=until,
-            )
+            extended = replace(record, privileged_until=until)
             txn.modify(
                 INTERNAL,
                 entry.uuid,
@@ -412,29 +406,20 @@ class Login:
         current = caller.claims.kind == "session" and session_id == caller.claims.session_id
         if not current:
             caller.require_write()
+        return self._end_session(caller.claims.account_uuid, session_id)
+
+    def logout(self, caller: Caller) -> bool:
+        """End the caller's session: its token stops working at once."""
+        return self._end_session(caller.claims.account_uuid, caller.claims.session_id)
+
+    def _end_session(self, account_uuid: str, session_id: str) -> bool:
+        """Remove the session record ``session_id`` of the account; whether there was one."""
         with self._server.write() as txn:
-            entry = txn.get(caller.claims.account_uuid)
+            entry = txn.get(account_uuid)
             found = find_session(entry.get("auth_session"), session_id) if entry else None
             if entry is None or found is None:
                 return False
             _, changed = txn.modify(INTERNAL, entry.uuid, [Remove("auth_session", found[0])])
-        return changed
-
-    def logout(self, caller: Caller) -> bool:
-        """End the caller's session: its token stops working at once."""
-        with self._server.write() as txn:
-            entry = txn.get(caller.claims.account_uuid)
-            if entry is None:
-                return False
-            values = [
-                v
-                for v in entry.get("auth_session")
-                if (r := SessionRecord.decode(v)) is not None and r.id == caller.claims.session_id
-            ]
-            if not values:
-                return False
-            mods: list[Mod] = [Remove("auth_session", value) for value in values]
-            _, changed = txn.modify(INTERNAL, entry.uuid, mods)
         return changed
 
 
