@@ -28,6 +28,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The config file every C client reads socket_path from; tests build with their own
+ * (cclient.mk passes -DHERMIT_CONFIG_PATH, never the environment). */
+#ifndef HERMIT_CONFIG_PATH
+#define HERMIT_CONFIG_PATH "/etc/hermit/unixd.toml"
+#endif
 #define HERMIT_DEFAULT_SOCKET_PATH "/run/hermit-unixd/sock"
 #define HERMIT_MAX_NAME_BYTES 256               /* unixd/proto/limits.py MAX_LOOKUP_NAME_BYTES */
 #define HERMIT_MAX_REQUEST_BYTES (64u << 10)    /* unixd/proto/limits.py MAX_REQUEST_FRAME_BYTES */

@@ -8,9 +8,6 @@
 
 #include "hermit_client.h"
 
-#ifndef HERMIT_CONFIG_PATH
-#define HERMIT_CONFIG_PATH "/etc/hermit/unixd.toml"
-#endif
 #ifndef HERMIT_DEADLINE_MS
 /* Every process that resolves a name waits this long at most when unixd hangs; unixd answers
  * from its cache in well under a millisecond, and asks idmd within its own request_timeout. */

@@ -46,9 +46,6 @@
 #include "hermit_client.h"
 #include "json.h"
 
-#ifndef HERMIT_CONFIG_PATH
-#define HERMIT_CONFIG_PATH "/etc/hermit/unixd.toml"
-#endif
 #ifndef HERMIT_DEADLINE_MS
 /* One round trip: unixd may ask idmd (request_timeout, 4 s by default), fall back to its cache
  * and run Argon2id before it answers a password step. */

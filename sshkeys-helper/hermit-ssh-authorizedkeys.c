@@ -43,9 +43,6 @@
 #include "hermit_client.h"
 #include "json.h"
 
-#ifndef HERMIT_CONFIG_PATH
-#define HERMIT_CONFIG_PATH "/etc/hermit/unixd.toml"
-#endif
 #ifndef HERMIT_DEADLINE_MS
 #define HERMIT_DEADLINE_MS 2000 /* sshd waits for us on every offered key */
 #endif
