@@ -101,10 +101,6 @@ def _verify(temp: Path, source: Path, domain: str, clock: Clock) -> None:
         problems = server.verify()
     finally:
         server.close()
-    # QueryServer's lock file and SQLite's -wal/-shm of the temporary database go; the
-    # database itself (checkpointed when its last connection closed) stays.
-    for suffix in ("-wal", "-shm", ".lock"):
-        Path(f"{temp}{suffix}").unlink(missing_ok=True)
     if problems:
         shown = "; ".join(problems[:_PROBLEMS_SHOWN])
         hidden = len(problems) - _PROBLEMS_SHOWN
