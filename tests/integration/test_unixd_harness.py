@@ -157,17 +157,20 @@ class Unixd:
     def socket_path(self) -> Path:
         return self.workdir / "sock"
 
-    def call(self, op: str, **fields: object) -> dict[str, object]:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+    def connect(self) -> socket.socket:
+        """A new connection to the client socket (the caller closes it)."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
             sock.settimeout(60)
             sock.connect(str(self.socket_path))
-            sock.sendall(encode_frame({"v": 1, "op": op, **fields}, 65536))
-            decoder = FrameDecoder(1 << 22)
-            while True:
-                frame = decoder.next_frame()
-                if isinstance(frame, bytes):
-                    return decode_payload(frame)
-                decoder.feed(sock.recv(65536))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def call(self, op: str, **fields: object) -> dict[str, object]:
+        with self.connect() as sock:
+            return _exchange(sock, {"v": 1, "op": op, **fields})
 
     def tool(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(BIN / "hermit-unix"), "-c", str(self.config), *args],
@@ -176,9 +179,7 @@ class Unixd:
 
     def login(self, name: str, password: str) -> dict[str, object]:
         """One PAM conversation on one connection: the final prompt."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(60)
-            sock.connect(str(self.socket_path))
+        with self.connect() as sock:
             init = _exchange(sock, {"v": 1, "op": "pam_auth_init", "name": name,
                                     "service": "login"})
             prompt = init["next"]
@@ -195,9 +196,7 @@ class Unixd:
         """One PAM conversation answering each prompt in turn: every prompt after the first
         (the password prompt), until one that is not a question."""
         prompts: list[dict[str, object]] = []
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(60)
-            sock.connect(str(self.socket_path))
+        with self.connect() as sock:
             init = _exchange(sock, {"v": 1, "op": "pam_auth_init", "name": name,
                                     "service": "login"})
             for answer in answers:
