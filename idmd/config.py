@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from idmd.backup.format import COMPRESSIONS, Compression
 from idmd.errors import HermitError
+from idmd.logsetup import LEVELS
 
 DEFAULT_CONFIG_PATH = Path("/etc/hermit/server.toml")
 
@@ -51,7 +52,8 @@ STRING_KEYS = (
 BACKUP_KEYS = ("backup_dir", "backup_interval", "backup_keep", "backup_compression")
 KEYS = STRING_KEYS + BACKUP_KEYS
 PATH_KEYS = ("tls_chain", "tls_key", "db_path", "admin_socket_path")
-LOG_LEVELS = ("debug", "info", "warning", "error")
+# Exactly the levels logsetup can set, in its order (debug first).
+LOG_LEVELS = tuple(LEVELS)
 
 # Scheduled backups: daily, a week of them, gzip (docs/backups.md has the figures). The
 # interval may be as short as a second (tests) and as long as a year; keeping 0 would delete
