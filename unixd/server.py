@@ -39,7 +39,7 @@ from idmd.unixsocket import bind_unix_socket
 from unixd.config import UnixdConfig
 from unixd.pam import OfflineMfa
 from unixd.proto import limits
-from unixd.proto.messages import ErrorResponse, Response, encode_response, parse_request
+from unixd.proto.messages import ErrorResponse, Response, decode_request, encode_response
 from unixd.resolver import records
 from unixd.resolver.cache import Cache
 from unixd.resolver.dispatch import Peer, answer
@@ -131,7 +131,7 @@ async def handle_client(stream: trio.abc.Stream, uid: int, *, resolver: Resolver
                 payload = await reader.next_frame()
                 if payload is None:
                     return
-                request = parse_request(decode_payload(payload))
+                request = decode_request(payload)
             except PeerProtocolError as exc:
                 log.debug("client uid %d: %s", uid, exc.detail)
                 await _respond(stream, ErrorResponse.from_exception(exc))

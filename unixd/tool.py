@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TextIO
 
 from idmd.errors import HermitError
-from idmd.framing import CLOSED, FrameDecoder, decode_payload, encode_frame
+from idmd.framing import CLOSED, FrameDecoder, decode_payload
 from unixd.config import DEFAULT_CONFIG_PATH, load_config
 from unixd.proto import limits
 from unixd.proto import messages as m
@@ -79,7 +79,7 @@ class Connection:
         """Send ``request``; its response object. Errors: ``ToolError`` for an error frame
         or a broken connection."""
         try:
-            self._sock.sendall(encode_frame(request.to_json(), limits.MAX_REQUEST_FRAME_BYTES))
+            self._sock.sendall(m.encode_request(request))
             while True:
                 frame = self._decoder.next_frame()
                 if isinstance(frame, bytes):
