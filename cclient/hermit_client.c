@@ -63,6 +63,19 @@ int hermit_name_is_valid(const char *name)
     return 1;
 }
 
+void hermit_request(struct hjson_out *o, char *buf, size_t size, const char *op,
+                    const char *name)
+{
+    hjson_out_init(o, buf, size, 4);
+    hjson_put_raw(o, "{\"v\":1,\"op\":\"");
+    hjson_put_raw(o, op);
+    hjson_put_raw(o, "\"");
+    if (name != NULL) {
+        hjson_put_raw(o, ",\"name\":");
+        hjson_put_string(o, name, strlen(name));
+    }
+}
+
 /* ---- socket_path from unixd.toml ---------------------------------------------------------
  * A bounded line reader for one key. Accepted: optional blanks, the key bare or quoted, blanks,
  * '=', blanks, a basic string "..." without escapes or a literal string '...', then only

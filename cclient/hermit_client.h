@@ -3,9 +3,10 @@
  *
  * Compiled into each C program (hermit-ssh-authorizedkeys, libnss_hermit.so.2,
  * pam_hermit.so); it is not a shared library of its own. What it owns: reading socket_path
- * from unixd.toml, the name rule, one connection under one CLOCK_MONOTONIC deadline, and
- * framed send/receive with the response limit. What it does not do: build or read the JSON of
- * any op (callers use json.h), decide anything, print anything, or keep state between calls.
+ * from unixd.toml, the name rule, the start every request shares ({"v":1,"op":...,"name":...}),
+ * one connection under one CLOCK_MONOTONIC deadline, and framed send/receive with the response
+ * limit. What it does not do: write an op's other members or read any answer (callers use
+ * json.h), decide anything, print anything, or keep state between calls.
  *
  * Rules (STYLE.md "C thin-client rules", docs/protocol.md):
  * - No function exits, prints, reads the environment or touches a global: every piece of
@@ -27,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "json.h"
 
 /* The config file every C client reads socket_path from; tests build with their own
  * (cclient.mk passes -DHERMIT_CONFIG_PATH, never the environment). */
@@ -71,6 +74,12 @@ struct hermit_conn {
 /* 1 if NAME may be asked about (unixd/proto/messages.py validate_lookup_name): 1 to 256
  * printable ASCII characters without ':', '/', ',' and not "." or "..". */
 int hermit_name_is_valid(const char *name);
+
+/* Starts a request in BUF (SIZE bytes; the first 4 are left for the frame header):
+ * {"v":1,"op":"OP" and, unless NAME is NULL, ,"name":NAME. The caller adds its other members
+ * and the closing '}', then checks O->overflow. OP is a literal op name (not escaped). */
+void hermit_request(struct hjson_out *o, char *buf, size_t size, const char *op,
+                    const char *name);
 
 /* Reads socket_path from CONFIG_PATH into c->path. A missing file or key means
  * HERMIT_DEFAULT_SOCKET_PATH. Returns HERMIT_OK, HERMIT_E_CONFIG_READ or HERMIT_E_CONFIG_KEY. */

@@ -44,35 +44,22 @@
 
 /* ---- requests --------------------------------------------------------------------------- */
 
-static void request_name(struct hjson_out *o, char *buf, const char *op, const char *name)
+/* The whole request for OP, with the member "name" unless NAME is NULL. */
+static void request(struct hjson_out *o, char *buf, const char *op, const char *name)
 {
-    hjson_out_init(o, buf, REQUEST_SIZE, 4);
-    hjson_put_raw(o, "{\"v\":1,\"op\":\"");
-    hjson_put_raw(o, op);
-    hjson_put_raw(o, "\",\"name\":");
-    hjson_put_string(o, name, strlen(name));
+    hermit_request(o, buf, REQUEST_SIZE, op, name);
     hjson_put_raw(o, "}");
 }
 
 static void request_id(struct hjson_out *o, char *buf, const char *op, const char *field,
                        uint32_t id)
 {
-    hjson_out_init(o, buf, REQUEST_SIZE, 4);
-    hjson_put_raw(o, "{\"v\":1,\"op\":\"");
-    hjson_put_raw(o, op);
-    hjson_put_raw(o, "\",\"");
+    hermit_request(o, buf, REQUEST_SIZE, op, NULL);
+    hjson_put_raw(o, ",\"");
     hjson_put_raw(o, field);
     hjson_put_raw(o, "\":");
     hjson_put_uint(o, id);
     hjson_put_raw(o, "}");
-}
-
-static void request_bare(struct hjson_out *o, char *buf, const char *op)
-{
-    hjson_out_init(o, buf, REQUEST_SIZE, 4);
-    hjson_put_raw(o, "{\"v\":1,\"op\":\"");
-    hjson_put_raw(o, op);
-    hjson_put_raw(o, "\"}");
 }
 
 /* 1 if NAME may be sent to unixd at all. */
@@ -251,7 +238,7 @@ EXPORT enum nss_status _nss_hermit_getpwnam_r(const char *name, struct passwd *r
         return t.st;
     char raw[REQUEST_SIZE];
     struct hjson_out req;
-    request_name(&req, raw, "user_by_name", name);
+    request(&req, raw, "user_by_name", name);
     return lookup_user(&req, result, buf, buflen, errnop);
 }
 
@@ -296,7 +283,7 @@ EXPORT enum nss_status _nss_hermit_getgrnam_r(const char *name, struct group *re
         return t.st;
     char raw[REQUEST_SIZE];
     struct hjson_out req;
-    request_name(&req, raw, "group_by_name", name);
+    request(&req, raw, "group_by_name", name);
     return lookup_group(&req, result, buf, buflen, errnop);
 }
 
@@ -378,7 +365,7 @@ EXPORT enum nss_status _nss_hermit_initgroups_dyn(const char *user, gid_t group,
         return t.st;
     char raw[REQUEST_SIZE];
     struct hjson_out req;
-    request_name(&req, raw, "initgroups", user);
+    request(&req, raw, "initgroups", user);
     struct hermit_reply r;
     enum nss_status st = hermit_ask(&req, WANT_GIDS, &r, errnop);
     if (st != NSS_STATUS_SUCCESS)
@@ -423,7 +410,7 @@ static enum nss_status load(struct listing *l, const char *op, enum hermit_want 
     char raw[REQUEST_SIZE];
     struct hjson_out req;
     forget(l);
-    request_bare(&req, raw, op);
+    request(&req, raw, op, NULL);
     enum nss_status st = hermit_ask(&req, want, &l->list, errnop);
     l->loaded = st == NSS_STATUS_SUCCESS;
     return st;

@@ -198,15 +198,6 @@ static int open_conn(struct ctx *c, int check_peer)
     return 1;
 }
 
-static void request_name(struct hjson_out *o, char *buf, const char *op, const char *name)
-{
-    hjson_out_init(o, buf, REQUEST_SIZE, 4);
-    hjson_put_raw(o, "{\"v\":1,\"op\":\"");
-    hjson_put_raw(o, op);
-    hjson_put_raw(o, "\",\"name\":");
-    hjson_put_string(o, name, strlen(name));
-}
-
 static int unknown_user(const struct ctx *c)
 {
     return c->opt.ignore_unknown_user ? PAM_IGNORE : PAM_USER_UNKNOWN;
@@ -266,7 +257,7 @@ static int authenticate(struct ctx *c)
     struct hjson_out req;
     struct answer a;
     int rc = PAM_AUTHINFO_UNAVAIL;
-    request_name(&req, raw, "pam_auth_init", c->user);
+    hermit_request(&req, raw, sizeof raw, "pam_auth_init", c->user);
     hjson_put_raw(&req, ",\"service\":");
     hjson_put_string(&req, service, strlen(service));
     hjson_put_raw(&req, "}");
@@ -320,8 +311,8 @@ static int authenticate(struct ctx *c)
             rc = PAM_AUTH_ERR; /* longer than any password unixd accepts */
             goto out;
         }
-        hjson_out_init(&req, raw, sizeof raw, 4);
-        hjson_put_raw(&req, "{\"v\":1,\"op\":\"pam_auth_step\",\"session\":");
+        hermit_request(&req, raw, sizeof raw, "pam_auth_step", NULL);
+        hjson_put_raw(&req, ",\"session\":");
         hjson_put_string(&req, session, strlen(session));
         hjson_put_raw(&req, ",\"response\":");
         hjson_put_string(&req, answer, strlen(answer));
@@ -352,7 +343,7 @@ static int account(struct ctx *c)
     struct answer a;
     if (!open_conn(c, 0))
         return PAM_AUTHINFO_UNAVAIL;
-    request_name(&req, raw, "pam_account", c->user);
+    hermit_request(&req, raw, sizeof raw, "pam_account", c->user);
     hjson_put_raw(&req, "}");
     int ok = round_trip(c, &req, &a);
     hermit_close(&c->conn);
@@ -385,7 +376,7 @@ static int open_session(struct ctx *c)
     struct answer a;
     if (!open_conn(c, 0))
         return PAM_SESSION_ERR;
-    request_name(&req, raw, "pam_session_open", c->user);
+    hermit_request(&req, raw, sizeof raw, "pam_session_open", c->user);
     hjson_put_raw(&req, "}");
     int ok = round_trip(c, &req, &a);
     hermit_close(&c->conn);

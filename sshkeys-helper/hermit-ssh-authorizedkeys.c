@@ -169,9 +169,7 @@ int main(int argc, char **argv)
     /* {"v":1,"op":"ssh_keys","name":NAME} after 4 bytes for the frame header. */
     char request[4 + 64 + 6 * HERMIT_MAX_NAME_BYTES];
     struct hjson_out out;
-    hjson_out_init(&out, request, sizeof request, 4);
-    hjson_put_raw(&out, "{\"v\":1,\"op\":\"ssh_keys\",\"name\":");
-    hjson_put_string(&out, name, strlen(name));
+    hermit_request(&out, request, sizeof request, "ssh_keys", name);
     hjson_put_raw(&out, "}");
     if (out.overflow)
         fail("name too long"); /* unreachable: NAME is at most 256 bytes */
