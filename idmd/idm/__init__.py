@@ -21,7 +21,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
-from idmd import limits
 from idmd.clock import Clock
 from idmd.errors import (
     AccessDenied,
@@ -32,16 +31,22 @@ from idmd.errors import (
 )
 from idmd.idm import accounts, apitokens, badlist, lookup, unix
 from idmd.idm.credentials import CredentialUpdates
-from idmd.idm.login import Caller, Login, StepResult, account_valid_at, iso_time
+from idmd.idm.login import (
+    Caller,
+    Login,
+    StepResult,
+    account_valid_at,
+    iso_time,
+    spend_totp_code,
+)
 from idmd.idm.passwords import Hasher, Secret, generate_password, needs_upgrade
 from idmd.idm.pwpolicy import vet_password
 from idmd.idm.softlock import Softlocks, unknown_key
 from idmd.idm.tokens import TokenSigner, load_or_create_signing_key
-from idmd.idm.totp import check_any, records
 from idmd.idm.views import JSON
 from idmd.server import QueryServer, ReadTxn, WriteTxn
 from idmd.server.identity import INTERNAL, Identity
-from idmd.server.mods import Add, Remove, Set
+from idmd.server.mods import Set
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -296,23 +301,13 @@ class Idm:
         next time step at least).
         """
         self.softlocks.check(uuid, UNIX_TOTP)
-        now = self.clock.now()
-        with self.server.write() as txn:
-            fresh = txn.get(uuid)
-            values = fresh.get("unix_totp") if fresh is not None else frozenset()
-            match = check_any(values, code, now)
-            if match is not None:
-                old, updated = match
-                txn.modify(INTERNAL, uuid, [Remove("unix_totp", old),
-                                            Add("unix_totp", updated.encode())])
-        if match is not None:
+        wait = spend_totp_code(self.server, uuid, "unix_totp", code, self.clock.now())
+        if wait is None:
             # A right code ends its counter (and the reservation its check made) whatever
             # the password turns out to be.
             self.softlocks.succeeded(uuid, UNIX_TOTP)
         else:
-            steps = [record.step for record in records(values)] or [limits.TOTP_STEP_SECONDS]
-            next_step = min((now // step + 1) * step for step in steps)
-            self.softlocks.failed(uuid, UNIX_TOTP, wait_until=next_step)
+            self.softlocks.failed(uuid, UNIX_TOTP, wait_until=wait)
             raise InvalidCredentials("wrong name or password")
 
     async def _upgrade_unix_password(self, uuid: str, phc: str, password: Secret) -> None:

@@ -30,11 +30,9 @@ Rules:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from idmd import limits
 from idmd.clock import Clock
 from idmd.entry import Entry
 from idmd.errors import (
@@ -131,6 +129,27 @@ def subject_of(entry: Entry | None, txn: ReadTxn, name: str) -> AuthSubject:
     )
 
 
+def spend_totp_code(
+    server: QueryServer, uuid: str, attr: str, code: str, now: float
+) -> float | None:
+    """Accept ``code`` for one of the account's ``attr`` TOTPs (``totp``, ``unix_totp``) and
+    store the step it used, in one write transaction: two logins racing with one code cannot
+    both pass.
+
+    ``None`` when the code was accepted; otherwise when the next time step of the account's
+    TOTPs begins, the earliest a fresh code can be tried.
+    """
+    with server.write() as txn:
+        entry = txn.get(uuid)
+        values = entry.get(attr) if entry is not None else frozenset()
+        found = totp.check_any(values, code, now)
+        if found is not None:
+            old, updated = found
+            txn.modify(INTERNAL, uuid, [Remove(attr, old), Add(attr, updated.encode())])
+            return None
+    return totp.next_step(values, now)
+
+
 def account_valid_at(entry: Entry, now: float) -> bool:
     """Whether ``now`` is inside the account's ``valid_from``/``expire_at``.
 
@@ -206,11 +225,10 @@ class Login:
                 self._softlocks.check(subject.lock_key, check.method)
             except CredentialLocked as locked:
                 return StepResult(Denied(locked.detail))
-            ok = await self._check_credential(check, credential)
+            ok, wait = await self._check_credential(check, credential)
             if ok:
                 self._softlocks.succeeded(subject.lock_key, check.method)
             else:
-                wait = self._next_totp_step() if check.method == "totp" else None
                 self._softlocks.failed(subject.lock_key, check.method, wait_until=wait)
         else:
             ok = True
@@ -230,15 +248,20 @@ class Login:
 
     # -- credentials -----------------------------------------------------------------------
 
-    async def _check_credential(self, check: StepCheck, credential: str) -> bool:
+    async def _check_credential(
+        self, check: StepCheck, credential: str
+    ) -> tuple[bool, float | None]:
+        """Whether ``credential`` is right and, for a wrong TOTP code, until when the next try
+        waits (``Softlocks.failed(wait_until=)``)."""
         uuid = check.session.subject.uuid
         if check.method == "password":
-            return await self._check_password(uuid, credential)
+            return await self._check_password(uuid, credential), None
         if uuid is None:  # never offered more than a password; kept for the type checker
-            return False
+            return False, None
         if check.method == "totp":
-            return self._use_totp(uuid, credential)
-        return self._use_backup_code(uuid, credential)
+            wait = spend_totp_code(self._server, uuid, "totp", credential, self._clock.now())
+            return wait is None, wait
+        return self._use_backup_code(uuid, credential), None
 
     async def _check_password(self, uuid: str | None, password: str) -> bool:
         phc = None
@@ -256,18 +279,6 @@ class Login:
                     txn.modify(INTERNAL, uuid, [Set("password", frozenset({fresh}))])
         return ok
 
-    def _use_totp(self, uuid: str, code: str) -> bool:
-        with self._server.write() as txn:
-            entry = txn.get(uuid)
-            if entry is None:
-                return False
-            found = totp.check_any(entry.get("totp"), code, self._clock.now())
-            if found is None:
-                return False
-            old, updated = found
-            txn.modify(INTERNAL, uuid, [Remove("totp", old), Add("totp", updated.encode())])
-        return True
-
     def _use_backup_code(self, uuid: str, code: str) -> bool:
         with self._server.write() as txn:
             entry = txn.get(uuid)
@@ -278,10 +289,6 @@ class Login:
                 return False
             txn.modify(INTERNAL, uuid, [Remove("backup_code", used)])
         return True
-
-    def _next_totp_step(self) -> float:
-        step = limits.TOTP_STEP_SECONDS
-        return float((math.floor(self._clock.now() / step) + 1) * step)
 
     # -- session records -------------------------------------------------------------------
 

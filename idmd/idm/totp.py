@@ -160,6 +160,14 @@ def check_any(
     return None
 
 
+def next_step(values: Iterable[str], now: float) -> float:
+    """When the next time step of these TOTPs begins (the soonest among them; the default
+    step's when none is readable): a wrong code waits for it, since no fresh code exists
+    before."""
+    steps = [record.step for record in records(values)] or [limits.TOTP_STEP_SECONDS]
+    return float(min((now // step + 1) * step for step in steps))
+
+
 def confirm(record: TotpRecord, code: str, now: float) -> TotpRecord | None:
     """Confirm an enrolment with the first code the app shows.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 
 import pyotp
 import pytest
@@ -72,6 +73,15 @@ def test_check_any__finds_the_totp_that_matches() -> None:
     assert found is not None
     value, updated = found
     assert value == second.encode() and updated.label == "b"
+
+
+def test_next_step__is_the_soonest_step_boundary_of_the_records() -> None:
+    thirty = totp.new_record("phone").encode()
+    twenty = replace(totp.new_record("token"), step=20).encode()
+    assert totp.next_step([thirty], NOW + 7) == NOW + 30
+    assert totp.next_step([thirty, twenty], NOW + 7) == NOW + 20
+    # No readable record: the default step's boundary.
+    assert totp.next_step(["junk"], NOW) == NOW + 30
 
 
 def test_confirm__keeps_the_asked_algorithm_when_the_app_honours_it() -> None:
