@@ -132,17 +132,12 @@ def _parse_backup(obj: Mapping[str, object]) -> Backup:
     ):
         raise InvalidRequest("backup needs an absolute 'path'")
     compression = obj.get("compression")
-    chosen: Compression | None = None
-    if compression is not None:
-        for known in COMPRESSIONS:
-            if compression == known:
-                chosen = known
-        if chosen is None:
-            raise InvalidRequest(f"'compression' must be one of {', '.join(COMPRESSIONS)}")
+    if compression is not None and compression not in COMPRESSIONS:
+        raise InvalidRequest(f"'compression' must be one of {', '.join(COMPRESSIONS)}")
     replace = obj.get("replace", False)
     if not isinstance(replace, bool):
         raise InvalidRequest("'replace' must be true or false")
-    return Backup(Path(path), chosen, replace)
+    return Backup(Path(path), compression, replace)
 
 
 def _check_keys(obj: Mapping[str, object], allowed: set[str]) -> None:

@@ -215,9 +215,8 @@ def _parse_int(
 
 
 def _parse_compression(value: object, path: Path) -> Compression:
-    for known in COMPRESSIONS:
-        if value == known:
-            return known
+    if value in COMPRESSIONS:
+        return value
     raise ConfigError(
         f"{path}: key 'backup_compression' must be one of {', '.join(COMPRESSIONS)}"
     )

@@ -33,10 +33,9 @@ def _updates(request: Request) -> CredentialUpdates:
 
 
 def _algorithm(body: dict[str, Any]) -> Algorithm:
-    value = body.get("algorithm", "sha256")
-    for known in ALGORITHMS:
-        if value == known:
-            return known
+    value: object = body.get("algorithm", "sha256")
+    if value in ALGORITHMS:
+        return value
     raise InvalidValue(f"algorithm must be one of {', '.join(ALGORITHMS)}")
 
 
