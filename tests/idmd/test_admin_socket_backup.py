@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -34,17 +35,23 @@ async def socket_path(tmp_path: Path, nursery: trio.Nursery) -> AsyncIterator[Pa
     clock = FakeClock()
     server = QueryServer(str(db), domain=DOMAIN, clock=clock)
     backups = BackupService(db, domain=DOMAIN, compression="gzip", clock=clock)
-    path = tmp_path / "admin.sock"
-    sock = bind_admin_socket(path)
-    await nursery.start(
-        lambda task_status: serve_admin_socket(
-            sock, FakeIdm(), allowed_uids=frozenset({os.geteuid()}), backups=backups,
-            task_status=task_status,
-        )
-    )
-    yield path
+    yield await serve_backups(tmp_path / "admin.sock", backups, nursery)
     nursery.cancel_scope.cancel()
     server.close()
+
+
+async def serve_backups(
+    path: Path, backups: BackupService | None, nursery: trio.Nursery
+) -> Path:
+    """Serve an admin socket at ``path`` whose ``backup`` op goes to ``backups``."""
+    sock = bind_admin_socket(path)
+    await nursery.start(
+        partial(
+            serve_admin_socket, sock, FakeIdm(), allowed_uids=frozenset({os.geteuid()}),
+            backups=backups,
+        )
+    )
+    return path
 
 
 async def ask(path: Path, obj: dict[str, object]) -> dict[str, object]:
@@ -104,14 +111,7 @@ async def test_admin_socket__backup_of_an_unreadable_database_fails_in_one_line(
 ) -> None:
     gone = tmp_path / "gone.db"
     backups = BackupService(gone, domain=DOMAIN, compression="gzip", clock=FakeClock())
-    path = tmp_path / "admin.sock"
-    sock = bind_admin_socket(path)
-    await nursery.start(
-        lambda task_status: serve_admin_socket(
-            sock, FakeIdm(), allowed_uids=frozenset({os.geteuid()}), backups=backups,
-            task_status=task_status,
-        )
-    )
+    path = await serve_backups(tmp_path / "admin.sock", backups, nursery)
     out = tmp_path / "out"
     out.mkdir()
     reply = await ask(path, {"op": "backup", "path": str(out / "b.hbk")})
@@ -126,13 +126,7 @@ async def test_admin_socket__backup_of_an_unreadable_database_fails_in_one_line(
 async def test_admin_socket__backup_without_a_service_is_unavailable(
     tmp_path: Path, nursery: trio.Nursery
 ) -> None:
-    path = tmp_path / "admin.sock"
-    sock = bind_admin_socket(path)
-    await nursery.start(
-        lambda task_status: serve_admin_socket(
-            sock, FakeIdm(), allowed_uids=frozenset({os.geteuid()}), task_status=task_status,
-        )
-    )
+    path = await serve_backups(tmp_path / "admin.sock", None, nursery)
     reply = await ask(path, {"op": "backup", "path": str(tmp_path / "b.hbk")})
     assert reply == {"ok": False, "error": "unavailable", "detail": "this server makes no backups"}
     nursery.cancel_scope.cancel()
