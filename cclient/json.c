@@ -158,6 +158,22 @@ char *hjson_string(struct hjson *r, size_t *len)
     return NULL;
 }
 
+const char *hjson_text(struct hjson *r, int newlines, const char *refused)
+{
+    size_t len;
+    const char *s = hjson_string(r, &len);
+    if (s == NULL)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c < 0x20 && !(newlines && c == '\n')) || c == 0x7f || strchr(refused, c) != NULL) {
+            hjson_fail(r, "a text with a control or refused character");
+            return NULL;
+        }
+    }
+    return s;
+}
+
 uint64_t hjson_uint(struct hjson *r, uint64_t max)
 {
     int c = hjson_peek(r);

@@ -36,6 +36,10 @@ int hjson_peek(struct hjson *r);
 /* A string value: decoded, NUL-terminated in place; NULL after an error. *LEN excludes the NUL. */
 char *hjson_string(struct hjson *r, size_t *len);
 
+/* A string value meant as text: no control character (below 0x20, or 0x7f) except '\n' when
+ * NEWLINES, and none of the characters in REFUSED; NULL after an error. */
+const char *hjson_text(struct hjson *r, int newlines, const char *refused);
+
 /* An unsigned integer no greater than MAX; 0 after an error. */
 uint64_t hjson_uint(struct hjson *r, uint64_t max);
 

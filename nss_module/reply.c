@@ -15,6 +15,7 @@
 #endif
 
 #define MAX_ID 4294967294u /* (uid_t)-1 is never an identity */
+#define NO_FIELD_SEPARATOR ":" /* gecos, dir, shell: ':' would split an /etc/passwd line */
 
 /* Grows *ARR (of ELEM-byte items, *CAP of them) so one more fits; 0 when memory ran out. */
 static int grow(void **arr, size_t *cap, size_t used, size_t elem)
@@ -37,23 +38,6 @@ static const char *name_value(struct hjson *r)
     if (s != NULL && !hermit_name_is_valid(s)) {
         hjson_fail(r, "a name that breaks the name rule");
         return NULL;
-    }
-    return s;
-}
-
-/* gecos, dir, shell: no ':' (the field separator of /etc/passwd) and no control character. */
-static const char *field_value(struct hjson *r)
-{
-    size_t len;
-    const char *s = hjson_string(r, &len);
-    if (s == NULL)
-        return NULL;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f || c == ':') {
-            hjson_fail(r, "a field with ':' or a control character");
-            return NULL;
-        }
     }
     return s;
 }
@@ -96,13 +80,13 @@ static void read_passwd(struct hjson *r, struct hermit_pw *pw)
             pw->gid = (uint32_t)hjson_uint(r, MAX_ID);
         } else if (hjson_is(key, "gecos")) {
             MARK(r, 4);
-            pw->gecos = field_value(r);
+            pw->gecos = hjson_text(r, 0, NO_FIELD_SEPARATOR);
         } else if (hjson_is(key, "dir")) {
             MARK(r, 5);
-            pw->dir = field_value(r);
+            pw->dir = hjson_text(r, 0, NO_FIELD_SEPARATOR);
         } else if (hjson_is(key, "shell")) {
             MARK(r, 6);
-            pw->shell = field_value(r);
+            pw->shell = hjson_text(r, 0, NO_FIELD_SEPARATOR);
         } else {
             hjson_skip(r);
         }

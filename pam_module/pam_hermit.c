@@ -86,23 +86,8 @@ struct ctx {
 
 /* ---- reading answers ---------------------------------------------------------------------- */
 
-/* A text unixd wants shown: no control character (a text prompt may hold newlines). */
-static const char *shown_text(struct hjson *r, int newlines)
-{
-    size_t len;
-    const char *s = hjson_string(r, &len);
-    if (s == NULL)
-        return NULL;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && !(newlines && c == '\n')) || c == 0x7f) {
-            hjson_fail(r, "a text with a control character");
-            return NULL;
-        }
-    }
-    return s;
-}
-
+/* Every text unixd wants shown is read with hjson_text: no control character, and only a
+ * text prompt may hold newlines. */
 static void read_prompt(struct hjson *r, struct answer *a)
 {
     int first = 1;
@@ -114,11 +99,11 @@ static void read_prompt(struct hjson *r, struct answer *a)
         if (hjson_is(key, "kind"))
             a->kind = hjson_string(r, &n);
         else if (hjson_is(key, "prompt"))
-            a->prompt = shown_text(r, 0);
+            a->prompt = hjson_text(r, 0, "");
         else if (hjson_is(key, "text"))
-            a->text = shown_text(r, 1);
+            a->text = hjson_text(r, 1, "");
         else if (hjson_is(key, "reason"))
-            a->denied_reason = shown_text(r, 0);
+            a->denied_reason = hjson_text(r, 0, "");
         else
             hjson_skip(r); /* "echo": the kind says it */
     }
@@ -143,7 +128,7 @@ static int read_answer(unsigned char *body, size_t len, struct answer *a)
             else if (hjson_is(key, "result"))
                 a->result = hjson_string(&r, &n);
             else if (hjson_is(key, "reason"))
-                a->reason = shown_text(&r, 0);
+                a->reason = hjson_text(&r, 0, "");
             else if (hjson_is(key, "next"))
                 read_prompt(&r, a);
             else
