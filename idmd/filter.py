@@ -31,7 +31,7 @@ from idmd.be.backend import trigrams
 from idmd.be.idl import IDL
 from idmd.entry import Entry
 from idmd.errors import InvalidRequest, UnindexedFilter
-from idmd.limits import MAX_FILTER_DEPTH, MIN_SUBSTRING_LEN
+from idmd.limits import MAX_FILTER_DEPTH, MAX_NAME_LEN, MIN_SUBSTRING_LEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,7 @@ def parse_filter(obj: object, *, allow_self: bool = False) -> Filter:
 
 
 def _attr(raw: object) -> str:
-    if not isinstance(raw, str) or not raw or len(raw) > 64:
+    if not isinstance(raw, str) or not raw or len(raw) > MAX_NAME_LEN:
         raise InvalidRequest("a filter attribute must be a non-empty string")
     return raw.lower()
 
