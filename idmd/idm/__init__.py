@@ -38,8 +38,9 @@ from idmd.idm.login import (
     account_valid_at,
     iso_time,
     spend_totp_code,
+    upgrade_password_hash,
 )
-from idmd.idm.passwords import Hasher, Secret, generate_password, needs_upgrade
+from idmd.idm.passwords import Hasher, Secret, generate_password
 from idmd.idm.pwpolicy import vet_password
 from idmd.idm.softlock import Softlocks, unknown_key
 from idmd.idm.tokens import TokenSigner, load_or_create_signing_key
@@ -283,8 +284,9 @@ class Idm:
             raise InvalidCredentials("wrong name or password")
         self.softlocks.succeeded(key, UNIX_PASSWORD)
         assert phc is not None  # Invariant: a verified password had a hash.
-        if needs_upgrade(phc):
-            await self._upgrade_unix_password(entry.uuid, phc, password)
+        await upgrade_password_hash(
+            self.server, self.hasher, entry.uuid, "unix_password", phc, password
+        )
         if not account_valid_at(entry, self.clock.now()):
             raise AccountExpired("this account is expired or not yet valid")
         with self.server.read() as txn:
@@ -309,12 +311,3 @@ class Idm:
         else:
             self.softlocks.failed(uuid, UNIX_TOTP, wait_until=wait)
             raise InvalidCredentials("wrong name or password")
-
-    async def _upgrade_unix_password(self, uuid: str, phc: str, password: Secret) -> None:
-        """Replace an imported (or weaker) unix password hash by Argon2id at today's cost,
-        unless the password changed meanwhile."""
-        fresh_phc = await self.hasher.hash(password)
-        with self.server.write() as txn:
-            current = txn.get(uuid)
-            if current is not None and current.first("unix_password") == phc:
-                txn.modify(INTERNAL, uuid, [Set("unix_password", frozenset({fresh_phc}))])

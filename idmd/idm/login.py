@@ -150,6 +150,22 @@ def spend_totp_code(
     return totp.next_step(values, now)
 
 
+async def upgrade_password_hash(
+    server: QueryServer, hasher: Hasher, uuid: str, attr: str, phc: str, password: str
+) -> None:
+    """After ``password`` verified against ``phc`` (the account's ``attr``): replace a hash
+    that ``needs_upgrade`` names (imported, or an older Argon2id cost) by Argon2id at today's
+    cost, unless the password changed meanwhile."""
+    if not needs_upgrade(phc):
+        return
+    fresh = await hasher.hash(password)
+    with server.write() as txn:
+        entry = txn.get(uuid)
+        # Only the hash just verified is replaced: a password set meanwhile stays.
+        if entry is not None and entry.first(attr) == phc:
+            txn.modify(INTERNAL, uuid, [Set(attr, frozenset({fresh}))])
+
+
 def account_valid_at(entry: Entry, now: float) -> bool:
     """Whether ``now`` is inside the account's ``valid_from``/``expire_at``.
 
@@ -270,13 +286,8 @@ class Login:
                 entry = txn.get(uuid)
             phc = entry.first("password") if entry is not None else None
         ok = await self._hasher.verify(password, phc)
-        if ok and uuid is not None and phc is not None and needs_upgrade(phc):
-            fresh = await self._hasher.hash(password)
-            with self._server.write() as txn:
-                entry = txn.get(uuid)
-                # Only the hash just verified is replaced: a password set meanwhile stays.
-                if entry is not None and entry.first("password") == phc:
-                    txn.modify(INTERNAL, uuid, [Set("password", frozenset({fresh}))])
+        if ok and uuid is not None and phc is not None:
+            await upgrade_password_hash(self._server, self._hasher, uuid, "password", phc, password)
         return ok
 
     def _use_backup_code(self, uuid: str, code: str) -> bool:
