@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import signal
 import socket
-import struct
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -35,7 +34,7 @@ from systemd import daemon
 from idmd.clock import Clock, SystemClock
 from idmd.framing import CLOSED, FrameDecoder, PeerProtocolError, decode_payload, encode_frame
 from idmd.memory import pin_mmap_threshold
-from idmd.unixsocket import bind_unix_socket
+from idmd.unixsocket import bind_unix_socket, peer_uid
 from unixd.config import UnixdConfig
 from unixd.pam import OfflineMfa
 from unixd.proto import limits
@@ -60,7 +59,6 @@ READ_TIMEOUT_SECONDS = float(limits.READ_TIMEOUT_SECONDS)
 # Writing an answer to a client that does not read it: the same bound as reading.
 WRITE_TIMEOUT_SECONDS = READ_TIMEOUT_SECONDS
 _RECEIVE_CHUNK = 65536
-_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid (socket(7))
 
 CLIENT_SOCKET_MODE = 0o666
 TASK_SOCKET_MODE = 0o600
@@ -102,12 +100,6 @@ class FrameReader:
                 deadline = min(deadline, trio.current_time() + self._frame_timeout)
             self._buffered += len(data)
             self._decoder.feed(bytes(data))
-
-
-def peer_uid(stream: trio.SocketStream) -> int:
-    raw = stream.socket.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
-    _pid, uid, _gid = _UCRED.unpack(raw)
-    return int(uid)
 
 
 async def _send(stream: trio.abc.SendStream, obj: Mapping[str, object], max_frame: int) -> None:
@@ -205,7 +197,7 @@ async def serve_socket(
 
     async def connection(stream: trio.SocketStream) -> None:
         try:
-            uid = peer_uid(stream)
+            uid = peer_uid(stream.socket)
         except OSError:
             await trio.aclose_forcefully(stream)
             return

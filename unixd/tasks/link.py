@@ -24,9 +24,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import socket
 import stat
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -36,6 +34,7 @@ import trio
 
 from idmd.errors import HermitError
 from idmd.framing import CLOSED, NEED_DATA, FrameDecoder, decode_payload, encode_frame
+from idmd.unixsocket import peer_uid
 from unixd.proto import limits
 from unixd.tasks import messages
 from unixd.tasks.home import DEFAULT_SKEL, HomeRequest, create_home
@@ -43,7 +42,6 @@ from unixd.tasks.identities import FileWatcher, Identities, IdentityFiles, read_
 
 log = logging.getLogger(__name__)
 
-_PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 RECEIVE_BYTES = 64 * 1024
 # home_create requests waiting for the worker: unixd sends one per session opening of an
 # account without a home; a burst of logins beyond this is answered "error" at once rather
@@ -215,9 +213,7 @@ class _Link:
 
 def _check_peer(sock: trio.socket.SocketType, path: Path) -> None:
     """Errors: ``PeerNotUnixd`` (see the module rules)."""
-    _pid, uid, _gid = _PEERCRED.unpack(
-        sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
-    )
+    uid = peer_uid(sock)
     info = os.lstat(path)
     directory = os.lstat(path.parent)
     if not stat.S_ISSOCK(info.st_mode) or info.st_uid != uid:
