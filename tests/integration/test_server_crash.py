@@ -17,6 +17,7 @@ import trio
 
 from contrib.harness.idmd_process import IdmdProcess
 from tests.integration.conftest import IdmdServer, own_idmd, run_idmd, scratch_dir
+from tests.integration.test_server_backup import persons
 
 WORKERS = 8
 KILL_AFTER_ACKS = 40
@@ -76,11 +77,7 @@ def test_server__kill_9_during_writes_loses_no_acknowledged_person() -> None:
         try:
             restarted.idm_admin_password = server.idm_admin_password
             token = restarted.login("idm_admin", server.idm_admin_password)
-            with httpx.Client(base_url=restarted.url, verify=restarted.ssl_context(),
-                              headers={"Authorization": f"Bearer {token}"}) as client:
-                listed = client.get("/v1/person")
-            assert listed.status_code == 200
-            present = {person["name"] for person in listed.json()["persons"]}
+            present = persons(restarted, token)
             assert acked <= present, f"lost: {sorted(acked - present)}"
         finally:
             restarted.stop()
