@@ -138,82 +138,69 @@ static void read_group(struct hjson *r, struct hermit_reply *out, struct hermit_
         hjson_fail(r, "a group without all of its fields");
 }
 
-static void read_users(struct hjson *r, struct hermit_reply *out)
+/* Each reads one value into a new entry of OUT's array. */
+static void one_user(struct hjson *r, struct hermit_reply *out)
+{
+    if (!grow((void **)&out->users, &out->cap_users, out->nusers, sizeof *out->users)) {
+        hjson_fail(r, "out of memory");
+        return;
+    }
+    struct hermit_pw *pw = &out->users[out->nusers++];
+    memset(pw, 0, sizeof *pw);
+    read_passwd(r, pw);
+}
+
+static void one_group(struct hjson *r, struct hermit_reply *out)
+{
+    if (!grow((void **)&out->groups, &out->cap_groups, out->ngroups, sizeof *out->groups)) {
+        hjson_fail(r, "out of memory");
+        return;
+    }
+    struct hermit_gr *gr = &out->groups[out->ngroups++];
+    memset(gr, 0, sizeof *gr);
+    read_group(r, out, gr);
+}
+
+static void one_gid(struct hjson *r, struct hermit_reply *out)
+{
+    if (!grow((void **)&out->gids, &out->cap_gids, out->ngids, sizeof *out->gids)) {
+        hjson_fail(r, "out of memory");
+        return;
+    }
+    out->gids[out->ngids++] = (uint32_t)hjson_uint(r, MAX_ID);
+}
+
+/* An array whose every element ONE reads. */
+static void read_array(struct hjson *r, struct hermit_reply *out,
+                       void (*one)(struct hjson *, struct hermit_reply *))
 {
     int first = 1;
     if (!hjson_open(r, '['))
         return;
-    while (hjson_element(r, &first)) {
-        if (!grow((void **)&out->users, &out->cap_users, out->nusers, sizeof *out->users)) {
-            hjson_fail(r, "out of memory");
-            return;
-        }
-        memset(&out->users[out->nusers], 0, sizeof *out->users);
-        read_passwd(r, &out->users[out->nusers++]);
-    }
+    while (hjson_element(r, &first))
+        one(r, out);
 }
 
-static void read_groups(struct hjson *r, struct hermit_reply *out)
-{
-    int first = 1;
-    if (!hjson_open(r, '['))
-        return;
-    while (hjson_element(r, &first)) {
-        if (!grow((void **)&out->groups, &out->cap_groups, out->ngroups, sizeof *out->groups)) {
-            hjson_fail(r, "out of memory");
-            return;
-        }
-        memset(&out->groups[out->ngroups], 0, sizeof *out->groups);
-        read_group(r, out, &out->groups[out->ngroups++]);
-    }
-}
-
-static void read_gids(struct hjson *r, struct hermit_reply *out)
-{
-    int first = 1;
-    if (!hjson_open(r, '['))
-        return;
-    while (hjson_element(r, &first)) {
-        if (!grow((void **)&out->gids, &out->cap_gids, out->ngids, sizeof *out->gids)) {
-            hjson_fail(r, "out of memory");
-            return;
-        }
-        out->gids[out->ngids++] = (uint32_t)hjson_uint(r, MAX_ID);
-    }
-}
-
-/* The member of an ok answer each want reads, and how. */
+/* The member of an ok answer each want reads. */
 static const char *const want_key[] = {"user", "users", "group", "groups", "gids"};
 
 static void read_wanted(struct hjson *r, enum hermit_want want, struct hermit_reply *out)
 {
     switch (want) {
     case WANT_USER:
-        if (!grow((void **)&out->users, &out->cap_users, 0, sizeof *out->users)) {
-            hjson_fail(r, "out of memory");
-            return;
-        }
-        memset(out->users, 0, sizeof *out->users);
-        out->nusers = 1;
-        read_passwd(r, out->users);
+        one_user(r, out);
         break;
     case WANT_USERS:
-        read_users(r, out);
+        read_array(r, out, one_user);
         break;
     case WANT_GROUP:
-        if (!grow((void **)&out->groups, &out->cap_groups, 0, sizeof *out->groups)) {
-            hjson_fail(r, "out of memory");
-            return;
-        }
-        memset(out->groups, 0, sizeof *out->groups);
-        out->ngroups = 1;
-        read_group(r, out, out->groups);
+        one_group(r, out);
         break;
     case WANT_GROUPS:
-        read_groups(r, out);
+        read_array(r, out, one_group);
         break;
     case WANT_GIDS:
-        read_gids(r, out);
+        read_array(r, out, one_gid);
         break;
     }
 }
