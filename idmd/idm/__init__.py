@@ -23,7 +23,6 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from idmd.clock import Clock
 from idmd.errors import (
-    AccessDenied,
     AccountExpired,
     InvalidCredentials,
     MfaRequired,
@@ -154,9 +153,10 @@ class Idm:
         """
         caller.require_write()
         with self.server.read() as txn:
-            entry = lookup.find_or_404(txn, "person", text)
-            if not txn.can_modify(caller.identity, entry, ["password"]):
-                raise AccessDenied("you may not unlock this person's credentials")
+            entry = lookup.find_to_modify(
+                txn, caller.identity, "person", text, ["password"],
+                "you may not unlock this person's credentials",
+            )
         return self.softlocks.unlock(entry.uuid)
 
     # -- API tokens of service accounts (idmd/idm/apitokens.py) ----------------------------
@@ -200,9 +200,9 @@ class Idm:
         """
         caller.require_write()
         with self.server.read() as txn:
-            entry = lookup.find_or_404(txn, kind, text)
-            if not txn.can_modify(caller.identity, entry, [attr]):
-                raise AccessDenied(f"you may not modify {attr} of this entry")
+            entry = lookup.find_to_modify(
+                txn, caller.identity, kind, text, [attr], f"you may not modify {attr} of this entry"
+            )
         if vet:
             factor = "unix_totp" if attr == "unix_password" else "totp"
             password = await vet_password(

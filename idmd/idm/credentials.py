@@ -119,9 +119,10 @@ class CredentialUpdates:
         """
         caller.require_write()
         with self._server.read() as txn:
-            entry = lookup.find_or_404(txn, ACCOUNT_CLASS, text)
-            if not txn.can_modify(caller.identity, entry, ["password"]):
-                raise AccessDenied(f"you may not change the credentials of {text!r}")
+            entry = lookup.find_to_modify(
+                txn, caller.identity, ACCOUNT_CLASS, text, ["password"],
+                f"you may not change the credentials of {text!r}",
+            )
             may_unix = txn.can_modify(caller.identity, entry, ["unix_password"])
         return self.sessions.begin(entry.uuid, may_unix=may_unix).id
 

@@ -14,8 +14,10 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from idmd.entry import Entry
-from idmd.errors import NotFound
+from idmd.errors import AccessDenied, NotFound
 from idmd.filter import Eq
 from idmd.server import ReadTxn
 from idmd.server.identity import Identity
@@ -39,6 +41,19 @@ def find_or_404(
     entry = find(txn, kind, text, allow_gidnumber=allow_gidnumber)
     if entry is None:
         raise NotFound(f"no {kind.replace('_', ' ')} {text!r}")
+    return entry
+
+
+def find_to_modify(
+    txn: ReadTxn, ident: Identity, kind: str, text: str, attrs: Iterable[str], denied: str
+) -> Entry:
+    """The entry of class ``kind`` that ``text`` names, when ``ident`` may write ``attrs`` of it.
+
+    Errors: ``NotFound``, ``AccessDenied`` (saying ``denied``).
+    """
+    entry = find_or_404(txn, kind, text)
+    if not txn.can_modify(ident, entry, attrs):
+        raise AccessDenied(denied)
     return entry
 
 
