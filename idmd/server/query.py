@@ -29,8 +29,6 @@ from idmd.server import builtin
 from idmd.server.txn import ReadTxn, WriteTxn
 from idmd.server.verify import verify_store
 
-_SEEDED = "seeded"
-
 CODEC: Codec[Entry] = Codec(
     encode=lambda e: encode_attrs(e.attrs),
     decode=decode_entry,
@@ -55,15 +53,15 @@ class QueryServer:
         self._profile_cache: tuple[AccessProfile, ...] | None = None
         try:
             self._backend = Backend(path, CODEC, schema.INDEXES, ENTRY_CACHE_SIZE)
+            # A new database lacks every builtin entry; one made by an older hermit, those
+            # added since.
             with self.read() as txn:
-                seeded = txn._be.get_meta("sys", _SEEDED) is not None
                 missing = any(
                     txn.get(attrs["uuid"][0]) is None for attrs in builtin.builtin_entries()
                 )
-            if not seeded or missing:
+            if missing:
                 with self.write() as txn:
                     builtin.seed(txn)
-                    txn._be.put_meta("sys", _SEEDED, b"1")
         except BaseException:
             os.close(self._lock_fd)
             raise
