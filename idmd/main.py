@@ -257,7 +257,7 @@ def cmd_healthcheck(cfg: ServerConfig, args: argparse.Namespace) -> int:
 def _ask_server(
     cfg: ServerConfig, request: dict[str, object], *, timeout: float = 60.0
 ) -> dict[str, object]:
-    """One request through the running server's admin socket; errors become HermitError."""
+    """One request through the running server's admin socket; a refusal is ``CommandFailed``."""
     reply = admin_request(cfg.admin_socket_path, request, timeout=timeout)
     if reply.get("ok") is not True:
         raise CommandFailed(f"the server refused: {reply.get('detail', reply.get('error'))}")
