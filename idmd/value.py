@@ -189,8 +189,3 @@ def _filter(attr: str, raw: str) -> str:
 def ssh_key_label(value: str) -> str:
     """The label of a stored ``ssh_publickey`` value."""
     return value.partition(":")[0]
-
-
-def parse_time(value: str) -> datetime:
-    """A stored TIME value as an aware datetime."""
-    return datetime.fromisoformat(value)
