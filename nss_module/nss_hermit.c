@@ -387,14 +387,16 @@ EXPORT enum nss_status _nss_hermit_initgroups_dyn(const char *user, gid_t group,
 
 struct listing {
     pthread_mutex_t lock;
+    const char *op;
+    enum hermit_want want; /* WANT_USERS or WANT_GROUPS */
     /* Invariant: loaded == 1 iff list holds a successful answer; next <= its record count. */
     int loaded;
     size_t next;
     struct hermit_reply list;
 };
 
-static struct listing users = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}};
-static struct listing groups = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}};
+static struct listing users = {PTHREAD_MUTEX_INITIALIZER, "user_list", WANT_USERS, 0, 0, {0}};
+static struct listing groups = {PTHREAD_MUTEX_INITIALIZER, "group_list", WANT_GROUPS, 0, 0, {0}};
 
 static void forget(struct listing *l)
 {
@@ -405,54 +407,76 @@ static void forget(struct listing *l)
 }
 
 /* Fetches the list into L (lock held); the status of the fetch. */
-static enum nss_status load(struct listing *l, const char *op, enum hermit_want want, int *errnop)
+static enum nss_status load(struct listing *l, int *errnop)
 {
     char raw[REQUEST_SIZE];
     struct hjson_out req;
     forget(l);
-    request(&req, raw, op, NULL);
-    enum nss_status st = hermit_ask(&req, want, &l->list, errnop);
+    request(&req, raw, l->op, NULL);
+    enum nss_status st = hermit_ask(&req, l->want, &l->list, errnop);
     l->loaded = st == NSS_STATUS_SUCCESS;
     return st;
+}
+
+static size_t listed(const struct listing *l)
+{
+    return l->want == WANT_USERS ? l->list.nusers : l->list.ngroups;
+}
+
+static const char *listed_name(const struct listing *l, size_t i)
+{
+    return l->want == WANT_USERS ? l->list.users[i].name : l->list.groups[i].name;
+}
+
+/* With L's lock held: the list loaded if it was not, and l->next at the entry to offer (the
+ * service user is skipped here as in lookups); NOTFOUND past the last one. */
+static enum nss_status next_entry(struct listing *l, int *errnop)
+{
+    enum nss_status st = l->loaded ? NSS_STATUS_SUCCESS : load(l, errnop);
+    if (st != NSS_STATUS_SUCCESS)
+        return st;
+    while (l->next < listed(l) && strcmp(listed_name(l, l->next), SERVICE_USER) == 0)
+        l->next++;
+    return l->next < listed(l) ? NSS_STATUS_SUCCESS : not_found(errnop);
+}
+
+static enum nss_status set_ent(struct listing *l)
+{
+    int err;
+    pthread_mutex_lock(&l->lock);
+    enum nss_status st = load(l, &err);
+    pthread_mutex_unlock(&l->lock);
+    return st;
+}
+
+static enum nss_status end_ent(struct listing *l)
+{
+    pthread_mutex_lock(&l->lock);
+    forget(l);
+    pthread_mutex_unlock(&l->lock);
+    return NSS_STATUS_SUCCESS;
 }
 
 EXPORT enum nss_status _nss_hermit_setpwent(int stayopen)
 {
     (void)stayopen;
-    int err;
-    pthread_mutex_lock(&users.lock);
-    enum nss_status st = load(&users, "user_list", WANT_USERS, &err);
-    pthread_mutex_unlock(&users.lock);
-    return st;
+    return set_ent(&users);
 }
 
 EXPORT enum nss_status _nss_hermit_endpwent(void)
 {
-    pthread_mutex_lock(&users.lock);
-    forget(&users);
-    pthread_mutex_unlock(&users.lock);
-    return NSS_STATUS_SUCCESS;
+    return end_ent(&users);
 }
 
 EXPORT enum nss_status _nss_hermit_getpwent_r(struct passwd *result, char *buf, size_t buflen,
                                               int *errnop)
 {
-    enum nss_status st = NSS_STATUS_SUCCESS;
     pthread_mutex_lock(&users.lock);
-    if (!users.loaded)
-        st = load(&users, "user_list", WANT_USERS, errnop);
-    /* The service user is skipped here as in lookups. */
-    while (st == NSS_STATUS_SUCCESS && users.next < users.list.nusers &&
-           strcmp(users.list.users[users.next].name, SERVICE_USER) == 0)
-        users.next++;
+    enum nss_status st = next_entry(&users, errnop);
     if (st == NSS_STATUS_SUCCESS) {
-        if (users.next >= users.list.nusers) {
-            st = not_found(errnop);
-        } else {
-            st = fill_passwd(&users.list.users[users.next], result, buf, buflen, errnop);
-            if (st == NSS_STATUS_SUCCESS)
-                users.next++; /* after ERANGE the same entry is offered again */
-        }
+        st = fill_passwd(&users.list.users[users.next], result, buf, buflen, errnop);
+        if (st == NSS_STATUS_SUCCESS)
+            users.next++; /* after ERANGE the same entry is offered again */
     }
     pthread_mutex_unlock(&users.lock);
     return st;
@@ -461,40 +485,24 @@ EXPORT enum nss_status _nss_hermit_getpwent_r(struct passwd *result, char *buf, 
 EXPORT enum nss_status _nss_hermit_setgrent(int stayopen)
 {
     (void)stayopen;
-    int err;
-    pthread_mutex_lock(&groups.lock);
-    enum nss_status st = load(&groups, "group_list", WANT_GROUPS, &err);
-    pthread_mutex_unlock(&groups.lock);
-    return st;
+    return set_ent(&groups);
 }
 
 EXPORT enum nss_status _nss_hermit_endgrent(void)
 {
-    pthread_mutex_lock(&groups.lock);
-    forget(&groups);
-    pthread_mutex_unlock(&groups.lock);
-    return NSS_STATUS_SUCCESS;
+    return end_ent(&groups);
 }
 
 EXPORT enum nss_status _nss_hermit_getgrent_r(struct group *result, char *buf, size_t buflen,
                                               int *errnop)
 {
-    enum nss_status st = NSS_STATUS_SUCCESS;
     pthread_mutex_lock(&groups.lock);
-    if (!groups.loaded)
-        st = load(&groups, "group_list", WANT_GROUPS, errnop);
-    while (st == NSS_STATUS_SUCCESS && groups.next < groups.list.ngroups &&
-           strcmp(groups.list.groups[groups.next].name, SERVICE_USER) == 0)
-        groups.next++;
+    enum nss_status st = next_entry(&groups, errnop);
     if (st == NSS_STATUS_SUCCESS) {
-        if (groups.next >= groups.list.ngroups) {
-            st = not_found(errnop);
-        } else {
-            st = fill_reply_group(&groups.list, &groups.list.groups[groups.next], result, buf,
-                                  buflen, errnop);
-            if (st == NSS_STATUS_SUCCESS)
-                groups.next++;
-        }
+        st = fill_reply_group(&groups.list, &groups.list.groups[groups.next], result, buf,
+                              buflen, errnop);
+        if (st == NSS_STATUS_SUCCESS)
+            groups.next++;
     }
     pthread_mutex_unlock(&groups.lock);
     return st;
