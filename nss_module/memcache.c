@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -41,12 +42,12 @@ struct mapping {
 static struct {
     pthread_mutex_t lock;
     pid_t pid;
-    int have_dir; /* dir holds the socket's directory, read from the config */
-    char dir[HERMIT_SOCKET_PATH_SIZE];
+    int have_paths; /* paths hold the files beside the socket, read from the config */
+    char paths[4][HERMIT_SOCKET_PATH_SIZE + 16]; /* by enum hermit_mc_kind */
     uint32_t crc_table[256];
     int crc_ready;
     struct mapping maps[4]; /* by enum hermit_mc_kind */
-} mc = {PTHREAD_MUTEX_INITIALIZER, 0, 0, "", {0}, 0, {{0}}};
+} mc = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {""}, {0}, 0, {{0}}};
 
 static uint32_t u32_at(const unsigned char *p)
 {
@@ -169,10 +170,10 @@ static struct mapping *current(enum hermit_mc_kind kind)
         /* A forked child: its mappings are the parent's; start afresh. */
         for (size_t i = 0; i < sizeof mc.maps / sizeof mc.maps[0]; i++)
             unmap(&mc.maps[i]);
-        mc.have_dir = 0;
+        mc.have_paths = 0;
         mc.pid = pid;
     }
-    if (!mc.have_dir) {
+    if (!mc.have_paths) {
         struct hermit_conn conn;
         if (hermit_read_socket_path(&conn, HERMIT_CONFIG_PATH) != HERMIT_OK)
             return NULL;
@@ -180,18 +181,16 @@ static struct mapping *current(enum hermit_mc_kind kind)
         if (slash == NULL)
             return NULL;
         *slash = '\0';
-        memcpy(mc.dir, conn.path, (size_t)(slash - conn.path) + 1);
-        mc.have_dir = 1;
+        for (size_t k = 1; k < sizeof mc.paths / sizeof mc.paths[0]; k++)
+            snprintf(mc.paths[k], sizeof mc.paths[k], "%s/%s", conn.path, mc_file[k]);
+        mc.have_paths = 1;
     }
-    char path[HERMIT_SOCKET_PATH_SIZE + 16];
-    memcpy(path, mc.dir, strlen(mc.dir));
-    path[strlen(mc.dir)] = '/';
-    memcpy(path + strlen(mc.dir) + 1, mc_file[kind], strlen(mc_file[kind]) + 1);
+    const char *path = mc.paths[kind];
     struct mapping *m = &mc.maps[kind];
     struct stat st;
     if (stat(path, &st) != 0) {
         unmap(m);
-        mc.have_dir = 0; /* read the config again next time: socket_path may have moved */
+        mc.have_paths = 0; /* read the config again next time: socket_path may have moved */
         return NULL;
     }
     if ((m->base != NULL || m->rejected) && same_file(m, &st))
