@@ -23,7 +23,6 @@ from unixd.proto import limits
 from unixd.proto import messages as m
 from unixd.resolver import memcache as mc
 from unixd.resolver import records
-from unixd.resolver.cache import CachedEntry
 from unixd.resolver.local import LocalIdentities
 from unixd.resolver.memcache import Kind, MemCache
 from unixd.server import handle_tasks
@@ -229,13 +228,13 @@ def test_build__no_private_group_where_a_cached_group_has_the_gid() -> None:
 async def test_rebuild__a_flush_meanwhile_discards_it(
         env: Env, memcache: MemCache, monkeypatch: pytest.MonkeyPatch) -> None:
     await warm(env)
-    users = env.cache.users
+    user_rows = env.cache.user_rows
 
-    def flushed_while_reading() -> list[CachedEntry]:
+    def flushed_while_reading() -> list[tuple[object, ...]]:
         trio.from_thread.run_sync(memcache.flush)
-        return users()
+        return user_rows()
 
-    monkeypatch.setattr(env.cache, "users", flushed_while_reading)
+    monkeypatch.setattr(env.cache, "user_rows", flushed_while_reading)
     await memcache.rebuild()
     assert not list((env.tmp / "run").iterdir())
     assert memcache.rebuilds == 0

@@ -243,7 +243,12 @@ class Cache:
 
     def users(self) -> list[CachedEntry]:
         """Every cached user, in uid order."""
-        return self._all("SELECT data, fetched_at, expires_at FROM users ORDER BY uid")
+        return [entry_of(row) for row in self.user_rows()]
+
+    def user_rows(self) -> list[tuple[object, ...]]:
+        """``users`` as stored, unparsed (``entry_of`` parses a row): a caller holding a lock
+        around cache calls parses thousands of rows after releasing it."""
+        return self._rows("SELECT data, fetched_at, expires_at FROM users ORDER BY uid")
 
     def fold_users(self, build: Callable[[Iterator[Mapping[str, object]]], T]) -> T:
         """``build`` over every cached user's data in uid order, parsed one row at a time (an
@@ -323,7 +328,11 @@ class Cache:
 
     def groups(self) -> list[CachedEntry]:
         """Every cached group, in gid order."""
-        return self._all("SELECT data, fetched_at, expires_at FROM groups ORDER BY gid")
+        return [entry_of(row) for row in self.group_rows()]
+
+    def group_rows(self) -> list[tuple[object, ...]]:
+        """``groups`` as stored, unparsed; see ``user_rows``."""
+        return self._rows("SELECT data, fetched_at, expires_at FROM groups ORDER BY gid")
 
     def fold_groups(self, build: Callable[[Iterator[Mapping[str, object]]], T]) -> T:
         """``build`` over every cached group's data in gid order; see ``fold_users``."""
@@ -521,10 +530,10 @@ class Cache:
 
     def _one(self, sql: str, key: str | int) -> CachedEntry | None:
         rows = self._run(lambda conn: conn.execute(sql, (key,)).fetchall())
-        return _entry(rows[0]) if rows else None
+        return entry_of(rows[0]) if rows else None
 
-    def _all(self, sql: str) -> list[CachedEntry]:
-        return [_entry(row) for row in self._run(lambda conn: conn.execute(sql).fetchall())]
+    def _rows(self, sql: str) -> list[tuple[object, ...]]:
+        return self._run(lambda conn: conn.execute(sql).fetchall())
 
     def _fold(self, sql: str, build: Callable[[Iterator[Mapping[str, object]]], T]) -> T:
         def rows(conn: apsw.Connection) -> Iterator[Mapping[str, object]]:
@@ -682,7 +691,8 @@ def _miss_key(key: str | int) -> str:
     return f"id:{key}" if isinstance(key, int) else f"name:{key}"
 
 
-def _entry(row: tuple[object, ...]) -> CachedEntry:
+def entry_of(row: tuple[object, ...]) -> CachedEntry:
+    """A stored row (data, fetched_at, expires_at) parsed."""
     data, fetched_at, expires_at = row
     assert isinstance(data, str) and isinstance(fetched_at, float)
     assert isinstance(expires_at, float)

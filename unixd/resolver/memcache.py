@@ -23,8 +23,8 @@ Rules:
   unlinks them at once and schedules a rebuild; a rebuild that started before a flush is
   thrown away, never published.
 - Rebuilds are debounced (one at once, at most one per ``REBUILD_INTERVAL_SECONDS``); the
-  cache is read under the resolver's lock and the files are built and written in worker
-  threads.
+  cache's rows are read under the resolver's lock, then parsed, built and written in worker
+  threads without it.
 
 Format (little-endian, all offsets from the start of the file, 0 = none):
   header, HEADER_SIZE bytes: magic "hermitmc", u32 version, u32 kind (1 passwd, 2 group,
@@ -62,6 +62,7 @@ from idmd.errors import HermitError
 from unixd.proto import limits
 from unixd.proto.messages import Group, Passwd
 from unixd.resolver import records
+from unixd.resolver.cache import entry_of
 from unixd.resolver.local import LocalIdentities
 from unixd.resolver.resolver import (
     REFRESH_AT_FRACTION,
@@ -217,6 +218,10 @@ class CacheView:
     hidden_members: frozenset[str]
 
 
+def _parsed(rows: list[tuple[object, ...]]) -> list[tuple[Mapping[str, object], float, float]]:
+    return [(e.data, e.fetched_at, e.expires_at) for e in map(entry_of, rows)]
+
+
 def _until(fetched_at: float, expires_at: float) -> int:
     """The wall second past which the reader asks the socket (the module rules)."""
     return int(fetched_at + REFRESH_AT_FRACTION * (expires_at - fetched_at))
@@ -337,16 +342,15 @@ class MemCache:
         generation, local, now = self._generation, r.tasks.local, r.clock.now()
         cache = r.cache
 
-        def read() -> CacheView:
-            return CacheView(
-                users=[(e.data, e.fetched_at, e.expires_at) for e in cache.users()],
-                groups=[(e.data, e.fetched_at, e.expires_at) for e in cache.groups()],
-                hidden_members=shadowed_member_names(cache, local),
-            )
+        def read() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], frozenset[str]]:
+            return cache.user_rows(), cache.group_rows(), shadowed_member_names(cache, local)
 
-        view = await r.db_in_thread(read)
+        user_rows, group_rows, hidden = await r.db_in_thread(read)
 
         def write() -> dict[Kind, Path | None]:
+            # The rows are parsed here, outside the cache lock: lookups do not wait for it.
+            view = CacheView(users=_parsed(user_rows), groups=_parsed(group_rows),
+                             hidden_members=hidden)
             written: dict[Kind, Path | None] = {}
             complete = False
             try:
