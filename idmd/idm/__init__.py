@@ -18,7 +18,6 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
 from idmd.clock import Clock
@@ -35,7 +34,6 @@ from idmd.idm.login import (
     Login,
     StepResult,
     account_valid_at,
-    iso_time,
     spend_totp_code,
     upgrade_password_hash,
 )
@@ -43,6 +41,7 @@ from idmd.idm.passwords import Hasher, Secret, generate_password
 from idmd.idm.pwpolicy import vet_password
 from idmd.idm.softlock import Softlocks, unknown_key
 from idmd.idm.tokens import TokenSigner, load_or_create_signing_key
+from idmd.idm.values import iso_time
 from idmd.idm.views import JSON
 from idmd.server import QueryServer, ReadTxn, WriteTxn
 from idmd.server.identity import INTERNAL, Identity
@@ -131,14 +130,13 @@ class Idm:
     # -- sessions ------------------------------------------------------------------------
 
     def whoami(self, caller: Caller) -> JSON:
-        expires = datetime.fromtimestamp(caller.claims.expires_at, UTC)
         return {
             "uuid": caller.claims.account_uuid,
             "name": caller.name,
             "spn": caller.spn,
             "session_id": caller.claims.session_id,
             "scope": caller.claims.scope,
-            "expires_at": expires.replace(tzinfo=None).isoformat() + "Z",
+            "expires_at": iso_time(caller.claims.expires_at),
             # When writes stop without a reauth (null: read-only, or an API token's whole life).
             "privileged_until": (
                 iso_time(caller.privileged_until) if caller.privileged_until is not None else None

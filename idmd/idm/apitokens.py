@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from idmd import limits
 from idmd.entry import Entry
@@ -40,6 +39,7 @@ from idmd.idm import lookup
 from idmd.idm.records import decode_record, encode_record
 from idmd.idm.sshkeys import validate_label
 from idmd.idm.tokens import Scope, SessionRecord
+from idmd.idm.values import iso_time
 from idmd.idm.views import JSON
 from idmd.server import ReadTxn, WriteTxn
 from idmd.server.identity import INTERNAL, Identity
@@ -103,13 +103,9 @@ class ApiTokenRecord:
             "id": self.id,
             "label": self.label,
             "scope": self.scope,
-            "issued_at": _time(self.issued_at),
-            "expires_at": None if self.expires_at == NO_EXPIRY else _time(self.expires_at),
+            "issued_at": iso_time(self.issued_at),
+            "expires_at": None if self.expires_at == NO_EXPIRY else iso_time(self.expires_at),
         }
-
-
-def _time(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 def validate_token_label(raw: object) -> str:

@@ -46,12 +46,12 @@ from idmd.idm.credupdate import (
     TotpAttr,
     UpdateSession,
     UpdateSessions,
-    stored_time,
     validate_totp_label,
 )
 from idmd.idm.login import Caller, account_valid_at
 from idmd.idm.passwords import Hasher, Secret
 from idmd.idm.policy import account_policy
+from idmd.idm.values import iso_time
 from idmd.idm.views import JSON
 from idmd.server import QueryServer, ReadTxn
 from idmd.server.identity import INTERNAL, account_identity
@@ -172,7 +172,7 @@ class CredentialUpdates:
             token, record = self.reset_tokens.create(
                 txn, entry, issued_by=caller.identity.uuid or "", ttl=ttl
             )
-        return token, stored_time(record.expires_at)
+        return token, iso_time(record.expires_at)
 
     # -- inside a session --------------------------------------------------------------------
 

@@ -33,7 +33,6 @@ import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Literal
 
 from idmd import limits
@@ -42,6 +41,7 @@ from idmd.entry import Entry
 from idmd.errors import InvalidCredentialUpdate, InvalidValue, MfaRequired, PasswordRejected
 from idmd.idm import totp
 from idmd.idm.totp import TotpRecord
+from idmd.idm.values import iso_time
 from idmd.idm.views import JSON
 from idmd.server.mods import Add, Mod, Remove, Set
 
@@ -63,10 +63,6 @@ def validate_totp_label(raw: object) -> str:
             f"a TOTP label has 1 to {MAX_TOTP_LABEL_CHARS} characters of a-z, 0-9, '.', '_', '-'"
         )
     return label
-
-
-def stored_time(epoch: float) -> str:
-    return datetime.fromtimestamp(int(epoch), UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 @dataclass(frozen=True)
@@ -180,7 +176,7 @@ class UpdateSession:
                 "name": entry.first("name"),
                 "spn": entry.first("spn"),
             },
-            "expires_at": stored_time(expires_at),
+            "expires_at": iso_time(expires_at),
             "changed": self.has_changes(),
             "password": password_state("password"),
             "unix_password": password_state("unix_password"),

@@ -31,7 +31,6 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from idmd.clock import Clock
 from idmd.entry import Entry
@@ -68,6 +67,7 @@ from idmd.idm.tokens import (
     find_session,
     new_session,
 )
+from idmd.idm.values import iso_time as iso_time  # re-exported: idmd/https/auth.py
 from idmd.idm.values import time_to_epoch
 from idmd.idm.views import JSON
 from idmd.server import QueryServer, ReadTxn
@@ -176,11 +176,6 @@ def account_valid_at(entry: Entry, now: float) -> bool:
         valid_from=time_to_epoch(entry.first("valid_from")),
         expire_at=time_to_epoch(entry.first("expire_at")),
     ).valid_at(now)
-
-
-def iso_time(epoch: float) -> str:
-    """``2027-01-15T09:00:00Z``: how the API writes a moment."""
-    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 class Login:

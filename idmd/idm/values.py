@@ -75,6 +75,12 @@ def time_to_epoch(stored: str | None) -> float | None:
         return None
 
 
+def iso_time(epoch: float) -> str:
+    """``2027-01-15T09:00:00Z``: a moment as it is stored and as the API writes it (whole
+    seconds, UTC); the inverse of ``time_to_epoch``."""
+    return datetime.fromtimestamp(int(epoch), UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
 def validate_loginshell(raw: object) -> str:
     if not isinstance(raw, str):
         raise InvalidValue("loginshell must be a string")

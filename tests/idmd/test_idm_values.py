@@ -4,6 +4,7 @@ import pytest
 
 from idmd.errors import InvalidValue
 from idmd.idm.values import (
+    iso_time,
     time_to_epoch,
     validate_loginshell,
     validate_mail_list,
@@ -46,6 +47,11 @@ def test_validate_time__refuses(raw: object) -> None:
 def test_time_to_epoch__round_trip() -> None:
     assert time_to_epoch("2027-01-15T08:00:00Z") == 1_800_000_000.0
     assert time_to_epoch(None) is None
+
+
+def test_iso_time__writes_whole_utc_seconds_time_to_epoch_reads() -> None:
+    assert iso_time(1_800_000_000.75) == "2027-01-15T08:00:00Z"
+    assert time_to_epoch(iso_time(1_800_000_000)) == 1_800_000_000.0
 
 
 @pytest.mark.parametrize("raw", ["", "  ", "a\nb", "a\x7fb", "x" * 257, 3])
