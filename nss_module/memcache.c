@@ -284,6 +284,11 @@ static int lookup(enum hermit_mc_kind kind, const char *name, uint32_t id, hermi
     return answered;
 }
 
+uint32_t hermit_mc_gid(const struct hermit_mc_rec *rec, uint32_t i)
+{
+    return u32_at(rec->gids + 4u * (size_t)i);
+}
+
 int hermit_mc_by_name(enum hermit_mc_kind kind, const char *name, hermit_mc_use use, void *ctx)
 {
     return lookup(kind, name, 0, use, ctx);

@@ -41,6 +41,9 @@ struct hermit_mc_rec {
     const unsigned char *gids; /* initgroups: id1 little-endian u32 values, unaligned */
 };
 
+/* The I-th gid of an initgroups record (I < rec->id1). */
+uint32_t hermit_mc_gid(const struct hermit_mc_rec *rec, uint32_t i);
+
 /* Called with the mapping held: 1 if it answered (its result is in CTX), 0 to decline (the
  * caller then asks the socket). */
 typedef int (*hermit_mc_use)(const struct hermit_mc_rec *rec, void *ctx);

@@ -326,7 +326,7 @@ static int add_gid(gid_t gid, long int *start, long int *size, gid_t **groupsp, 
     return 1;
 }
 
-/* glibc's initgroups arguments, and the status of adding a memory-cache record's gids. */
+/* glibc's initgroups arguments, and the status of adding gids to them. */
 struct gid_target {
     gid_t group;
     long int *start, *size, limit;
@@ -335,22 +335,23 @@ struct gid_target {
     enum nss_status st;
 };
 
+/* Adds GID unless it is the primary group (glibc has it already); 0 when memory ran out
+ * (T's status is then TRYAGAIN, errno ENOMEM). */
+static int offer_gid(struct gid_target *t, gid_t gid)
+{
+    if (gid == t->group || add_gid(gid, t->start, t->size, t->groupsp, t->limit))
+        return 1;
+    *t->errnop = ENOMEM;
+    t->st = NSS_STATUS_TRYAGAIN;
+    return 0;
+}
+
 static int use_gids(const struct hermit_mc_rec *rec, void *ctx)
 {
     struct gid_target *t = ctx;
     t->st = NSS_STATUS_SUCCESS;
-    for (uint32_t i = 0; i < rec->id1; i++) {
-        const unsigned char *p = rec->gids + 4u * (size_t)i;
-        gid_t gid = (gid_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                            (uint32_t)p[3] << 24);
-        if (gid == t->group)
-            continue;
-        if (!add_gid(gid, t->start, t->size, t->groupsp, t->limit)) {
-            *t->errnop = ENOMEM;
-            t->st = NSS_STATUS_TRYAGAIN;
-            break;
-        }
-    }
+    for (uint32_t i = 0; i < rec->id1 && offer_gid(t, hermit_mc_gid(rec, i)); i++)
+        continue;
     return 1;
 }
 
@@ -367,20 +368,13 @@ EXPORT enum nss_status _nss_hermit_initgroups_dyn(const char *user, gid_t group,
     struct hjson_out req;
     request(&req, raw, "initgroups", user);
     struct hermit_reply r;
-    enum nss_status st = hermit_ask(&req, WANT_GIDS, &r, errnop);
-    if (st != NSS_STATUS_SUCCESS)
-        return st;
-    for (size_t i = 0; i < r.ngids; i++) {
-        if (r.gids[i] == group)
-            continue; /* the primary group: glibc has it already */
-        if (!add_gid(r.gids[i], start, size, groupsp, limit)) {
-            hermit_reply_free(&r);
-            *errnop = ENOMEM;
-            return NSS_STATUS_TRYAGAIN;
-        }
+    t.st = hermit_ask(&req, WANT_GIDS, &r, errnop);
+    if (t.st == NSS_STATUS_SUCCESS) {
+        for (size_t i = 0; i < r.ngids && offer_gid(&t, r.gids[i]); i++)
+            continue;
     }
     hermit_reply_free(&r);
-    return NSS_STATUS_SUCCESS;
+    return t.st;
 }
 
 /* ---- enumeration ------------------------------------------------------------------------------ */
