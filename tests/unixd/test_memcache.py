@@ -17,7 +17,7 @@ import trio
 import trio.testing
 
 from idmd.framing import encode_frame
-from tests.unixd.test_resolver import TIMEOUT, Env, build_env, wait_for
+from tests.unixd.test_resolver import TIMEOUT, Env, started_env, wait_for
 from tests.unixd.test_resolver_fake_idmd import FakeIdmd
 from unixd.proto import limits
 from unixd.proto import messages as m
@@ -122,9 +122,7 @@ def test_encode__refuses_a_file_over_the_limit(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.fixture
 async def env(tmp_path: Path, fake: FakeIdmd, nursery: trio.Nursery) -> AsyncIterator[Env]:
-    env, resolver = build_env(tmp_path, fake)
-    await nursery.start(resolver.run)
-    await wait_for(lambda: resolver.state.is_online)
+    env = await started_env(tmp_path, fake, nursery)
     yield env
     env.cache.close()
 

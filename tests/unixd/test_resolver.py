@@ -83,6 +83,16 @@ def build_env(tmp: Path, fake: FakeIdmd, **config: object) -> tuple[Env, Resolve
     return Env(fake, cache, clock, resolver, link, shells, tmp), resolver
 
 
+async def started_env(tmp: Path, fake: FakeIdmd, nursery: trio.Nursery,
+                      **config: object) -> Env:
+    """``build_env`` with the resolver running and online (the first contact at start-up is
+    part of ``run``; it has finished)."""
+    env, resolver = build_env(tmp, fake, **config)
+    await nursery.start(resolver.run)
+    await wait_for(lambda: resolver.state.is_online)
+    return env
+
+
 @pytest.fixture
 def fake() -> FakeIdmd:
     fake = FakeIdmd()
@@ -96,10 +106,7 @@ def fake() -> FakeIdmd:
 
 @pytest.fixture
 async def env(tmp_path: Path, fake: FakeIdmd, nursery: trio.Nursery) -> AsyncIterator[Env]:
-    env, resolver = build_env(tmp_path, fake)
-    await nursery.start(resolver.run)
-    # The first contact at start-up is part of run(); let it finish.
-    await wait_for(lambda: resolver.state.is_online)
+    env = await started_env(tmp_path, fake, nursery)
     yield env
     env.cache.close()
 
@@ -390,9 +397,7 @@ async def test_resolver__offline_a_group_seen_only_in_user_views_resolves_by_gid
 async def test_resolver__a_group_stub_follows_name_format_and_shadowing(
     tmp_path: Path, fake: FakeIdmd, nursery: trio.Nursery
 ) -> None:
-    env, resolver = build_env(tmp_path, fake, name_format="spn")
-    await nursery.start(resolver.run)
-    await wait_for(lambda: resolver.state.is_online)
+    env = await started_env(tmp_path, fake, nursery, name_format="spn")
     await env.ask(m.UserByName("alice"))
     await env.ask(m.UserByName("bob"))
     await go_offline(env)
@@ -717,9 +722,7 @@ async def test_pam__mfa_timeout_during_the_step_with_deny_is_denied(env: Env) ->
 async def test_pam__mfa_offline_with_password_policy_uses_the_cached_hash(
     tmp_path: Path, fake: FakeIdmd, nursery: trio.Nursery
 ) -> None:
-    env, resolver = build_env(tmp_path, fake, offline_mfa="password")
-    await nursery.start(resolver.run)
-    await wait_for(lambda: resolver.state.is_online)
+    env = await started_env(tmp_path, fake, nursery, offline_mfa="password")
     fake.set_code("alice", CODE)
     await converse(env, "alice", [PASSWORD, CODE])
     fake.down = True
