@@ -312,13 +312,16 @@ class Login:
                 return None
             values = entry.get("auth_session")
             over = set(expired_sessions(values, now))
+            # (issued_at, stored value): a record is removed by the value stored, never by a
+            # re-encoding of what was decoded from it.
             live = sorted(
-                (r for v in values if v not in over and (r := SessionRecord.decode(v))),
-                key=lambda r: r.issued_at,
+                (r.issued_at, v)
+                for v in values
+                if v not in over and (r := SessionRecord.decode(v)) is not None
             )
             mods: list[Mod] = [Remove("auth_session", value) for value in over]
-            for oldest in live[: max(0, len(live) - MAX_SESSIONS_PER_ACCOUNT + 1)]:
-                mods.append(Remove("auth_session", oldest.encode()))
+            for _, oldest in live[: max(0, len(live) - MAX_SESSIONS_PER_ACCOUNT + 1)]:
+                mods.append(Remove("auth_session", oldest))
             mods.append(Add("auth_session", record.encode()))
             txn.modify(INTERNAL, entry.uuid, mods)
         return self._signer.issue(success.account_uuid, record)

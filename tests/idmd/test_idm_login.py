@@ -14,6 +14,7 @@ from idmd import limits
 from idmd.clock import FakeClock
 from idmd.idm import Idm
 from idmd.idm import authsession as flow
+from idmd.idm import login as login_module
 from idmd.idm.passwords import needs_upgrade
 from idmd.idm.totp import TotpRecord, hash_backup_code, new_record
 from idmd.server.identity import INTERNAL
@@ -498,6 +499,30 @@ async def test_sessions__lists_the_callers_own_with_the_current_one(
     assert listed[1]["privileged_until"] is None
     whoami = (await client.get("/v1/auth/whoami", headers=bearer(first))).json()
     assert listed[0]["id"] == whoami["session_id"]
+
+
+async def test_sessions__a_login_ends_expired_and_the_oldest_beyond_the_limit(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    idm: Idm,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(login_module, "MAX_SESSIONS_PER_ACCOUNT", 3)
+    uuid = await _person(client, admin)
+    short = await login(client, "alice", PASSWORD, read_only=True)
+    clock.advance(limits.READ_ONLY_TOKEN_TTL_SECONDS)
+    tokens = []
+    for _ in range(4):
+        clock.advance(1)
+        tokens.append(await login(client, "alice", PASSWORD))
+    with idm.server.read() as txn:
+        entry = txn.get(uuid)
+        assert entry is not None and len(entry.get("auth_session")) == 3
+    for gone in (short, tokens[0]):
+        assert (await client.get("/v1/auth/whoami", headers=bearer(gone))).status_code == 401
+    for kept in tokens[1:]:
+        assert (await client.get("/v1/auth/whoami", headers=bearer(kept))).status_code == 200
 
 
 async def test_sessions__a_destroyed_sessions_token_is_refused_at_once(
