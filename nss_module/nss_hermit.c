@@ -62,8 +62,9 @@ static void request_id(struct hjson_out *o, char *buf, const char *op, const cha
     hjson_put_raw(o, "}");
 }
 
-/* 1 if NAME may be sent to unixd at all. */
-static int askable(const char *name)
+/* 1 if NAME may be asked about or answered: it follows the name rule and is not unixd's own
+ * service user or group. */
+static int ours(const char *name)
 {
     return name != NULL && hermit_name_is_valid(name) && strcmp(name, SERVICE_USER) != 0;
 }
@@ -186,7 +187,7 @@ static int use_passwd(const struct hermit_mc_rec *rec, void *ctx)
 {
     struct target *t = ctx;
     const char *name = rec->strings;
-    if (rec->count != 4 || !hermit_name_is_valid(name) || strcmp(name, SERVICE_USER) == 0)
+    if (rec->count != 4 || !ours(name))
         return 0; /* not what unixd writes: let the socket answer */
     struct hermit_pw u;
     u.name = name;
@@ -203,7 +204,7 @@ static int use_group(const struct hermit_mc_rec *rec, void *ctx)
 {
     struct target *t = ctx;
     const char *name = rec->strings;
-    if (!hermit_name_is_valid(name) || strcmp(name, SERVICE_USER) == 0)
+    if (!ours(name))
         return 0;
     struct members mem = {NULL, name + strlen(name) + 1, rec->count - 1};
     t->st = fill_group(name, rec->id1, mem, t->result, t->buf, t->buflen, t->errnop);
@@ -219,7 +220,7 @@ static enum nss_status lookup_user(struct hjson_out *req, struct passwd *result,
     enum nss_status st = hermit_ask(req, WANT_USER, &r, errnop);
     if (st == NSS_STATUS_SUCCESS) {
         /* unixd answers the name it knows; its own service user never comes from here. */
-        if (strcmp(r.users[0].name, SERVICE_USER) == 0)
+        if (!ours(r.users[0].name))
             st = not_found(errnop);
         else
             st = fill_passwd(&r.users[0], result, buf, buflen, errnop);
@@ -231,7 +232,7 @@ static enum nss_status lookup_user(struct hjson_out *req, struct passwd *result,
 EXPORT enum nss_status _nss_hermit_getpwnam_r(const char *name, struct passwd *result, char *buf,
                                               size_t buflen, int *errnop)
 {
-    if (!askable(name))
+    if (!ours(name))
         return not_found(errnop);
     struct target t = {result, buf, buflen, errnop, NSS_STATUS_UNAVAIL};
     if (hermit_mc_by_name(HERMIT_MC_PASSWD, name, use_passwd, &t))
@@ -264,7 +265,7 @@ static enum nss_status lookup_group(struct hjson_out *req, struct group *result,
     struct hermit_reply r;
     enum nss_status st = hermit_ask(req, WANT_GROUP, &r, errnop);
     if (st == NSS_STATUS_SUCCESS) {
-        if (strcmp(r.groups[0].name, SERVICE_USER) == 0)
+        if (!ours(r.groups[0].name))
             st = not_found(errnop);
         else
             st = fill_reply_group(&r, &r.groups[0], result, buf, buflen, errnop);
@@ -276,7 +277,7 @@ static enum nss_status lookup_group(struct hjson_out *req, struct group *result,
 EXPORT enum nss_status _nss_hermit_getgrnam_r(const char *name, struct group *result, char *buf,
                                               size_t buflen, int *errnop)
 {
-    if (!askable(name))
+    if (!ours(name))
         return not_found(errnop);
     struct target t = {result, buf, buflen, errnop, NSS_STATUS_UNAVAIL};
     if (hermit_mc_by_name(HERMIT_MC_GROUP, name, use_group, &t))
@@ -359,7 +360,7 @@ EXPORT enum nss_status _nss_hermit_initgroups_dyn(const char *user, gid_t group,
                                                   long int *size, gid_t **groupsp,
                                                   long int limit, int *errnop)
 {
-    if (!askable(user))
+    if (!ours(user))
         return not_found(errnop);
     struct gid_target t = {group, start, size, limit, groupsp, errnop, NSS_STATUS_UNAVAIL};
     if (hermit_mc_by_name(HERMIT_MC_INITGROUPS, user, use_gids, &t))
@@ -429,7 +430,7 @@ static enum nss_status next_entry(struct listing *l, int *errnop)
     enum nss_status st = l->loaded ? NSS_STATUS_SUCCESS : load(l, errnop);
     if (st != NSS_STATUS_SUCCESS)
         return st;
-    while (l->next < listed(l) && strcmp(listed_name(l, l->next), SERVICE_USER) == 0)
+    while (l->next < listed(l) && !ours(listed_name(l, l->next)))
         l->next++;
     return l->next < listed(l) ? NSS_STATUS_SUCCESS : not_found(errnop);
 }
