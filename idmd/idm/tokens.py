@@ -153,6 +153,10 @@ def new_session(
 def find_session(values: Iterable[str], session_id: str) -> tuple[str, SessionRecord] | None:
     """The stored value and record with id ``session_id`` among an entry's ``auth_session``."""
     for value in values:
+        # Every bearer request looks its record up, and anonymous holds one per host: only a
+        # value that contains the id (written verbatim: it is URL-safe) is worth decoding.
+        if session_id not in value:
+            continue
         record = SessionRecord.decode(value)
         if record is not None and record.id == session_id:
             return value, record
