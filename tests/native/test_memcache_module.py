@@ -10,16 +10,13 @@ descriptor left open, as tests/native/test_nss_module.py does.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import struct
-import sys
 import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
-import trio
 
 from tests.native.conftest import NativeBuild
 from tests.native.fake_unixd import FakeUnixd, Script, always
@@ -27,14 +24,13 @@ from tests.native.test_nss_module import (
     ALICE,
     ALICE_BYTES,
     BOB,
-    CHILD_ENV,
     HERE,
-    RUN_BOUND_SECONDS,
     STAFF,
     Status,
     getgrnam,
     getpwnam,
     ok,
+    run_calls,
 )
 from unixd.proto.messages import Group, Passwd
 from unixd.resolver import memcache as mc
@@ -95,25 +91,10 @@ def publish_all(socket_dir: Path) -> None:
 
 async def run(build: NativeBuild, socket_dir: Path, script: Script | None,
               calls: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], FakeUnixd]:
-    """CALLS in the ASan child; unixd's socket answers with SCRIPT, or is gone (None)."""
-    socket_path = socket_dir / "sock"
-    build.point_at(socket_path)
-    server = FakeUnixd(script or always({}))
-    async with trio.open_nursery() as nursery:
-        if script is not None:
-            await nursery.start(server.serve, socket_path)
-        with trio.fail_after(RUN_BOUND_SECONDS):
-            done = await trio.run_process(
-                [sys.executable, "-c", CHILD, str(build.nss_asan), str(HERE)],
-                stdin=json.dumps(calls).encode(), capture_stdout=True, capture_stderr=True,
-                check=False, env=CHILD_ENV,
-            )
-        nursery.cancel_scope.cancel()
-    assert done.returncode == 0, done.stderr.decode()[-3000:]
-    report = json.loads(done.stdout)
-    assert report["leaks"] == 0, done.stderr.decode()[-3000:]
-    assert report["fds_after"] == report["fds_before"]
-    return report["results"], server
+    """CALLS (and file steps) in the ASan child; unixd's socket answers with SCRIPT, or is gone
+    (None)."""
+    return await run_calls(build, socket_dir, script, calls,
+                           child=["-c", CHILD, str(build.nss_asan), str(HERE)])
 
 
 def getpwuid(uid: int, buflen: int = 1024) -> dict[str, Any]:
