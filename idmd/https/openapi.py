@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from idmd import limits
+from idmd.idm.credupdate import MAX_TOTP_LABEL_CHARS
 from idmd.idm.passwords import MIN_PASSWORD_CHARS
 
 JSON = dict[str, Any]
@@ -551,7 +552,8 @@ def _credential_update_paths() -> JSON:
     session = {"session": STRING}
     password = {"type": "string", "minLength": MIN_PASSWORD_CHARS,
                 "maxLength": limits.MAX_PASSWORD_BYTES // 4}
-    label = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9._-]+$"}
+    label = {"type": "string", "minLength": 1, "maxLength": MAX_TOTP_LABEL_CHARS,
+             "pattern": "^[a-zA-Z0-9._-]+$"}
     status = _ref("CredentialUpdateStatus")
     begun = _obj({"session": STRING, "status": status})
 
