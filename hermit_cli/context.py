@@ -27,7 +27,7 @@ from hermit_cli.client import ApiClient, validate_url
 from hermit_cli.errors import NotLoggedIn, UsageError
 from hermit_cli.output import Output
 from hermit_cli.secret import Secret
-from hermit_cli.tokens import TokenStore
+from hermit_cli.tokens import StoredToken, TokenStore
 
 
 @dataclass(frozen=True)
@@ -90,16 +90,25 @@ class Context:
         api_token = self.env.get("HERMIT_TOKEN")
         if api_token:
             return Secret(api_token)
+        stored = self.stored_token()
+        if stored is None:
+            url, name = self.url, self.name
+            as_name = f" as {name}" if name is not None else ""
+            raise NotLoggedIn(f"not logged in to {url}{as_name}: run hermit login")
+        return stored.token
+
+    def stored_token(self) -> StoredToken | None:
+        """The stored token for (url, name), or without a name the only one stored for the url;
+        ``None`` when there is none.
+
+        Errors: ``UsageError`` when several accounts are logged in to the url and no name
+        picks one.
+        """
         url, name = self.url, self.name
         if name is not None:
-            stored = self.store.load(url, name)
-            if stored is None:
-                raise NotLoggedIn(f"not logged in to {url} as {name}: run hermit login")
-            return stored.token
+            return self.store.load(url, name)
         candidates = self.store.for_url(url)
-        if not candidates:
-            raise NotLoggedIn(f"not logged in to {url}: run hermit login")
         if len(candidates) > 1:
             names = ", ".join(stored.name for stored in candidates)
             raise UsageError(f"logged in to {url} as {names}: pick one with --name")
-        return candidates[0].token
+        return candidates[0] if candidates else None

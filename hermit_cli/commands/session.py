@@ -24,7 +24,7 @@ import argparse
 from hermit_cli.auth import run_login, run_reauth
 from hermit_cli.client import ApiClient
 from hermit_cli.context import Context
-from hermit_cli.errors import ApiError, UsageError
+from hermit_cli.errors import ApiError
 from hermit_cli.output import WHOAMI_FIELDS, Column
 from hermit_cli.parser import Subparsers, add_command, add_group
 from hermit_cli.prompt import login_credential_asker
@@ -67,14 +67,8 @@ def login(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def logout(ctx: Context, args: argparse.Namespace) -> None:
-    url, name = ctx.url, ctx.name
-    if name is None:
-        logged_in = ctx.store.for_url(url)
-        if len(logged_in) > 1:
-            names = ", ".join(stored.name for stored in logged_in)
-            raise UsageError(f"logged in to {url} as {names}: pick one with --name")
-        name = logged_in[0].name if logged_in else None
-    stored = ctx.store.load(url, name) if name is not None else None
+    url = ctx.url
+    stored = ctx.stored_token()
     if stored is None:
         ctx.out.write_result({"changed": False}, "")
         return
