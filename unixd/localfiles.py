@@ -32,7 +32,7 @@ from typing import TypeVar
 
 from idmd.errors import HermitError
 from unixd.proto import limits
-from unixd.proto.messages import Group, Passwd, validate_lookup_name
+from unixd.proto.messages import Group, Passwd, safe_gecos, validate_lookup_name
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +101,6 @@ def _id(raw: str) -> int:
     return int(raw)
 
 
-def _gecos(raw: str) -> str:
-    gecos = _CONTROL_RE.sub(" ", raw)
-    encoded = gecos.encode("utf-8", errors="replace")
-    if len(encoded) > limits.MAX_GECOS_BYTES:
-        gecos = encoded[: limits.MAX_GECOS_BYTES].decode("utf-8", errors="ignore")
-    return gecos
-
-
 def _path(raw: str, default: str) -> str:
     if not raw.startswith("/") or _CONTROL_RE.search(raw):
         return default
@@ -127,7 +119,7 @@ def _passwd_record(fields: list[str]) -> dict[str, object]:
             name=_name(name),
             uid=_id(uid),
             gid=_id(gid),
-            gecos=_gecos(gecos),
+            gecos=safe_gecos(gecos),
             dir=_path(home, DEFAULT_HOME),
             shell=_path(shell, DEFAULT_SHELL) if shell else DEFAULT_SHELL,
         ).to_json()

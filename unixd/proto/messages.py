@@ -48,6 +48,7 @@ _SESSION_ID_RE = re.compile(r"[A-Za-z0-9_-]+")
 _ERROR_CODE_RE = re.compile(r"[a-z][a-z_]{0,63}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_BUT_NEWLINE_RE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+_UNSAFE_GECOS_RE = re.compile(r"[:\x00-\x1f\x7f]")
 
 
 def validate_lookup_name(raw: object, field_name: str = "name") -> str:
@@ -74,6 +75,14 @@ def validate_lookup_name(raw: object, field_name: str = "name") -> str:
     if raw in (".", ".."):
         raise InvalidLookupName(f"field {field_name!r} may not be '.' or '..'")
     return raw
+
+
+def safe_gecos(text: str) -> str:
+    """``text`` made a gecos ``Passwd`` accepts: ``:`` and control characters (they would
+    break /etc/passwd's format) become spaces, and it is cut to ``MAX_GECOS_BYTES`` at a
+    character boundary."""
+    gecos = _UNSAFE_GECOS_RE.sub(" ", text)
+    return gecos.encode("utf-8")[: limits.MAX_GECOS_BYTES].decode("utf-8", "ignore")
 
 
 def _check_id(raw: object, field_name: str) -> int:

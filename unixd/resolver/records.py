@@ -20,7 +20,6 @@ Rules (DESIGN.md "Data model", docs/unixd.md):
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,9 +27,7 @@ from pathlib import Path
 
 from unixd.config import UnixdConfig
 from unixd.proto import limits
-from unixd.proto.messages import Group, Passwd
-
-_UNSAFE_GECOS_RE = re.compile(r"[:\x00-\x1f\x7f]")
+from unixd.proto.messages import Group, Passwd, safe_gecos
 
 
 class ShellList:
@@ -112,12 +109,6 @@ def _member_name(member: str, group: Mapping[str, object], shaping: Shaping) -> 
     return f"{member}@{domain}" if domain else member
 
 
-def _gecos(entry: Mapping[str, object]) -> str:
-    gecos = _UNSAFE_GECOS_RE.sub(" ", _text(entry, "displayname"))
-    raw = gecos.encode("utf-8")[: limits.MAX_GECOS_BYTES]
-    return raw.decode("utf-8", "ignore")
-
-
 def shell_of(user: Mapping[str, object], shaping: Shaping) -> str:
     shell = _text(user, "shell")
     if shell and shell in shaping.shells.shells() and os.access(shell, os.X_OK):
@@ -142,7 +133,7 @@ def passwd_of(user: Mapping[str, object], shaping: Shaping) -> Passwd:
         name=shown_name(user, shaping),
         uid=gid,
         gid=gid,
-        gecos=_gecos(user),
+        gecos=safe_gecos(_text(user, "displayname")),
         dir=alias or home,
         shell=shell_of(user, shaping),
     )
