@@ -2,8 +2,9 @@
 
 It accepts connections, reads request frames, and lets a script answer each one; the script
 sees the parsed request (a dict) and returns what to do: a response object, raw bytes then a
-hang-up, a stall, or a hang-up. Every request is recorded, so a test can assert what the
-module sent (and that it sent nothing). The real hermit-unixd is used by the end-to-end tests.
+hang-up, a stall, or a hang-up. Every request is recorded (parsed, and as the bytes sent), so a
+test can assert what the module sent (and that it sent nothing). The real hermit-unixd is used
+by the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class FakeUnixd:
     script: Script
     connections: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
+    frames: list[bytes] = field(default_factory=list)
 
     async def serve(self, path: Path, *, task_status: trio.TaskStatus[None]) -> None:
         sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
@@ -71,6 +73,7 @@ class FakeUnixd:
                         return
                     decoder.feed(data)
                     continue
+                self.frames.append(frame)
                 request = json.loads(frame)
                 self.requests.append(request)
                 action = self.script(request)

@@ -1,8 +1,7 @@
-"""hermit-ssh-authorizedkeys (C, built with ASan and UBSan) against a small trio server that
-speaks the client socket protocol over a real unix socket in tmp_path.
+"""hermit-ssh-authorizedkeys (C, built with ASan and UBSan) against the scripted hermit-unixd of
+tests/native/fake_unixd.py, over a real unix socket in tmp_path.
 
-The real hermit-unixd replaces ``FakeUnixd`` in the integration tests once it exists; here the
-server is scripted per test so every failure the helper must survive can be produced.
+The server is scripted per test so every failure the helper must survive can be produced.
 The test build reads its config from a path in the session's temporary directory and has a
 1 s deadline instead of 2 s (both compile-time settings, never environment variables).
 """
@@ -11,14 +10,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import trio
 
-from idmd.framing import FrameDecoder, encode_frame
+from tests.native.fake_unixd import FakeUnixd, Raw, Script, Stall, always, frame_of
 from unixd.proto import limits
 from unixd.proto.messages import SshKeys, decode_request, encode_request
 
@@ -64,52 +62,6 @@ class Result:
     stderr: str
 
 
-Respond = Callable[[trio.SocketStream, bytes], Awaitable[None]]
-
-
-@dataclass
-class FakeUnixd:
-    """Accepts connections, reads one request frame, and lets ``respond`` answer it."""
-
-    respond: Respond
-    connections: int = 0
-    requests: list[bytes] = field(default_factory=list)
-
-    async def serve(self, path: Path, *, task_status: trio.TaskStatus[None]) -> None:
-        sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
-        await sock.bind(str(path))
-        sock.listen()
-        task_status.started()
-        await trio.serve_listeners(self._handle, [trio.SocketListener(sock)])
-
-    async def _handle(self, stream: trio.SocketStream) -> None:
-        self.connections += 1
-        decoder = FrameDecoder(limits.MAX_REQUEST_FRAME_BYTES)
-        async with stream:
-            while not isinstance(frame := decoder.next_frame(), bytes):
-                decoder.feed(await stream.receive_some())
-            self.requests.append(frame)
-            await self.respond(stream, frame)
-
-
-def answer(obj: Mapping[str, object]) -> Respond:
-    async def respond(stream: trio.SocketStream, frame: bytes) -> None:
-        await stream.send_all(encode_frame(obj, limits.MAX_RESPONSE_FRAME_BYTES))
-
-    return respond
-
-
-def raw(data: bytes) -> Respond:
-    async def respond(stream: trio.SocketStream, frame: bytes) -> None:
-        await stream.send_all(data)
-
-    return respond
-
-
-def frame_of(payload: bytes) -> bytes:
-    return len(payload).to_bytes(4, "big") + payload
-
-
 async def run_helper(helper: Helper, *args: str) -> Result:
     with trio.fail_after(RUN_BOUND_SECONDS):
         done = await trio.run_process(
@@ -128,11 +80,11 @@ def write_config(helper: Helper, socket_path: Path) -> None:
 
 
 async def run_against(
-    helper: Helper, tmp_path: Path, respond: Respond, name: str = "alice"
+    helper: Helper, tmp_path: Path, script: Script, name: str = "alice"
 ) -> tuple[Result, FakeUnixd]:
     socket_path = tmp_path / "sock"
     write_config(helper, socket_path)
-    server = FakeUnixd(respond)
+    server = FakeUnixd(script)
     async with trio.open_nursery() as nursery:
         await nursery.start(server.serve, socket_path)
         result = await run_helper(helper, name)
@@ -152,15 +104,15 @@ def assert_one_error_line(result: Result, fragment: str) -> None:
 
 
 async def test_helper__prints_every_key_on_its_own_line(helper: Helper, tmp_path: Path) -> None:
-    result, server = await run_against(helper, tmp_path, answer({"status": "ok", "keys": KEYS}))
+    result, server = await run_against(helper, tmp_path, always({"status": "ok", "keys": KEYS}))
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == "".join(key + "\n" for key in KEYS)
-    assert [decode_request(frame) for frame in server.requests] == [SshKeys(name="alice")]
+    assert [decode_request(frame) for frame in server.frames] == [SshKeys(name="alice")]
 
 
 async def test_helper__decodes_json_escapes_in_keys(helper: Helper, tmp_path: Path) -> None:
     payload = b'{"status":"ok","keys":["k \\u00e9\\ud834\\udd1e \\"q\\" \\\\ \\/ \\t"]}'
-    result, _ = await run_against(helper, tmp_path, raw(frame_of(payload)))
+    result, _ = await run_against(helper, tmp_path, always(Raw(frame_of(payload))))
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == 'k é𝄞 "q" \\ / \t\n'
 
@@ -168,18 +120,18 @@ async def test_helper__decodes_json_escapes_in_keys(helper: Helper, tmp_path: Pa
 async def test_helper__sends_the_request_python_would_send(helper: Helper, tmp_path: Path) -> None:
     # A name with characters JSON must escape: the C escaper matches the protocol module.
     name = 'we"ird\\name'
-    result, server = await run_against(helper, tmp_path, answer({"status": "notfound"}), name)
+    result, server = await run_against(helper, tmp_path, always({"status": "notfound"}), name)
     assert result.returncode == 0
-    assert [encode_request(SshKeys(name=name))[4:]] == server.requests
+    assert [encode_request(SshKeys(name=name))[4:]] == server.frames
 
 
 async def test_helper__no_keys_prints_nothing(helper: Helper, tmp_path: Path) -> None:
-    result, _ = await run_against(helper, tmp_path, answer({"status": "ok", "keys": []}))
+    result, _ = await run_against(helper, tmp_path, always({"status": "ok", "keys": []}))
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
 async def test_helper__notfound_prints_nothing_and_exits_0(helper: Helper, tmp_path: Path) -> None:
-    result, server = await run_against(helper, tmp_path, answer({"status": "notfound"}))
+    result, server = await run_against(helper, tmp_path, always({"status": "notfound"}))
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     assert server.connections == 1
 
@@ -187,24 +139,24 @@ async def test_helper__notfound_prints_nothing_and_exits_0(helper: Helper, tmp_p
 async def test_helper__skips_members_it_does_not_read(helper: Helper, tmp_path: Path) -> None:
     obj = {"extra": {"a": [1, -2.5e3, {"b": None}, True, False, "]}"]}, "status": "ok",
            "error": 7, "keys": ["k1"], "more": []}
-    result, _ = await run_against(helper, tmp_path, answer(obj))
+    result, _ = await run_against(helper, tmp_path, always(obj))
     assert (result.returncode, result.stdout) == (0, "k1\n")
 
 
 async def test_helper__unavail_is_exit_1(helper: Helper, tmp_path: Path) -> None:
-    result, _ = await run_against(helper, tmp_path, answer({"status": "unavail"}))
+    result, _ = await run_against(helper, tmp_path, always({"status": "unavail"}))
     assert_one_error_line(result, "offline and not cached")
 
 
 async def test_helper__error_names_the_code(helper: Helper, tmp_path: Path) -> None:
     obj = {"status": "error", "error": "invalid_name", "detail": "x\ny"}
-    result, _ = await run_against(helper, tmp_path, answer(obj))
+    result, _ = await run_against(helper, tmp_path, always(obj))
     assert_one_error_line(result, "refused the request: invalid_name")
 
 
 async def test_helper__error_code_is_never_echoed_raw(helper: Helper, tmp_path: Path) -> None:
     obj = {"status": "error", "error": "evil\ncode\x1b[31m", "detail": ""}
-    result, _ = await run_against(helper, tmp_path, answer(obj))
+    result, _ = await run_against(helper, tmp_path, always(obj))
     assert_one_error_line(result, "refused the request: unknown")
 
 
@@ -230,25 +182,22 @@ async def test_helper__socket_nobody_listens_on_is_exit_1(helper: Helper, tmp_pa
 
 async def test_helper__server_closing_mid_frame_is_exit_1(helper: Helper, tmp_path: Path) -> None:
     partial = frame_of(b'{"status":"ok","keys":["ssh-ed25519 AAAA"]}')[:20]
-    result, _ = await run_against(helper, tmp_path, raw(partial))
+    result, _ = await run_against(helper, tmp_path, always(Raw(partial)))
     assert_one_error_line(result, "closed the connection before answering in full")
 
 
 async def test_helper__server_closing_without_answer_is_exit_1(
     helper: Helper, tmp_path: Path
 ) -> None:
-    result, _ = await run_against(helper, tmp_path, raw(b""))
+    result, _ = await run_against(helper, tmp_path, always(Raw(b"")))
     assert_one_error_line(result, "closed the connection")
 
 
 async def test_helper__stalled_server_is_bounded_by_the_deadline(
     helper: Helper, tmp_path: Path
 ) -> None:
-    async def stall(stream: trio.SocketStream, frame: bytes) -> None:
-        await stream.send_all(b"\x00\x00")  # half a header, then nothing
-        await trio.sleep_forever()
-
     start = trio.current_time()
+    stall = always(Stall(b"\x00\x00"))  # half a header, then nothing
     result, _ = await run_against(helper, tmp_path, stall)
     assert_one_error_line(result, "timed out waiting for hermit-unixd")
     assert trio.current_time() - start < RUN_BOUND_SECONDS
@@ -266,7 +215,7 @@ async def test_helper__stalled_server_is_bounded_by_the_deadline(
 async def test_helper__refuses_a_bad_length_on_the_header(
     helper: Helper, tmp_path: Path, header: bytes
 ) -> None:
-    result, _ = await run_against(helper, tmp_path, raw(header))
+    result, _ = await run_against(helper, tmp_path, always(Raw(header)))
     assert_one_error_line(result, "announced an answer of")
 
 
@@ -276,7 +225,7 @@ async def test_helper__accepts_an_answer_of_exactly_the_limit(
     head = b'{"status":"ok","keys":["k"],"pad":"'
     payload = head + b"x" * (limits.MAX_RESPONSE_FRAME_BYTES - len(head) - 2) + b'"}'
     assert len(payload) == limits.MAX_RESPONSE_FRAME_BYTES
-    result, _ = await run_against(helper, tmp_path, raw(frame_of(payload)))
+    result, _ = await run_against(helper, tmp_path, always(Raw(frame_of(payload))))
     assert (result.returncode, result.stdout) == (0, "k\n")
 
 
@@ -314,7 +263,7 @@ GARBAGE = {
 async def test_helper__garbage_is_exit_1_and_prints_no_key(
     helper: Helper, tmp_path: Path, payload: bytes
 ) -> None:
-    result, _ = await run_against(helper, tmp_path, raw(frame_of(payload)))
+    result, _ = await run_against(helper, tmp_path, always(Raw(frame_of(payload))))
     assert_one_error_line(result, "hermit-unixd answered something")
 
 
@@ -327,14 +276,14 @@ async def test_helper__garbage_is_exit_1_and_prints_no_key(
 async def test_helper__invalid_names_are_refused_without_io(
     helper: Helper, tmp_path: Path, name: str
 ) -> None:
-    result, server = await run_against(helper, tmp_path, answer({"status": "ok", "keys": KEYS}),
+    result, server = await run_against(helper, tmp_path, always({"status": "ok", "keys": KEYS}),
                                        name)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     assert server.connections == 0
 
 
 async def test_helper__a_name_of_256_characters_is_asked(helper: Helper, tmp_path: Path) -> None:
-    result, server = await run_against(helper, tmp_path, answer({"status": "notfound"}),
+    result, server = await run_against(helper, tmp_path, always({"status": "notfound"}),
                                        "x" * 256)
     assert result.returncode == 0
     assert server.connections == 1
@@ -363,7 +312,7 @@ async def test_config__socket_path_forms_toml_allows(
     helper: Helper, tmp_path: Path, line: str
 ) -> None:
     socket_path = tmp_path / "sock"
-    server = FakeUnixd(answer({"status": "ok", "keys": ["k"]}))
+    server = FakeUnixd(always({"status": "ok", "keys": ["k"]}))
     helper.config.write_text(
         "# socket_path = \"/nowhere\"\n"
         'socket_path_other = "/nowhere"\n'
