@@ -29,6 +29,7 @@ from idmd.errors import (
 )
 from idmd.idm import accounts, apitokens, badlist, lookup, unix
 from idmd.idm.credentials import CredentialUpdates
+from idmd.idm.credupdate import GUARD
 from idmd.idm.login import (
     Caller,
     Login,
@@ -202,9 +203,8 @@ class Idm:
                 txn, caller.identity, kind, text, [attr], f"you may not modify {attr} of this entry"
             )
         if vet:
-            factor = "unix_totp" if attr == "unix_password" else "totp"
             password = await vet_password(
-                self.server, entry.uuid, password, has_second_factor=bool(entry.get(factor))
+                self.server, entry.uuid, password, has_second_factor=bool(entry.get(GUARD[attr]))
             )
         phc = await self.hasher.hash(password)
         self.write(caller, accounts.set_credential, kind, text, attr, phc)

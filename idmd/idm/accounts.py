@@ -22,6 +22,7 @@ from idmd.entry import Entry
 from idmd.errors import Conflict, InvalidValue, NotFound
 from idmd.filter import Eq
 from idmd.idm import lookup
+from idmd.idm.credupdate import PasswordAttr
 from idmd.idm.posix import posix_account_mods
 from idmd.idm.sshkeys import SshKey, validate_label
 from idmd.idm.views import (
@@ -37,7 +38,8 @@ from idmd.server.identity import Identity
 from idmd.server.mods import Add, Mod, Remove, Set
 
 Kind = Literal["person", "service_account"]
-CredentialAttr = Literal["password", "unix_password"]
+# The password attributes: the ones credential updates stage (credupdate.GUARD's keys).
+CredentialAttr = PasswordAttr
 
 # What PATCH may change, and the attribute each key is stored in.
 UPDATABLE = frozenset({"name", "displayname", "mail", "valid_from", "expire_at", "managed_by"})
