@@ -321,18 +321,24 @@ out:
 
 /* ---- account and session ------------------------------------------------------------------------ */
 
-static int account(struct ctx *c)
+/* One request {OP, name} on a connection of its own; 0 if no answer was read. */
+static int ask_about_user(struct ctx *c, const char *op, struct answer *a)
 {
     char raw[REQUEST_SIZE];
     struct hjson_out req;
-    struct answer a;
     if (!open_conn(c, 0))
-        return PAM_AUTHINFO_UNAVAIL;
-    hermit_request(&req, raw, sizeof raw, "pam_account", c->user);
+        return 0;
+    hermit_request(&req, raw, sizeof raw, op, c->user);
     hjson_put_raw(&req, "}");
-    int ok = round_trip(c, &req, &a);
+    int ok = round_trip(c, &req, a);
     hermit_close(&c->conn);
-    if (!ok)
+    return ok;
+}
+
+static int account(struct ctx *c)
+{
+    struct answer a;
+    if (!ask_about_user(c, "pam_account", &a))
         return PAM_AUTHINFO_UNAVAIL;
     int rc = PAM_AUTHINFO_UNAVAIL;
     if (hjson_is(a.status, "notfound")) {
@@ -356,16 +362,8 @@ static int account(struct ctx *c)
 
 static int open_session(struct ctx *c)
 {
-    char raw[REQUEST_SIZE];
-    struct hjson_out req;
     struct answer a;
-    if (!open_conn(c, 0))
-        return PAM_SESSION_ERR;
-    hermit_request(&req, raw, sizeof raw, "pam_session_open", c->user);
-    hjson_put_raw(&req, "}");
-    int ok = round_trip(c, &req, &a);
-    hermit_close(&c->conn);
-    if (!ok)
+    if (!ask_about_user(c, "pam_session_open", &a))
         return PAM_SESSION_ERR;
     int rc = hjson_is(a.status, "ok")         ? PAM_SUCCESS
              : hjson_is(a.status, "notfound") ? PAM_IGNORE
