@@ -41,10 +41,7 @@ static enum hermit_status failed(struct hermit_conn *c, enum hermit_status statu
 {
     c->status = status;
     c->sys_errno = err;
-    if (c->fd >= 0) {
-        close(c->fd);
-        c->fd = -1;
-    }
+    hermit_close(c);
     return status;
 }
 
