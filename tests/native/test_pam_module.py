@@ -21,11 +21,10 @@ import trio
 
 from tests.native.conftest import NativeBuild
 from tests.native.fake_unixd import Action, FakeUnixd, Raw, always, frame_of
+from tests.native.test_nss_module import ASAN_RUNTIME
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a mount namespace")
 
-ASAN_RUNTIME = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
-                              text=True, check=True).stdout.strip()
 SERVICE = "hermit-test"
 PASSWORD = "correct horse battery"  # a test fixture, not a secret
 CODE = "123456"
