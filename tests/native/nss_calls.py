@@ -16,6 +16,8 @@ Calls (``fn`` plus arguments):
   setpwent | getpwent BUFLEN | endpwent | setgrent | getgrent BUFLEN | endgrent
   initgroups NAME GROUP START_GIDS SIZE LIMIT
   threads NAME THREADS CALLS      (getpwnam_r from several threads at once)
+  replace SRC DST | unlink PATH | maps NAME   (between calls, for the memory-cache tests:
+                                               replace or unlink a file, count mappings of one)
 NAME is a string (UTF-8) or a list of byte values; a BUFLEN of null passes a NULL buffer.
 """
 
@@ -160,6 +162,15 @@ class Caller:
             return self.initgroups(call)
         if fn == "threads":
             return self.threads(call)
+        if fn == "replace":
+            os.replace(call["src"], call["dst"])
+            return {}
+        if fn == "unlink":
+            os.unlink(call["path"])
+            return {}
+        if fn == "maps":
+            with open("/proc/self/maps") as maps:
+                return {"count": sum(call["name"] in line for line in maps)}
         raise ValueError(f"unknown call {fn!r}")
 
 

@@ -2,9 +2,9 @@
 written by unixd's own writer (``unixd.resolver.memcache``) with no socket at all; expired,
 missing, corrupt and replaced files; ERANGE; names the writer leaves out.
 
-Each run is a child process (``nss_calls.Caller``) that may also replace or unlink a file
-between calls and count its mappings of one; every run asserts no crash, no leak and no
-descriptor left open, as tests/native/test_nss_module.py does.
+Each run is a child process (``nss_calls.py``, through test_nss_module's ``run_calls``) that
+may also replace or unlink a file between calls and count its mappings of one; every run
+asserts no crash, no leak and no descriptor left open.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ from typing import Any
 import pytest
 
 from tests.native.conftest import NativeBuild
-from tests.native.fake_unixd import FakeUnixd, Script, always
+from tests.native.fake_unixd import always
 from tests.native.test_nss_module import (
     ALICE,
     ALICE_BYTES,
     BOB,
-    HERE,
     STAFF,
     Status,
     getgrnam,
@@ -38,32 +37,6 @@ from unixd.resolver import records
 from unixd.resolver.local import parse_local_identities
 from unixd.resolver.memcache import Kind
 
-# The child: nss_calls' Caller, plus steps that change files between calls.
-CHILD = """
-import json, os, sys
-sys.path.insert(0, sys.argv[2])
-from nss_calls import Caller, open_fds
-caller = Caller(sys.argv[1])
-def step(s):
-    if s["fn"] == "replace":
-        os.replace(s["src"], s["dst"]); return {}
-    if s["fn"] == "unlink":
-        os.unlink(s["path"]); return {}
-    if s["fn"] == "maps":
-        with open("/proc/self/maps") as f:
-            return {"count": sum(s["name"] in line for line in f)}
-    return caller.call(s)
-calls = json.load(sys.stdin)
-before = open_fds()
-results = [step(s) for s in calls]
-after = open_fds()
-check = getattr(caller.libc, "__lsan_do_recoverable_leak_check", None)
-leaks = check() if check is not None else None
-sys.stdout.write(json.dumps({"results": results, "fds_before": before, "fds_after": after,
-                             "leaks": leaks}))
-sys.stdout.flush()
-os._exit(0)
-"""
 FUTURE = 4_000_000_000  # a wall time long after the test (a u32 would end in 2106)
 
 
@@ -89,14 +62,6 @@ def publish_all(socket_dir: Path) -> None:
                                                                FUTURE)])
 
 
-async def run(build: NativeBuild, socket_dir: Path, script: Script | None,
-              calls: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], FakeUnixd]:
-    """CALLS (and file steps) in the ASan child; unixd's socket answers with SCRIPT, or is gone
-    (None)."""
-    return await run_calls(build, socket_dir, script, calls,
-                           child=["-c", CHILD, str(build.nss_asan), str(HERE)])
-
-
 def getpwuid(uid: int, buflen: int = 1024) -> dict[str, Any]:
     return {"fn": "getpwuid", "id": uid, "buflen": buflen}
 
@@ -111,7 +76,7 @@ def initgroups(name: str = "alice") -> dict[str, Any]:
 async def test_memcache__answers_every_lookup_with_unixd_gone(
         native_build: NativeBuild, socket_dir: Path) -> None:
     publish_all(socket_dir)
-    results, _ = await run(native_build, socket_dir, None, [
+    results, _ = await run_calls(native_build, socket_dir, None, [
         getpwnam("alice"), getpwuid(70002), getgrnam("staff"),
         {"fn": "getgrgid", "id": 80000, "buflen": 1024}, initgroups(),
     ])
@@ -123,12 +88,12 @@ async def test_memcache__answers_every_lookup_with_unixd_gone(
 async def test_memcache__a_miss_asks_the_socket_never_notfound(
         native_build: NativeBuild, socket_dir: Path) -> None:
     publish_all(socket_dir)
-    results, _ = await run(native_build, socket_dir, None, [
+    results, _ = await run_calls(native_build, socket_dir, None, [
         getpwnam("carol"), getpwuid(1), getgrnam("ops"), initgroups("bob")])
     # No record and no socket: unixd is unavailable, which is not "no such user".
     assert [r["status"] for r in results] == [Status.UNAVAIL] * 4
-    results, server = await run(native_build, socket_dir, always(ok(user=BOB)),
-                                [getpwnam("carol")])
+    results, server = await run_calls(native_build, socket_dir, always(ok(user=BOB)),
+                                      [getpwnam("carol")])
     assert results[0]["record"] == BOB and len(server.requests) == 1
 
 
@@ -136,8 +101,8 @@ async def test_memcache__an_expired_record_asks_the_socket(
         native_build: NativeBuild, socket_dir: Path) -> None:
     publish(socket_dir, Kind.PASSWD, [passwd_rec(ALICE, expires=1_000_000)])
     answer = {**ALICE, "gecos": "from the socket"}
-    results, server = await run(native_build, socket_dir, always(ok(user=answer)),
-                                [getpwnam("alice"), getpwuid(70001)])
+    results, server = await run_calls(native_build, socket_dir, always(ok(user=answer)),
+                                      [getpwnam("alice"), getpwuid(70001)])
     assert [r["record"] for r in results] == [answer, answer]
     assert len(server.requests) == 2
 
@@ -146,8 +111,8 @@ async def test_memcache__unixd_service_user_is_never_served(
         native_build: NativeBuild, socket_dir: Path) -> None:
     service = {**ALICE, "name": "hermit-unixd", "uid": 999}
     publish(socket_dir, Kind.PASSWD, [passwd_rec(service)])
-    results, _ = await run(native_build, socket_dir, always({"status": "notfound"}),
-                           [getpwuid(999)])
+    results, _ = await run_calls(native_build, socket_dir, always({"status": "notfound"}),
+                                 [getpwuid(999)])
     assert results[0]["status"] == Status.NOTFOUND
 
 
@@ -165,7 +130,7 @@ async def test_memcache__names_the_writer_shadows_are_left_to_the_socket(
                                        "group": [], "shadow": []})
     recs = mc.build(view, shaping, local, 1.5e9)
     publish(socket_dir, Kind.PASSWD, recs[Kind.PASSWD])
-    results, server = await run(native_build, socket_dir, always({"status": "notfound"}), [
+    results, server = await run_calls(native_build, socket_dir, always({"status": "notfound"}), [
         getpwnam("bob"), getpwuid(70001), getpwnam("alice"), getpwnam("dave")])
     assert [r["status"] for r in results] == [Status.NOTFOUND] * 3 + [Status.SUCCESS]
     assert results[3]["record"]["dir"] == "/home/dave"
@@ -178,7 +143,7 @@ async def test_memcache__small_buffers_are_erange(native_build: NativeBuild,
                                                   socket_dir: Path) -> None:
     publish_all(socket_dir)
     staff_bytes = 8 * 3 + len("staff") + 1 + 2 + len("alice") + 1 + len("bob") + 1
-    results, _ = await run(native_build, socket_dir, None, [
+    results, _ = await run_calls(native_build, socket_dir, None, [
         getpwnam("alice", None), getpwnam("alice", ALICE_BYTES - 1), getpwnam("alice", ALICE_BYTES),
         getgrnam("staff", 8), getgrnam("staff", staff_bytes + 8),
     ])
@@ -222,8 +187,8 @@ async def test_memcache__a_damaged_file_falls_back_to_the_socket(
         native_build: NativeBuild, socket_dir: Path, damage: str) -> None:
     (socket_dir / "passwd.mc").write_bytes(corruptions()[damage])
     answer = {**ALICE, "gecos": "from the socket"}
-    results, server = await run(native_build, socket_dir, always(ok(user=answer)),
-                                [getpwnam("alice"), getpwnam("alice"), getpwuid(70001)])
+    results, server = await run_calls(native_build, socket_dir, always(ok(user=answer)),
+                                      [getpwnam("alice"), getpwnam("alice"), getpwuid(70001)])
     assert [r.get("record") for r in results] == [answer] * 3
     assert len(server.requests) == 3
 
@@ -242,8 +207,8 @@ async def test_memcache__a_chain_that_loops_ends(native_build: NativeBuild,
     bucket = mc.fnv1a(b"alice") % mc.MIN_BUCKETS
     other = next(f"n{i}" for i in range(10_000) if mc.fnv1a(f"n{i}".encode()) % 64 == bucket)
     uid = next(u for u in range(1, 10_000) if mc.id_hash(u) % 64 == mc.id_hash(70001) % 64)
-    results, server = await run(native_build, socket_dir, always({"status": "notfound"}),
-                                [getpwnam(other), getpwuid(uid), getpwnam("alice")])
+    results, server = await run_calls(native_build, socket_dir, always({"status": "notfound"}),
+                                      [getpwnam(other), getpwuid(uid), getpwnam("alice")])
     assert [r["status"] for r in results] == [Status.NOTFOUND, Status.NOTFOUND, Status.SUCCESS]
     assert len(server.requests) == 2
 
@@ -251,7 +216,7 @@ async def test_memcache__a_chain_that_loops_ends(native_build: NativeBuild,
 async def test_memcache__a_directory_in_place_of_the_file(native_build: NativeBuild,
                                                           socket_dir: Path) -> None:
     (socket_dir / "passwd.mc").mkdir()
-    results, server = await run(native_build, socket_dir, always(ok(user=BOB)), [getpwnam()])
+    results, server = await run_calls(native_build, socket_dir, always(ok(user=BOB)), [getpwnam()])
     assert results[0]["record"] == BOB and len(server.requests) == 1
 
 
@@ -261,7 +226,7 @@ async def test_memcache__a_replaced_file_is_mapped_anew_and_the_old_released(
     renamed = {**ALICE, "gecos": "Alice, renamed"}
     newer = publish(socket_dir, Kind.PASSWD, [passwd_rec(renamed)], name=".passwd.mc.new")
     target = str(socket_dir / "passwd.mc")
-    results, server = await run(native_build, socket_dir, always(ok(user=BOB)), [
+    results, server = await run_calls(native_build, socket_dir, always(ok(user=BOB)), [
         getpwnam("alice"), {"fn": "maps", "name": "passwd.mc"},
         {"fn": "replace", "src": str(newer), "dst": target},
         getpwnam("alice"), {"fn": "maps", "name": "passwd.mc"},
@@ -277,7 +242,7 @@ async def test_memcache__a_replaced_file_is_mapped_anew_and_the_old_released(
 async def test_memcache__threads_share_one_mapping(native_build: NativeBuild,
                                                    socket_dir: Path) -> None:
     publish_all(socket_dir)
-    results, _ = await run(native_build, socket_dir, None, [
+    results, _ = await run_calls(native_build, socket_dir, None, [
         {"fn": "threads", "name": "alice", "threads": 4, "calls": 200},
         {"fn": "maps", "name": "passwd.mc"}])
     assert results[0] == {"statuses": [Status.SUCCESS], "count": 800}

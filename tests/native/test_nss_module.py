@@ -66,15 +66,9 @@ def ok(**fields: Any) -> dict[str, Any]:
 
 
 async def run_calls(
-    build: NativeBuild, socket_dir: Path, script: Script | None, calls: list[dict[str, Any]],
-    child: list[str] | None = None,
+    build: NativeBuild, socket_dir: Path, script: Script | None, calls: list[dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], FakeUnixd]:
-    """Runs CALLS in the ASan child against a server answering with SCRIPT (None: no server).
-
-    CHILD is the child's command line after the interpreter (default: nss_calls.py on the
-    ASan module); it reads CALLS on stdin and writes the report nss_calls.py writes.
-    """
-    child = child or [str(HERE / "nss_calls.py"), str(build.nss_asan)]
+    """Runs CALLS in the ASan child against a server answering with SCRIPT (None: no server)."""
     socket_path = socket_dir / "sock"
     build.point_at(socket_path)
     server = FakeUnixd(script or always({}))
@@ -84,7 +78,7 @@ async def run_calls(
             await nursery.start(server.serve, socket_path)
         with trio.fail_after(RUN_BOUND_SECONDS):
             done = await trio.run_process(
-                [sys.executable, *child],
+                [sys.executable, str(HERE / "nss_calls.py"), str(build.nss_asan)],
                 stdin=json.dumps(calls).encode(), capture_stdout=True, capture_stderr=True,
                 check=False, env=CHILD_ENV,
             )
