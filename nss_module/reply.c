@@ -50,13 +50,36 @@ static void star_value(struct hjson *r)
         hjson_fail(r, "a passwd field that is not '*'");
 }
 
-#define SEEN(bit) (seen & (1u << (bit)))
-#define MARK(r, bit) \
-    do { \
-        if (SEEN(bit)) \
-            hjson_fail(r, "a member given twice"); \
-        seen |= 1u << (bit); \
-    } while (0)
+/* Notes member BIT of a record as read; a second time is an error. */
+static void mark(struct hjson *r, unsigned *seen, unsigned bit)
+{
+    if (*seen & (1u << bit))
+        hjson_fail(r, "a member given twice");
+    *seen |= 1u << bit;
+}
+
+/* An array whose every element ONE reads into a new entry of one of OUT's arrays. */
+static void read_array(struct hjson *r, struct hermit_reply *out,
+                       void (*one)(struct hjson *, struct hermit_reply *))
+{
+    int first = 1;
+    if (!hjson_open(r, '['))
+        return;
+    while (hjson_element(r, &first))
+        one(r, out);
+}
+
+static void one_member(struct hjson *r, struct hermit_reply *out)
+{
+    const char *member = name_value(r);
+    if (member == NULL)
+        return;
+    if (!grow((void **)&out->members, &out->cap_members, out->nmembers, sizeof *out->members)) {
+        hjson_fail(r, "out of memory");
+        return;
+    }
+    out->members[out->nmembers++] = member;
+}
 
 static void read_passwd(struct hjson *r, struct hermit_pw *pw)
 {
@@ -67,25 +90,25 @@ static void read_passwd(struct hjson *r, struct hermit_pw *pw)
         return;
     while ((key = hjson_member(r, &first)) != NULL) {
         if (hjson_is(key, "name")) {
-            MARK(r, 0);
+            mark(r, &seen, 0);
             pw->name = name_value(r);
         } else if (hjson_is(key, "passwd")) {
-            MARK(r, 1);
+            mark(r, &seen, 1);
             star_value(r);
         } else if (hjson_is(key, "uid")) {
-            MARK(r, 2);
+            mark(r, &seen, 2);
             pw->uid = (uint32_t)hjson_uint(r, MAX_ID);
         } else if (hjson_is(key, "gid")) {
-            MARK(r, 3);
+            mark(r, &seen, 3);
             pw->gid = (uint32_t)hjson_uint(r, MAX_ID);
         } else if (hjson_is(key, "gecos")) {
-            MARK(r, 4);
+            mark(r, &seen, 4);
             pw->gecos = hjson_text(r, 0, NO_FIELD_SEPARATOR);
         } else if (hjson_is(key, "dir")) {
-            MARK(r, 5);
+            mark(r, &seen, 5);
             pw->dir = hjson_text(r, 0, NO_FIELD_SEPARATOR);
         } else if (hjson_is(key, "shell")) {
-            MARK(r, 6);
+            mark(r, &seen, 6);
             pw->shell = hjson_text(r, 0, NO_FIELD_SEPARATOR);
         } else {
             hjson_skip(r);
@@ -98,37 +121,24 @@ static void read_passwd(struct hjson *r, struct hermit_pw *pw)
 static void read_group(struct hjson *r, struct hermit_reply *out, struct hermit_gr *gr)
 {
     unsigned seen = 0;
-    int first = 1, first_member;
+    int first = 1;
     const char *key;
     if (!hjson_open(r, '{'))
         return;
     while ((key = hjson_member(r, &first)) != NULL) {
         if (hjson_is(key, "name")) {
-            MARK(r, 0);
+            mark(r, &seen, 0);
             gr->name = name_value(r);
         } else if (hjson_is(key, "passwd")) {
-            MARK(r, 1);
+            mark(r, &seen, 1);
             star_value(r);
         } else if (hjson_is(key, "gid")) {
-            MARK(r, 2);
+            mark(r, &seen, 2);
             gr->gid = (uint32_t)hjson_uint(r, MAX_ID);
         } else if (hjson_is(key, "members")) {
-            MARK(r, 3);
+            mark(r, &seen, 3);
             gr->first_member = out->nmembers;
-            first_member = 1;
-            if (!hjson_open(r, '['))
-                break;
-            while (hjson_element(r, &first_member)) {
-                const char *member = name_value(r);
-                if (member == NULL)
-                    break;
-                if (!grow((void **)&out->members, &out->cap_members, out->nmembers,
-                          sizeof *out->members)) {
-                    hjson_fail(r, "out of memory");
-                    break;
-                }
-                out->members[out->nmembers++] = member;
-            }
+            read_array(r, out, one_member);
             gr->nmembers = out->nmembers - gr->first_member;
         } else {
             hjson_skip(r);
@@ -138,7 +148,7 @@ static void read_group(struct hjson *r, struct hermit_reply *out, struct hermit_
         hjson_fail(r, "a group without all of its fields");
 }
 
-/* Each reads one value into a new entry of OUT's array. */
+/* Each reads one record or gid into a new entry of OUT's array. */
 static void one_user(struct hjson *r, struct hermit_reply *out)
 {
     if (!grow((void **)&out->users, &out->cap_users, out->nusers, sizeof *out->users)) {
@@ -168,17 +178,6 @@ static void one_gid(struct hjson *r, struct hermit_reply *out)
         return;
     }
     out->gids[out->ngids++] = (uint32_t)hjson_uint(r, MAX_ID);
-}
-
-/* An array whose every element ONE reads. */
-static void read_array(struct hjson *r, struct hermit_reply *out,
-                       void (*one)(struct hjson *, struct hermit_reply *))
-{
-    int first = 1;
-    if (!hjson_open(r, '['))
-        return;
-    while (hjson_element(r, &first))
-        one(r, out);
 }
 
 /* The member of an ok answer each want reads. */
