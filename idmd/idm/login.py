@@ -373,7 +373,7 @@ class Login:
             read_only, privileged_until = claims.read_only, None
         else:
             read_only = not record.privileged_at(now)
-            privileged_until = record.privileged_until if record.scope == "read_write" else None
+            privileged_until = record.privilege_end
         return Caller(
             identity=account_identity(entry.uuid, read_only=read_only),
             claims=claims,
@@ -402,9 +402,7 @@ class Login:
                 "issued_at": iso_time(r.issued_at),
                 "expires_at": iso_time(r.expires_at),
                 "privileged_until": (
-                    iso_time(r.privileged_until)
-                    if r.scope == "read_write" and r.privileged_until is not None
-                    else None
+                    iso_time(r.privilege_end) if r.privilege_end is not None else None
                 ),
                 "current": caller.claims.kind == "session" and r.id == caller.claims.session_id,
             }

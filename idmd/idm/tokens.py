@@ -89,6 +89,12 @@ class SessionRecord:
             obj["privileged_until"] = self.privileged_until
         return encode_record(obj)
 
+    @property
+    def privilege_end(self) -> int | None:
+        """When this record's writes stop, as the API shows it: ``None`` for a read-only
+        record and for one privileged for its whole life."""
+        return self.privileged_until if self.scope == "read_write" else None
+
     def privileged_at(self, now: float) -> bool:
         """Whether this record may write at ``now`` (scope and privilege window)."""
         if self.scope != "read_write":
