@@ -20,6 +20,8 @@ Rules:
 - Session records are written as ``INTERNAL`` (logging in is not an access-controlled change of
   the account); expired records of the account are removed in the same write, and beyond
   ``MAX_SESSIONS_PER_ACCOUNT`` the oldest go, so an account's entry cannot grow without bound.
+  Anonymous logins write no record (``tokens.py``): their token is read-only and lives until
+  its expiry, so a fleet of any size logs in without writes and without pushing out others.
   Their lifetime and privilege window come from the account policy.
 - A read-write session may write only inside its privilege window; outside it the caller's
   identity is read-only and a write is ``ReadOnlySession`` "run hermit reauth". API tokens
@@ -71,6 +73,7 @@ from idmd.idm.values import iso_time as iso_time  # re-exported: idmd/https/auth
 from idmd.idm.values import time_to_epoch
 from idmd.idm.views import JSON
 from idmd.server import QueryServer, ReadTxn
+from idmd.server.builtin import UUID_ANONYMOUS
 from idmd.server.identity import INTERNAL, Identity, account_identity
 from idmd.server.mods import Add, Mod, Remove, Set
 
@@ -306,6 +309,8 @@ class Login:
             lifetime=success.policy.session_lifetime,
             privilege_lifetime=success.policy.privilege_lifetime,
         )
+        if success.account_uuid == UUID_ANONYMOUS:
+            return self._signer.issue(UUID_ANONYMOUS, record, kind="anonymous")
         with self._server.write() as txn:
             entry = txn.get(success.account_uuid)
             if entry is None:
@@ -366,6 +371,18 @@ class Login:
         if entry is None:
             raise TokenRevoked(SESSION_GONE)
         now = self._clock.now()
+        if claims.kind == "anonymous":
+            if entry.uuid != UUID_ANONYMOUS or not claims.read_only:
+                raise Unauthenticated("the bearer token is not valid")
+            if not account_valid_at(entry, now):
+                raise AccountExpired("this account is expired or not yet valid")
+            return Caller(
+                identity=account_identity(entry.uuid, read_only=True),
+                claims=claims,
+                name=entry.first("name") or "",
+                spn=entry.first("spn") or "",
+                privileged_until=None,
+            )
         record = check_session(claims, entry.get(claims.record_attr), now)
         if not account_valid_at(entry, now):
             raise AccountExpired("this account is expired or not yet valid")

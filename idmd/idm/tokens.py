@@ -8,13 +8,18 @@ Rules:
 - Claims: ``sub`` (the account's uuid), ``sid`` (the session record's id), ``scope``
   (``read_write`` or ``read_only``), ``iat`` and ``exp`` (integer seconds). Every claim is
   required; an API token (``idmd/idm/apitokens.py``) also carries ``knd: "api"``, and its
-  record is an ``api_token`` value instead of an ``auth_session`` one. The only algorithm
+  record is an ``api_token`` value instead of an ``auth_session`` one; an anonymous token
+  carries ``knd: "anonymous"`` and has no record at all (below). The only algorithm
   accepted is ES256 (RFC 7518 3.4), so ``alg: none`` and
   HMAC-with-the-public-key confusions cannot pass.
 - Expiry is decided by the injected ``Clock``: a token is valid while ``now < exp``.
 - A token is only as good as its session record: an ``auth_session`` value on the account
   entry, a JSON object ``{"id", "scope", "issued_at", "expires_at", "privileged_until"}``.
   Logout deletes the record, and with it every use of the token (``TokenRevoked``).
+- Anonymous tokens are the exception: every host's unixd holds one, so a record each would
+  grow the anonymous entry with the fleet (and a per-account cap would have hosts push each
+  other's tokens out). They are read-only, only ever name the builtin anonymous account, and
+  last until their ``exp``; there is nothing secret to revoke them from.
 - ``privileged_until`` bounds the writes of a read-write session: it may write only while
   ``now < privileged_until`` (the privilege window of a login or a reauth, which rewrites the
   record). A record without it (API tokens, sessions from before the window existed) is
@@ -45,7 +50,7 @@ SIGNING_KEY_META = "token_signing_key"
 ALGORITHM = "ES256"
 
 Scope = Literal["read_write", "read_only"]
-TokenKind = Literal["session", "api"]
+TokenKind = Literal["session", "api", "anonymous"]
 _REQUIRED_CLAIMS = ("sub", "sid", "scope", "iat", "exp")
 
 
@@ -214,8 +219,8 @@ class TokenSigner:
             "iat": record.issued_at,
             "exp": record.expires_at,
         }
-        if kind == "api":
-            claims["knd"] = "api"
+        if kind != "session":
+            claims["knd"] = kind
         return Secret(jwt.encode(claims, self._key, algorithm=ALGORITHM))
 
     def check(self, token: str) -> TokenClaims:
@@ -263,7 +268,7 @@ class TokenSigner:
         if not (isinstance(iat, int) and isinstance(exp, int)):
             raise Unauthenticated("the bearer token is not valid")
         kind = claims.get("knd", "session")
-        if kind not in ("session", "api"):
+        if kind not in ("session", "api", "anonymous"):
             raise Unauthenticated("the bearer token is not valid")
         return TokenClaims(
             account_uuid=sub,

@@ -555,6 +555,30 @@ async def test_sessions__ending_another_needs_privilege_ending_this_one_not(
     assert (await client.get("/v1/auth/whoami", headers=bearer(other))).status_code == 200
 
 
+async def test_anonymous__a_fleet_of_hosts_logs_in_without_pushing_each_other_out(
+    idm: Idm, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    hosts = [
+        await login(client, "anonymous", None)
+        for _ in range(login_module.MAX_SESSIONS_PER_ACCOUNT + 6)
+    ]
+    for token in hosts:
+        response = await client.get("/v1/unix/user", headers=bearer(token))
+        assert response.status_code == 200, response.text
+    # No record per host: the anonymous entry does not grow with the fleet.
+    with idm.server.read() as txn:
+        anonymous = txn.resolve("anonymous")
+        assert anonymous is not None and anonymous.get("auth_session") == frozenset()
+    # Read-only whatever the session asked, and over at its expiry.
+    denied = await client.post(
+        "/v1/group", json={"name": "nope"}, headers=bearer(hosts[0])
+    )
+    assert denied.status_code == 403
+    clock.advance(limits.READ_ONLY_TOKEN_TTL_SECONDS + 1)
+    expired = await client.get("/v1/unix/user", headers=bearer(hosts[0]))
+    assert_error(expired, 401, "token_expired")
+
+
 async def test_sessions__anonymous_may_not_list_or_end_them(client: httpx.AsyncClient) -> None:
     token = await login(client, "anonymous", None)
     assert_error(await client.get("/v1/auth/sessions", headers=bearer(token)), 403, "access_denied")
