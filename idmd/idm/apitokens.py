@@ -37,9 +37,8 @@ from idmd.entry import Entry
 from idmd.errors import AccessDenied, Conflict, InvalidValue, NotFound
 from idmd.idm import lookup
 from idmd.idm.records import decode_record, encode_record
-from idmd.idm.sshkeys import validate_label
 from idmd.idm.tokens import Scope, SessionRecord
-from idmd.idm.values import iso_time
+from idmd.idm.values import iso_time, validate_label
 from idmd.idm.views import JSON
 from idmd.server import ReadTxn, WriteTxn
 from idmd.server.identity import INTERNAL, Identity
@@ -109,14 +108,7 @@ class ApiTokenRecord:
 
 
 def validate_token_label(raw: object) -> str:
-    """A label as an SSH key's: 1 to 64 of a-z 0-9 . _ - (folded to lowercase)."""
-    try:
-        return validate_label(raw)
-    except InvalidValue:
-        raise InvalidValue(
-            f"an API token label has 1 to {limits.MAX_SSH_KEY_LABEL_LEN} characters "
-            "of a-z, 0-9, '.', '_' and '-'"
-        ) from None
+    return validate_label(raw, "an API token label", limits.MAX_SSH_KEY_LABEL_LEN)
 
 
 def validate_expiry(expires_at: float | None, now: float) -> int:

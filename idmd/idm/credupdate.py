@@ -29,7 +29,6 @@ Rules:
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -38,10 +37,10 @@ from typing import Literal
 from idmd import limits
 from idmd.clock import Clock
 from idmd.entry import Entry
-from idmd.errors import InvalidCredentialUpdate, InvalidValue, MfaRequired, PasswordRejected
+from idmd.errors import InvalidCredentialUpdate, MfaRequired, PasswordRejected
 from idmd.idm import totp
 from idmd.idm.totp import TotpRecord
-from idmd.idm.values import iso_time
+from idmd.idm.values import iso_time, validate_label
 from idmd.idm.views import JSON
 from idmd.server.mods import Add, Mod, Remove, Set
 
@@ -51,18 +50,10 @@ TotpAttr = Literal["totp", "unix_totp"]
 GUARD: dict[PasswordAttr, TotpAttr] = {"password": "totp", "unix_password": "unix_totp"}
 DEFAULT_TOTP_ALGORITHM: totp.Algorithm = "sha256"
 MAX_TOTP_LABEL_CHARS = 64
-_LABEL_RE = re.compile(r"[a-z0-9._-]+")
 
 
 def validate_totp_label(raw: object) -> str:
-    if not isinstance(raw, str):
-        raise InvalidValue("a TOTP label must be a string")
-    label = raw.lower()
-    if not 1 <= len(label) <= MAX_TOTP_LABEL_CHARS or not _LABEL_RE.fullmatch(label):
-        raise InvalidValue(
-            f"a TOTP label has 1 to {MAX_TOTP_LABEL_CHARS} characters of a-z, 0-9, '.', '_', '-'"
-        )
-    return label
+    return validate_label(raw, "a TOTP label", MAX_TOTP_LABEL_CHARS)
 
 
 @dataclass(frozen=True)

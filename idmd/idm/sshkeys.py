@@ -31,7 +31,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
 from idmd import limits
-from idmd.errors import InvalidSshKey, InvalidValue
+from idmd.errors import InvalidSshKey
+from idmd.idm import values
 
 KEY_TYPES = frozenset(
     {
@@ -47,7 +48,6 @@ KEY_TYPES = frozenset(
 # NIST SP 800-57 part 1: RSA below 2048 bits no longer protects anything worth a login.
 MIN_RSA_BITS = 2048
 
-_LABEL_RE = re.compile(r"[a-z0-9._-]+")
 _COMMENT_RE = re.compile(r"[\x20-\x7e]*")
 _B64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 
@@ -69,15 +69,7 @@ class SshKey:
 
 
 def validate_label(raw: object) -> str:
-    if not isinstance(raw, str):
-        raise InvalidValue("an SSH key label must be a string")
-    label = raw.lower()
-    if not 1 <= len(label) <= limits.MAX_SSH_KEY_LABEL_LEN or not _LABEL_RE.fullmatch(label):
-        raise InvalidValue(
-            f"an SSH key label has 1 to {limits.MAX_SSH_KEY_LABEL_LEN} characters "
-            "of a-z, 0-9, '.', '_' and '-'"
-        )
-    return label
+    return values.validate_label(raw, "an SSH key label", limits.MAX_SSH_KEY_LABEL_LEN)
 
 
 def parse_key_line(raw: object) -> tuple[str, str]:

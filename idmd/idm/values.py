@@ -81,6 +81,22 @@ def iso_time(epoch: float) -> str:
     return datetime.fromtimestamp(int(epoch), UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
+_LABEL_RE = re.compile(r"[a-z0-9._-]+")
+
+
+def validate_label(raw: object, what: str, max_len: int) -> str:
+    """A label of an SSH key, a TOTP or an API token: 1 to ``max_len`` of a-z 0-9 . _ -,
+    folded to lowercase. ``what`` names it in the error ("an SSH key label")."""
+    if not isinstance(raw, str):
+        raise InvalidValue(f"{what} must be a string")
+    label = raw.lower()
+    if not 1 <= len(label) <= max_len or not _LABEL_RE.fullmatch(label):
+        raise InvalidValue(
+            f"{what} has 1 to {max_len} characters of a-z, 0-9, '.', '_' and '-'"
+        )
+    return label
+
+
 def validate_loginshell(raw: object) -> str:
     if not isinstance(raw, str):
         raise InvalidValue("loginshell must be a string")
