@@ -74,10 +74,8 @@ def group_policy(group: Entry) -> AccountPolicy | None:
     """The policy one group carries, or ``None`` when it carries none."""
     if not any(group.get(attr) for attr in POLICY_ATTRS):
         return None
-    min_credential: CredentialType = "password"
-    for known in CREDENTIAL_TYPES:
-        if group.first("policy_min_credential") == known:
-            min_credential = known
+    raw = group.first("policy_min_credential")
+    min_credential: CredentialType = raw if raw in CREDENTIAL_TYPES else "password"
     session = _int(group, "policy_session_lifetime")
     privilege = _int(group, "policy_privilege_lifetime")
     return AccountPolicy(
