@@ -12,10 +12,10 @@ dev: $(STAMP)
 	$(MAKE) -s -C nss_module
 	$(MAKE) -s -C pam_module
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 lint: dev
@@ -90,7 +90,7 @@ install-python:
 	cp -r pyproject.toml README.md idmd hermit_cli unixd "$$src"/ && \
 	find "$$src" -name __pycache__ -prune -exec rm -rf {} + && \
 	{ test -x $(VENV_DEST)/bin/python || $(PYTHON) -m venv $(VENV_DEST); } && \
-	$(VENV_DEST)/bin/python -m pip install -q --no-compile --upgrade "$$src" && \
+	$(VENV_DEST)/bin/python -m pip install -q --no-compile --upgrade -c constraints.txt "$$src" && \
 	$(VENV_DEST)/bin/python -m compileall -q -f $(if $(DESTDIR),-s $(DESTDIR) -p /) \
 		$(VENV_DEST)/lib >/dev/null && \
 	if [ -n "$(DESTDIR)" ]; then \
