@@ -442,7 +442,14 @@ class Login:
         return self._end_session(caller.claims.account_uuid, session_id)
 
     def logout(self, caller: Caller) -> bool:
-        """End the caller's session: its token stops working at once."""
+        """End the caller's session: its token stops working at once; whether one was ended.
+
+        ``False`` for a token that names no session record and so stays valid: an anonymous
+        token (stateless, valid until its expiry) and an API token (``api-token destroy``
+        ends it).
+        """
+        if caller.claims.kind != "session":
+            return False
         return self._end_session(caller.claims.account_uuid, caller.claims.session_id)
 
     def _end_session(self, account_uuid: str, session_id: str) -> bool:
