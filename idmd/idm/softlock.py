@@ -167,7 +167,9 @@ class Softlocks:
         """
         key = (account, _known(credential))
         label = credential.replace("_", " ")
-        turn = self._turns.setdefault(key, _Turn())
+        turn = self._turns.get(key)
+        if turn is None:
+            turn = self._turns[key] = _Turn()
         if turn.users > limits.MAX_WAITING_ATTEMPTS:  # the one in its turn, and those waiting
             raise _busy(label)
         turn.users += 1
@@ -197,6 +199,8 @@ class Softlocks:
         now = self._clock.now()
         counter = table.pop(key, None)
         if counter is None:
+            # Only a failure outside ``attempt`` lands here (its reserved slot is the counter
+            # otherwise): room is made where the rules allow, and the counter is kept anyway.
             self._make_room(table, now)
         failures = (counter.failures if counter is not None else 0) + 1
         until = now + delay_after(failures)
