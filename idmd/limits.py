@@ -64,7 +64,23 @@ MAX_BADLIST_WORDS = 100_000
 SOFTLOCK_MAX_DELAY_SECONDS = 60
 CREDENTIAL_LOCK_FAILURES = 100
 CREDENTIAL_LOCK_SECONDS = 24 * 60 * 60
+# Counters of real accounts: a soft bound. Past it only counters whose wait ended at least
+# SOFTLOCK_FORGET_SECONDS ago are dropped; a counter that still waits, is locked or was
+# recently failed is never dropped (its account's failures would start again from one), so
+# the table may grow past this, but only up to the accounts times their credentials.
 MAX_SOFTLOCKS = 100_000
+SOFTLOCK_FORGET_SECONDS = CREDENTIAL_LOCK_SECONDS
+# Counters of names that match no account (or no account the caller may read): their own
+# table, so a flood of made-up names never pushes out a real account's counter. A hard
+# bound (a counter is ~250 bytes: ~12 MB); when every one of them waits, a new name is
+# refused as "too many failed attempts" without a hash check.
+MAX_UNKNOWN_SOFTLOCKS = 50_000
+# Attempts on one credential go one at a time (docs/authentication.md "Softlocks"). At most
+# this many wait behind the one being checked, each at most ATTEMPT_WAIT_SECONDS (less than
+# hermit-unixd's request_timeout default of 4 s, so a host gets an answer, not a timeout);
+# an owner's parallel logins on a few hosts queue, a burst of guesses is refused unchecked.
+MAX_WAITING_ATTEMPTS = 8
+ATTEMPT_WAIT_SECONDS = 3.0
 
 # TOTP (RFC 6238): 30 s steps, 6 digits, 160-bit secrets (RFC 4226 4: at least 128, 160
 # recommended); at most 16 TOTPs per credential so an entry stays small.

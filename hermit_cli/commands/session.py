@@ -14,6 +14,8 @@ Rules:
   longer accepts (expired or revoked) is forgotten too; with no stored token it is
   ``unchanged``; when the server cannot be reached the token is kept, so logout can be
   retried and no live session is silently left behind;
+- a token the server has no session of (an anonymous token, which stays valid until it
+  expires) is forgotten, and the output says it was not ended (``revoked: false``);
 - logout deals with stored tokens only; an API token from ``HERMIT_TOKEN`` is not ended by it.
 """
 
@@ -72,14 +74,23 @@ def logout(ctx: Context, args: argparse.Namespace) -> None:
     if stored is None:
         ctx.out.write_result({"changed": False}, "")
         return
+    revoked = True  # a token the server no longer accepts is as good as ended
     with ApiClient(url, ca=ctx.ca, token=stored.token, transport=ctx.transport) as client:
         try:
-            client.logout()
+            revoked = client.logout().get("changed") is not False
         except ApiError as exc:
             if exc.code not in _DEAD_TOKEN_CODES:
                 raise
     ctx.store.remove(url, stored.name)
-    ctx.out.write_result({"changed": True}, f"logged out {stored.name}")
+    if revoked:
+        confirmation = f"logged out {stored.name}"
+    else:
+        confirmation = (
+            f"forgot the token of {stored.name}; the server ended no session: an anonymous "
+            f"token stays valid until it expires"
+        )
+    # ``changed``: the token is gone from this machine; ``revoked``: the server ended it.
+    ctx.out.write_result({"changed": True, "revoked": revoked}, confirmation)
 
 
 def whoami(ctx: Context, args: argparse.Namespace) -> None:

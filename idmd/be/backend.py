@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Set
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
+from idmd.be.files import make_private
 from idmd.be.idl import IDL
 from idmd.be.kv import KVConnection
 
@@ -129,6 +130,8 @@ class Backend(Generic[E]):
         # Bumped at every commit: a reader whose snapshot predates the last commit must not put
         # what it decoded into the cache (it could be older than the committed entry).
         self._generation = 0
+        # Before SQLite first opens it: the file and its WAL then stay 0600 (be/files.py).
+        make_private(path)
         self._writer = KVConnection(path)
         self._writer.create_tables()
         self._writer_busy = threading.Lock()

@@ -96,8 +96,10 @@ async def whoami(request: Request) -> JSONResponse:
 async def logout(request: Request) -> JSONResponse:
     caller = caller_of(request)
     await read_object(request, allowed=())
-    idm_of(request).login.logout(caller)
-    return JSONResponse({"changed": True})
+    # False for a token that names no session record (anonymous, an API token): it stays
+    # valid, and the answer says so rather than claim a revocation that did not happen.
+    changed = idm_of(request).login.logout(caller)
+    return JSONResponse({"changed": changed})
 
 
 async def list_sessions(request: Request) -> JSONResponse:

@@ -494,7 +494,8 @@ def _unix_paths() -> JSON:
             "post": _operation(
                 "Check a unix password (and the unix TOTP code)",
                 _obj({"state": {"const": "success"}, "user": _ref("UnixUser")}),
-                (404, 429),
+                # No 404: an unknown or unreadable account answers 401 like a wrong password.
+                (429,),
                 body=_obj(
                     {"name": STRING, "password": STRING, "totp": STRING},
                     required=["name", "password"],

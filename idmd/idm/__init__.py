@@ -56,6 +56,8 @@ __all__ = ["Caller", "Idm", "StepResult"]
 # The softlock counters of the unix credential (``idmd.idm.softlock.CREDENTIALS``).
 UNIX_PASSWORD = "unix_password"
 UNIX_TOTP = "unix_totp"
+# What every refused unix credential check answers, whatever the reason (docs/api.md).
+WRONG_UNIX_CREDENTIALS = "wrong name or password"
 
 
 class Idm:
@@ -254,33 +256,43 @@ class Idm:
         """Check a POSIX account's unix password and unix TOTP, as PAM through hermit-unixd
         asks (``POST /v1/unix/auth``).
 
+        The caller is authorised first: an account whose unix view the caller may not read
+        (a site took anonymous out of ``unix_read``) is treated exactly as a name that matches
+        nothing: a dummy Argon2id check, the unknown name's softlock, "wrong name or
+        password", and nothing counted or spent on the account. So a password check tells
+        nobody more than a read of the account would.
+
         An account with a ``unix_totp`` has its code checked first, and a wrong code fails
         without the password being tried, so a password cannot be guessed without the second
         factor. The step a code used is stored at once: it is never accepted again, even
         when the password then turns out wrong. A code sent for an account without a unix TOTP
         is ignored (unixd's view of it may be stale). Softlocks "unix_totp" and
-        "unix_password" are checked before any work; a wrong code also waits for the next
-        step. A right password stored in an older form is re-hashed with Argon2id.
+        "unix_password" are checked in their turn before any work; a wrong code also waits
+        for the next step. A right password stored in an older form is re-hashed with
+        Argon2id.
 
         Errors: ``MfaRequired`` (the account has a unix TOTP and no code came),
-        ``InvalidCredentials`` (unknown name, no unix password, wrong password or code: all
-        alike), ``CredentialLocked`` (too many failures: nothing was checked),
-        ``AccountExpired`` (right credentials, outside the account's validity).
+        ``InvalidCredentials`` (unknown or unreadable name, no unix password, wrong password
+        or code: all alike), ``CredentialLocked`` (too many failures, or attempts waiting:
+        nothing was checked), ``AccountExpired`` (right credentials, outside the account's
+        validity).
         """
         with self.server.read() as txn:
             entry = lookup.find(txn, unix.ACCOUNT_CLASS, name)
+            if entry is not None and not unix.may_read_user(txn, caller.identity, entry):
+                entry = None
         key = entry.uuid if entry is not None else unknown_key(name)
         if entry is not None and entry.get("unix_totp"):
             if totp is None:
                 raise MfaRequired("this account asks for a verification code too")
-            self._check_unix_totp(key, totp)
-        self.softlocks.check(key, UNIX_PASSWORD)
+            await self._check_unix_totp(key, totp)
         phc = entry.first("unix_password") if entry is not None else None
-        ok = await self.hasher.verify(password, phc)  # a dummy check when there is no hash
-        if entry is None or not ok:
-            self.softlocks.failed(key, UNIX_PASSWORD)
-            raise InvalidCredentials("wrong name or password")
-        self.softlocks.succeeded(key, UNIX_PASSWORD)
+        async with self.softlocks.attempt(key, UNIX_PASSWORD) as attempt:
+            ok = await self.hasher.verify(password, phc)  # a dummy check when there is no hash
+            if entry is None or not ok:
+                attempt.failed()
+                raise InvalidCredentials(WRONG_UNIX_CREDENTIALS)
+            attempt.succeeded()
         assert phc is not None  # Invariant: a verified password had a hash.
         await upgrade_password_hash(
             self.server, self.hasher, entry.uuid, "unix_password", phc, password
@@ -289,23 +301,26 @@ class Idm:
             raise AccountExpired("this account is expired or not yet valid")
         with self.server.read() as txn:
             fresh = txn.get(entry.uuid)
-            if fresh is None:
-                raise InvalidCredentials("wrong name or password")
-            return unix.user_view_as(txn, caller.identity, fresh)
+            try:
+                if fresh is None:
+                    raise NotFound("the account went away")
+                return unix.user_view_as(txn, caller.identity, fresh)
+            except NotFound:
+                # Deleted, or no longer readable by the caller, since the check began.
+                raise InvalidCredentials(WRONG_UNIX_CREDENTIALS) from None
 
-    def _check_unix_totp(self, uuid: str, code: Secret) -> None:
+    async def _check_unix_totp(self, uuid: str, code: Secret) -> None:
         """Accept ``code`` for one of the account's unix TOTPs and store the step it used, in
         one write transaction (two logins racing with one code cannot both win).
 
         Errors: ``CredentialLocked``, ``InvalidCredentials`` (the wait then lasts until the
         next time step at least).
         """
-        self.softlocks.check(uuid, UNIX_TOTP)
-        wait = spend_totp_code(self.server, uuid, "unix_totp", code, self.clock.now())
-        if wait is None:
-            # A right code ends its counter (and the reservation its check made) whatever
-            # the password turns out to be.
-            self.softlocks.succeeded(uuid, UNIX_TOTP)
-        else:
-            self.softlocks.failed(uuid, UNIX_TOTP, wait_until=wait)
-            raise InvalidCredentials("wrong name or password")
+        async with self.softlocks.attempt(uuid, UNIX_TOTP) as attempt:
+            wait = spend_totp_code(self.server, uuid, "unix_totp", code, self.clock.now())
+            if wait is None:
+                # A right code ends its counter whatever the password turns out to be.
+                attempt.succeeded()
+                return
+            attempt.failed(wait_until=wait)
+        raise InvalidCredentials(WRONG_UNIX_CREDENTIALS)

@@ -11,9 +11,11 @@ Rules:
   closed, the password checked on a worker thread, then a new write transaction records the
   session. A TOTP or backup code is checked inside the write transaction that stores its use
   (the step counter, the removal), so two logins racing with one code cannot both pass.
-- Every credential is checked behind its softlock: a credential that must wait is denied with
-  the softlock's reason (when to retry) before any work, Argon2 included; a failure counts,
-  a wrong TOTP code also waits for the next time step; a success resets that credential only.
+- Every credential is checked behind its softlock, in the credential's turn (one attempt at
+  a time, ``Softlocks.attempt``): a credential that must wait, or that too many attempts
+  already wait for, is denied with the softlock's reason (when to retry) before any work,
+  Argon2 included; a failure counts, a wrong TOTP code also waits for the next time step; a
+  success resets that credential only.
 - After a password verifies, a hash that ``passwords.needs_upgrade`` names (imported, or an
   older Argon2id cost) is replaced by a fresh Argon2id hash of the same password, unless the
   password changed meanwhile.
@@ -236,14 +238,14 @@ class Login:
                 raise InvalidAuthState(f"the {check.method} step needs a {check.method}")
             subject = check.session.subject
             try:
-                self._softlocks.check(subject.lock_key, check.method)
+                async with self._softlocks.attempt(subject.lock_key, check.method) as attempt:
+                    ok, wait = await self._check_credential(check, credential)
+                    if ok:
+                        attempt.succeeded()
+                    else:
+                        attempt.failed(wait_until=wait)
             except CredentialLocked as locked:
                 return StepResult(Denied(locked.detail))
-            ok, wait = await self._check_credential(check, credential)
-            if ok:
-                self._softlocks.succeeded(subject.lock_key, check.method)
-            else:
-                self._softlocks.failed(subject.lock_key, check.method, wait_until=wait)
         else:
             ok = True
         outcome = self.sessions.finish_step(check, credential_ok=ok)
@@ -440,7 +442,14 @@ class Login:
         return self._end_session(caller.claims.account_uuid, session_id)
 
     def logout(self, caller: Caller) -> bool:
-        """End the caller's session: its token stops working at once."""
+        """End the caller's session: its token stops working at once; whether one was ended.
+
+        ``False`` for a token that names no session record and so stays valid: an anonymous
+        token (stateless, valid until its expiry) and an API token (``api-token destroy``
+        ends it).
+        """
+        if caller.claims.kind != "session":
+            return False
         return self._end_session(caller.claims.account_uuid, caller.claims.session_id)
 
     def _end_session(self, account_uuid: str, session_id: str) -> bool:

@@ -3,7 +3,8 @@
 Reads go through the caller's search (``unix_read``, which holds anonymous, may read POSIX
 entries only), so what hermit-unixd sees is decided by the access profiles like any read.
 Password checks for ``POST /v1/unix/auth`` are the facade's (they are slow); this module finds
-the account and shapes the answer.
+the account, says whether the caller may read it (asked before any check) and shapes the
+answer.
 """
 
 from __future__ import annotations
@@ -48,6 +49,19 @@ def user_view_as(txn: ReadTxn, ident: Identity, entry: Entry) -> JSON:
     if user is None:
         raise NotFound(f"no unix user {entry.first('name')!r}")
     return user
+
+
+def may_read_user(txn: ReadTxn, ident: Identity, entry: Entry) -> bool:
+    """Whether ``ident`` may read the unix view of ``entry`` (what ``get_user`` would show).
+
+    ``POST /v1/unix/auth`` asks this before it checks a password: whoever may not read an
+    account learns nothing of its password either.
+    """
+    try:
+        user_view_as(txn, ident, entry)
+    except NotFound:
+        return False
+    return True
 
 
 def get_user(txn: ReadTxn, ident: Identity, text: str) -> JSON:

@@ -263,6 +263,21 @@ def test_main__logout_revokes_and_forgets(hermit: Hermit, server: ScriptedServer
     assert hermit("logout").out == "unchanged\n"
 
 
+def test_main__logout_of_a_token_the_server_cannot_end_says_so(
+    hermit: Hermit, server: ScriptedServer
+) -> None:
+    hermit.log_in_as("anonymous", "tok-anon")
+    server.expect("POST", "/v1/auth/logout", {"changed": False})
+    result = hermit("logout")
+    assert (result.status, result.out) == (0, (
+        "forgot the token of anonymous; the server ended no session: an anonymous token "
+        "stays valid until it expires\n"))
+    assert hermit.store.load(URL, "anonymous") is None
+    hermit.log_in_as("anonymous", "tok-anon")
+    server.expect("POST", "/v1/auth/logout", {"changed": False})
+    assert json.loads(hermit("logout", "--json").out) == {"changed": True, "revoked": False}
+
+
 def test_main__logout_forgets_a_dead_token(hermit: Hermit, server: ScriptedServer) -> None:
     hermit.log_in_as("alice")
     server.expect("POST", "/v1/auth/logout",
