@@ -618,9 +618,10 @@ def test_migrate__a_version_1_file_keeps_entries_and_hashes_and_gains_group_stub
     cache.close()
     import apsw
 
-    # Version 1 was version 2 without group_refs.
+    # Version 1 was version 2 without group_refs; version 2 was 3 without passwords.version.
     conn = apsw.Connection(str(cache_path))
-    conn.execute("DROP TABLE group_refs; PRAGMA user_version = 1")
+    conn.execute("DROP TABLE group_refs; ALTER TABLE passwords DROP COLUMN version; "
+                 "PRAGMA user_version = 1")
     conn.close()
     cache = Cache(cache_path, clock, cache_timeout=TIMEOUT)
     try:
