@@ -242,7 +242,8 @@ async def test_run_link__a_socket_in_a_shared_directory_gets_nothing(
     settings: TaskSettings, unixd: FakeUnixd, nursery: trio.Nursery
 ) -> None:
     # Anyone could have bound a socket in a world-writable directory: the host's account list
-    # must not go to it, nor home requests come from it. The tasks daemon hangs up without sending a frame.
+    # must not go to it, nor home requests come from it. The tasks daemon hangs up without
+    # sending a frame.
     settings.socket_path.parent.chmod(0o777)
     await nursery.start(run_link, settings)
     peer = await unixd.accept()
