@@ -156,8 +156,9 @@ async def pam_auth_step(r: Resolver, req: m.PamAuthStep, peer: Peer) -> m.Respon
     if conversation.done:
         peer.sessions.remove(req.session)
         if isinstance(reply.prompt, m.DeniedPrompt):
-            check = {Step.VERIFY_ONLINE: "online", Step.VERIFY_OFFLINE: "offline"}.get(
-                conversation.last_check, "none")  # type: ignore[arg-type]
+            last = conversation.last_check
+            check = ("online" if last is Step.VERIFY_ONLINE
+                     else "offline" if last is Step.VERIFY_OFFLINE else "none")
             r.auth_log.failure(user=conversation.login_name, uuid=conversation.name,
                                service=conversation.service, peer_uid=peer.uid, check=check,
                                reason=reply.prompt.reason)
