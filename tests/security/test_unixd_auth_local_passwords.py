@@ -45,6 +45,7 @@ from contrib.harness.host_namespace import (
     stop_pid,
     with_hermit,
 )
+from tests.idmd.crypt_hashes import make_hash
 from tests.integration.conftest import IdmdServer, scratch_dir
 from tests.integration.test_unixd_harness import directory, new_password, unique
 from tests.native.conftest import build_native
@@ -136,16 +137,6 @@ async def test_unixd_auth__no_peer_can_have_a_local_password_checked(
 # End to end: the packaged PAM stack with pam_unix, and /etc/shadow never opened -----------
 
 
-def _shadow_hash(password: str) -> str:
-    if shutil.which("mkpasswd"):
-        made = subprocess.run(["mkpasswd", "-m", "sha-512", "-s"], input=password,
-                              capture_output=True, text=True, check=True)
-    else:
-        made = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password,
-                              capture_output=True, text=True, check=True)
-    return made.stdout.strip()
-
-
 def _wait(what: str, check: object, proc: subprocess.Popen[str], log: Path) -> None:
     deadline = time.monotonic() + WAIT_S
     while not check():  # type: ignore[operator]
@@ -190,7 +181,7 @@ def _stage(work: Path, idmd: IdmdServer, group: str, local_password: str) -> Pat
     # The namespace's /etc/shadow: a file of the test's own, bound over the real one.
     shadow = work / "shadow"
     shadow.write_text(f"root:*:19000:0:99999:7:::\n"
-                      f"{LOCAL_USER}:{_shadow_hash(local_password)}:19000:0:99999:7:::\n")
+                      f"{LOCAL_USER}:{make_hash('$6$', local_password)}:19000:0:99999:7:::\n")
     shadow.chmod(0o640)
     return root
 
