@@ -16,6 +16,10 @@ Rules:
   or control character, and short enough for ``sun_path`` (108 bytes with its NUL).
 - ``home_alias`` may not equal ``home_attr``: the alias would be a symlink to itself.
 - ``request_timeout`` covers a whole request, so it is at least ``connect_timeout``.
+- ``offline_failed_login_attempts`` and ``offline_failed_login_delay`` (issue 9, finding 5;
+  SSSD's keys of those names, in seconds rather than minutes): the wrong offline password that
+  starts an account's delay (the 3rd by default), and that first delay, which doubles with
+  each further failure (``unixd.resolver.offline_failures``).
 - ``token_path`` is optional (not set: unixd reads as anonymous). Only its form is checked
   here; the file itself is checked by hermit-unixd when it starts
   (``unixd.resolver.tokenfile``), since hermit-unixd-tasks reads this file too and neither
@@ -53,6 +57,8 @@ DEFAULTS: dict[str, object] = {
     "connect_timeout": 2,
     "request_timeout": 4,
     "offline_mfa": "deny",
+    "offline_failed_login_attempts": 3,
+    "offline_failed_login_delay": 5,
     "socket_path": "/run/hermit-unixd/sock",
     "task_socket_path": "/run/hermit-unixd/task.sock",
     "cache_path": "/var/cache/hermit-unixd/cache.db",
@@ -62,7 +68,8 @@ KEYS = (
     "uri", "ca_path", "token_path",
     "allowed_login_groups", "name_format", "default_shell", "home_prefix",
     "home_attr", "home_alias", "use_etc_skel", "cache_timeout", "connect_timeout",
-    "request_timeout", "offline_mfa", "socket_path", "task_socket_path", "cache_path",
+    "request_timeout", "offline_mfa", "offline_failed_login_attempts",
+    "offline_failed_login_delay", "socket_path", "task_socket_path", "cache_path",
 )
 NAME_FORMATS = ("name", "spn")
 HOME_ATTRS = ("uuid", "spn", "name")
@@ -77,6 +84,11 @@ MAX_CACHE_TIMEOUT_SECONDS = 86_400
 # Timeouts toward idmd: a login waits for them before going offline, so minutes would be a
 # hang, not a timeout.
 MAX_TIMEOUT_SECONDS = 60.0
+# Free offline failures before the delay: beyond a few hundred the delay would never start
+# for a real guesser, which is the point of the counter.
+MAX_OFFLINE_FAILED_LOGIN_ATTEMPTS = 100
+# The first offline delay: a day at most (it then doubles, capped; see offline_failures).
+MAX_OFFLINE_FAILED_LOGIN_DELAY_SECONDS = 86_400
 # struct sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL.
 MAX_SOCKET_PATH_BYTES = 107
 _PLAIN_PATH_RE = re.compile(r'/[^"\\\x00-\x1f\x7f]*')
@@ -110,6 +122,8 @@ class UnixdConfig:
     connect_timeout: float
     request_timeout: float
     offline_mfa: str
+    offline_failed_login_attempts: int
+    offline_failed_login_delay: float
     socket_path: Path
     task_socket_path: Path
     cache_path: Path
@@ -257,6 +271,23 @@ def _timeout(value: object) -> float:
     return float(value)
 
 
+def _failed_login_attempts(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid("must be an integer")
+    if not 1 <= value <= MAX_OFFLINE_FAILED_LOGIN_ATTEMPTS:
+        raise _Invalid(f"must be between 1 and {MAX_OFFLINE_FAILED_LOGIN_ATTEMPTS}")
+    return value
+
+
+def _failed_login_delay(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Invalid("must be a number of seconds")
+    if not (math.isfinite(value) and 0 < value <= MAX_OFFLINE_FAILED_LOGIN_DELAY_SECONDS):
+        raise _Invalid("must be more than 0 and at most "
+                       f"{MAX_OFFLINE_FAILED_LOGIN_DELAY_SECONDS} seconds")
+    return float(value)
+
+
 def _login_groups(value: object) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise _Invalid("must be a list of group names, spns or uuids")
@@ -289,6 +320,8 @@ _CHECKS: dict[str, _Check] = {
     "connect_timeout": _timeout,
     "request_timeout": _timeout,
     "offline_mfa": _choice(OFFLINE_MFA),
+    "offline_failed_login_attempts": _failed_login_attempts,
+    "offline_failed_login_delay": _failed_login_delay,
     "socket_path": _socket_path,
     "task_socket_path": _path,
     "cache_path": _path,

@@ -1,26 +1,23 @@
-"""Parsing the host's own /etc/passwd, /etc/group and /etc/shadow into task-socket records.
+"""Parsing the host's own /etc/passwd and /etc/group into task-socket records.
 
 This module turns the text of those files into the records hermit-unixd-tasks sends in a
 ``local_identities`` request (docs/protocol.md, "Task socket"): PASSWD and GROUP exactly as on
-the client socket, and ``{"name", "hash"}`` for shadow. It reads no file (the tasks daemon
-does), and decides nothing about shadowing (unixd does: a local name or id always wins).
+the client socket. It reads no file (the tasks daemon does), and decides nothing about
+shadowing (unixd does: a local name or id always wins). /etc/shadow is no business of hermit's
+(issue 9, finding 1): local passwords are pam_unix's.
 
 Rules:
 - Blank lines and lines starting with ``#`` are ignored; NIS compat lines (``+``/``-``) are
   not identities and are ignored too.
 - A line with the wrong number of fields, a name no lookup could ask for (the client socket's
   name rule), or an id that is not a decimal uid_t is malformed: it is skipped, and one warning
-  per file gives how many lines were and their line numbers, never their content (a shadow
-  line holds a password hash).
+  per file gives how many lines were and their line numbers, never their content.
 - Every record built satisfies ``unixd.proto.messages.Passwd`` / ``Group``, so unixd can
   serve it as it is. Fields glibc tolerates are normalised the way login(1) reads them, so a
   local account is never dropped for a cosmetic reason (it must keep shadowing the
   directory): an empty shell is ``/bin/sh`` (passwd(5)), a home that is not an absolute path
   is ``/``, control characters in the gecos become spaces, and a gecos too long is cut.
 - A group member that breaks the name rule is left out of ``members``; the group stays.
-- shadow(5) lines have nine fields; glibc also reads shorter ones (down to name and hash), so
-  hermit accepts 2 to 9. The hash is kept as it is, except that a field with a control
-  character is treated as locked (``!``): it cannot be a valid crypt(3) string.
 """
 
 from __future__ import annotations
@@ -44,11 +41,10 @@ _DECIMAL_RE = re.compile(r"[0-9]{1,10}")
 DEFAULT_SHELL = "/bin/sh"
 # login(1) changes to / when the home directory cannot be used.
 DEFAULT_HOME = "/"
-LOCKED_HASH = "!"
 
 
 class _Malformed(Exception):
-    """A line that cannot be a record; counted, never shown (it may hold a hash)."""
+    """A line that cannot be a record; counted, never shown (only its number is logged)."""
 
 
 def parse_passwd(text: str) -> list[dict[str, object]]:
@@ -59,11 +55,6 @@ def parse_passwd(text: str) -> list[dict[str, object]]:
 def parse_group(text: str) -> list[dict[str, object]]:
     """The GROUP records of an /etc/group text, in file order."""
     return _parse(text, "group", _group_record)
-
-
-def parse_shadow(text: str) -> list[dict[str, object]]:
-    """The ``{"name", "hash"}`` records of an /etc/shadow text, in file order."""
-    return _parse(text, "shadow", _shadow_record)
 
 
 def _parse(
@@ -138,16 +129,6 @@ def _group_record(fields: list[str]) -> dict[str, object]:
         except HermitError:
             continue
     return _build(lambda: Group(name=_name(name), gid=_id(gid), members=tuple(kept)).to_json())
-
-
-def _shadow_record(fields: list[str]) -> dict[str, object]:
-    # name:hash:lastchg:min:max:warn:inactive:expire:reserved (shadow(5))
-    if not 2 <= len(fields) <= 9:
-        raise _Malformed
-    name, hash_ = fields[0], fields[1]
-    if _CONTROL_RE.search(hash_):
-        hash_ = LOCKED_HASH
-    return {"name": _name(name), "hash": hash_}
 
 
 def _build(make: Callable[[], T]) -> T:

@@ -8,8 +8,7 @@ the next ``Action`` until that action is a ``Reply`` the PAM module can relay.
 States and transitions (every rule after a check lives in ``_TRANSITIONS``; anything else is
 our bug)::
 
-    AWAIT_PASSWORD --password--> VERIFY_LOCAL    (a local account: its shadow hash)
-                              -> AWAIT_CODE      (the cached view says unix_mfa)
+    AWAIT_PASSWORD --password--> AWAIT_CODE      (the cached view says unix_mfa)
                               -> VERIFY_ONLINE   (idmd reachable: POST /v1/unix/auth)
                               -> VERIFY_OFFLINE  (offline: the cached Argon2id hash)
                               -> DONE            (unix_mfa, offline, offline_mfa = "deny")
@@ -25,7 +24,8 @@ our bug)::
                                                      the same login asks for the code)
                                   -> DONE           (a code was sent already: idmd's bug)
     VERIFY_OFFLINE --accepted/refused/no_hash--> DONE
-    VERIFY_LOCAL   --accepted/refused--> DONE
+                   --locked--> DONE               (the offline failure delay of this account
+                                                   is running: nothing was checked)
 
 Rules:
 - The password and the code are held only between their answers and the end of the checks,
@@ -37,13 +37,17 @@ Rules:
   "Password + TOTP offline" has the trade-off).
 - ``locked`` (idmd: too many failed attempts) is denied with a reason to try later; it is
   never answered from the cache, which would turn idmd's lockout into an offline guess.
-- Every account unixd knows, local or directory, expired or not, is asked for a password the
-  same way, so prompts never tell those apart (the code prompt tells an account with a unix
-  TOTP, which its view, readable by unixd's anonymous reader, says anyway). An account it
-  does not know at all is answered ``unknown`` at ``pam_auth_init``, before any prompt (the
-  resolver decides; this machine never starts): the PAM module then returns
-  PAM_USER_UNKNOWN (or PAM_IGNORE with ``ignore_unknown_user``) and the stack's other
-  modules, which ask for a password as usual, decide — as SSSD's pam_sss does.
+- Only directory accounts converse: hermit never holds or checks a local account's password
+  (issue 9: unixd had /etc/shadow's hashes and answered right/wrong to any local user). A
+  local name, like a name unixd does not know at all, is answered ``unknown`` at
+  ``pam_auth_init``, before any prompt (the resolver and the dispatcher decide; this machine
+  never starts): the PAM module then returns PAM_USER_UNKNOWN (or PAM_IGNORE with
+  ``ignore_unknown_user``) and the stack's other modules (pam_unix for local accounts)
+  decide, as SSSD's pam_sss does. Every directory account, expired or not, is asked for a
+  password the same way (the code prompt tells an account with a unix TOTP, which its view,
+  readable by unixd's anonymous reader, says anyway).
+- Who may converse about which account (a peer that is not root only about its own, as
+  unix_chkpwd rules) is the dispatcher's; the offline failure delay is the resolver's.
 - Session ids (43 characters of URL-safe base64 from 32 random bytes) live in a bounded LRU
   per connection; the oldest conversation is dropped when a connection opens too many.
 
@@ -88,12 +92,9 @@ OFFLINE_MFA_DENIED = (
     "cannot be checked offline on this host: try again when the server is back"
 )
 LOCKED = "too many failed attempts with this account's credentials: try again later"
+# A peer that is not root asked to check another account's password (unix_chkpwd's rule).
+OTHER_ACCOUNT = "only root may check the password of another account"
 OVER = "this login conversation is over"
-
-
-class AccountKind(enum.Enum):
-    LOCAL = "local"
-    DIRECTORY = "directory"
 
 
 class OfflineMfa(enum.Enum):
@@ -108,7 +109,6 @@ class Step(enum.Enum):
     AWAIT_CODE = "await_code"
     VERIFY_ONLINE = "verify_online"
     VERIFY_OFFLINE = "verify_offline"
-    VERIFY_LOCAL = "verify_local"
     DONE = "done"
 
 
@@ -121,7 +121,9 @@ class Outcome(enum.Enum):
     UNREACHABLE = "unreachable"  # idmd could not be asked: go offline
     NO_HASH = "no_hash"  # offline, and no cached hash to compare with
     ERROR = "error"  # idmd answered something unusable
-    LOCKED = "locked"  # idmd: too many failures on this credential, nothing was checked
+    # idmd: too many failures on this credential; offline: the account's failure delay is
+    # running. Either way nothing was checked.
+    LOCKED = "locked"
     MFA_REQUIRED = "mfa_required"  # idmd wants a code the conversation did not ask for
 
 
@@ -143,12 +145,7 @@ class VerifyOffline:
     password: str = field(repr=False)
 
 
-@dataclass(frozen=True)
-class VerifyLocal:
-    password: str = field(repr=False)
-
-
-Action = Reply | VerifyOnline | VerifyOffline | VerifyLocal
+Action = Reply | VerifyOnline | VerifyOffline
 
 
 class ConversationError(Exception):
@@ -156,22 +153,26 @@ class ConversationError(Exception):
 
 
 class Conversation:
-    """One login's conversation for the account ``name`` (the resolver's folded key).
+    """One login's conversation for the directory account ``name`` (its uuid).
 
+    ``gidnumber``: the account's uid (who may converse about it: the dispatcher decides);
     ``mfa``: the account's unix credential carries a TOTP (as far as unixd knows);
-    ``offline_mfa``: the host's policy for such accounts while offline.
+    ``offline_mfa``: the host's policy for such accounts while offline. ``login_name`` and
+    ``service`` (the name asked for and the PAM service) are for the log only.
     """
 
     def __init__(
         self,
         name: str,
-        kind: AccountKind,
         *,
+        gidnumber: int | None = None,
         mfa: bool = False,
         offline_mfa: OfflineMfa = OfflineMfa.DENY,
     ) -> None:
         self.name = name
-        self.kind = kind
+        self.gidnumber = gidnumber
+        self.login_name = name
+        self.service = ""
         self.mfa = mfa
         self.offline_mfa = offline_mfa
         self.step = Step.AWAIT_PASSWORD
@@ -179,9 +180,11 @@ class Conversation:
         # the code from its answer until DONE; both None otherwise.
         self._password: str | None = None
         self._code: str | None = None
+        # The last check run (VERIFY_ONLINE or VERIFY_OFFLINE), for the log of a failure.
+        self.last_check: Step | None = None
 
     def __repr__(self) -> str:
-        return f"Conversation({self.name!r}, {self.kind.value}, {self.step.value})"
+        return f"Conversation({self.name!r}, {self.step.value})"
 
     @property
     def done(self) -> bool:
@@ -194,9 +197,6 @@ class Conversation:
         """The user's answer to the last prompt; ``online``: may idmd be asked now."""
         if self.step is Step.AWAIT_PASSWORD:
             self._password = answer
-            if self.kind is AccountKind.LOCAL:
-                self.step = Step.VERIFY_LOCAL
-                return VerifyLocal(answer)
             if not self.mfa:
                 return self._verify(online)
             if not online and self.offline_mfa is OfflineMfa.DENY:
@@ -234,6 +234,8 @@ class Conversation:
         return VerifyOffline(self._password)
 
     def _finish(self, prompt: Prompt) -> Reply:
+        if self.step in (Step.VERIFY_ONLINE, Step.VERIFY_OFFLINE):
+            self.last_check = self.step
         self.step = Step.DONE
         self._password = None
         self._code = None
@@ -289,8 +291,7 @@ _TRANSITIONS: dict[tuple[Step, Outcome], Callable[[Conversation], Action]] = {
     (Step.VERIFY_OFFLINE, Outcome.ACCEPTED): _success,
     (Step.VERIFY_OFFLINE, Outcome.REFUSED): _wrong,
     (Step.VERIFY_OFFLINE, Outcome.NO_HASH): _no_hash,
-    (Step.VERIFY_LOCAL, Outcome.ACCEPTED): _success,
-    (Step.VERIFY_LOCAL, Outcome.REFUSED): _wrong,
+    (Step.VERIFY_OFFLINE, Outcome.LOCKED): _locked,
 }
 
 

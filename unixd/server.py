@@ -46,7 +46,6 @@ from unixd.resolver.memcache import MemCache
 from unixd.resolver.netwatch import watch_network
 from unixd.resolver.provider import IdmProvider, pinned_tls_context
 from unixd.resolver.resolver import Resolver
-from unixd.resolver.shadow import verify_shadow_hash
 from unixd.resolver.tasklink import TaskLink
 
 log = logging.getLogger(__name__)
@@ -213,8 +212,10 @@ def build_resolver(cfg: UnixdConfig, cache: Cache, provider: IdmProvider, clock:
     return Resolver(
         cache, provider, records.Shaping.from_config(cfg, shells), link,
         clock=clock, cache_timeout=cfg.cache_timeout, request_timeout=cfg.request_timeout,
-        verify_shadow=verify_shadow_hash, use_etc_skel=cfg.use_etc_skel,
+        use_etc_skel=cfg.use_etc_skel,
         offline_mfa=OfflineMfa(cfg.offline_mfa),
+        offline_failed_login_attempts=cfg.offline_failed_login_attempts,
+        offline_failed_login_delay=cfg.offline_failed_login_delay,
     )
 
 

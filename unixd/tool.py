@@ -152,7 +152,11 @@ def cmd_auth_test(conn: Connection, args: argparse.Namespace, out: TextIO) -> in
             out.write(f"auth: denied ({prompt.reason})\n")
             return EXIT_FAILED
         if isinstance(prompt, m.UnknownPrompt):
-            out.write("auth: unknown (not an account hermit can authenticate now)\n")
+            if prompt.reason is not None:
+                # A local account (root, ...): its password is pam_unix's, never hermit's.
+                out.write(f"auth: unknown ({name} is {prompt.reason})\n")
+            else:
+                out.write("auth: unknown (not an account hermit can authenticate now)\n")
             return EXIT_FAILED
         if isinstance(prompt, m.TextPrompt):
             out.write(prompt.text + "\n")

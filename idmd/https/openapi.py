@@ -104,6 +104,7 @@ SCHEMAS: JSON = {
             "expire_at": _nullable(STRING),
             "groups": {"type": "array", "items": _ref("UnixGroupRef")},
             "unix_mfa": BOOL,
+            "password_version": _nullable(STRING),
         }
     ),
     "UnixGroup": _obj(

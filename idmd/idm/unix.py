@@ -13,7 +13,8 @@ from idmd.entry import Entry
 from idmd.errors import NotFound
 from idmd.filter import And, Eq, Pres
 from idmd.idm import lookup
-from idmd.idm.unixview import unix_group_view, unix_user_view
+from idmd.idm.tokens import SIGNING_KEY_META
+from idmd.idm.unixview import password_version, unix_group_view, unix_user_view, version_key
 from idmd.idm.views import JSON
 from idmd.server import ReadTxn
 from idmd.server.identity import Identity
@@ -28,14 +29,33 @@ def _has_unix_mfa(txn: ReadTxn, uuid: str) -> bool:
     return stored is not None and bool(stored.get("unix_totp"))
 
 
+def _version_key(txn: ReadTxn) -> bytes:
+    pem = txn.get_meta(SIGNING_KEY_META)
+    assert pem is not None  # Invariant: Idm made the signing key before serving anything.
+    return version_key(pem)
+
+
+def _password_version(txn: ReadTxn, uuid: str, key: bytes) -> str | None:
+    """``password_version`` of the stored entry's unix password (a secret no view shows)."""
+    stored = txn.get(uuid)
+    return password_version(key, stored.first("unix_password") if stored else None)
+
+
 def list_users(txn: ReadTxn, ident: Identity) -> list[JSON]:
     # One pass for every holder instead of a read per account (a third of a listing's time).
     holders = frozenset(
         entry.uuid
         for entry in txn.internal_search(And((Eq("class", ACCOUNT_CLASS), Pres("unix_totp"))))
     )
+    key = _version_key(txn)
+    versions = {
+        entry.uuid: password_version(key, entry.first("unix_password"))
+        for entry in txn.internal_search(
+            And((Eq("class", ACCOUNT_CLASS), Pres("unix_password"))))
+    }
     users = [
-        unix_user_view(entry, txn, unix_mfa=entry.uuid in holders)
+        unix_user_view(entry, txn, unix_mfa=entry.uuid in holders,
+                       password_version=versions.get(entry.uuid))
         for entry in txn.search(ident, Eq("class", ACCOUNT_CLASS))
     ]
     return sorted((user for user in users if user is not None), key=lambda u: str(u["name"]))
@@ -44,7 +64,8 @@ def list_users(txn: ReadTxn, ident: Identity) -> list[JSON]:
 def user_view_as(txn: ReadTxn, ident: Identity, entry: Entry) -> JSON:
     """UNIX_USER of ``entry`` as ``ident`` sees it. Errors: ``NotFound``."""
     user = unix_user_view(
-        lookup.read_as(txn, ident, entry), txn, unix_mfa=_has_unix_mfa(txn, entry.uuid)
+        lookup.read_as(txn, ident, entry), txn, unix_mfa=_has_unix_mfa(txn, entry.uuid),
+        password_version=_password_version(txn, entry.uuid, _version_key(txn)),
     )
     if user is None:
         raise NotFound(f"no unix user {entry.first('name')!r}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import trio
 from cryptography.hazmat.primitives import serialization
@@ -86,7 +88,9 @@ async def test_unix_user__view_with_private_group_first_and_nested_groups(
             },
         ],
         "unix_mfa": False,
+        "password_version": user["password_version"],
     }
+    assert re.fullmatch(r"[0-9a-f]{16}", user["password_version"])
     for ref in ("10001", "alice@example.com", user["uuid"]):
         assert (await client.get(f"/v1/unix/user/{ref}", headers=anon)).json() == user
     listing = (await client.get("/v1/unix/user", headers=anon)).json()

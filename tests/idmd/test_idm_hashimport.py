@@ -2,7 +2,7 @@
 and are marked for the upgrade to Argon2id.
 
 Every known-answer vector is made here at test time: PBKDF2 and SSHA with hashlib and the
-writers' encodings, crypt(3) by mkpasswd(1) or libxcrypt (``tests.unixd.test_shadow``).
+writers' encodings, crypt(3) by mkpasswd(1) or libxcrypt (``tests.idmd.crypt_hashes``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from idmd.idm.hashimport import (
     validate_imported_hash,
 )
 from idmd.idm.passwords import hash_password_sync, needs_upgrade, verify_password_sync
-from tests.unixd.test_shadow import make_hash
+from tests.idmd.crypt_hashes import make_hash
 
 PASSWORD = "heron quartz kettle ßtaple"
 SALT = b"\x01\x02salt-of-16bytes"

@@ -41,11 +41,11 @@ def gid_of(made: Directory, group: str) -> int:
 
 
 def send_local_identities(unixd: Unixd, users: list[tuple[str, int]]) -> None:
-    """What hermit-unixd-tasks sends on connect: these local users, no groups or hashes."""
+    """What hermit-unixd-tasks sends on connect: these local users, no groups (and never a
+    password hash: issue 9)."""
     passwd = [{"name": name, "passwd": "x", "uid": uid, "gid": uid, "gecos": "",
                "dir": "/nonexistent", "shell": "/usr/sbin/nologin"} for name, uid in users]
-    request = {"v": 1, "id": 1, "op": "local_identities", "passwd": passwd, "group": [],
-               "shadow": []}
+    request = {"v": 1, "id": 1, "op": "local_identities", "passwd": passwd, "group": []}
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(60)
         sock.connect(str(unixd.workdir / "task.sock"))

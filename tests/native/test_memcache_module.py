@@ -127,7 +127,7 @@ async def test_memcache__names_the_writer_shadows_are_left_to_the_socket(
         groups=[], hidden_members=frozenset())
     local = parse_local_identities({"passwd": [{"name": "bob", "uid": 5}, {"name": "x",
                                                                                 "uid": 70001}],
-                                       "group": [], "shadow": []})
+                                       "group": []})
     recs = mc.build(view, shaping, local, 1.5e9)
     publish(socket_dir, Kind.PASSWD, recs[Kind.PASSWD])
     results, server = await run_calls(native_build, socket_dir, always({"status": "notfound"}), [

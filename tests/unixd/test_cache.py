@@ -618,9 +618,10 @@ def test_migrate__a_version_1_file_keeps_entries_and_hashes_and_gains_group_stub
     cache.close()
     import apsw
 
-    # Version 1 was version 2 without group_refs.
+    # Version 1 was version 2 without group_refs; version 2 was 3 without passwords.version.
     conn = apsw.Connection(str(cache_path))
-    conn.execute("DROP TABLE group_refs; PRAGMA user_version = 1")
+    conn.execute("DROP TABLE group_refs; ALTER TABLE passwords DROP COLUMN version; "
+                 "PRAGMA user_version = 1")
     conn.close()
     cache = Cache(cache_path, clock, cache_timeout=TIMEOUT)
     try:
@@ -630,5 +631,64 @@ def test_migrate__a_version_1_file_keeps_entries_and_hashes_and_gains_group_stub
         cache.close()
         cache = Cache(cache_path, clock, cache_timeout=TIMEOUT)  # now current: no migration
         assert cache.group_stub("name", "staff") is not None
+    finally:
+        cache.close()
+
+
+# Password versions (issue 9, finding 7) ---------------------------------------------------
+
+
+def with_version(user: dict[str, object], version: object) -> dict[str, object]:
+    return {**user, "password_version": version}
+
+
+def test_password_version__only_another_version_drops_the_hash(cache: Cache) -> None:
+    cache.put_user(with_version(unix_user(uuid="u1"), "aaaa"))
+    cache.store_password("u1", "correct horse", "aaaa")
+    assert cache.password_version("u1") == "aaaa"
+    cache.put_user(with_version(unix_user(uuid="u1"), "aaaa"))
+    cache.put_user(unix_user(uuid="u1"))  # no key: an idmd older than versions decides nothing
+    assert cache.verify_password("u1", "correct horse")
+    cache.put_user(with_version(unix_user(uuid="u1"), "bbbb"))
+    assert cache.password_hash("u1") is None
+
+
+@pytest.mark.parametrize("version", [None, 5, ""])
+def test_password_version__a_view_without_a_usable_version_drops_the_hash(
+    cache: Cache, version: object
+) -> None:
+    cache.put_user(unix_user(uuid="u1"))
+    cache.store_password("u1", "correct horse", "aaaa")
+    cache.replace_users([with_version(unix_user(uuid="u1"), version)])
+    assert cache.password_hash("u1") is None
+
+
+def test_password_version__a_hash_without_one_goes_with_the_first_versioned_view(
+    cache: Cache,
+) -> None:
+    cache.put_user(unix_user(uuid="u1"))
+    cache.store_password("u1", "correct horse")
+    assert cache.password_version("u1") is None
+    cache.put_user(with_version(unix_user(uuid="u1"), "aaaa"))
+    assert cache.password_hash("u1") is None
+
+
+def test_migrate__a_version_2_file_keeps_hashes_without_a_version(
+    cache: Cache, cache_path: Path, clock: FakeClock
+) -> None:
+    cache.put_user(unix_user(uuid="u1"))
+    cache.store_password("u1", "correct horse", "aaaa")
+    cache.close()
+    import apsw
+
+    conn = apsw.Connection(str(cache_path))
+    conn.execute("ALTER TABLE passwords DROP COLUMN version; PRAGMA user_version = 2")
+    conn.close()
+    cache = Cache(cache_path, clock, cache_timeout=TIMEOUT)
+    try:
+        assert cache.verify_password("u1", "correct horse")
+        assert cache.password_version("u1") is None
+        cache.put_user(with_version(unix_user(uuid="u1"), "aaaa"))
+        assert cache.password_hash("u1") is None
     finally:
         cache.close()

@@ -41,6 +41,8 @@ def test_load_config__defaults_are_those_of_design(tmp_path: Path) -> None:
         connect_timeout=2.0,
         request_timeout=4.0,
         offline_mfa="deny",
+        offline_failed_login_attempts=3,
+        offline_failed_login_delay=5.0,
         socket_path=Path("/run/hermit-unixd/sock"),
         task_socket_path=Path("/run/hermit-unixd/task.sock"),
         cache_path=Path("/var/cache/hermit-unixd/cache.db"),
@@ -61,6 +63,8 @@ cache_timeout = 60
 connect_timeout = 0.5
 request_timeout = 3
 offline_mfa = "password"
+offline_failed_login_attempts = 5
+offline_failed_login_delay = 30
 socket_path = "/tmp/h/sock"
 task_socket_path = "/tmp/h/task.sock"
 cache_path = "/tmp/h/cache.db"
@@ -73,6 +77,7 @@ cache_path = "/tmp/h/cache.db"
     assert config.use_etc_skel is True
     assert (config.cache_timeout, config.connect_timeout, config.request_timeout) == (60, 0.5, 3)
     assert config.offline_mfa == "password"
+    assert (config.offline_failed_login_attempts, config.offline_failed_login_delay) == (5, 30.0)
     assert config.socket_path == Path("/tmp/h/sock")
     assert config.cache_path == Path("/tmp/h/cache.db")
     assert config.ca_path == Path("/srv/ca.pem")
@@ -154,6 +159,14 @@ def test_parse_config__uri_is_required() -> None:
         ("request_timeout", False, "number"),
         ("offline_mfa", "allow", "one of deny, password"),
         ("offline_mfa", True, "one of deny, password"),
+        ("offline_failed_login_attempts", 0, "between 1 and 100"),
+        ("offline_failed_login_attempts", 101, "between 1 and 100"),
+        ("offline_failed_login_attempts", 2.5, "integer"),
+        ("offline_failed_login_attempts", True, "integer"),
+        ("offline_failed_login_delay", 0, "more than 0"),
+        ("offline_failed_login_delay", 86_401, "at most 86400"),
+        ("offline_failed_login_delay", float("nan"), "more than 0"),
+        ("offline_failed_login_delay", "5", "number"),
         ("socket_path", "run/sock", "absolute path"),
         ("socket_path", '/run/"sock', "without quotes"),
         ("socket_path", "/run/s\\ock", "backslashes"),

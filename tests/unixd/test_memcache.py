@@ -299,7 +299,7 @@ async def test_handle_tasks__new_local_identities_flush_the_files(
                                on_local_change=lambda: flushed.append(True)))
     await ours.send_all(encode_frame(
         {"v": 1, "id": 1, "op": "local_identities", "passwd": [{"name": "bob", "uid": 5}],
-         "group": [], "shadow": []}, limits.MAX_TASK_FRAME_BYTES))
+         "group": []}, limits.MAX_TASK_FRAME_BYTES))
     await wait_for(lambda: flushed == [True])
     assert env.link.local.has_user("bob")
     await ours.aclose()

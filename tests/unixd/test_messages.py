@@ -135,6 +135,19 @@ def test_encode_response__prompts_carry_echo_as_the_protocol_says() -> None:
     assert SuccessPrompt().to_json() == {"kind": "success"}
     assert DeniedPrompt("no").to_json() == {"kind": "denied", "reason": "no"}
     assert UnknownPrompt().to_json() == {"kind": "unknown"}
+    assert UnknownPrompt("a local account").to_json() == {"kind": "unknown",
+                                                          "reason": "a local account"}
+
+
+def test_parse_prompt__unknown_may_say_why_and_nothing_else() -> None:
+    assert parse_prompt({"kind": "unknown"}) == UnknownPrompt()
+    assert parse_prompt({"kind": "unknown", "reason": "local"}) == UnknownPrompt("local")
+    with pytest.raises(InvalidField):
+        parse_prompt({"kind": "unknown", "reason": 5})
+    with pytest.raises(InvalidField):
+        parse_prompt({"kind": "unknown", "reason": "two\nlines"})
+    with pytest.raises(InvalidField):
+        parse_prompt({"kind": "unknown", "why": "local"})
 
 
 # Round trips: a client core and a server core back to back --------------------------------

@@ -23,7 +23,6 @@ from unixd.pam import (
     PASSWORD_PROMPT,
     WRONG_PASSWORD,
     WRONG_PASSWORD_OR_CODE,
-    AccountKind,
     Action,
     Conversation,
     ConversationError,
@@ -32,7 +31,6 @@ from unixd.pam import (
     Reply,
     SessionTable,
     Step,
-    VerifyLocal,
     VerifyOffline,
     VerifyOnline,
 )
@@ -59,40 +57,37 @@ class Script:
 
 
 def test_conversation__starts_by_asking_a_password_without_echo() -> None:
-    reply = Conversation("u", AccountKind.DIRECTORY).start()
+    reply = Conversation("u").start()
     assert reply.prompt == PasswordPrompt(prompt=PASSWORD_PROMPT)
     assert reply.prompt.to_json()["echo"] is False
 
 
 @pytest.mark.parametrize(
-    ("kind", "online", "script", "expected"),
+    ("online", "script", "expected"),
     [
-        (AccountKind.DIRECTORY, True, [(VerifyOnline, Outcome.ACCEPTED)], SuccessPrompt()),
-        (AccountKind.DIRECTORY, True, [(VerifyOnline, Outcome.REFUSED)],
+        (True, [(VerifyOnline, Outcome.ACCEPTED)], SuccessPrompt()),
+        (True, [(VerifyOnline, Outcome.REFUSED)],
          DeniedPrompt(reason="wrong password")),
-        (AccountKind.DIRECTORY, True, [(VerifyOnline, Outcome.EXPIRED)],
+        (True, [(VerifyOnline, Outcome.EXPIRED)],
          DeniedPrompt(reason="this account is expired or not yet valid")),
-        (AccountKind.DIRECTORY, True, [(VerifyOnline, Outcome.ERROR)],
+        (True, [(VerifyOnline, Outcome.ERROR)],
          DeniedPrompt(reason="the password cannot be checked now")),
-        (AccountKind.DIRECTORY, True,
+        (True,
          [(VerifyOnline, Outcome.UNREACHABLE), (VerifyOffline, Outcome.ACCEPTED)],
          SuccessPrompt()),
-        (AccountKind.DIRECTORY, True,
+        (True,
          [(VerifyOnline, Outcome.UNREACHABLE), (VerifyOffline, Outcome.REFUSED)],
          DeniedPrompt(reason="wrong password")),
-        (AccountKind.DIRECTORY, False, [(VerifyOffline, Outcome.ACCEPTED)], SuccessPrompt()),
-        (AccountKind.DIRECTORY, False, [(VerifyOffline, Outcome.NO_HASH)],
+        (False, [(VerifyOffline, Outcome.ACCEPTED)], SuccessPrompt()),
+        (False, [(VerifyOffline, Outcome.NO_HASH)],
          DeniedPrompt(reason="the identity server is unreachable and this password was never "
                              "used on this host")),
-        (AccountKind.LOCAL, True, [(VerifyLocal, Outcome.ACCEPTED)], SuccessPrompt()),
-        (AccountKind.LOCAL, False, [(VerifyLocal, Outcome.REFUSED)],
-         DeniedPrompt(reason="wrong password")),
     ],
 )
 def test_conversation__each_path_ends_in_its_prompt(
-    kind: AccountKind, online: bool, script: list[tuple[type, Outcome]], expected: object
+    online: bool, script: list[tuple[type, Outcome]], expected: object
 ) -> None:
-    conversation = Conversation("u", kind)
+    conversation = Conversation("u")
     conversation.start()
     reply = Script(*script).run(conversation, "secret", online=online)
     assert reply.prompt == expected
@@ -100,14 +95,14 @@ def test_conversation__each_path_ends_in_its_prompt(
 
 
 def test_conversation__an_outcome_without_a_rule_is_our_bug() -> None:
-    conversation = Conversation("u", AccountKind.DIRECTORY)
+    conversation = Conversation("u")
     conversation.receive("secret", online=False)
     with pytest.raises(ConversationError):
         conversation.outcome(Outcome.UNREACHABLE)  # offline cannot become more offline
 
 
 def test_conversation__a_step_after_the_end_is_denied() -> None:
-    conversation = Conversation("u", AccountKind.DIRECTORY)
+    conversation = Conversation("u")
     Script((VerifyOnline, Outcome.ACCEPTED)).run(conversation, "secret", online=True)
     reply = conversation.receive("again", online=True)
     assert isinstance(reply, Reply)
@@ -115,7 +110,7 @@ def test_conversation__a_step_after_the_end_is_denied() -> None:
 
 
 def test_conversation__never_shows_the_password() -> None:
-    conversation = Conversation("u", AccountKind.DIRECTORY)
+    conversation = Conversation("u")
     action = conversation.receive("hunter2-secret", online=True)
     assert "hunter2" not in repr(action)
     assert "hunter2" not in repr(conversation)
@@ -123,10 +118,10 @@ def test_conversation__never_shows_the_password() -> None:
 
 def test_session_table__is_a_bounded_lru() -> None:
     table = SessionTable()
-    ids = [table.add(Conversation(str(i), AccountKind.DIRECTORY))
+    ids = [table.add(Conversation(str(i)))
            for i in range(MAX_SESSIONS_PER_CONNECTION)]
     assert table.get(ids[0]) is not None  # now the most recently used
-    table.add(Conversation("new", AccountKind.DIRECTORY))
+    table.add(Conversation("new"))
     assert len(table) == MAX_SESSIONS_PER_CONNECTION
     assert table.get(ids[1]) is None  # the least recently used went
     assert table.get(ids[0]) is not None
@@ -136,7 +131,7 @@ def test_session_table__is_a_bounded_lru() -> None:
 
 def test_session_table__ids_are_long_and_distinct() -> None:
     table = SessionTable()
-    ids = {table.add(Conversation("u", AccountKind.DIRECTORY)) for _ in range(4)}
+    ids = {table.add(Conversation("u")) for _ in range(4)}
     assert len(ids) == 4
     assert all(len(session) == 43 for session in ids)
 
@@ -174,7 +169,7 @@ CODE = "123456"
 
 
 def _at_code(offline_mfa: OfflineMfa = OfflineMfa.DENY) -> Conversation:
-    conversation = Conversation("u", AccountKind.DIRECTORY, mfa=True, offline_mfa=offline_mfa)
+    conversation = Conversation("u", mfa=True, offline_mfa=offline_mfa)
     reply = conversation.receive("secret", online=True)
     assert reply == Reply(CodePrompt(prompt=CODE_PROMPT))
     return conversation
@@ -191,14 +186,14 @@ def test_conversation__mfa_asks_for_the_code_with_echo_then_checks_both_online()
 
 
 def test_conversation__mfa_offline_at_the_password_with_deny_is_denied_without_a_code() -> None:
-    conversation = Conversation("u", AccountKind.DIRECTORY, mfa=True)
+    conversation = Conversation("u", mfa=True)
     assert conversation.receive("secret", online=False) == Reply(
         DeniedPrompt(reason=OFFLINE_MFA_DENIED))
     assert conversation.done
 
 
 def test_conversation__mfa_offline_with_password_policy_lets_the_cached_hash_decide() -> None:
-    conversation = Conversation("u", AccountKind.DIRECTORY, mfa=True,
+    conversation = Conversation("u", mfa=True,
                                 offline_mfa=OfflineMfa.PASSWORD)
     # The code is still asked (prompts do not tell online from offline), never checked.
     assert conversation.receive("secret", online=False) == Reply(CodePrompt(prompt=CODE_PROMPT))
@@ -228,7 +223,7 @@ def test_conversation__the_code_is_dropped_at_the_end() -> None:
 
 
 def _online() -> Conversation:
-    conversation = Conversation("u", AccountKind.DIRECTORY)
+    conversation = Conversation("u")
     assert isinstance(conversation.receive("secret", online=True), VerifyOnline)
     return conversation
 
@@ -240,14 +235,8 @@ def _online_with_code(offline_mfa: OfflineMfa = OfflineMfa.DENY) -> Conversation
 
 
 def _offline() -> Conversation:
-    conversation = Conversation("u", AccountKind.DIRECTORY)
+    conversation = Conversation("u")
     assert isinstance(conversation.receive("secret", online=False), VerifyOffline)
-    return conversation
-
-
-def _local() -> Conversation:
-    conversation = Conversation("u", AccountKind.LOCAL)
-    assert isinstance(conversation.receive("secret", online=True), VerifyLocal)
     return conversation
 
 
@@ -274,8 +263,8 @@ TRANSITION_CASES: list[tuple[str, Callable[[], Conversation], Outcome, Action]] 
     ("offline accepted", _offline, Outcome.ACCEPTED, Reply(SuccessPrompt())),
     ("offline refused", _offline, Outcome.REFUSED, Reply(DeniedPrompt(reason=WRONG_PASSWORD))),
     ("offline no hash", _offline, Outcome.NO_HASH, Reply(DeniedPrompt(reason=NO_HASH))),
-    ("local accepted", _local, Outcome.ACCEPTED, Reply(SuccessPrompt())),
-    ("local refused", _local, Outcome.REFUSED, Reply(DeniedPrompt(reason=WRONG_PASSWORD))),
+    # Issue 9: the account's offline failure delay is running: refused, nothing checked.
+    ("offline delayed", _offline, Outcome.LOCKED, Reply(DeniedPrompt(reason=LOCKED))),
 ]
 
 
@@ -304,16 +293,15 @@ def test_conversation__the_cases_cover_every_rule_and_nothing_else_has_one() -> 
         for outcome in Outcome:
             if (step, outcome) in _TRANSITIONS:
                 continue
-            conversation = Conversation("u", AccountKind.DIRECTORY)
+            conversation = Conversation("u")
             conversation.step = step
             with pytest.raises(ConversationError):
                 conversation.outcome(outcome)
 
 
-@pytest.mark.parametrize("step", [Step.VERIFY_ONLINE, Step.VERIFY_OFFLINE, Step.VERIFY_LOCAL,
-                                  Step.DONE])
+@pytest.mark.parametrize("step", [Step.VERIFY_ONLINE, Step.VERIFY_OFFLINE, Step.DONE])
 def test_conversation__an_answer_while_checking_or_after_the_end_is_denied(step: Step) -> None:
-    conversation = Conversation("u", AccountKind.DIRECTORY)
+    conversation = Conversation("u")
     conversation.step = step
     assert conversation.receive("x", online=True) == Reply(DeniedPrompt(reason=OVER))
     assert conversation.done

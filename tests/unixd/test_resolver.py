@@ -27,6 +27,7 @@ from unixd.pam import (
 )
 from unixd.proto import messages as m
 from unixd.resolver import records
+from unixd.resolver.authlog import AuthLog
 from unixd.resolver.cache import NEGATIVE_TIMEOUT_SECONDS, Cache
 from unixd.resolver.dispatch import Peer, answer
 from unixd.resolver.local import parse_local_identities
@@ -53,13 +54,12 @@ class Env:
         response = await answer(self.resolver, request, peer or Peer(uid=uid))
         return response.to_json()
 
-    def set_local(self, users: list[tuple[str, int]], groups: list[tuple[str, int]] = (),  # type: ignore[assignment]
-                  shadow: dict[str, str] | None = None) -> None:
+    def set_local(self, users: list[tuple[str, int]],
+                  groups: list[tuple[str, int]] = ()) -> None:  # type: ignore[assignment]
         self.link.local = parse_local_identities({
             "passwd": [{"name": n, "uid": i, "gid": i, "gecos": "", "dir": "/", "shell": "/bin/sh",
                         "passwd": "x"} for n, i in users],
             "group": [{"name": n, "gid": i, "members": [], "passwd": "x"} for n, i in groups],
-            "shadow": [{"name": n, "hash": h} for n, h in (shadow or {}).items()],
         })
 
 
@@ -76,9 +76,10 @@ def build_env(tmp: Path, fake: FakeIdmd, **config: object) -> tuple[Env, Resolve
         cache, make_provider(fake),
         records.Shaping.from_config(cfg, records.ShellList(shells)), link,
         clock=clock, cache_timeout=cfg.cache_timeout, request_timeout=cfg.request_timeout,
-        verify_shadow=lambda hash_, password: hash_ == f"hash-of:{password}",
         use_etc_skel=cfg.use_etc_skel, offline_mfa=OfflineMfa(cfg.offline_mfa),
-        rng=random.Random(1),
+        offline_failed_login_attempts=cfg.offline_failed_login_attempts,
+        offline_failed_login_delay=cfg.offline_failed_login_delay,
+        auth_log=AuthLog(sink=lambda line: None), rng=random.Random(1),
     )
     return Env(fake, cache, clock, resolver, link, shells, tmp), resolver
 
@@ -323,15 +324,12 @@ async def test_resolver__a_local_name_or_id_shadows_the_directory_for_every_op(e
     assert [g["name"] for g in groups["groups"]] == ["staff"]  # type: ignore[attr-defined]
 
 
-async def test_resolver__local_users_authenticate_against_their_shadow_hash(env: Env) -> None:
-    env.set_local([("localuser", 1000)], shadow={"localuser": "hash-of:local secret"})
-    peer = Peer(uid=0)
-    init = await env.ask(m.PamAuthInit("localuser", "sshd"), peer=peer)
-    step = await env.ask(m.PamAuthStep(init["session"], "local secret"), peer=peer)  # type: ignore[arg-type]
-    assert step["next"] == {"kind": "success"}
-    init = await env.ask(m.PamAuthInit("localuser", "sshd"), peer=peer)
-    step = await env.ask(m.PamAuthStep(init["session"], "wrong"), peer=peer)  # type: ignore[arg-type]
-    assert step["next"]["kind"] == "denied"  # type: ignore[index]
+async def test_resolver__local_users_are_never_asked_for_a_password(env: Env) -> None:
+    # Issue 9: their passwords are pam_unix's; hermit holds and checks no local hash.
+    env.set_local([("localuser", 1000), ("alice", 1001)])
+    for name in ("localuser", "alice"):
+        init = await env.ask(m.PamAuthInit(name, "sshd"), peer=Peer(uid=0))
+        assert init["next"] == {"kind": "unknown", "reason": m.LOCAL_ACCOUNT_REASON}
     assert env.fake.count("POST /v1/unix/auth") == 0
 
 
@@ -477,9 +475,13 @@ async def test_pam__an_offline_check_waits_for_the_hash_a_login_is_making(env: E
     assert await login(env, "alice", PASSWORD) == {"kind": "success"}
 
 
-async def test_pam__a_wrong_password_online_drops_the_cached_hash(env: Env) -> None:
+async def test_pam__a_password_changed_upstream_drops_the_cached_hash_at_once(
+    env: Env,
+) -> None:
     await login(env, "alice", PASSWORD)
+    await env.resolver.offline_hash_stored(uuid_for(70001))
     env.fake.passwords[uuid_for(70001)] = "changed upstream"
+    # The refusal makes unixd fetch the view again: its password_version changed.
     assert (await login(env, "alice", PASSWORD))["kind"] == "denied"
     assert env.cache.password_hash(uuid_for(70001)) is None
     env.fake.down = True
@@ -674,9 +676,10 @@ async def test_pam__mfa_asks_the_code_and_sends_both(env: Env) -> None:
                                                               {"kind": "success"}]
     assert await converse(env, "alice", [PASSWORD, "000000"]) == [
         CODE_PROMPT_JSON, {"kind": "denied", "reason": WRONG_PASSWORD_OR_CODE}]
-    # A wrong code (or password) drops the offline hash, as a wrong password always did.
+    # A wrong code (or password) keeps the offline hash: the password did not change
+    # (issue 9, finding 7: anyone's wrong guess used to drop it).
     await env.resolver.offline_hash_stored(uuid_for(70001))
-    assert env.cache.password_hash(uuid_for(70001)) is None
+    assert env.cache.verify_password(uuid_for(70001), PASSWORD)
 
 
 async def test_pam__a_stale_view_without_mfa_asks_the_code_in_the_same_login(env: Env) -> None:

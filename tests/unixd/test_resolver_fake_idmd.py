@@ -6,11 +6,15 @@ anonymous login, the unix views and ``POST /v1/unix/auth``. Failures are injecte
 the provider seam only: ``down`` (connection refused), ``timeout`` (httpx read timeout),
 ``hang`` (never answers: the caller's deadline must end it), ``status_override`` (e.g. 500).
 A unix TOTP is one fixed ``code`` per account (``set_code``), checked before the password as
-idmd does; ``locked`` accounts get 429 ``credential_locked`` before anything is checked.
+idmd does; ``locked`` accounts get 429 ``credential_locked`` before anything is checked. Every
+user view carries ``password_version`` as idmd's does: a digest that changes with the
+account's password (here a plain digest of it: the fake has no stored hash), null without one;
+``versions = False`` leaves the key out, as an idmd older than password versions did.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import ssl
 from dataclasses import dataclass, field
@@ -43,6 +47,7 @@ class FakeIdmd:
     hang: bool = False
     status_override: int | None = None
     logins: int = 0
+    versions: bool = True
 
     # Building data ------------------------------------------------------------------------
 
@@ -94,6 +99,15 @@ class FakeIdmd:
     def count(self, prefix: str) -> int:
         return sum(1 for line in self.requests if line.startswith(prefix))
 
+    def view(self, user: dict[str, object]) -> dict[str, object]:
+        """A user as idmd shows it: with its password_version (see the module docstring)."""
+        if not self.versions:
+            return user
+        password = self.passwords.get(str(user["uuid"]))
+        version = (None if password is None
+                   else hashlib.sha256(f"fake:{password}".encode()).hexdigest()[:16])
+        return {**user, "password_version": version}
+
     # The transport ------------------------------------------------------------------------
 
     def transport(self) -> httpx.MockTransport:
@@ -130,7 +144,7 @@ class FakeIdmd:
     def _unix(self, request: httpx.Request, path: str) -> httpx.Response:
         if path == "/v1/unix/user":
             users = sorted(self.users.values(), key=lambda u: str(u["name"]))
-            return httpx.Response(200, json={"users": users})
+            return httpx.Response(200, json={"users": [self.view(user) for user in users]})
         if path == "/v1/unix/group":
             groups = sorted(self.groups.values(), key=lambda g: str(g["name"]))
             return httpx.Response(200, json={"groups": groups})
@@ -149,13 +163,14 @@ class FakeIdmd:
                 return _error(401, "invalid_credentials")
             if user["uuid"] in self.expired:
                 return _error(403, "account_expired")
-            return httpx.Response(200, json={"state": "success", "user": user})
+            return httpx.Response(200, json={"state": "success", "user": self.view(user)})
         for prefix, table in (("/v1/unix/user/", self.users), ("/v1/unix/group/", self.groups)):
             if path.startswith(prefix):
                 found = _find(table, path.removeprefix(prefix))
                 if found is None:
                     return _error(404, "not_found")
-                return httpx.Response(200, json=found)
+                view = self.view(found) if table is self.users else found
+                return httpx.Response(200, json=view)
         return _error(404, "not_found")
 
 

@@ -244,7 +244,7 @@ async def test_task_socket__a_non_root_peer_is_dropped_unanswered(
     env, _, task_path = served
     task_path.chmod(0o666)  # the mode keeps nobody out; this test is about the peer check
     request = json.dumps({"v": 1, "id": 1, "op": "local_identities",
-                          "passwd": [{"name": "evil", "uid": 70001}], "group": [], "shadow": []})
+                          "passwd": [{"name": "evil", "uid": 70001}], "group": []})
     done = await trio.to_thread.run_sync(
         run_as_nobody, sys.executable, "-c", NOBODY_CLIENT, str(task_path), request
     )
@@ -261,14 +261,14 @@ async def test_task_socket__root_sends_local_identities_and_answers_home_create(
     tasks = await connect(task_path)
     reply = await call(tasks, {"v": 1, "id": 7, "op": "local_identities",
                                "passwd": [{"name": "alice", "uid": 1000}],
-                               "group": [], "shadow": []})
+                               "group": []})
     assert reply == {"re": 7, "status": "ok"}
     client = await connect(client_path)
     assert await call(client, {"v": 1, "op": "user_by_name", "name": "alice"}) == {
         "status": "notfound"}
     # Now a directory user's session: unixd asks the tasks daemon over the same connection.
     tasks_reply = await call(tasks, {"v": 1, "id": 8, "op": "local_identities",
-                                     "passwd": [], "group": [], "shadow": []})
+                                     "passwd": [], "group": []})
     assert tasks_reply == {"re": 8, "status": "ok"}
     async with trio.open_nursery() as nursery:
         answers: list[dict[str, object] | None] = []
@@ -289,11 +289,10 @@ async def test_task_socket__a_new_tasks_daemon_replaces_the_old_one(
 ) -> None:
     env, _, task_path = served
     first = await connect(task_path)
-    await call(first, {"v": 1, "id": 1, "op": "local_identities", "passwd": [], "group": [],
-                       "shadow": []})
+    await call(first, {"v": 1, "id": 1, "op": "local_identities", "passwd": [], "group": []})
     second = await connect(task_path)
     await call(second, {"v": 1, "id": 1, "op": "local_identities",
-                        "passwd": [{"name": "x", "uid": 5}], "group": [], "shadow": []})
+                        "passwd": [{"name": "x", "uid": 5}], "group": []})
     await first.aclose()
     await trio.testing.wait_all_tasks_blocked()
     assert env.link.connected

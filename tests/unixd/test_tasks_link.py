@@ -1,7 +1,8 @@
 """Tests of hermit-unixd-tasks' link to unixd: a fake task-socket server in the test.
 
 The fake server binds a unix socket in tmp_path, accepts the tasks daemon and speaks the
-task-socket framing; passwd, group and shadow are files in tmp_path. Nothing is slept on:
+task-socket framing; passwd and group are files in tmp_path, beside a shadow file the daemon
+must never send (issue 9). Nothing is slept on:
 every wait is a bounded wait for a frame or an event.
 """
 
@@ -80,7 +81,7 @@ def files(tmp_path: Path) -> IdentityFiles:
     (etc / "passwd").write_text(PASSWD)
     (etc / "group").write_text(GROUP)
     (etc / "shadow").write_text(SHADOW)
-    return IdentityFiles(passwd=etc / "passwd", group=etc / "group", shadow=etc / "shadow")
+    return IdentityFiles(passwd=etc / "passwd", group=etc / "group")
 
 
 @pytest.fixture
@@ -129,8 +130,9 @@ async def test_run_link__sends_local_identities_on_connect(
         {"name": "root", "passwd": "*", "gid": 0, "members": []},
         {"name": "staff", "passwd": "*", "gid": 50, "members": ["alice"]},
     ]
-    assert frame["shadow"] == [{"name": "root", "hash": "!"},
-                               {"name": "alice", "hash": "$6$salt$hash"}]
+    # Issue 9: never a password hash (local passwords are pam_unix's).
+    assert set(frame) == {"v", "id", "op", "passwd", "group"}
+    assert "$6$salt$hash" not in str(frame)
 
 
 async def test_run_link__changed_files_are_sent_again(
@@ -157,10 +159,12 @@ async def test_run_link__unrelated_file_in_the_directory_sends_nothing(
     peer = await unixd.accept()
     await peer.receive_identities()
     (files.passwd.parent / "hostname").write_text("box\n")
-    replace_file(files.shadow, SHADOW + "carol:!:1::::::\n")
+    # /etc/shadow is no business of hermit's either.
+    replace_file(files.passwd.parent / "shadow", SHADOW + "carol:!:1::::::\n")
+    replace_file(files.passwd, PASSWD + "carol:x:1002:1002::/home/carol:/bin/sh\n")
     frame = await peer.receive_identities()
-    # The next frame is the shadow change: the unrelated file caused no send before it.
-    assert [entry["name"] for entry in frame["shadow"]] == ["root", "alice", "carol"]  # type: ignore[attr-defined, index]
+    # The next frame is the passwd change: the unrelated files caused no send before it.
+    assert [entry["name"] for entry in frame["passwd"]] == ["root", "alice", "carol"]  # type: ignore[attr-defined, index]
 
 
 async def test_run_link__retries_until_unixd_listens(
@@ -237,8 +241,9 @@ async def test_run_link__bad_request_is_answered_and_the_link_stays(
 async def test_run_link__a_socket_in_a_shared_directory_gets_nothing(
     settings: TaskSettings, unixd: FakeUnixd, nursery: trio.Nursery
 ) -> None:
-    # Anyone could have bound a socket in a world-writable directory: shadow hashes must not
-    # go to it. The tasks daemon hangs up without sending a frame.
+    # Anyone could have bound a socket in a world-writable directory: the host's account list
+    # must not go to it, nor home requests come from it. The tasks daemon hangs up without
+    # sending a frame.
     settings.socket_path.parent.chmod(0o777)
     await nursery.start(run_link, settings)
     peer = await unixd.accept()

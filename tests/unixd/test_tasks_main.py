@@ -23,8 +23,8 @@ def test_main__refuses_to_run_as_anyone_but_root(
     monkeypatch.setattr(tasks_main.os, "geteuid", lambda: 1000)
     assert tasks_main.main(["-c", "/nonexistent.toml"]) == 2
     assert capsys.readouterr().err == (
-        "hermit-unixd-tasks: error: must run as root: it creates home directories and reads "
-        "/etc/shadow\n"
+        "hermit-unixd-tasks: error: must run as root: it creates home directories for every "
+        "account\n"
     )
 
 
@@ -74,20 +74,20 @@ def test_parse_home_create__each_bad_field_is_refused(
 
 
 def test_read_identities__missing_files_read_as_empty(tmp_path: Path) -> None:
-    files = IdentityFiles(tmp_path / "p", tmp_path / "g", tmp_path / "s")
-    assert read_identities(files) == {"passwd": [], "group": [], "shadow": []}
+    files = IdentityFiles(tmp_path / "p", tmp_path / "g")
+    assert read_identities(files) == {"passwd": [], "group": []}
 
 
 def test_read_identities__an_unreadable_file_sends_nothing(tmp_path: Path) -> None:
     (tmp_path / "p").write_text("root:x:0:0::/root:/bin/sh\n")
-    (tmp_path / "s").mkdir()  # reading a directory fails: better nothing than an empty list
-    files = IdentityFiles(tmp_path / "p", tmp_path / "g", tmp_path / "s")
+    (tmp_path / "g").mkdir()  # reading a directory fails: better nothing than an empty list
+    files = IdentityFiles(tmp_path / "p", tmp_path / "g")
     assert read_identities(files) is None
 
 
 def test_read_identities__broken_utf8_skips_only_that_line(tmp_path: Path) -> None:
     (tmp_path / "p").write_bytes(b"b\xffd:x:5:5::/h:/bin/sh\nok:x:6:6:G\xffcos:/h:/bin/sh\n")
-    files = IdentityFiles(tmp_path / "p", tmp_path / "g", tmp_path / "s")
+    files = IdentityFiles(tmp_path / "p", tmp_path / "g")
     identities = read_identities(files)
     assert identities is not None
     assert [(user["name"], user["gecos"]) for user in identities["passwd"]] == [

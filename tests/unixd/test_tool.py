@@ -14,6 +14,9 @@ import trio
 
 from tests.unixd.test_resolver import Env
 from tests.unixd.test_server import AS_NOBODY, served, sockdir  # noqa: F401 - fixtures
+from unixd.pam import OTHER_ACCOUNT
+from unixd.proto.messages import LOCAL_ACCOUNT_REASON
+from unixd.resolver.local import parse_local_identities
 
 HERMIT_UNIX = str(Path(sys.executable).parent / "hermit-unix")
 PASSWORD = "correct horse battery"
@@ -110,3 +113,21 @@ def test_tool__imports_no_trio_and_no_httpx() -> None:
                           timeout=60, check=True)
     assert done.stdout.strip() == "[]"
 
+
+
+async def test_tool__auth_test_says_a_local_account_is_pam_units_and_refuses_other_uids(
+    served: tuple[Env, Path, Path],  # noqa: F811
+) -> None:
+    env, client_path, _ = served
+    config = write_config(client_path)
+    env.link.local = parse_local_identities({"passwd": [{"name": "root", "uid": 0}],
+                                             "group": []})
+    local = await hermit_unix(config, "auth-test", "--name", "root", stdin="guess\n",
+                              as_nobody=True)
+    assert local.returncode == 1
+    assert local.stdout.splitlines() == [f"auth: unknown (root is {LOCAL_ACCOUNT_REASON})"]
+    # Issue 9: a uid that is not root may check only its own account (unix_chkpwd's rule).
+    other = await hermit_unix(config, "auth-test", "--name", "alice", stdin=PASSWORD + "\n",
+                              as_nobody=True)
+    assert other.returncode == 1
+    assert other.stdout.splitlines() == [f"auth: denied ({OTHER_ACCOUNT})"]

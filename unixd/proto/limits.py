@@ -21,8 +21,8 @@ MAX_REQUEST_FRAME_BYTES = 64 * 1024
 # 200 bytes each is 2 MiB) fit; a client allocates at most this much for one answer.
 MAX_RESPONSE_FRAME_BYTES = 4 * 1024 * 1024
 
-# Task socket (unixd <-> hermit-unixd-tasks, both trusted): /etc/passwd, /etc/group and
-# /etc/shadow of a host with many local accounts travel in one frame.
+# Task socket (unixd <-> hermit-unixd-tasks, both trusted): /etc/passwd and /etc/group of a
+# host with many local accounts travel in one frame.
 MAX_TASK_FRAME_BYTES = 16 * 1024 * 1024
 
 # A frame must be complete within this time or the peer is dropped, so a stalled client holds

@@ -296,14 +296,29 @@ class DeniedPrompt:
         return {"kind": self.KIND, "reason": self.reason}
 
 
+# Why a name is ``unknown`` when it is a local account: for people (``hermit-unix auth-test``)
+# and logs; the PAM module only reads the kind.
+LOCAL_ACCOUNT_REASON = "a local account: its password is pam_unix's to check, never hermit's"
+
+
 @dataclass(frozen=True)
 class UnknownPrompt:
-    """The name is not hermit's: the PAM module answers PAM_USER_UNKNOWN."""
+    """The name is not hermit's: the PAM module answers PAM_USER_UNKNOWN.
+
+    ``reason`` says why when unixd knows (a local account); the PAM module ignores it.
+    """
 
     KIND: ClassVar[str] = "unknown"
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.reason is not None:
+            _check_text(self.reason, "reason", limits.MAX_PAM_TEXT_BYTES)
 
     def to_json(self) -> dict[str, object]:
-        return {"kind": self.KIND}
+        if self.reason is None:
+            return {"kind": self.KIND}
+        return {"kind": self.KIND, "reason": self.reason}
 
 
 Prompt: TypeAlias = (
@@ -329,8 +344,11 @@ def parse_prompt(raw: object) -> Prompt:
     if kind == "denied":
         _check_keys(obj, "a prompt", ("kind", "reason"), ())
         return DeniedPrompt(reason=obj["reason"])  # type: ignore[arg-type]
+    if kind == "unknown":
+        _check_keys(obj, "a prompt", ("kind",), ("reason",))
+        return UnknownPrompt(reason=obj.get("reason"))  # type: ignore[arg-type]
     _check_keys(obj, "a prompt", ("kind",), ())
-    return SuccessPrompt() if kind == "success" else UnknownPrompt()
+    return SuccessPrompt()
 
 
 def _check_prompt(raw: object) -> None:

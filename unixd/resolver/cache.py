@@ -43,6 +43,13 @@ Argon2's own "secret value" input (RFC 9106, section 3.1), so a copy of the cach
 cannot be brute-forced: every guess needs ``K`` as well as the Argon2id cost. If the secret
 file is missing, malformed, or readable by anyone but its owner, a new secret is made and
 every stored hash is dropped (they could not verify, or the old key may have leaked).
+
+Each hash is stored with the ``password_version`` of the view its login returned (issue 9,
+finding 7). Storing a user's view drops the user's hash when the view's ``password_version``
+differs from the stored one, is null (no unix password any more), or the hash has none (a
+cache of schema 2 or older); a view without the key at all (an idmd older than password
+versions) leaves it to the resolver. Nothing else drops a hash but a deletion, a listing
+without the user, a new host secret and ``clear``: a wrong password does not.
 """
 
 from __future__ import annotations
@@ -69,8 +76,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Bumped when the tables change; a file of another version is rebuilt (it is only a cache),
-# except version 1, which is migrated (adding group_refs) so offline hashes survive upgrades.
-SCHEMA_VERSION = 2
+# except versions 1 (adding group_refs) and 2 (adding passwords.version), which are migrated
+# so offline hashes survive upgrades.
+SCHEMA_VERSION = 3
 
 # A negative answer is kept briefly: an account created on idmd should appear on hosts within
 # seconds, while a burst of lookups for a name that does not exist (a shell prompt, a log
@@ -113,7 +121,8 @@ CREATE TABLE groups (
     fetched_at REAL NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE user_misses (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE group_misses (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
-CREATE TABLE passwords (uuid TEXT PRIMARY KEY, phc TEXT NOT NULL, stored_at REAL NOT NULL);
+CREATE TABLE passwords (uuid TEXT PRIMARY KEY, phc TEXT NOT NULL, stored_at REAL NOT NULL,
+    version TEXT);
 {_GROUP_REFS}PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
@@ -218,6 +227,7 @@ class Cache:
                         (uuid, name, spn, uid),
                     )
                     _put_group_refs(conn, uuid, user)
+                    _drop_outdated_hash(conn, uuid, user)
                     conn.execute(
                         "INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (uuid, name, spn, uid, data, now, now + self._cache_timeout),
@@ -421,9 +431,10 @@ class Cache:
 
     # Offline passwords --------------------------------------------------------------------
 
-    def store_password(self, uuid: str, password: str) -> None:
-        """Keep a hash of a password idmd just accepted for ``uuid``. Blocks ~50-100 ms."""
-        self.put_password_hash(uuid, self.hash_password(password))
+    def store_password(self, uuid: str, password: str, version: str | None = None) -> None:
+        """Keep a hash of a password idmd just accepted for ``uuid`` (``version``: the view's
+        ``password_version`` then). Blocks ~50-100 ms."""
+        self.put_password_hash(uuid, self.hash_password(password), version)
 
     def verify_password(self, uuid: str, password: str) -> bool:
         """Whether ``password`` matches the hash kept for ``uuid``; no hash matches nothing.
@@ -464,13 +475,23 @@ class Cache:
             return False
         return True
 
-    def put_password_hash(self, uuid: str, phc: str) -> None:
+    def put_password_hash(self, uuid: str, phc: str, version: str | None) -> None:
         now = self._clock.now()
         self._run(
             lambda conn: conn.execute(
-                "INSERT OR REPLACE INTO passwords VALUES (?, ?, ?)", (uuid, phc, now)
+                "INSERT OR REPLACE INTO passwords VALUES (?, ?, ?, ?)", (uuid, phc, now, version)
             )
         )
+
+    def password_version(self, uuid: str) -> str | None:
+        """The ``password_version`` kept with ``uuid``'s hash (None: no hash, or none kept)."""
+        rows = self._run(
+            lambda conn: conn.execute(
+                "SELECT version FROM passwords WHERE uuid = ?", (uuid,)
+            ).fetchall()
+        )
+        version = rows[0][0] if rows else None
+        return version if isinstance(version, str) else None
 
     def password_hash(self, uuid: str) -> str | None:
         rows = self._run(
@@ -485,7 +506,8 @@ class Cache:
         return phc
 
     def forget_password(self, uuid: str) -> None:
-        """Drop the offline hash of ``uuid`` (idmd refused that password: it changed)."""
+        """Drop the offline hash of ``uuid`` (a new one is being made, or an idmd without
+        password versions refused the password)."""
         self._run(lambda conn: conn.execute("DELETE FROM passwords WHERE uuid = ?", (uuid,)))
 
     # The whole cache ----------------------------------------------------------------------
@@ -583,9 +605,11 @@ class Cache:
             return self._rebuild()
         if version == SCHEMA_VERSION:
             return conn
-        if version == 1:
+        if version in (1, 2):
             try:
-                _migrate_from_1(conn)
+                if version == 1:
+                    _migrate_from_1(conn)
+                _migrate_from_2(conn)
             except _BROKEN as exc:
                 log.warning("cache %s is damaged (%s); rebuilding it empty", self._path, exc)
                 conn.close()
@@ -674,7 +698,30 @@ def _migrate_from_1(conn: apsw.Connection) -> None:
         for uuid, data in conn.execute("SELECT uuid, data FROM users").fetchall():
             assert isinstance(uuid, str) and isinstance(data, str)  # written by put_*
             _put_group_refs(conn, uuid, json.loads(data))
+        conn.execute("PRAGMA user_version = 2")
+
+
+def _migrate_from_2(conn: apsw.Connection) -> None:
+    """Add ``passwords.version`` to a version 2 file: its hashes have none, so the first view
+    with a ``password_version`` drops them (their password may have changed meanwhile)."""
+    with conn:
+        conn.execute("ALTER TABLE passwords ADD COLUMN version TEXT")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _drop_outdated_hash(conn: apsw.Connection, uuid: str, user: Mapping[str, object]) -> None:
+    """The module's rule for a stored view: drop ``uuid``'s hash unless ``user`` says the
+    password_version kept with it (no key at all: an older idmd, nothing is decided here)."""
+    if "password_version" not in user:
+        return
+    version = user["password_version"]
+    if isinstance(version, str):
+        conn.execute(
+            "DELETE FROM passwords WHERE uuid = ? AND (version IS NULL OR version != ?)",
+            (uuid, version),
+        )
+    else:
+        conn.execute("DELETE FROM passwords WHERE uuid = ?", (uuid,))
 
 
 def _drop_all_but(conn: apsw.Connection, table: str, uuids: list[str]) -> None:

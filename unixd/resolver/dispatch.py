@@ -10,8 +10,13 @@ Rules:
 - For PAM, a name hermit cannot vouch for right now (not found, or offline and never cached)
   is ``unknown``: the PAM module answers PAM_USER_UNKNOWN and the stack moves on.
 - A local user gets no SSH keys from the directory (an empty list), ``unknown`` from
-  ``pam_account`` and ``notfound`` from ``pam_session_open`` (pam_unix and pam_mkhomedir
-  handle local accounts).
+  ``pam_auth_init`` (with the reason that it is local, before any prompt: hermit never checks
+  a local password) and from ``pam_account``, and ``notfound`` from ``pam_session_open``
+  (pam_unix and pam_mkhomedir handle local accounts).
+- A password may be checked for a peer of uid 0, or for the account whose gidnumber is the
+  peer's uid, and for no one else (unix_chkpwd's rule; issue 9, finding 5): another peer's
+  ``pam_auth_init`` is ``denied`` before any prompt or check.
+- Every failed or refused check is logged to authpriv (``r.auth_log``), never a secret.
 - An account outside its validity gets no SSH keys and ``denied`` from ``pam_account``.
 - ``cache_clear`` is for peer uid 0 only.
 """
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from idmd.errors import HermitError
-from unixd.pam import SessionTable
+from unixd.pam import OTHER_ACCOUNT, SessionTable, Step
 from unixd.proto import messages as m
 from unixd.resolver import records
 from unixd.resolver.resolver import UNAVAIL, Found, Missing, Resolver
@@ -124,10 +129,19 @@ async def ssh_keys(r: Resolver, req: m.SshKeys, peer: Peer) -> m.Response:
 
 
 async def pam_auth_init(r: Resolver, req: m.PamAuthInit, peer: Peer) -> m.Response:
+    # No conversation: a throw-away session id keeps the response's shape.
+    if r.tasks.local.has_user(req.name):
+        return m.PamAuthInitResponse(session=SessionTable.new_id(),
+                                     next=m.UnknownPrompt(reason=m.LOCAL_ACCOUNT_REASON))
     conversation = await r.start_conversation(req.name, r.deadline())
     if isinstance(conversation, Missing):
-        # Nothing to converse about: a throw-away session id keeps the response's shape.
         return m.PamAuthInitResponse(session=SessionTable.new_id(), next=m.UnknownPrompt())
+    if peer.uid != 0 and peer.uid != conversation.gidnumber:
+        r.auth_log.failure(user=req.name, uuid=conversation.name, service=req.service,
+                           peer_uid=peer.uid, check="none", reason=OTHER_ACCOUNT)
+        return m.PamAuthInitResponse(session=SessionTable.new_id(),
+                                     next=m.DeniedPrompt(reason=OTHER_ACCOUNT))
+    conversation.login_name, conversation.service = req.name, req.service
     session = peer.sessions.add(conversation)
     return m.PamAuthInitResponse(session=session, next=conversation.start().prompt)
 
@@ -141,6 +155,13 @@ async def pam_auth_step(r: Resolver, req: m.PamAuthStep, peer: Peer) -> m.Respon
     reply = await r.converse(conversation, req.response, r.deadline())
     if conversation.done:
         peer.sessions.remove(req.session)
+        if isinstance(reply.prompt, m.DeniedPrompt):
+            last = conversation.last_check
+            check = ("online" if last is Step.VERIFY_ONLINE
+                     else "offline" if last is Step.VERIFY_OFFLINE else "none")
+            r.auth_log.failure(user=conversation.login_name, uuid=conversation.name,
+                               service=conversation.service, peer_uid=peer.uid, check=check,
+                               reason=reply.prompt.reason)
     return m.PamAuthStepResponse(reply.prompt)
 
 

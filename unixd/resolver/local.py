@@ -1,10 +1,10 @@
-"""The host's own identities (/etc/passwd, /etc/group, /etc/shadow) as unixd last heard them.
+"""The host's own identities (/etc/passwd, /etc/group) as unixd last heard them.
 
 hermit-unixd-tasks (root) reads the files and sends them over the task socket as
 ``local_identities`` (docs/protocol.md "Task socket"); this module checks such a message and
-answers "is this name or id local?" and "what is this local user's shadow hash?". It does not
-read the files (the tasks daemon does, with ``unixd.localfiles``) nor verify hashes
-(``unixd.resolver.shadow`` does).
+answers "is this name or id local?". It does not read the files (the tasks daemon does, with
+``unixd.localfiles``). It never holds a password hash: local passwords are pam_unix's, and a
+message that carries ``shadow`` is refused (issue 9, finding 1).
 
 Rules (DESIGN.md "Where hermit goes beyond": local users always win):
 - A local user name or uid shadows every directory user with that name or uid; a local group
@@ -12,16 +12,15 @@ Rules (DESIGN.md "Where hermit goes beyond": local users always win):
   (the files module answers first in nsswitch.conf) and prints no SSH keys for the name.
 - Each message replaces the previous set entirely; until the first one arrives the set is
   empty.
-- Only what shadowing and local logins need is kept: names, ids and shadow hashes. An entry
-  that lacks them is skipped (the files are root's, but a malformed line must not stop the
-  rest from shadowing). Hashes never appear in a repr or a log line.
+- Only what shadowing needs is kept: names and ids. An entry that lacks them is skipped (the
+  files are root's, but a malformed line must not stop the rest from shadowing).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from unixd.proto.errors import InvalidField
 
@@ -34,8 +33,6 @@ class LocalIdentities:
     uids: frozenset[int] = frozenset()
     group_names: frozenset[str] = frozenset()
     gids: frozenset[int] = frozenset()
-    # name -> the shadow hash field (may be a lock marker such as "!" or "*")
-    shadow: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def has_user(self, key: str | int) -> bool:
         return key in self.uids if isinstance(key, int) else key in self.user_names
@@ -54,9 +51,6 @@ class LocalIdentities:
         name, gid = entry.get("name"), entry.get("gidnumber")
         return (isinstance(name, str) and self.has_group(name)) or (
             isinstance(gid, int) and self.has_group(gid))
-
-    def shadow_hash(self, name: str) -> str | None:
-        return self.shadow.get(name)
 
 
 def _entries(obj: Mapping[str, object], key: str) -> list[Mapping[str, object]]:
@@ -86,19 +80,13 @@ def _name_and_id(entries: list[Mapping[str, object]], id_key: str) -> tuple[set[
 def parse_local_identities(obj: Mapping[str, object]) -> LocalIdentities:
     """The identities of a ``local_identities`` request. Errors: ``InvalidField``."""
     for key in obj:
-        if key not in ("v", "id", "op", "passwd", "group", "shadow"):
+        if key not in ("v", "id", "op", "passwd", "group"):
             raise InvalidField(f"local_identities has an unknown field {key!r}")
     user_names, uids = _name_and_id(_entries(obj, "passwd"), "uid")
     group_names, gids = _name_and_id(_entries(obj, "group"), "gid")
-    shadow = {
-        entry["name"]: entry["hash"]
-        for entry in _entries(obj, "shadow")
-        if isinstance(entry.get("name"), str) and isinstance(entry.get("hash"), str)
-    }
     return LocalIdentities(
         user_names=frozenset(user_names),
         uids=frozenset(uids),
         group_names=frozenset(group_names),
         gids=frozenset(gids),
-        shadow=shadow,  # type: ignore[arg-type]
     )

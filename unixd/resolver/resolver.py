@@ -25,8 +25,18 @@ Rules:
   cannot be asked, from those views (``Cache.group_stub``): its name and gid, and the cached
   users naming it as members. Online it is fetched like any missing group; the stub never
   stands in for a fetch, and a group's own cached entry always wins over it.
-- Cache calls are serialised by one lock; the slow halves (Argon2id, shadow hashes) run in
-  worker threads outside it, bounded by a ``CapacityLimiter``.
+- Cache calls are serialised by one lock; the slow half (Argon2id) runs in worker threads
+  outside it, bounded by a ``CapacityLimiter``.
+- Passwords are checked for directory accounts only: a local name never starts a
+  conversation (its password is pam_unix's; hermit holds no local hash).
+- Offline checks of one account run one at a time and only outside its failure delay
+  (``offline_failures``); a delayed check is ``LOCKED`` without being run.
+- An offline hash is kept with the ``password_version`` of the view it was made with; only a
+  view saying another version (the cache compares) or a deletion drops it. A password idmd
+  refuses only makes the resolver fetch the account's view again, so a password changed
+  upstream is learnt at once while a wrong guess by anyone changes nothing (issue 9, finding
+  7). Against an idmd whose views have no ``password_version`` the refusal drops the hash,
+  as before versions existed.
 
 Cancellation: lookups may be cancelled; a cache write, once started in a thread, finishes.
 """
@@ -37,7 +47,8 @@ import enum
 import logging
 import random
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
@@ -45,16 +56,15 @@ import trio
 
 from idmd.clock import Clock
 from unixd.pam import (
-    AccountKind,
     Conversation,
     OfflineMfa,
     Outcome,
     Reply,
-    VerifyLocal,
     VerifyOffline,
     VerifyOnline,
 )
 from unixd.resolver import records
+from unixd.resolver.authlog import AuthLog
 from unixd.resolver.cache import Cache, CachedEntry
 from unixd.resolver.errors import (
     AccountOutsideValidity,
@@ -66,6 +76,7 @@ from unixd.resolver.errors import (
     SecondFactorRequired,
 )
 from unixd.resolver.local import LocalIdentities
+from unixd.resolver.offline_failures import OfflineFailures
 from unixd.resolver.provider import JSON, IdmProvider
 from unixd.resolver.state import OnlineState
 from unixd.resolver.tasklink import TaskLink
@@ -170,9 +181,11 @@ class Resolver:
         clock: Clock,
         cache_timeout: float,
         request_timeout: float,
-        verify_shadow: Callable[[str, str], bool],
         use_etc_skel: bool = False,
         offline_mfa: OfflineMfa = OfflineMfa.DENY,
+        offline_failed_login_attempts: int = 3,
+        offline_failed_login_delay: float = 5.0,
+        auth_log: AuthLog | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.cache = cache
@@ -185,7 +198,12 @@ class Resolver:
         self.use_etc_skel = use_etc_skel
         self.offline_mfa = offline_mfa
         self.state = OnlineState()
-        self._verify_shadow = verify_shadow
+        self.offline_failures = OfflineFailures(
+            clock, attempts=offline_failed_login_attempts, delay=offline_failed_login_delay)
+        # Failed checks go to authpriv (dispatch writes them; tests read them here).
+        self.auth_log = auth_log or AuthLog()
+        # Offline checks under way, by account uuid: one at a time each (module rules).
+        self._offline_turns: dict[str, trio.Lock] = {}
         self._rng = rng or random.Random()  # jitter, not a secret
         self._cache_lock = trio.Lock()
         self._hashing = trio.CapacityLimiter(PASSWORD_CHECKS_AT_ONCE)
@@ -511,35 +529,52 @@ class Resolver:
     # Passwords ---------------------------------------------------------------------------
 
     async def start_conversation(self, name: str, deadline: float) -> Conversation | Missing:
-        """A PAM conversation for ``name``: local, directory, or why there is none."""
-        local = self.tasks.local
-        if local.has_user(name):
-            if local.shadow_hash(name) is None:
-                return NOT_FOUND  # no hash to check: pam_unix (or nobody) decides
-            return Conversation(name, AccountKind.LOCAL)
+        """A PAM conversation for the directory account ``name``, or why there is none (a
+        local name is ``NOT_FOUND``: pam_unix decides)."""
+        if self.tasks.local.has_user(name):
+            return NOT_FOUND
         found = await self.user(name, deadline)
         if not isinstance(found, Found):
             return found
-        return Conversation(str(found.entry.get("uuid")), AccountKind.DIRECTORY,
+        gidnumber = found.entry.get("gidnumber")
+        return Conversation(str(found.entry.get("uuid")),
+                            gidnumber=gidnumber if isinstance(gidnumber, int) else None,
                             mfa=found.entry.get("unix_mfa") is True,
                             offline_mfa=self.offline_mfa)
 
-    async def check(self, action: VerifyOnline | VerifyOffline | VerifyLocal,
+    async def check(self, action: VerifyOnline | VerifyOffline,
                     conversation: Conversation, deadline: float) -> Outcome:
         """Run the check ``action`` asks for; never raises for what idmd answers."""
-        if isinstance(action, VerifyLocal):
-            hash_ = self.tasks.local.shadow_hash(conversation.name) or ""
-            ok = await self._slow(lambda: self._verify_shadow(hash_, action.password))
-            return Outcome.ACCEPTED if ok else Outcome.REFUSED
         uuid = conversation.name
         if isinstance(action, VerifyOffline):
             await self.offline_hash_stored(uuid)
-            phc = await self.db(self.cache.password_hash, uuid)
-            if phc is None:
-                return Outcome.NO_HASH
-            ok = await self._slow(lambda: self.cache.check_password_hash(phc, action.password))
-            return Outcome.ACCEPTED if ok else Outcome.REFUSED
+            async with self._offline_turn(uuid):
+                return await self._check_offline(uuid, action.password)
         return await self._check_online(uuid, action.password, action.code, deadline)
+
+    @asynccontextmanager
+    async def _offline_turn(self, uuid: str) -> AsyncIterator[None]:
+        """Hold ``uuid``'s offline turn: parallel guesses are checked, and counted, in turn."""
+        lock = self._offline_turns.setdefault(uuid, trio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and lock.statistics().tasks_waiting == 0:
+                self._offline_turns.pop(uuid, None)
+
+    async def _check_offline(self, uuid: str, password: str) -> Outcome:
+        if self.offline_failures.waiting(uuid):
+            return Outcome.LOCKED  # nothing is checked inside the delay: no oracle
+        phc = await self.db(self.cache.password_hash, uuid)
+        if phc is None:
+            return Outcome.NO_HASH
+        ok = await self._slow(lambda: self.cache.check_password_hash(phc, password))
+        if not ok:
+            self.offline_failures.failed(uuid)
+            return Outcome.REFUSED
+        self.offline_failures.succeeded(uuid)
+        return Outcome.ACCEPTED
 
     async def _check_online(
         self, uuid: str, password: str, code: str | None, deadline: float
@@ -558,10 +593,14 @@ class Resolver:
             await self._refetch_user(uuid, deadline)
             return Outcome.MFA_REQUIRED
         except CredentialsRefused:
-            # The password changed upstream (or was never right): an old cached hash must not
-            # let it in offline later, nor one still being made from an earlier login.
+            # A wrong guess (by anyone) or a password changed upstream: the view says which.
+            # Storing it drops the offline hash only if its password_version changed (the
+            # cache's rule), after any hash still being made from an earlier login is stored.
             await self.offline_hash_stored(uuid)
-            await self.db(self.cache.forget_password, uuid)
+            fresh = await self._refetch_user(uuid, deadline)
+            if fresh is not None and "password_version" not in fresh:
+                # An idmd older than password versions cannot say: the old rule.
+                await self.db(self.cache.forget_password, uuid)
             return Outcome.REFUSED
         except AccountOutsideValidity:
             return Outcome.EXPIRED
@@ -570,6 +609,8 @@ class Resolver:
             return Outcome.ERROR
         await self.db(self.cache.put_user, user)
         self.on_change()
+        self.offline_failures.succeeded(uuid)
+        version = user.get("password_version")
         # The offline hash is another Argon2id run (~60 ms); the login need not wait for it.
         # Whatever hash was cached goes now, so an older password can never be let in offline
         # in the moment before the new hash is stored.
@@ -577,24 +618,34 @@ class Resolver:
         done = trio.Event()
         self._hashes_pending[uuid] = done
         if self._nursery is not None:
-            self._nursery.start_soon(self._store_offline_hash, uuid, password, done)
+            self._nursery.start_soon(self._store_offline_hash, uuid, password,
+                                     version if isinstance(version, str) else None, done)
         else:
-            await self._store_offline_hash(uuid, password, done)
+            await self._store_offline_hash(
+                uuid, password, version if isinstance(version, str) else None, done)
         return Outcome.ACCEPTED
 
-    async def _refetch_user(self, uuid: str, deadline: float) -> None:
+    async def _refetch_user(self, uuid: str, deadline: float) -> JSON | None:
+        """Fetch and store ``uuid``'s view again; the view, or None if idmd did not give it."""
         cached = await self.db(self.cache.user_by_uuid, uuid)
         try:
             fresh = await self._ask(self.provider.user_at(uuid, deadline))
+        except EntryGone:
+            if cached is not None:
+                await self._purge(_Kind.USER, cached.data)
+            return None
         except ProviderError as exc:
             log.debug("refetching user %s: %s", uuid, exc.detail)
-            return
+            return None
         await self._store(_Kind.USER, fresh, cached.data if cached is not None else None)
+        return fresh
 
-    async def _store_offline_hash(self, uuid: str, password: str, done: trio.Event) -> None:
+    async def _store_offline_hash(
+        self, uuid: str, password: str, version: str | None, done: trio.Event
+    ) -> None:
         try:
             phc = await self._slow(lambda: self.cache.hash_password(password))
-            await self.db(self.cache.put_password_hash, uuid, phc)
+            await self.db(self.cache.put_password_hash, uuid, phc, version)
         finally:
             done.set()
             if self._hashes_pending.get(uuid) is done:

@@ -1,18 +1,20 @@
-"""Reading and watching the host's /etc/passwd, /etc/group and /etc/shadow for unixd.
+"""Reading and watching the host's /etc/passwd and /etc/group for unixd.
 
 This module owns which files are read, how a change is noticed, and what is sent: the
 ``local_identities`` fields (``unixd.localfiles`` parses each file). It does not talk to unixd
 (``unixd.tasks.link`` does) and decides nothing about shadowing (unixd does).
 
 Rules:
+- /etc/shadow is never read, watched or sent (issue 9, finding 1): local passwords are
+  pam_unix's to check, and hermit neither holds nor checks a local hash.
 - A change is noticed through inotify on the files' directories (the tools that edit them,
   shadow-utils and vipw, write a new file and rename it over the old one, so watching the
-  file itself would lose track); only events naming one of the three files count, and a
-  queue overflow counts as a change. The caller then re-reads all three and sends them only
+  file itself would lose track); only events naming one of the files count, and a
+  queue overflow counts as a change. The caller then re-reads both and sends them only
   if what would be sent differs from what was sent last, so unrelated churn costs nothing.
-- A missing file reads as empty (a host without /etc/shadow has no local hashes). A file
-  that exists but cannot be read makes the whole read fail (``None``): sending an empty list
-  would stop local names from shadowing the directory's.
+- A missing file reads as empty. A file that exists but cannot be read makes the whole read
+  fail (``None``): sending an empty list would stop local names from shadowing the
+  directory's.
 - Files are decoded as UTF-8 with replacement: a line with a broken byte in its name is then
   malformed and skipped, in its gecos it shows as U+FFFD.
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 import trio
 from inotify_simple import INotify, flags
 
-from unixd.localfiles import parse_group, parse_passwd, parse_shadow
+from unixd.localfiles import parse_group, parse_passwd
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +48,15 @@ class IdentityFiles:
 
     passwd: Path = Path("/etc/passwd")
     group: Path = Path("/etc/group")
-    shadow: Path = Path("/etc/shadow")
 
-    def all(self) -> tuple[Path, Path, Path]:
-        return (self.passwd, self.group, self.shadow)
+    def all(self) -> tuple[Path, Path]:
+        return (self.passwd, self.group)
 
 
 def read_identities(files: IdentityFiles) -> Identities | None:
-    """The ``passwd``, ``group`` and ``shadow`` fields to send, or None if a file is unreadable.
+    """The ``passwd`` and ``group`` fields to send, or None if a file is unreadable.
 
-    Blocking: reads three files; small, but run it through ``trio.to_thread.run_sync``.
+    Blocking: reads two files; small, but run it through ``trio.to_thread.run_sync``.
     """
     texts = []
     for path in files.all():
@@ -69,7 +70,6 @@ def read_identities(files: IdentityFiles) -> Identities | None:
     return {
         "passwd": parse_passwd(texts[0]),
         "group": parse_group(texts[1]),
-        "shadow": parse_shadow(texts[2]),
     }
 
 

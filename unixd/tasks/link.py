@@ -7,8 +7,9 @@ and answering unixd's ``home_create`` requests. It does not create anything itse
 
 Rules (docs/protocol.md, "Task socket"):
 - Before anything is sent, the peer must be the owner of the socket file (SO_PEERCRED), and
-  the socket's directory must not be writable by group or others: /etc/shadow's hashes go
-  only to the process that bound unixd's socket, never to one that planted a socket there.
+  the socket's directory must not be writable by group or others: the host's account list
+  and home requests go only to the process that bound unixd's socket, never to one that
+  planted a socket there.
 - The back-off doubles from ``initial_backoff`` to ``max_backoff``; it starts over once unixd
   has accepted a ``local_identities``. The first failure of a run of them is a warning, the
   rest are debug lines, so a host without unixd does not fill its journal.
@@ -145,9 +146,8 @@ class _Link:
                     log.error("local identities not sent: %s", exc)
                 else:
                     last = current
-                    log.info("sent local identities: %d users, %d groups, %d hashes",
-                             len(current["passwd"]), len(current["group"]),
-                             len(current["shadow"]))
+                    log.info("sent local identities: %d users, %d groups",
+                             len(current["passwd"]), len(current["group"]))
             await self._watcher.wait_changed()
             await trio.sleep(self._settings.settle_seconds)
             self._watcher.drain()

@@ -66,7 +66,7 @@ def _error(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if os.geteuid() != 0:
-        _error("must run as root: it creates home directories and reads /etc/shadow")
+        _error("must run as root: it creates home directories for every account")
         return EXIT_USAGE
     try:
         cfg = load_config(args.config)
