@@ -13,7 +13,11 @@ Rules:
   ``pam_account`` and ``notfound`` from ``pam_session_open`` (pam_unix and pam_mkhomedir
   handle local accounts).
 - An account outside its validity gets no SSH keys and ``denied`` from ``pam_account``.
-- ``cache_clear`` is for peer uid 0 only.
+- Ops that act beyond the asker are for peer uid 0 only (``ROOT_ONLY``): ``pam_session_open``
+  has the root tasks daemon create a home and its alias for the account named, and
+  ``cache_invalidate`` and ``cache_clear`` act on every entry (and every invalidation sends
+  the host's next lookups to idmd). PAM opens sessions as root (sshd, login, su); the cache
+  commands are an administrator's.
 """
 
 from __future__ import annotations
@@ -200,8 +204,6 @@ async def cache_invalidate(r: Resolver, req: m.CacheInvalidate, peer: Peer) -> m
 
 
 async def cache_clear(r: Resolver, req: m.CacheClear, peer: Peer) -> m.Response:
-    if peer.uid != 0:
-        return m.ErrorResponse(error="permission_denied", detail="only root may clear the cache")
     await r.clear()
     log.info("cache cleared")
     return m.DoneResponse()
@@ -229,7 +231,19 @@ HANDLERS: dict[type[m.Request], Handler] = {
 }
 
 
+# Ops only a peer with uid 0 may ask (module rules), and what the others are told.
+ROOT_ONLY: dict[type[m.Request], str] = {
+    m.PamSessionOpen: "only root may open a session (it creates home directories)",
+    m.CacheInvalidate: "only root may invalidate the cache",
+    m.CacheClear: "only root may clear the cache",
+}
+
+
 async def answer(r: Resolver, request: m.Request, peer: Peer) -> m.Response:
     """The response to ``request``. Errors: whatever a bug raises (the shell logs it)."""
+    refusal = ROOT_ONLY.get(type(request))
+    if refusal is not None and peer.uid != 0:
+        log.warning("refused %s from peer uid %d", request.OP, peer.uid)
+        return m.ErrorResponse(error="permission_denied", detail=refusal)
     return await HANDLERS[type(request)](r, request, peer)
 
