@@ -195,7 +195,8 @@ int main(int argc, char **argv)
     } else if (hjson_is(a.status, "notfound")) {
         /* Not one of hermit's accounts (or a local one): no keys. */
     } else if (hjson_is(a.status, "unavail")) {
-        fputs(PROG ": hermit-unixd cannot answer now (offline and not cached)\n", stderr);
+        fputs(PROG ": hermit-unixd cannot answer now (offline and not cached, or the local "
+              "accounts are not known yet)\n", stderr);
         rc = 1;
     } else if (hjson_is(a.status, "error")) {
         fprintf(stderr, PROG ": hermit-unixd refused the request: %s\n", tame_code(a.error));

@@ -6,7 +6,8 @@ starts fast. It decides nothing: unixd answers, this prints.
 
 Commands (DESIGN.md "Entry points")::
 
-    hermit-unix [-c CONFIG] status             server: online|offline, cache counts
+    hermit-unix [-c CONFIG] status             server: online|offline, cache counts,
+                                               local identities: waiting|received
     hermit-unix [-c CONFIG] cache-invalidate   (root) every entry is refreshed on its next use
     hermit-unix [-c CONFIG] cache-clear --really    (root) forget everything, hashes too
     hermit-unix [-c CONFIG] auth-test --name NAME   a PAM conversation, then the account
@@ -101,6 +102,7 @@ def cmd_status(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"server: {status.server}\n")
     out.write(f"cached users: {status.cached_users}\n")
     out.write(f"cached groups: {status.cached_groups}\n")
+    out.write(f"local identities: {status.local_identities}\n")
     return EXIT_OK
 
 

@@ -67,14 +67,14 @@ def host(idmd: IdmdServer) -> Iterator[tuple[Unixd, Path, str, str]]:
     directory person with a password; yields unixd, the prefix, the person and its uuid."""
     name = unique("v")
     with directory(idmd) as made, scratch_dir("hh-") as prefix, run_unixd(
-            idmd, home_prefix=str(prefix), home_alias="name") as unixd:
+            idmd, home_prefix=str(prefix), home_alias="name", local_identities=False) as unixd:
         entry = made.person(name)
         prefix.chmod(0o755)
         unixd.workdir.chmod(0o755)  # every local user reaches the client socket, as in /run
         tasks = subprocess.Popen([str(BIN / "hermit-unixd-tasks"), "-c", str(unixd.config)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
-            # root is local: once its keys are refused, the tasks daemon is connected.
+            # root is local: once its keys are refused, the tasks daemon has spoken.
             wait_until(lambda: unixd.call("ssh_keys", name="root").get("keys") == [],
                        "hermit-unixd-tasks to connect")
             yield unixd, prefix, name, str(entry["uuid"])

@@ -29,7 +29,7 @@ from unixd.proto import messages as m
 from unixd.resolver import records
 from unixd.resolver.cache import NEGATIVE_TIMEOUT_SECONDS, Cache
 from unixd.resolver.dispatch import Peer, answer
-from unixd.resolver.local import parse_local_identities
+from unixd.resolver.local import LocalIdentities, parse_local_identities
 from unixd.resolver.resolver import Resolver
 from unixd.resolver.state import FIRST_BACKOFF_SECONDS
 from unixd.resolver.tasklink import TaskLink
@@ -71,7 +71,8 @@ def build_env(tmp: Path, fake: FakeIdmd, **config: object) -> tuple[Env, Resolve
     cache = Cache(tmp / "cache" / "cache.db", clock, cache_timeout=cfg.cache_timeout)
     shells = tmp / "shells"
     shells.write_text("/bin/sh\n/bin/bash\n/usr/bin/zsh-not-here\n")
-    link = TaskLink()
+    # A host whose tasks daemon has spoken (tests of the time before: test_tasks_link.py).
+    link = TaskLink(LocalIdentities())
     resolver = Resolver(
         cache, make_provider(fake),
         records.Shaping.from_config(cfg, records.ShellList(shells)), link,
@@ -321,6 +322,27 @@ async def test_resolver__a_local_name_or_id_shadows_the_directory_for_every_op(e
     assert listed["users"] == []
     groups = await env.ask(m.GroupList())
     assert [g["name"] for g in groups["groups"]] == ["staff"]  # type: ignore[attr-defined]
+
+
+async def test_resolver__before_the_local_identities_arrive_every_lookup_is_unavail(
+    tmp_path: Path, fake: FakeIdmd, nursery: trio.Nursery
+) -> None:
+    env, resolver = build_env(tmp_path, fake)
+    env.link = resolver.tasks = TaskLink()  # a unixd started without hermit-unixd-tasks
+    await nursery.start(resolver.run)
+    root = Peer(uid=0)
+    waiting = [m.UserByName("alice"), m.UserByUid(70001), m.UserList(), m.GroupByName("staff"),
+               m.GroupByGid(70100), m.GroupList(), m.Initgroups("alice"), m.SshKeys("alice"),
+               m.PamAuthInit("alice", "sshd"), m.PamAccount("alice"), m.PamSessionOpen("alice")]
+    for request in waiting:
+        assert (await env.ask(request, peer=root)) == {"status": "unavail"}, request
+    assert env.cache.counts() == (0, 0)  # nothing was even fetched
+    status = await env.ask(m.Status())
+    assert status["local_identities"] == "waiting"
+    await env.link.on_frame({"v": 1, "id": 1, "op": "local_identities",
+                             "passwd": [], "group": [], "shadow": []})
+    assert (await env.ask(m.SshKeys("alice")))["keys"] == ["ssh-ed25519 AAAAC3Nza alice@laptop"]
+    assert (await env.ask(m.Status()))["local_identities"] == "received"
 
 
 async def test_resolver__local_users_authenticate_against_their_shadow_hash(env: Env) -> None:
@@ -604,7 +626,8 @@ async def test_resolver__status_reports_online_and_counts(env: Env) -> None:
     await env.ask(m.UserByName("alice"))
     await env.ask(m.GroupByName("staff"))
     assert (await env.ask(m.Status())) == {
-        "status": "ok", "server": "online", "cached_users": 1, "cached_groups": 1}
+        "status": "ok", "server": "online", "cached_users": 1, "cached_groups": 1,
+        "local_identities": "received"}
 
 
 # pam_session_open and the tasks daemon ------------------------------------------------

@@ -7,6 +7,12 @@ caching are ``resolver.py``'s, NSS record shapes are ``records.py``'s.
 
 Rules:
 - ``UNAVAIL`` from the resolver becomes ``{"status": "unavail"}``, never ``notfound``.
+- Until hermit-unixd-tasks has sent the local identities (``TaskLink.received``), every op
+  whose answer depends on which names and ids are local is ``unavail``: users, groups,
+  initgroups, SSH keys and PAM (NSS then returns UNAVAIL, the keys helper prints nothing,
+  PAM answers PAM_AUTHINFO_UNAVAIL). Answering from the cache meanwhile would hand a local
+  user's name or uid a directory account's keys, groups and login. Only ``status``, the
+  cache commands and steps of a conversation begun after they arrived are answered.
 - For PAM, a name hermit cannot vouch for right now (not found, or offline and never cached)
   is ``unknown``: the PAM module answers PAM_USER_UNKNOWN and the stack moves on.
 - A local user gets no SSH keys from the directory (an empty list), ``unknown`` from
@@ -193,7 +199,8 @@ async def status(r: Resolver, req: m.Status, peer: Peer) -> m.Response:
     online = await r.probe()
     users, groups = await r.db(r.cache.counts)
     return m.StatusResponse(
-        server="online" if online else "offline", cached_users=users, cached_groups=groups
+        server="online" if online else "offline", cached_users=users, cached_groups=groups,
+        local_identities="received" if r.tasks.received else "waiting",
     )
 
 
@@ -239,11 +246,22 @@ ROOT_ONLY: dict[type[m.Request], str] = {
 }
 
 
+# Ops answered before the local identities arrived (module rules); every other op is
+# ``unavail`` until then, so an op added later is safe unless it is listed here.
+WITHOUT_LOCAL_IDENTITIES: frozenset[type[m.Request]] = frozenset({
+    m.Status, m.CacheInvalidate, m.CacheClear,
+    # A conversation exists only if pam_auth_init was answered, so after they arrived.
+    m.PamAuthStep,
+})
+
+
 async def answer(r: Resolver, request: m.Request, peer: Peer) -> m.Response:
     """The response to ``request``. Errors: whatever a bug raises (the shell logs it)."""
     refusal = ROOT_ONLY.get(type(request))
     if refusal is not None and peer.uid != 0:
         log.warning("refused %s from peer uid %d", request.OP, peer.uid)
         return m.ErrorResponse(error="permission_denied", detail=refusal)
+    if not r.tasks.received and type(request) not in WITHOUT_LOCAL_IDENTITIES:
+        return m.UnavailResponse()
     return await HANDLERS[type(request)](r, request, peer)
 
