@@ -211,6 +211,34 @@ enum hermit_status hermit_connect(struct hermit_conn *c, int timeout_ms)
     }
 }
 
+int hermit_dir_is_trusted(const char *path, uid_t *owner)
+{
+    char dir[HERMIT_BESIDE_PATH_SIZE];
+    size_t len = strnlen(path, sizeof dir);
+    if (len == sizeof dir)
+        return 0;
+    memcpy(dir, path, len + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        return 0;
+    if (slash == dir)
+        slash[1] = '\0'; /* a file in "/" */
+    else
+        *slash = '\0';
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return 0;
+    *owner = st.st_uid;
+    return 1;
+}
+
+int hermit_file_is_trusted(const char *path, const struct stat *st)
+{
+    uid_t dir_owner;
+    return S_ISREG(st->st_mode) && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0 &&
+           hermit_dir_is_trusted(path, &dir_owner) && st->st_uid == dir_owner;
+}
+
 enum hermit_status hermit_check_peer(struct hermit_conn *c)
 {
     struct ucred cred;
@@ -218,22 +246,11 @@ enum hermit_status hermit_check_peer(struct hermit_conn *c)
     if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) != 0 ||
         cred_len != sizeof cred)
         return failed(c, HERMIT_E_TRUST, errno);
-    struct stat sock_st, dir_st;
+    struct stat sock_st;
+    uid_t dir_owner;
     if (lstat(c->path, &sock_st) != 0 || !S_ISSOCK(sock_st.st_mode) ||
-        sock_st.st_uid != cred.uid)
-        return failed(c, HERMIT_E_TRUST, EPERM);
-    char dir[HERMIT_SOCKET_PATH_SIZE];
-    memcpy(dir, c->path, sizeof dir);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        return failed(c, HERMIT_E_TRUST, EPERM);
-    if (slash == dir)
-        slash[1] = '\0'; /* a socket in "/" */
-    else
-        *slash = '\0';
-    if (stat(dir, &dir_st) != 0 || !S_ISDIR(dir_st.st_mode) ||
-        (dir_st.st_uid != 0 && dir_st.st_uid != cred.uid) ||
-        (dir_st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        sock_st.st_uid != cred.uid || !hermit_dir_is_trusted(c->path, &dir_owner) ||
+        (dir_owner != 0 && dir_owner != cred.uid))
         return failed(c, HERMIT_E_TRUST, EPERM);
     return HERMIT_OK;
 }

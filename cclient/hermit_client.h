@@ -4,8 +4,8 @@
  * Compiled into each C program (hermit-ssh-authorizedkeys, libnss_hermit.so.2,
  * pam_hermit.so); it is not a shared library of its own. What it owns: reading socket_path
  * from unixd.toml, the name rule, the start every request shares ({"v":1,"op":...,"name":...}),
- * one connection under one CLOCK_MONOTONIC deadline, and framed send/receive with the response
- * limit. What it does not do: write an op's other members or read any answer (callers use
+ * one connection under one CLOCK_MONOTONIC deadline, framed send/receive with the response
+ * limit, and the one trust rule for what sits at socket_path (below). What it does not do: write an op's other members or read any answer (callers use
  * json.h), decide anything, print anything, or keep state between calls.
  *
  * Rules (STYLE.md "C thin-client rules", docs/protocol.md):
@@ -18,6 +18,12 @@
  * - A response's length is checked on its 4-byte header (0 and more than
  *   HERMIT_MAX_RESPONSE_BYTES are refused) before exactly that many bytes are allocated.
  * - Any failure closes the socket (hermit_close is still safe to call).
+ * - Trust (every client, before it believes what sits at socket_path): the directory holding
+ *   socket_path is a directory group and others cannot write to; the socket is owned by the
+ *   uid of the process serving it (SO_PEERCRED), and the directory by root or that uid
+ *   (hermit_check_peer); a file beside it (the NSS memory cache) is a regular file of the
+ *   directory's owner that group and others cannot write to (hermit_file_is_trusted).
+ *   Anyone else able to write there could have planted the socket or the file.
  *
  * Wire format (docs/protocol.md "Framing"): each frame is a 4-byte big-endian length of the
  * body, then the body, one UTF-8 JSON object. One request, one response, in order.
@@ -27,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "json.h"
@@ -41,6 +48,8 @@
 #define HERMIT_MAX_REQUEST_BYTES (64u << 10)    /* unixd/proto/limits.py MAX_REQUEST_FRAME_BYTES */
 #define HERMIT_MAX_RESPONSE_BYTES (4u << 20)    /* unixd/proto/limits.py MAX_RESPONSE_FRAME_BYTES */
 #define HERMIT_SOCKET_PATH_SIZE 108             /* sizeof(sockaddr_un.sun_path) on Linux */
+/* A path beside socket_path: its directory plus a file name of hermit's (memory-cache files). */
+#define HERMIT_BESIDE_PATH_SIZE (HERMIT_SOCKET_PATH_SIZE + 32)
 
 /* What went wrong; the errno behind it, if any, is in hermit_conn.sys_errno. */
 enum hermit_status {
@@ -93,10 +102,19 @@ enum hermit_status hermit_connect(struct hermit_conn *c, int timeout_ms);
  * with a person's typing between them (the PAM conversation), one deadline per round trip. */
 void hermit_arm(struct hermit_conn *c, int timeout_ms);
 
-/* For the PAM module, before a secret is sent: the socket file must be a socket owned by the
- * uid of the peer (SO_PEERCRED), in a directory owned by root or that uid and writable by
- * nobody else, so the peer is the process that bound the socket there. */
+/* Every client, once connected and before it sends anything: the socket file must be a socket
+ * owned by the uid of the peer (SO_PEERCRED), in a directory owned by root or that uid and
+ * writable by nobody else, so the peer is the process that bound the socket there. */
 enum hermit_status hermit_check_peer(struct hermit_conn *c);
+
+/* 1 if the directory holding PATH is a directory that group and others cannot write to (a
+ * sticky one included); its owner in *OWNER. The part of the trust rule every check shares. */
+int hermit_dir_is_trusted(const char *path, uid_t *owner);
+
+/* 1 if ST (fstat of the open file at PATH) is a regular file that group and others cannot
+ * write to, owned by the owner of a trusted directory holding PATH: for files unixd
+ * publishes beside its socket. */
+int hermit_file_is_trusted(const char *path, const struct stat *st);
 
 /* Sends one frame whose body is BODY[4 .. 4+BODY_LEN); BODY[0..4) is the space for the
  * header, which this function fills. */

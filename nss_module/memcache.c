@@ -43,7 +43,7 @@ static struct {
     pthread_mutex_t lock;
     pid_t pid;
     int have_paths; /* paths hold the files beside the socket, read from the config */
-    char paths[4][HERMIT_SOCKET_PATH_SIZE + 16]; /* by enum hermit_mc_kind */
+    char paths[4][HERMIT_BESIDE_PATH_SIZE]; /* by enum hermit_mc_kind */
     uint32_t crc_table[256];
     int crc_ready;
     struct mapping maps[4]; /* by enum hermit_mc_kind */
@@ -136,8 +136,8 @@ static int map_file(struct mapping *m, enum hermit_mc_kind kind, const char *pat
         return 0;
     struct stat fst;
     void *base = MAP_FAILED;
-    if (fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_size >= MC_HEADER_SIZE &&
-        (uint64_t)fst.st_size <= MC_MAX_FILE_BYTES)
+    if (fstat(fd, &fst) == 0 && hermit_file_is_trusted(path, &fst) &&
+        fst.st_size >= MC_HEADER_SIZE && (uint64_t)fst.st_size <= MC_MAX_FILE_BYTES)
         base = mmap(NULL, (size_t)fst.st_size, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     /* Remember the identity seen by stat(path): a rejected file is not tried again until the

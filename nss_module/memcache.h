@@ -15,7 +15,9 @@
  *   the path per call (inode, size or mtime changed), unmapped and the new one mapped. No
  *   file is ever cut short in place (reading past the end of a mapped file raises SIGBUS):
  *   only unixd writes the directory, and it only renames and unlinks.
- * - A file is opened O_RDONLY|O_CLOEXEC|O_NOFOLLOW, must be a regular file of the size its
+ * - A file is opened O_RDONLY|O_CLOEXEC|O_NOFOLLOW, must pass cclient's trust rule
+ *   (hermit_file_is_trusted: a regular file of the owner of its directory, neither writable by
+ *   group or others, so nobody but unixd's user could have put it there), be of the size its
  *   header says (at most MC_MAX_FILE_BYTES), with the magic, version, kind and header crc32;
  *   the descriptor is closed once it is mapped PROT_READ, MAP_SHARED.
  * - Every offset is bounds-checked before it is read; chains only go forward (so they end);

@@ -15,6 +15,9 @@
  *   and this guard keeps a misconfigured host from looping through the module anyway.
  * - The caller's buffer: too small is ERANGE + NSS_STATUS_TRYAGAIN (glibc retries with a
  *   bigger one); the caller's struct is written only once everything fits, never half-filled.
+ * - Trust (cclient's rule): a request goes to the socket only once it passed
+ *   hermit_check_peer, and a memory-cache file is mapped only if hermit_file_is_trusted; a
+ *   socket or file someone else could have put beside socket_path is UNAVAIL, never an answer.
  * - No environment. The only global state, each behind its own mutex: the memory cache's
  *   mappings (memcache.c), and the two enumeration lists, fetched once per setpwent/setgrent
  *   into memory this module owns and frees at endpwent/endgrent (or the next set*ent).

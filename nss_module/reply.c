@@ -231,6 +231,7 @@ enum nss_status hermit_ask(struct hjson_out *req, enum hermit_want want, struct 
     size_t len = 0;
     if (hermit_read_socket_path(&conn, HERMIT_CONFIG_PATH) != HERMIT_OK ||
         hermit_connect(&conn, HERMIT_DEADLINE_MS) != HERMIT_OK ||
+        hermit_check_peer(&conn) != HERMIT_OK ||
         hermit_send_frame(&conn, req->buf, req->len - 4) != HERMIT_OK ||
         hermit_recv_frame(&conn, &out->body, &len) != HERMIT_OK) {
         hermit_close(&conn);

@@ -18,6 +18,8 @@
  *   printable ASCII characters without ':', '/', ',', not "." or "..".
  * - socket_path comes from the fixed config file (HERMIT_CONFIG_PATH, set at build time),
  *   never from the environment; a missing file means the default path.
+ * - Nothing is sent before the socket passes hermit_check_peer (cclient's trust rule): keys
+ *   from a socket someone else could have planted would let them log in as anyone.
  * - One CLOCK_MONOTONIC deadline for the whole call; every wait is a poll() with the time
  *   left. EINTR is retried. The socket is SOCK_CLOEXEC and never fd 0-2; send uses
  *   MSG_NOSIGNAL.
@@ -177,6 +179,7 @@ int main(int argc, char **argv)
     unsigned char *body;
     size_t len;
     if (hermit_connect(&conn, HERMIT_DEADLINE_MS) != HERMIT_OK ||
+        hermit_check_peer(&conn) != HERMIT_OK ||
         hermit_send_frame(&conn, request, out.len - 4) != HERMIT_OK ||
         hermit_recv_frame(&conn, &body, &len) != HERMIT_OK)
         fail_conn(&conn);
@@ -195,7 +198,8 @@ int main(int argc, char **argv)
     } else if (hjson_is(a.status, "notfound")) {
         /* Not one of hermit's accounts (or a local one): no keys. */
     } else if (hjson_is(a.status, "unavail")) {
-        fputs(PROG ": hermit-unixd cannot answer now (offline and not cached)\n", stderr);
+        fputs(PROG ": hermit-unixd cannot answer now (offline and not cached, or the local "
+              "accounts are not known yet)\n", stderr);
         rc = 1;
     } else if (hjson_is(a.status, "error")) {
         fprintf(stderr, PROG ": hermit-unixd refused the request: %s\n", tame_code(a.error));

@@ -1,7 +1,8 @@
 """unixd.toml: reading, checking and showing the host side's configuration.
 
 This module turns ``/etc/hermit/unixd.toml`` into one validated, typed ``UnixdConfig`` and
-renders it back for ``--configtest``; it opens nothing else (no sockets, no cache, no CA).
+renders it back for ``--configtest``; it opens nothing else (no sockets, no cache, no CA) and
+looks at one thing on disk: the mode of ``socket_path``'s directory (``load_config``).
 hermit-unixd and hermit-unixd-tasks both read it; the C modules and
 ``hermit-ssh-authorizedkeys`` read only ``socket_path``, with their own line reader.
 
@@ -14,6 +15,11 @@ Rules:
   relative to a working directory means something different to every reader.
 - ``socket_path`` is a plain string the C line reader can take as it is: no quote, backslash
   or control character, and short enough for ``sun_path`` (108 bytes with its NUL).
+- ``socket_path`` may not be in a directory that group or others may write to (a sticky one
+  such as /tmp included): anyone who can write there could put a socket or NSS memory-cache
+  files of their own in its place, and the C clients refuse such a directory anyway
+  (cclient's trust rule). A directory that does not exist yet is left to whoever creates it
+  (systemd's RuntimeDirectory, 0755).
 - ``home_alias`` may not equal ``home_attr``: the alias would be a symlink to itself.
 - ``request_timeout`` covers a whole request, so it is at least ``connect_timeout``.
 - ``offline_failed_login_attempts`` and ``offline_failed_login_delay`` (issue 9, finding 5;
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import math
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,11 +165,30 @@ def _toml_value(value: object) -> str:
 
 
 def load_config(path: Path) -> UnixdConfig:
-    """Read and check ``path``.
+    """Read and check ``path``, and the directory of its ``socket_path``.
 
     Errors: ``ConfigError`` naming the file (and the key, where one is at fault).
     """
-    return parse_config(read_toml(path), path)
+    config = parse_config(read_toml(path), path)
+    check_socket_directory(config)
+    return config
+
+
+def check_socket_directory(config: UnixdConfig) -> None:
+    """Refuse a ``socket_path`` in a directory group or others may write to (module rules).
+
+    Errors: ``ConfigError`` naming the file and the key.
+    """
+    try:
+        mode = config.socket_path.parent.stat().st_mode
+    except OSError:
+        return  # not there (yet), or not ours to look at: binding or connecting will say
+    if stat.S_ISDIR(mode) and mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ConfigError(
+            f"{config.source}: key 'socket_path' names a directory that group or others may "
+            "write to: anyone who can write there could put a socket or files of their own in "
+            "its place (use a directory only its owner, root or unixd's user, writes to)"
+        )
 
 
 def parse_config(raw: dict[str, object], path: Path) -> UnixdConfig:

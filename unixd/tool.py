@@ -6,8 +6,9 @@ starts fast. It decides nothing: unixd answers, this prints.
 
 Commands (DESIGN.md "Entry points")::
 
-    hermit-unix [-c CONFIG] status             server: online|offline, cache counts
-    hermit-unix [-c CONFIG] cache-invalidate   every entry is refreshed on its next use
+    hermit-unix [-c CONFIG] status             server: online|offline, cache counts,
+                                               local identities: waiting|received
+    hermit-unix [-c CONFIG] cache-invalidate   (root) every entry is refreshed on its next use
     hermit-unix [-c CONFIG] cache-clear --really    (root) forget everything, hashes too
     hermit-unix [-c CONFIG] auth-test --name NAME   a PAM conversation, then the account
                                                     check; exit 0 only if both succeed
@@ -101,6 +102,7 @@ def cmd_status(conn: Connection, args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"server: {status.server}\n")
     out.write(f"cached users: {status.cached_users}\n")
     out.write(f"cached groups: {status.cached_groups}\n")
+    out.write(f"local identities: {status.local_identities}\n")
     return EXIT_OK
 
 
@@ -191,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status", help="is idmd reachable; how much is cached")
-    commands.add_parser("cache-invalidate", help="refresh every entry on its next use")
+    commands.add_parser("cache-invalidate", help="(root) refresh every entry on its next use")
     clear = commands.add_parser("cache-clear", help="(root) forget every cached entry")
     clear.add_argument("--really", action="store_true", help="yes, forget everything")
     auth = commands.add_parser("auth-test", help="run a PAM login and account check")

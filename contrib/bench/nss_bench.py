@@ -60,7 +60,7 @@ from contrib.harness.host_namespace import (  # noqa: E402
     with_sources,
 )
 from contrib.harness.idmd_process import IdmdProcess  # noqa: E402
-from contrib.harness.unixd_client import call_unixd  # noqa: E402
+from contrib.harness.unixd_client import call_unixd, send_host_identities  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -538,12 +538,15 @@ def inside(args: argparse.Namespace) -> None:
 
 
 def wait_online(sock: Path, proc: subprocess.Popen[bytes]) -> None:
+    """Until unixd at ``sock`` is online; then it gets the host's local identities on the
+    task socket beside it (it answers nothing else before them; no tasks daemon runs here)."""
     deadline = time.monotonic() + READY_S
     while True:
         if proc.poll() is not None:
             raise RuntimeError("hermit-unixd exited")
         try:
             if call_unixd(sock, {"op": "status"}).get("server") == "online":
+                send_host_identities(sock.parent / "task.sock")
                 return
         except OSError:
             pass

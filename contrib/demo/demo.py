@@ -306,6 +306,10 @@ def start_tasks(demo: Demo, ns: HostNamespace) -> subprocess.Popen[str]:
     log = demo.workdir / "tasks.log"
     proc = ns.spawn([str(BIN / "hermit-unixd-tasks")], log, env=INSIDE_ENV)
     wait_for("hermit-unixd-tasks", lambda: "sent local identities" in log.read_text(), proc, log)
+    # unixd answers lookups, keys and PAM only once it has them (docs/unixd.md).
+    unixd_log = demo.workdir / "unixd.log"
+    wait_for("hermit-unixd's local identities",
+             lambda: "local identities received" in unixd_log.read_text(), proc, log)
     sent = next(line for line in log.read_text().splitlines() if "sent local identities" in line)
     demo.show(f"pid {proc.pid}: {sent.split(': ', 1)[-1]}")
     return proc

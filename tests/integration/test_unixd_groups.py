@@ -5,13 +5,11 @@ server stopped, a group unixd only saw inside a user's view still resolves by gi
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from idmd.framing import FrameDecoder, decode_payload, encode_frame
 from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
 from tests.integration.test_unixd_harness import (
     Directory,
@@ -19,10 +17,10 @@ from tests.integration.test_unixd_harness import (
     directory,
     new_password,
     run_unixd,
+    send_local_identities,
     unique,
 )
 
-TASK_FRAME_LIMIT = 16 << 20
 LOCAL_UID = 59123
 
 
@@ -40,23 +38,11 @@ def gid_of(made: Directory, group: str) -> int:
     return gid
 
 
-def send_local_identities(unixd: Unixd, users: list[tuple[str, int]]) -> None:
-    """What hermit-unixd-tasks sends on connect: these local users, no groups (and never a
-    password hash: issue 9)."""
+def send_local_users(unixd: Unixd, users: list[tuple[str, int]]) -> None:
+    """What hermit-unixd-tasks sends on connect: these local users, no groups or hashes."""
     passwd = [{"name": name, "passwd": "x", "uid": uid, "gid": uid, "gecos": "",
                "dir": "/nonexistent", "shell": "/usr/sbin/nologin"} for name, uid in users]
-    request = {"v": 1, "id": 1, "op": "local_identities", "passwd": passwd, "group": []}
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(60)
-        sock.connect(str(unixd.workdir / "task.sock"))
-        sock.sendall(encode_frame(request, TASK_FRAME_LIMIT))
-        decoder = FrameDecoder(TASK_FRAME_LIMIT)
-        while not isinstance(frame := decoder.next_frame(), bytes):
-            chunk = sock.recv(65536)
-            assert chunk, "unixd closed the task socket without an answer"
-            decoder.feed(chunk)
-    # What was sent stays in force after the tasks daemon leaves (docs/protocol.md).
-    assert decode_payload(frame) == {"re": 1, "status": "ok"}
+    send_local_identities(unixd, {"passwd": passwd, "group": []})
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the task socket serves only peer uid 0")
@@ -73,7 +59,7 @@ def test_unixd_groups__a_member_a_local_user_shadows_is_not_listed(
         assert sorted(unixd.call("group_by_name", name=team)["group"]["members"]) == sorted(  # type: ignore[index]
             [kept, shadowed, by_uid])
 
-        send_local_identities(unixd, [(shadowed, LOCAL_UID), ("svc-" + by_uid, uid)])
+        send_local_users(unixd, [(shadowed, LOCAL_UID), ("svc-" + by_uid, uid)])
         group = unixd.call("group_by_name", name=team)["group"]
         assert group["members"] == [kept]  # type: ignore[index]
         assert unixd.call("group_by_gid", gid=group["gid"])["group"] == group  # type: ignore[index]

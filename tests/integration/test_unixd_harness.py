@@ -5,7 +5,11 @@
   deleted afterwards.
 - ``run_unixd(server, workdir, **keys)``: hermit-unixd as a subprocess (``--allow-root``) with
   a temporary config, sockets and cache; ready when systemd's READY=1 arrives on a private
-  NOTIFY_SOCKET (bounded wait); stopped by its own pid with SIGTERM, its exit code checked.
+  NOTIFY_SOCKET (bounded wait) and, unless ``local_identities=False``, once it has the host's
+  local identities (sent on the task socket as hermit-unixd-tasks would: unixd answers
+  ``unavail`` until then, so this needs root, and the test skips without it); stopped by its
+  own pid with SIGTERM, its exit code checked.
+- ``send_local_identities(unixd, fields)``: one ``local_identities`` on the task socket.
 - ``Unixd.call(op, **fields)`` speaks the client socket; ``Unixd.tool(*args)`` runs hermit-unix.
 - ``restart_on_same_port``: bring a stopped ``own_idmd`` server back where unixd expects it.
 - ``own_network_namespace()``: this thread, and every process it starts, in a fresh network
@@ -36,6 +40,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from contrib.harness import unixd_client
 from contrib.harness.idmd_process import IdmdProcess
 from idmd.framing import FrameDecoder, decode_payload, encode_frame
 from tests.integration.conftest import IdmdServer, scratch_dir
@@ -246,10 +251,21 @@ def _toml(value: object) -> str:
     return f'"{value}"'
 
 
+def send_local_identities(unixd: Unixd, fields: Mapping[str, object]) -> None:
+    """What hermit-unixd-tasks sends on connect: ``local_identities`` with ``fields``
+    (``passwd``, ``group``, ...), as root on the task socket; what was sent stays in force
+    after the connection closes (docs/protocol.md)."""
+    unixd_client.send_local_identities(unixd.workdir / "task.sock", fields)
+
+
 @contextmanager
 def run_unixd(server: IdmdServer, *, env: Mapping[str, str] | None = None,
-              **keys: object) -> Iterator[Unixd]:
-    """``env`` is added to unixd's environment (e.g. ``DBUS_SYSTEM_BUS_ADDRESS``)."""
+              local_identities: bool = True, **keys: object) -> Iterator[Unixd]:
+    """``env`` is added to unixd's environment (e.g. ``DBUS_SYSTEM_BUS_ADDRESS``);
+    ``local_identities=False`` leaves unixd waiting for them (no tasks daemon yet)."""
+    if local_identities and os.geteuid() != 0:
+        pytest.skip("unixd answers only once local identities arrive on its task socket, "
+                    "which serves only root")
     with scratch_dir("hu-") as workdir:
         values: dict[str, object] = {
             "uri": server.url, "ca_path": str(server.ca),
@@ -270,6 +286,8 @@ def run_unixd(server: IdmdServer, *, env: Mapping[str, str] | None = None,
         unixd = Unixd(proc, workdir, config)
         try:
             assert notify.recv(64) == b"READY=1"
+            if local_identities:
+                unixd_client.send_host_identities(workdir / "task.sock")
             yield unixd
         finally:
             if proc.poll() is None:

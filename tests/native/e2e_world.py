@@ -156,14 +156,17 @@ class Unixd:
     def call(self, op: str, **fields: object) -> dict[str, object]:
         return call_unixd(self.socket, {"op": op, **fields})
 
-    def wait_answering(self, server: str = "online") -> None:
-        """Until unixd answers ``status`` with ``server`` (``online`` or ``offline``)."""
+    def wait_answering(self, server: str = "online", *, local_identities: bool = False) -> None:
+        """Until unixd answers ``status`` with ``server`` (``online`` or ``offline``) and,
+        with ``local_identities``, says it has them (a connected tasks daemon sent them)."""
         def answering() -> bool:
             assert self.proc is not None and self.proc.poll() is None, "hermit-unixd exited"
             try:
-                return self.call("status").get("server") == server
+                status = self.call("status")
             except OSError:
                 return False
+            return status.get("server") == server and (
+                not local_identities or status.get("local_identities") == "received")
         wait_until(answering, f"hermit-unixd to answer, {server}")
 
     def stop(self) -> None:
@@ -200,6 +203,14 @@ class World:
         """CMD inside a private mount namespace where glibc and PAM see the hermit modules."""
         return subprocess.run(self.namespace(*cmd), input=stdin, capture_output=True,
                               text=True, timeout=RUN_TIMEOUT_SECONDS, check=False)
+
+    def start_tasks(self) -> subprocess.Popen[str]:
+        """hermit-unixd-tasks in a namespace of this world, so it sends the world's
+        /etc/passwd and /etc/group (the caller stops it with ``stop_process``)."""
+        # unshare execs sh, which execs the daemon: the Popen's pid is the daemon's.
+        return subprocess.Popen(
+            self.namespace(str(BIN / "hermit-unixd-tasks"), "-c", str(self.unixd.config)),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
 
     def unlock(self, name: str) -> None:
         """An admin lifts the softlocks idmd put on ``name``'s credentials after failures
@@ -308,10 +319,7 @@ def serve_world(workdir: Path, idmd: IdmdServer, *, tasks: bool) -> Iterator[Wor
     try:
         world.unixd.wait_answering()
         if tasks:
-            # unshare execs sh, which execs the daemon: the Popen's pid is the daemon's.
-            tasks_proc = subprocess.Popen(
-                world.namespace(str(BIN / "hermit-unixd-tasks"), "-c", str(config)),
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+            tasks_proc = world.start_tasks()
             # lotte is local once the tasks daemon has sent the namespace's /etc/passwd.
             wait_until(lambda: world.unixd.call("ssh_keys", name="lotte").get("keys") == [],
                        "hermit-unixd-tasks to send the local identities")

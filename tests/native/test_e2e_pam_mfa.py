@@ -206,7 +206,7 @@ def test_mfa__offline_with_password_policy_the_cached_password_works(offline: Wo
     config.write_text(config.read_text() + 'offline_mfa = "password"\n')
     offline.unixd.stop()
     offline.unixd.start()
-    offline.unixd.wait_answering("offline")
+    offline.unixd.wait_answering("offline", local_identities=True)
     right = python_pam(offline, "hermit-e2e", "mira", [offline.password, "000000"],
                        "authenticate", "acct_mgmt")
     assert codes(right) == [("authenticate", PAM_SUCCESS), ("acct_mgmt", PAM_SUCCESS)]

@@ -1,8 +1,9 @@
 """End to end: glibc lookups through libnss_hermit.so.2 when hermit-unixd hangs or dies in the
-middle of an answer (the world of ``e2e_world.py``, without the tasks daemon). A stopped
+middle of an answer (the world of ``e2e_world.py``, with the tasks daemon). A stopped
 unixd costs a lookup at most the module's deadline, a killed one ends it at once, and in both
 cases getent answers "not found" (UNAVAIL; files answered before) instead of hanging; a
-restarted unixd answers again from its cache."""
+restarted unixd answers again from its cache once the tasks daemon, which reconnects by
+itself, has sent it the local identities."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ SLACK_S = 2.0
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    with world_of("hermit-e2e-kill-", tasks=False) as made:
+    with world_of("hermit-e2e-kill-", tasks=True) as made:
         yield made
 
 
@@ -106,7 +107,7 @@ def test_getent__unixd_killed_mid_lookup_ends_it_at_once_and_a_restart_restores(
     # Nobody listens now: the lookup fails at once too.
     assert getent_ewan(world).returncode == 2
     world.unixd.start()
-    world.unixd.wait_answering()
+    world.unixd.wait_answering(local_identities=True)
     done = getent_ewan(world)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"ewan:*:{world.ewan.uid}:")

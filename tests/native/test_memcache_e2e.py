@@ -1,7 +1,8 @@
 """End to end: glibc answers warm lookups from hermit-unixd's memory cache while unixd cannot
 answer at all (SIGSTOPped: a socket lookup would wait out the module's deadline), as SSSD's
 test_memory_cache proves its own; an invalidated cache answers through the socket again. The
-world of ``e2e_world.py``, without the tasks daemon."""
+world of ``e2e_world.py``, with the tasks daemon (unixd publishes nothing before it has
+spoken)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ FILES = ("passwd.mc", "group.mc", "initgroups.mc")
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    with world_of("hermit-e2e-mc-", tasks=False) as made:
+    with world_of("hermit-e2e-mc-", tasks=True) as made:
         yield made
 
 

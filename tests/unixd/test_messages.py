@@ -89,7 +89,8 @@ EXCHANGES: list[tuple[Request, Response]] = [
     (PamAuthStep(session="s-1_A", response="pw"), PamAuthStepResponse(next=CodePrompt("Code: "))),
     (PamAccount(name="alice"), PamAccountResponse(result="denied", reason="not in staff")),
     (PamSessionOpen(name="alice"), DoneResponse()),
-    (Status(), StatusResponse(server="offline", cached_users=3, cached_groups=4)),
+    (Status(), StatusResponse(server="offline", cached_users=3, cached_groups=4,
+                              local_identities="waiting")),
     (CacheInvalidate(), DoneResponse()),
     (CacheClear(), DoneResponse()),
 ]
@@ -435,8 +436,12 @@ def test_error_response__from_exception_is_one_bounded_line() -> None:
         (lambda: Group(name="g", gid=1, members=("a,b",)), "'members'"),
         (lambda: InitgroupsResponse(gids=(-1,)), "between"),
         (lambda: PamAccountResponse(result="maybe"), "one of"),  # type: ignore[arg-type]
-        (lambda: StatusResponse(server="up", cached_users=0, cached_groups=0), "one of"),  # type: ignore[arg-type]
-        (lambda: StatusResponse(server="online", cached_users=-1, cached_groups=0), "non-neg"),
+        (lambda: StatusResponse(server="up", cached_users=0, cached_groups=0,  # type: ignore[arg-type]
+                                local_identities="received"), "one of"),
+        (lambda: StatusResponse(server="online", cached_users=-1, cached_groups=0,
+                                local_identities="received"), "non-neg"),
+        (lambda: StatusResponse(server="online", cached_users=0, cached_groups=0,  # type: ignore[arg-type]
+                                local_identities="maybe"), "one of"),
         (lambda: ErrorResponse(error="Bad Code", detail=""), "code"),
         (lambda: PamAuthInitResponse(session="a/b", next=SuccessPrompt()), "session"),
     ],

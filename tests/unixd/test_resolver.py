@@ -30,7 +30,7 @@ from unixd.resolver import records
 from unixd.resolver.authlog import AuthLog
 from unixd.resolver.cache import NEGATIVE_TIMEOUT_SECONDS, Cache
 from unixd.resolver.dispatch import Peer, answer
-from unixd.resolver.local import parse_local_identities
+from unixd.resolver.local import LocalIdentities, parse_local_identities
 from unixd.resolver.resolver import Resolver
 from unixd.resolver.state import FIRST_BACKOFF_SECONDS
 from unixd.resolver.tasklink import TaskLink
@@ -71,7 +71,8 @@ def build_env(tmp: Path, fake: FakeIdmd, **config: object) -> tuple[Env, Resolve
     cache = Cache(tmp / "cache" / "cache.db", clock, cache_timeout=cfg.cache_timeout)
     shells = tmp / "shells"
     shells.write_text("/bin/sh\n/bin/bash\n/usr/bin/zsh-not-here\n")
-    link = TaskLink()
+    # A host whose tasks daemon has spoken (tests of the time before: test_tasks_link.py).
+    link = TaskLink(LocalIdentities())
     resolver = Resolver(
         cache, make_provider(fake),
         records.Shaping.from_config(cfg, records.ShellList(shells)), link,
@@ -219,7 +220,7 @@ async def test_resolver__a_negative_answer_is_cached_until_it_expires_or_is_inva
     asked = env.fake.count("GET /v1/unix/user/carol")
     assert (await env.ask(m.UserByName("carol"))) == {"status": "notfound"}
     assert env.fake.count("GET /v1/unix/user/carol") == asked
-    await env.ask(m.CacheInvalidate())
+    await env.ask(m.CacheInvalidate(), uid=0)
     assert (await env.ask(m.UserByName("carol")))["status"] == "ok"
     env.fake.add_user("dave", 70004)
     env.fake.delete_user("dave")
@@ -234,7 +235,7 @@ async def test_resolver__a_user_deleted_upstream_is_purged_with_its_hash(env: En
     uuid = uuid_for(70002)
     env.cache.store_password(uuid, "bob's password")
     env.fake.delete_user("bob")
-    await env.ask(m.CacheInvalidate())
+    await env.ask(m.CacheInvalidate(), uid=0)
     assert (await env.ask(m.UserByName("bob"))) == {"status": "notfound"}
     assert env.cache.user_by_uuid(uuid) is None
     assert env.cache.password_hash(uuid) is None
@@ -254,7 +255,7 @@ async def test_resolver__enumeration_lists_and_drops_users_idmd_no_longer_has(en
     reply = await env.ask(m.UserList())
     assert [u["name"] for u in reply["users"]] == ["alice", "bob"]  # type: ignore[attr-defined]
     env.fake.delete_user("bob")
-    await env.ask(m.CacheInvalidate())
+    await env.ask(m.CacheInvalidate(), uid=0)
     reply = await env.ask(m.UserList())
     assert [u["name"] for u in reply["users"]] == ["alice"]  # type: ignore[attr-defined]
 
@@ -297,7 +298,7 @@ async def test_resolver__a_shell_not_in_etc_shells_or_not_executable_becomes_the
     env.fake.user_named("bob")["shell"] = "/usr/bin/zsh-not-here"  # listed, not executable
     assert (await env.ask(m.UserByName("bob")))["user"]["shell"] == "/bin/bash"  # type: ignore[index]
     env.shells.write_text("/bin/bash\n")  # /bin/sh no longer listed
-    await env.ask(m.CacheInvalidate())
+    await env.ask(m.CacheInvalidate(), uid=0)
     assert (await env.ask(m.UserByName("alice")))["user"]["shell"] == "/bin/bash"  # type: ignore[index]
 
 
@@ -330,6 +331,28 @@ async def test_resolver__local_users_are_never_asked_for_a_password(env: Env) ->
     for name in ("localuser", "alice"):
         init = await env.ask(m.PamAuthInit(name, "sshd"), peer=Peer(uid=0))
         assert init["next"] == {"kind": "unknown", "reason": m.LOCAL_ACCOUNT_REASON}
+
+
+async def test_resolver__before_the_local_identities_arrive_every_lookup_is_unavail(
+    tmp_path: Path, fake: FakeIdmd, nursery: trio.Nursery
+) -> None:
+    env, resolver = build_env(tmp_path, fake)
+    env.link = resolver.tasks = TaskLink()  # a unixd started without hermit-unixd-tasks
+    await nursery.start(resolver.run)
+    root = Peer(uid=0)
+    waiting = [m.UserByName("alice"), m.UserByUid(70001), m.UserList(), m.GroupByName("staff"),
+               m.GroupByGid(70100), m.GroupList(), m.Initgroups("alice"), m.SshKeys("alice"),
+               m.PamAuthInit("alice", "sshd"), m.PamAccount("alice"), m.PamSessionOpen("alice")]
+    for request in waiting:
+        assert (await env.ask(request, peer=root)) == {"status": "unavail"}, request
+    assert env.cache.counts() == (0, 0)  # nothing was even fetched
+    status = await env.ask(m.Status())
+    assert status["local_identities"] == "waiting"
+    await env.link.on_frame({"v": 1, "id": 1, "op": "local_identities",
+                             "passwd": [], "group": []})
+    assert (await env.ask(m.SshKeys("alice")))["keys"] == ["ssh-ed25519 AAAAC3Nza alice@laptop"]
+    assert (await env.ask(m.Status()))["local_identities"] == "received"
+
     assert env.fake.count("POST /v1/unix/auth") == 0
 
 
@@ -370,7 +393,7 @@ async def test_resolver__a_member_whose_uid_is_local_is_not_listed_once_seen(env
 
 async def go_offline(env: Env) -> None:
     env.fake.down = True
-    await env.ask(m.CacheInvalidate())  # every entry stale; the next request tries idmd
+    await env.ask(m.CacheInvalidate(), uid=0)  # every entry stale; the next request tries idmd
     assert (await env.ask(m.Status()))["server"] == "offline"
 
 
@@ -586,18 +609,35 @@ async def test_resolver__cache_clear_is_for_root_only(env: Env) -> None:
     assert env.cache.password_hash(uuid_for(70001)) is None
 
 
+async def test_resolver__cache_invalidate_and_session_open_are_for_root_only(env: Env) -> None:
+    asked: list[object] = []
+
+    async def send(obj: object) -> None:
+        asked.append(obj)
+
+    env.link.attach(send)
+    await env.ask(m.UserByName("alice"))
+    for request in (m.CacheInvalidate(), m.PamSessionOpen("alice")):
+        refused = await env.ask(request, uid=70001)
+        assert refused["error"] == "permission_denied"
+    cached = env.cache.user_by_name("alice")
+    assert cached is not None and not cached.is_expired(env.clock.now())
+    assert asked == []  # no home_create went to the tasks daemon
+
+
 async def test_resolver__status_reports_online_and_counts(env: Env) -> None:
     await env.ask(m.UserByName("alice"))
     await env.ask(m.GroupByName("staff"))
     assert (await env.ask(m.Status())) == {
-        "status": "ok", "server": "online", "cached_users": 1, "cached_groups": 1}
+        "status": "ok", "server": "online", "cached_users": 1, "cached_groups": 1,
+        "local_identities": "received"}
 
 
 # pam_session_open and the tasks daemon ------------------------------------------------
 
 
 async def test_session_open__without_a_tasks_daemon_is_an_error(env: Env) -> None:
-    reply = await env.ask(m.PamSessionOpen("alice"))
+    reply = await env.ask(m.PamSessionOpen("alice"), uid=0)
     assert reply["status"] == "error"
     assert "no hermit-unixd-tasks" in str(reply["detail"])
 
@@ -613,7 +653,7 @@ async def test_session_open__asks_the_tasks_daemon_for_the_home(
         nursery.start_soon(env.link.on_frame, {"re": asked[-1]["id"], "status": "ok"})
 
     env.link.attach(send)
-    assert (await env.ask(m.PamSessionOpen("alice"))) == {"status": "ok"}
+    assert (await env.ask(m.PamSessionOpen("alice"), uid=0)) == {"status": "ok"}
     assert asked == [{
         "v": 1, "id": 1, "op": "home_create", "name": "alice", "uid": 70001, "gid": 70001,
         "home": f"/home/{uuid_for(70001)}", "alias": "/home/alice@example.com",
@@ -630,7 +670,7 @@ async def test_session_open__a_failed_home_create_is_an_error(
                            {"re": request_id, "status": "error", "detail": "disk full"})
 
     env.link.attach(send)
-    reply = await env.ask(m.PamSessionOpen("alice"))
+    reply = await env.ask(m.PamSessionOpen("alice"), uid=0)
     assert reply == {"status": "error", "error": "internal_error",
                      "detail": "home_create failed: disk full"}
 

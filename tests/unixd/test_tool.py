@@ -43,7 +43,8 @@ async def test_tool__status_prints_the_server_state_and_counts(
     env.cache.put_user(env.fake.user_named("alice"))
     done = await hermit_unix(write_config(client_path), "status")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["server: online", "cached users: 1", "cached groups: 0"]
+    assert done.stdout.splitlines() == ["server: online", "cached users: 1", "cached groups: 0",
+                                        "local identities: received"]
 
 
 async def test_tool__cache_invalidate_expires_every_entry(

@@ -549,16 +549,21 @@ class StatusResponse:
     server: Literal["online", "offline"]
     cached_users: int
     cached_groups: int
+    # Whether hermit-unixd-tasks has sent the host's own accounts yet; until then lookups,
+    # SSH keys and PAM are answered ``unavail``.
+    local_identities: Literal["waiting", "received"]
 
     def __post_init__(self) -> None:
         _check_choice(self.server, "server", ("online", "offline"))
         _check_count(self.cached_users, "cached_users")
         _check_count(self.cached_groups, "cached_groups")
+        _check_choice(self.local_identities, "local_identities", ("waiting", "received"))
 
     def to_json(self) -> dict[str, object]:
         return {
             "status": "ok", "server": self.server,
             "cached_users": self.cached_users, "cached_groups": self.cached_groups,
+            "local_identities": self.local_identities,
         }
 
     @classmethod

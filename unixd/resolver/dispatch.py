@@ -7,6 +7,12 @@ caching are ``resolver.py``'s, NSS record shapes are ``records.py``'s.
 
 Rules:
 - ``UNAVAIL`` from the resolver becomes ``{"status": "unavail"}``, never ``notfound``.
+- Until hermit-unixd-tasks has sent the local identities (``TaskLink.received``), every op
+  whose answer depends on which names and ids are local is ``unavail``: users, groups,
+  initgroups, SSH keys and PAM (NSS then returns UNAVAIL, the keys helper prints nothing,
+  PAM answers PAM_AUTHINFO_UNAVAIL). Answering from the cache meanwhile would hand a local
+  user's name or uid a directory account's keys, groups and login. Only ``status``, the
+  cache commands and steps of a conversation begun after they arrived are answered.
 - For PAM, a name hermit cannot vouch for right now (not found, or offline and never cached)
   is ``unknown``: the PAM module answers PAM_USER_UNKNOWN and the stack moves on.
 - A local user gets no SSH keys from the directory (an empty list), ``unknown`` from
@@ -18,7 +24,11 @@ Rules:
   ``pam_auth_init`` is ``denied`` before any prompt or check.
 - Every failed or refused check is logged to authpriv (``r.auth_log``), never a secret.
 - An account outside its validity gets no SSH keys and ``denied`` from ``pam_account``.
-- ``cache_clear`` is for peer uid 0 only.
+- Ops that act beyond the asker are for peer uid 0 only (``ROOT_ONLY``): ``pam_session_open``
+  has the root tasks daemon create a home and its alias for the account named, and
+  ``cache_invalidate`` and ``cache_clear`` act on every entry (and every invalidation sends
+  the host's next lookups to idmd). PAM opens sessions as root (sshd, login, su); the cache
+  commands are an administrator's.
 """
 
 from __future__ import annotations
@@ -210,7 +220,8 @@ async def status(r: Resolver, req: m.Status, peer: Peer) -> m.Response:
     online = await r.probe()
     users, groups = await r.db(r.cache.counts)
     return m.StatusResponse(
-        server="online" if online else "offline", cached_users=users, cached_groups=groups
+        server="online" if online else "offline", cached_users=users, cached_groups=groups,
+        local_identities="received" if r.tasks.received else "waiting",
     )
 
 
@@ -221,8 +232,6 @@ async def cache_invalidate(r: Resolver, req: m.CacheInvalidate, peer: Peer) -> m
 
 
 async def cache_clear(r: Resolver, req: m.CacheClear, peer: Peer) -> m.Response:
-    if peer.uid != 0:
-        return m.ErrorResponse(error="permission_denied", detail="only root may clear the cache")
     await r.clear()
     log.info("cache cleared")
     return m.DoneResponse()
@@ -250,7 +259,30 @@ HANDLERS: dict[type[m.Request], Handler] = {
 }
 
 
+# Ops only a peer with uid 0 may ask (module rules), and what the others are told.
+ROOT_ONLY: dict[type[m.Request], str] = {
+    m.PamSessionOpen: "only root may open a session (it creates home directories)",
+    m.CacheInvalidate: "only root may invalidate the cache",
+    m.CacheClear: "only root may clear the cache",
+}
+
+
+# Ops answered before the local identities arrived (module rules); every other op is
+# ``unavail`` until then, so an op added later is safe unless it is listed here.
+WITHOUT_LOCAL_IDENTITIES: frozenset[type[m.Request]] = frozenset({
+    m.Status, m.CacheInvalidate, m.CacheClear,
+    # A conversation exists only if pam_auth_init was answered, so after they arrived.
+    m.PamAuthStep,
+})
+
+
 async def answer(r: Resolver, request: m.Request, peer: Peer) -> m.Response:
     """The response to ``request``. Errors: whatever a bug raises (the shell logs it)."""
+    refusal = ROOT_ONLY.get(type(request))
+    if refusal is not None and peer.uid != 0:
+        log.warning("refused %s from peer uid %d", request.OP, peer.uid)
+        return m.ErrorResponse(error="permission_denied", detail=refusal)
+    if not r.tasks.received and type(request) not in WITHOUT_LOCAL_IDENTITIES:
+        return m.UnavailResponse()
     return await HANDLERS[type(request)](r, request, peer)
 

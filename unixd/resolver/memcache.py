@@ -17,6 +17,9 @@ Rules:
 - Local identities win here as they do in the resolver: a shadowed user, group, uid or gid is
   left out (then the reader asks unixd, which answers ``notfound``), and groups never list a
   shadowed member. A miss in a file is never "not found": the reader asks the socket.
+- Nothing is published before hermit-unixd-tasks has sent the local identities
+  (``TaskLink.received``): until then nobody knows what they shadow, and the socket answers
+  ``unavail``; the files an earlier unixd left are flushed at start.
 - Files are immutable: each is written whole to a temporary file in the same directory and
   renamed over the old one, so a reader maps either the old or the new file, never a torn
   one. ``flush`` (cache invalidated or cleared, local identities changed, unixd starting)
@@ -339,6 +342,8 @@ class MemCache:
         Cancellation: a temporary file is always removed or renamed into place.
         """
         r = self._resolver
+        if not r.tasks.received:
+            return  # the next flush (the local identities arriving) asks again
         generation, local, now = self._generation, r.tasks.local, r.clock.now()
         cache = r.cache
 

@@ -14,6 +14,9 @@ Rules (DESIGN.md "Data model", docs/unixd.md):
 - The home directory is ``home_prefix/<home_attr>``; NSS shows ``home_prefix/<home_alias>``
   (the readable symlink) unless ``home_alias`` is ``none``.
 - Each account has a user-private group: its own name and gidnumber, no listed members.
+- ``allowed_login_groups`` names groups: the user-private group (the view's group entry with
+  the account's own uuid) never counts, or an account named like an allowed group, or one
+  whose uuid is listed, would pass without being a member.
 - An account is valid from ``valid_from`` (inclusive) until ``expire_at`` (exclusive).
 """
 
@@ -199,10 +202,14 @@ def is_valid_at(user: Mapping[str, object], now: float) -> bool:
 
 
 def in_login_groups(user: Mapping[str, object], allowed: frozenset[str]) -> bool:
-    """Whether one of the user's groups is named (name, spn or uuid) in ``allowed``."""
+    """Whether one of the user's groups, other than its user-private group, is named (name,
+    spn or uuid) in ``allowed``."""
     if not allowed:
         return False
+    own = user.get("uuid")
     for ref in group_refs(user):
+        if ref.get("uuid") == own:
+            continue  # the user-private group: the account itself, not a group it is in
         for key in ("name", "spn", "uuid"):
             value = ref.get(key)
             if isinstance(value, str) and value.lower() in allowed:

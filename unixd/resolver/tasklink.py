@@ -9,6 +9,9 @@ Rules (docs/protocol.md "Task socket"):
 - One tasks daemon at a time: a new connection replaces the old one, whose requests in flight
   fail. What it last sent as ``local_identities`` stays in force after it leaves (the files
   did not change because the daemon restarted).
+- ``received`` is false until the first ``local_identities`` was accepted, and never false
+  again in this process: until then nobody knows which names and ids are local, and the
+  client ops that depend on it answer ``unavail`` (``unixd.resolver.dispatch``).
 - Frames are requests ``{"v": 1, "id": N, "op": ...}`` or responses ``{"re": N, "status":
   ...}``. Our ids count up from 1 per link; a response naming no request of ours is ignored
   (it may answer one that already timed out).
@@ -53,8 +56,12 @@ class _Pending:
 
 
 class TaskLink:
-    def __init__(self) -> None:
-        self.local = LocalIdentities()
+    """The task socket's state; ``local`` given here counts as received (tests)."""
+
+    def __init__(self, local: LocalIdentities | None = None) -> None:
+        self.local = local if local is not None else LocalIdentities()
+        # Invariant: True once ``local`` holds what a tasks daemon sent (or the caller gave).
+        self.received = local is not None
         # Invariant: ``_send`` belongs to the connection ``_generation`` counts; requests in
         # ``_pending`` were sent on it.
         self._send: Send | None = None
@@ -103,6 +110,9 @@ class TaskLink:
         if obj.get("op") != "local_identities":
             raise UnknownOp("the task socket answers only local_identities")
         self.local = parse_local_identities(obj)
+        if not self.received:
+            log.info("local identities received: lookups, SSH keys and PAM are answered")
+        self.received = True
         log.info(
             "local identities: %d users, %d groups", len(self.local.user_names),
             len(self.local.group_names),
