@@ -21,7 +21,7 @@
  * Rules (STYLE.md "C thin-client rules"):
  * - One connection per conversation; each round trip has its own deadline, so the wait for
  *   a person to type is not counted.
- * - Before anything is sent on the auth connection, the socket and its peer are checked
+ * - Before anything is sent on any connection, the socket and its peer are checked
  *   (hermit_check_peer): the socket is owned by the SO_PEERCRED uid of the process serving it,
  *   in a directory nobody else may write to.
  * - Every copy of a password or code is wiped with explicit_bzero before it is freed or goes
@@ -169,12 +169,12 @@ static int round_trip(struct ctx *c, struct hjson_out *req, struct answer *a)
     return 1;
 }
 
-static int open_conn(struct ctx *c, int check_peer)
+static int open_conn(struct ctx *c)
 {
     char why[256];
     if (hermit_read_socket_path(&c->conn, HERMIT_CONFIG_PATH) != HERMIT_OK ||
         hermit_connect(&c->conn, HERMIT_DEADLINE_MS) != HERMIT_OK ||
-        (check_peer && hermit_check_peer(&c->conn) != HERMIT_OK)) {
+        hermit_check_peer(&c->conn) != HERMIT_OK) {
         pam_syslog(c->pamh, LOG_ERR, "%s",
                    hermit_describe(&c->conn, HERMIT_CONFIG_PATH, why, sizeof why));
         hermit_close(&c->conn);
@@ -233,7 +233,7 @@ static int authenticate(struct ctx *c)
     if (pam_get_item(c->pamh, PAM_SERVICE, &service) != PAM_SUCCESS || service == NULL ||
         strnlen(service, MAX_SERVICE_BYTES + 1) > MAX_SERVICE_BYTES)
         return PAM_SERVICE_ERR;
-    if (!open_conn(c, 1))
+    if (!open_conn(c))
         return PAM_AUTHINFO_UNAVAIL;
 
     char raw[REQUEST_SIZE];
@@ -326,7 +326,7 @@ static int ask_about_user(struct ctx *c, const char *op, struct answer *a)
 {
     char raw[REQUEST_SIZE];
     struct hjson_out req;
-    if (!open_conn(c, 0))
+    if (!open_conn(c))
         return 0;
     hermit_request(&req, raw, sizeof raw, op, c->user);
     hjson_put_raw(&req, "}");

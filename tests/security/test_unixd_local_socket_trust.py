@@ -34,6 +34,7 @@ from tests.native.conftest import NativeBuild
 from tests.native.fake_unixd import FakeUnixd, always
 from tests.native.test_memcache_module import passwd_rec, publish
 from tests.native.test_nss_module import ALICE, Status, getpwnam, ok, run_calls
+from tests.native.test_pam_module import pamtester, stack
 from unixd.resolver.memcache import Kind
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
@@ -165,6 +166,21 @@ async def test_keys_helper__unixd_s_own_socket_still_answers(
     done, server = await keys_helper(native_build, unixd_dir(socket_dir))
     assert (done.returncode, done.stdout.decode()) == (0, KEY + "\n"), done.stderr
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("op", ["acct_mgmt", "open_session"])
+async def test_pam__account_and_session_send_nothing_to_an_untrusted_socket(
+        native_build: NativeBuild, socket_dir: Path, op: str) -> None:
+    # A planted server answering "allowed" must not pass the account phase, nor have a home
+    # made: the account and session connections are checked as the password's always was.
+    open_dir = socket_dir / "open"
+    open_dir.mkdir()
+    open_dir.chmod(0o777)
+    service = stack(native_build, "account required MODULE", "session required MODULE")
+    run = await pamtester(native_build, socket_dir, service, "alice", [op],
+                          socket_path=open_dir / "sock")
+    assert run.returncode != 0, run.stderr
+    assert run.requests == []
 
 
 # unixd's configuration check --------------------------------------------------------------------
