@@ -16,9 +16,10 @@ Definitions:
 
 Rules, for every actor but the server itself (``INTERNAL``; writes the server makes for an
 account, ``on_behalf_of``, are judged as that account's):
-- the credentials of an account (``CREDENTIAL_ATTRS``: passwords, TOTPs, backup codes, the
-  reset token, API tokens, SSH keys) may be changed only by the account itself or by an actor
-  that covers it;
+- the credentials of an account (``CREDENTIAL_ATTRS``: every secret attribute, so passwords,
+  TOTPs, backup codes, the reset token, API tokens, session records and any credential added
+  later, and SSH keys) may be changed only by the account itself or by an actor that
+  covers it;
 - the members of a group whose guard is not empty may be changed only by an actor that covers
   it or by a member of system_admins (who hold every right already: they write the profiles),
   so an account whose password an intruder knows cannot be put into a privileged group by
@@ -35,11 +36,12 @@ from idmd.entry import Entry
 from idmd.errors import AccessDenied
 from idmd.plugins.context import PluginContext
 from idmd.plugins.plugin import Attrs, Plugin
+from idmd.schema import SECRET_ATTRS
 
-CREDENTIAL_ATTRS = frozenset({
-    "password", "unix_password", "totp", "unix_totp", "backup_code", "reset_token",
-    "api_token", "ssh_publickey",
-})
+# Every secret attribute is a credential (passwords, TOTPs, backup codes, the reset token, API
+# tokens, session records, and whatever joins them, passkeys included), and so are SSH keys:
+# public, but each one is a way in.
+CREDENTIAL_ATTRS = SECRET_ATTRS | {"ssh_publickey"}
 MEMBER_ATTR = "member"
 GUARDED_ATTRS = CREDENTIAL_ATTRS | {MEMBER_ATTR}
 
