@@ -10,7 +10,8 @@ Rules:
 - every string from the server is printed with control characters replaced by ``?``, so a
   crafted display name cannot move the cursor or retitle the terminal;
 - a write prints a short confirmation when the server says ``"changed": true`` and
-  ``unchanged`` when it says ``false`` (DESIGN.md "Idempotent administration");
+  ``unchanged`` when it says ``false`` (DESIGN.md "Idempotent administration"), then
+  ``sessions ended: N`` when the write ended sessions of the account (a new password);
 - no secret is printed here except the value a command hands to ``secret_line`` on purpose.
 """
 
@@ -159,13 +160,23 @@ class Output:
             self.line(format_table(rows, columns))
 
     def write_result(self, response: JsonObject, confirmation: str) -> None:
-        """After a write: the server's JSON, or the confirmation, or ``unchanged``."""
+        """After a write: the server's JSON, or the confirmation, or ``unchanged``; then the
+        sessions the write ended, if any (``sessions_ended``)."""
         if self.as_json:
             self.json(response)
-        elif response.get("changed") is False:
+            return
+        if response.get("changed") is False:
             self.line("unchanged")
         else:
             self.line(confirmation)
+        self.sessions_ended(response)
+
+    def sessions_ended(self, response: JsonObject) -> None:
+        """``sessions ended: N`` when a credential change ended N sessions of the account
+        (a new password signs every other session out; nothing is said when none ended)."""
+        ended = response.get("sessions_ended")
+        if not self.as_json and isinstance(ended, int) and not isinstance(ended, bool) and ended:
+            self.line(f"sessions ended: {ended}")
 
     def secret_line(self, key: str, value: str) -> None:
         """The one deliberate way a secret reaches the screen (``password: VALUE``)."""

@@ -6,7 +6,8 @@ Layering, from the bottom up (each layer imports only the ones below it):
                  index tables, the entry cache. Knows nothing of the schema.
 - ``entry``, ``value``, ``schema``, ``filter``
                  what an entry is, attribute syntaxes, classes, the filter language.
-- ``plugins/``   one invariant each (names, uniqueness, referential integrity, memberof, gids).
+- ``plugins/``   one invariant each (names, uniqueness, referential integrity, memberof, gids,
+                 the builtin entries' protection, privileged accounts).
 - ``access/``    pure decision functions over access control profiles.
 - ``server/``    read and write transactions that run the plugins and the access checks.
 - ``idm/``       accounts, POSIX, SSH keys, credentials, the auth session, bearer tokens.

@@ -21,7 +21,8 @@ Rules:
 Wire format (version 1), frames as in ``idmd/framing.py``::
 
     {"version": 1, "op": "recover_account", "name": NAME}
-        → {"ok": true, "password": PASSWORD}
+        → {"ok": true, "password": PASSWORD, "sessions_ended": N}
+          (N: the account's sessions and API tokens the recovery ended)
     {"version": 1, "op": "verify"}
         → {"ok": true, "problems": [TEXT, ...]}
     {"version": 1, "op": "backup", "path": ABSOLUTE_PATH,
@@ -63,7 +64,9 @@ _RECEIVE_CHUNK = 4096
 class AdminTarget(Protocol):
     """What the admin socket needs from the identity layer (``idmd.idm.Idm`` provides it)."""
 
-    async def recover_account(self, name: str) -> str: ...
+    async def recover_account(self, name: str) -> tuple[str, int]:
+        """The new password, and how many sessions and API tokens of the account ended."""
+        ...
 
     def verify(self) -> list[str]: ...
 
@@ -259,9 +262,10 @@ async def _run(
             "created_at": info.header.created_at,
         }
     if isinstance(request, RecoverAccount):
-        password = await target.recover_account(request.name)
-        log.info("admin socket: recovered account %s", request.name)
-        return {"ok": True, "password": password}
+        password, ended = await target.recover_account(request.name)
+        log.info("admin socket: recovered account %s, ended %d of its sessions",
+                 request.name, ended)
+        return {"ok": True, "password": password, "sessions_ended": ended}
     # verify runs on the loop: a rare operator command, and the database is not thread-safe.
     return {"ok": True, "problems": target.verify()}
 

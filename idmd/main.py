@@ -167,10 +167,15 @@ def cmd_recover_account(cfg: ServerConfig, args: argparse.Namespace) -> int:
     try:
         reply = _ask_server(cfg, request)
     except AdminSocketUnavailable:
-        password = _offline(cfg, lambda idm: trio.run(idm.recover_account, args.name))
+        password, ended = _offline(cfg, lambda idm: trio.run(idm.recover_account, args.name))
     else:
         password = str(reply["password"])
+        raw = reply.get("sessions_ended")
+        ended = raw if isinstance(raw, int) else 0
     print(f"password: {password}")
+    # Said only when something ended, so "password: " stays the one line otherwise.
+    if ended:
+        print(f"sessions ended: {ended}")
     return EXIT_OK
 
 

@@ -14,7 +14,9 @@ Rules:
 - ``update`` is interactive and refuses to run without a terminal (scripts use the other
   commands); ``use-reset-token`` on a terminal falls back to the menu when the account's
   policy blocks a password-only save (it asks for a TOTP).
-- Writes follow docs/cli.md: ``unchanged`` when the commit changed nothing.
+- Writes follow docs/cli.md: ``unchanged`` when the commit changed nothing, and
+  ``sessions ended: N`` when the commit signed N other sessions of the account out
+  (``backup-codes`` prints its codes only, one per line; ``--json`` says it there).
 
 Implements DESIGN.md "Entry points" (``hermit person credential``, ``hermit credential``).
 """
@@ -199,12 +201,14 @@ def backup_codes(ctx: Context, args: argparse.Namespace) -> None:
         args.account
     )) as session:
         generated = session.call("backup_codes")
-        session.commit()
+        committed = session.commit()
     # Printed only once saved: codes that were never stored must not be written down.
     codes = [clean(code) for code in generated.get("backup_codes") or []]
     if ctx.out.as_json:
-        ctx.out.json({"backup_codes": codes})
+        ctx.out.json({"backup_codes": codes, "sessions_ended": committed.get("sessions_ended")})
     else:
+        # Exactly one code per line (DESIGN.md: scripts read them): the sessions the commit
+        # ended are said by --json only.
         for code in codes:
             ctx.out.line(code)
 

@@ -75,3 +75,4 @@ def generate_password(ctx: Context, args: argparse.Namespace) -> None:
         ctx.out.json(response)
     else:
         ctx.out.secret_line("password", password)
+        ctx.out.sessions_ended(response)

@@ -11,7 +11,7 @@ from idmd.access.decide import (
     may_modify,
     readable_attrs,
 )
-from idmd.access.profile import AccessProfile, parse_profile
+from idmd.access.profile import AccessProfile, parse_profile, write_receivers
 
 __all__ = [
     "AccessProfile",
@@ -23,4 +23,5 @@ __all__ = [
     "may_modify",
     "parse_profile",
     "readable_attrs",
+    "write_receivers",
 ]

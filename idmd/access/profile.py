@@ -10,6 +10,7 @@ entries of some classes with some attributes, delete.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from idmd.entry import Entry
@@ -31,6 +32,18 @@ class AccessProfile:
     create_classes: frozenset[str]
     create_attrs: frozenset[str]
     delete: bool
+
+    @property
+    def grants_write(self) -> bool:
+        """Whether the profile lets its receivers change anything (modify, create, delete)."""
+        return bool(self.modify_attrs or self.modify_classes or self.create_classes
+                    or self.delete)
+
+
+def write_receivers(profiles: Iterable[AccessProfile]) -> frozenset[str]:
+    """Every group (or account) named as a receiver of a profile that grants a write right:
+    the privileged groups of ``plugins/privileged.py`` beside the builtin ones."""
+    return frozenset(r for p in profiles if p.grants_write for r in p.receivers)
 
 
 def parse_profile(entry: Entry) -> AccessProfile:

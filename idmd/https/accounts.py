@@ -127,15 +127,16 @@ def account_routes(kind: Kind) -> list[Route]:
                 # A hash another system made (docs/password-policy.md "Imported hashes"): not
                 # vetted (we cannot see the password), upgraded to Argon2id at the first login.
                 stored = validate_imported_hash(body["password_hash"])
-                idm_of(request).import_password_hash(
+                ended = idm_of(request).import_password_hash(
                     caller, kind, request.path_params["id"], attr, stored
                 )
-                return JSONResponse({"changed": True})
+                return JSONResponse({"changed": True, "sessions_ended": ended})
             password = validate_password(body["password"])
-            await idm_of(request).set_password(
+            ended = await idm_of(request).set_password(
                 caller, kind, request.path_params["id"], attr, password
             )
-            return JSONResponse({"changed": True})
+            # A new password ends the account's other sessions (docs/authentication.md).
+            return JSONResponse({"changed": True, "sessions_ended": ended})
 
         return set_password
 
@@ -179,8 +180,12 @@ def account_routes(kind: Kind) -> list[Route]:
         async def generate_password(request: Request) -> JSONResponse:
             caller = caller_of(request)
             await read_object(request, allowed=())
-            password = await idm_of(request).generate_password(caller, request.path_params["id"])
-            return JSONResponse({"changed": True, "password": str(password)})
+            password, ended = await idm_of(request).generate_password(
+                caller, request.path_params["id"]
+            )
+            return JSONResponse(
+                {"changed": True, "password": str(password), "sessions_ended": ended}
+            )
 
         routes.append(resource(f"{prefix}/{{id}}/generate_password", POST=generate_password))
     return routes

@@ -123,7 +123,8 @@ async def backup_codes(request: Request) -> JSONResponse:
 
 async def commit(request: Request) -> JSONResponse:
     body = await read_object(request, allowed=("session",), required=("session",))
-    return JSONResponse({"changed": _updates(request).commit(body["session"])})
+    changed, ended = _updates(request).commit(body["session"])
+    return JSONResponse({"changed": changed, "sessions_ended": ended})
 
 
 async def cancel(request: Request) -> JSONResponse:

@@ -43,6 +43,7 @@ STRING = {"type": "string"}
 STRINGS = {"type": "array", "items": STRING}
 TIME = {"type": "string", "format": "date-time"}
 BOOL = {"type": "boolean"}
+COUNT = {"type": "integer", "minimum": 0}
 GIDNUMBER = {"type": "integer", "minimum": 0, "maximum": 4_294_967_295}
 
 _ERROR_TEXT = {
@@ -111,6 +112,9 @@ SCHEMAS: JSON = {
         {"uuid": STRING, "name": STRING, "spn": STRING, "gidnumber": GIDNUMBER, "members": STRINGS}
     ),
     "Changed": _obj({"changed": BOOL}),
+    # A credential change that signs the account's other sessions out (docs/authentication.md
+    # "Sessions after a password reset"): how many it ended.
+    "CredentialChanged": _obj({"changed": BOOL, "sessions_ended": COUNT}),
 }
 # A group's account policy (docs/password-policy.md): each setting, or null when not set.
 SCHEMAS["GroupPolicy"] = _obj(
@@ -268,7 +272,7 @@ def _account_paths(kind: str, schema: str, plural: str) -> JSON:
         f"{base}/{{id}}/password": {
             "put": _operation(
                 "Set the password, or import a hash",
-                _ref("Changed"),
+                _ref("CredentialChanged"),
                 (404,),
                 body=PASSWORD_OR_HASH_BODY,
                 params=idp,
@@ -277,7 +281,7 @@ def _account_paths(kind: str, schema: str, plural: str) -> JSON:
         f"{base}/{{id}}/unix_password": {
             "put": _operation(
                 "Set the unix password, or import a hash",
-                _ref("Changed"),
+                _ref("CredentialChanged"),
                 (404,),
                 body=PASSWORD_OR_HASH_BODY,
                 params=idp,
@@ -308,7 +312,7 @@ def _account_paths(kind: str, schema: str, plural: str) -> JSON:
         paths[f"{base}/{{id}}/generate_password"] = {
             "post": _operation(
                 "Give the service account a generated password",
-                _obj({"changed": BOOL, "password": STRING}),
+                _obj({"changed": BOOL, "password": STRING, "sessions_ended": COUNT}),
                 (400, 404),
                 params=idp,
             )
@@ -584,7 +588,11 @@ def _credential_update_paths() -> JSON:
             "Begin a session with a reset token (no bearer; the token is used up)", begun,
             (401, 403), _obj({"reset_token": STRING}),
         ),
-        f"{base}/status": step("What the session has staged", status, (404,), _obj(session)),
+        # Every step asks the session's right again (403: its privilege window is over, or
+        # the right is gone).
+        f"{base}/status": step(
+            "What the session has staged", status, (403, 404), _obj(session)
+        ),
         f"{base}/password": step(
             "Stage a new password", status, (403, 404), _obj({**session, "password": password})
         ),
@@ -601,7 +609,7 @@ def _credential_update_paths() -> JSON:
                   "algorithm": {"enum": ["sha1", "sha256", "sha512"]}}, ["session", "label"]),
         ),
         f"{base}/totp/confirm": step(
-            "Confirm the TOTP being added with a current code", status, (404,),
+            "Confirm the TOTP being added with a current code", status, (403, 404),
             _obj({**session, "code": STRING}),
         ),
         f"{base}/totp/remove": step(
@@ -613,11 +621,12 @@ def _credential_update_paths() -> JSON:
         f"{base}/backup_codes": step(
             "Generate backup codes (answered once)",
             _obj({"backup_codes": STRINGS, "status": status}),
-            (404,),
+            (403, 404),
             _obj(session),
         ),
         f"{base}/commit": step(
-            "Write everything staged and end the session", _ref("Changed"), (403, 404),
+            "Write everything staged and end the session (and the account's other sessions)",
+            _ref("CredentialChanged"), (403, 404),
             _obj(session),
         ),
         f"{base}/cancel": step(

@@ -22,6 +22,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from idmd.clock import Clock
 from idmd.errors import (
+    AccessDenied,
     AccountExpired,
     InvalidCredentials,
     MfaRequired,
@@ -40,6 +41,7 @@ from idmd.idm.login import (
 )
 from idmd.idm.passwords import Hasher, Secret, generate_password
 from idmd.idm.pwpolicy import vet_password
+from idmd.idm.revocation import end_sessions
 from idmd.idm.softlock import Softlocks, unknown_key
 from idmd.idm.tokens import TokenSigner, load_or_create_signing_key
 from idmd.idm.values import iso_time
@@ -189,13 +191,17 @@ class Idm:
         password: Secret,
         *,
         vet: bool = True,
-    ) -> None:
+    ) -> int:
         """Hash ``password`` and store it in ``attr`` of the account ``text``.
 
         With ``vet`` the password policy judges it first (idmd/idm/pwpolicy.py), once the
         caller is known to be allowed to set it, so its answers tell nothing to anyone else;
         the second factor that counts is the one of that credential (``totp`` for
         ``password``, ``unix_totp`` for ``unix_password``). Generated passwords skip it.
+
+        A new ``password`` ends the account's other sessions (``revocation.end_sessions``;
+        the caller's own session stays when it is the account's): the count is returned.
+        The unix password signs in to no session, so setting it ends none.
 
         Errors: ``PasswordRejected``, ``AccessDenied``, ``NotFound``, those of ``write``.
         """
@@ -209,7 +215,7 @@ class Idm:
                 self.server, entry.uuid, password, has_second_factor=bool(entry.get(GUARD[attr]))
             )
         phc = await self.hasher.hash(password)
-        self.write(caller, accounts.set_credential, kind, text, attr, phc)
+        return self._store_credential(caller, kind, text, attr, phc)
 
     def import_password_hash(
         self,
@@ -218,27 +224,66 @@ class Idm:
         text: str,
         attr: accounts.CredentialAttr,
         stored: str,
-    ) -> None:
-        """Store a hash another system made (already ``hashimport.validate_imported_hash``-ed).
+    ) -> int:
+        """Store a hash another system made (already ``hashimport.validate_imported_hash``-ed);
+        how many other sessions that ended (as ``set_password``).
 
         It verifies as it is until the first successful login, which replaces it with
-        Argon2id (``passwords.needs_upgrade``). Errors: those of ``write``.
-        """
-        self.write(caller, accounts.set_credential, kind, text, attr, stored)
+        Argon2id (``passwords.needs_upgrade``). Imported hashes are for admins migrating
+        accounts: the password behind one is never vetted, so an account may not import one
+        for itself (it would step around the password policy).
 
-    async def generate_password(self, caller: Caller, text: str) -> Secret:
+        Errors: ``AccessDenied`` (the caller's own account), those of ``write``.
+        """
+        caller.require_write()
+        with self.server.read() as txn:
+            entry = lookup.find_or_404(txn, kind, text)
+        if entry.uuid == caller.identity.uuid:
+            raise AccessDenied(
+                "imported hashes are for admins migrating accounts: set your own password with "
+                "hermit person credential update, where the password policy applies"
+            )
+        return self._store_credential(caller, kind, text, attr, stored)
+
+    def _store_credential(
+        self,
+        caller: Caller,
+        kind: accounts.Kind,
+        text: str,
+        attr: accounts.CredentialAttr,
+        stored: str,
+    ) -> int:
+        """Write ``stored`` into ``attr`` as the caller and, for a new ``password``, end the
+        account's other sessions in the same transaction; how many ended."""
+        caller.require_write()
+        with self.server.write() as txn:
+            uuid, changed = accounts.set_credential(
+                txn, caller.identity, kind, text, attr, stored
+            )
+            if attr != "password" or not changed:
+                return 0
+            own = caller.claims.kind == "session" and caller.claims.account_uuid == uuid
+            return end_sessions(
+                txn, uuid, now=self.clock.now(),
+                keep=caller.claims.session_id if own else None,
+            )
+
+    async def generate_password(self, caller: Caller, text: str) -> tuple[Secret, int]:
         """Give a service account a fresh generated password and return it (not vetted: it is
-        random by construction)."""
+        random by construction), and how many of its sessions that ended."""
         password = generate_password()
-        await self.set_password(
+        ended = await self.set_password(
             caller, "service_account", text, "password", password, vet=False
         )
-        return password
+        return password, ended
 
-    async def recover_account(self, name: str) -> str:
-        """Set a freshly generated password on account ``name`` (as the server) and return it.
+    async def recover_account(self, name: str) -> tuple[str, int]:
+        """Set a freshly generated password on account ``name`` (as the server); the password
+        and how many sessions and API tokens of the account ended.
 
-        Nothing else changes: existing sessions stay. Errors: ``NotFound``.
+        Recovery is for an account that may be in someone else's hands: every session and
+        API token of it ends with the old password (``revocation.end_sessions``).
+        Errors: ``NotFound``.
         """
         with self.server.read() as txn:
             entry = lookup.find(txn, "account", name)
@@ -248,7 +293,8 @@ class Idm:
         phc = await self.hasher.hash(password)
         with self.server.write() as txn:
             txn.modify(INTERNAL, entry.uuid, [Set("password", frozenset({phc}))])
-        return str(password)
+            ended = end_sessions(txn, entry.uuid, now=self.clock.now(), api_tokens=True)
+        return str(password), ended
 
     async def unix_auth(
         self, caller: Caller, name: str, password: Secret, totp: Secret | None = None

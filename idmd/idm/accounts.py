@@ -101,6 +101,9 @@ def create_account(
         attrs["managed_by"] = frozenset({resolve_group(txn, managed_by)})
     existing = txn.resolve(name)
     if existing is not None:
+        # Rights first, then compare: "unchanged" and 409 must not tell someone who may
+        # not create this entry anything about the one that exists (its mail, say).
+        txn.check_create(ident, attrs)
         if not existing.has_class(kind) or any(
             existing.get(attr) != values for attr, values in attrs.items() if attr != "class"
         ):
@@ -165,10 +168,12 @@ def set_posix(
 
 def set_credential(
     txn: WriteTxn, ident: Identity, kind: Kind, text: str, attr: CredentialAttr, phc: str
-) -> None:
-    """Replace a password credential with the PHC string ``phc``."""
+) -> tuple[str, bool]:
+    """Replace a password credential with the PHC string ``phc``; the account's uuid and
+    whether it changed."""
     entry = lookup.find_or_404(txn, kind, text)
-    txn.modify(ident, entry.uuid, [Set(attr, frozenset({phc}))])
+    _, changed = txn.modify(ident, entry.uuid, [Set(attr, frozenset({phc}))])
+    return entry.uuid, changed
 
 
 def list_ssh_keys(txn: ReadTxn, ident: Identity, kind: Kind, text: str) -> list[JSON]:
@@ -180,7 +185,7 @@ def put_ssh_key(
     txn: WriteTxn, ident: Identity, kind: Kind, text: str, key: SshKey
 ) -> tuple[bool, JSON]:
     """Store ``key`` under its label, replacing a different key with the same label."""
-    entry = lookup.find_or_404(txn, kind, text)
+    entry = _ssh_keys_to_modify(txn, ident, kind, text)
     current = {stored.label: stored for stored in ssh_keys_of(entry)}
     old = current.get(key.label)
     if old is not None and old.line == key.line:
@@ -198,12 +203,20 @@ def put_ssh_key(
 
 
 def delete_ssh_key(txn: WriteTxn, ident: Identity, kind: Kind, text: str, label: str) -> bool:
-    entry = lookup.find_or_404(txn, kind, text)
+    entry = _ssh_keys_to_modify(txn, ident, kind, text)
     values = _stored_values(entry, validate_label(label))
     if not values:
         return False
     _, changed = txn.modify(ident, entry.uuid, [Remove("ssh_publickey", v) for v in values])
     return changed
+
+
+def _ssh_keys_to_modify(txn: ReadTxn, ident: Identity, kind: Kind, text: str) -> Entry:
+    """The account, once ``ident`` is known to be allowed to change its SSH keys: rights
+    first, so an "unchanged" (or a key count) never answers someone who may not."""
+    return lookup.find_to_modify(
+        txn, ident, kind, text, ["ssh_publickey"], "you may not modify ssh_publickey of this entry"
+    )
 
 
 def _stored_values(entry: Entry, label: str) -> list[str]:

@@ -10,8 +10,10 @@ Rules:
 - Permission: the caller may modify ``api_token`` of the service account
   (``txn.can_modify``; the service account admins' access profile grants it). Listing asks the
   same question of the caller's account whatever its session's scope, so a read-only session
-  of an admin may list. The records are then written as ``INTERNAL``: ``api_token`` is a
-  secret attribute, changed only here, after that check.
+  of an admin may list. The records are then written on the caller's behalf
+  (``on_behalf_of``): ``api_token`` is a secret attribute, changed only here, after that
+  check; the invariant of privileged accounts (plugins/privileged.py) still judges the write,
+  so only a member of every privileged group a service account is in manages its tokens.
 - A record is one ``api_token`` value, a JSON object ``{"id", "label", "scope", "issued_at",
   "expires_at"}`` that ``tokens.SessionRecord.decode`` reads too (it ignores ``label``), so a
   destroyed record stops its token at once (``TokenRevoked``).
@@ -41,7 +43,7 @@ from idmd.idm.tokens import Scope, SessionRecord
 from idmd.idm.values import iso_time, validate_label
 from idmd.idm.views import JSON
 from idmd.server import ReadTxn, WriteTxn
-from idmd.server.identity import INTERNAL, Identity
+from idmd.server.identity import Identity, on_behalf_of
 from idmd.server.mods import Add, Mod, Remove
 
 ATTR = "api_token"
@@ -144,9 +146,17 @@ def _service_account(txn: ReadTxn, ident: Identity, text: str, *, listing: bool)
     # Listing is a read: a read-only session of an account that may manage the tokens may
     # see them, so the question is asked of the account, not of the session's scope.
     judged = replace(ident, read_only=False) if listing else ident
-    if not txn.can_modify(judged, entry, [ATTR]):
-        raise AccessDenied(f"you may not manage the API tokens of {entry.first('name')!r}")
+    refusal = txn.modify_refusal(
+        judged, entry, [ATTR], f"you may not manage the API tokens of {entry.first('name')!r}"
+    )
+    if refusal is not None:
+        raise AccessDenied(refusal)
     return entry
+
+
+def _writer(ident: Identity) -> Identity:
+    """Who the record is written as: the server, on behalf of the caller's account."""
+    return on_behalf_of(ident.uuid) if ident.uuid is not None else ident
 
 
 def create_api_token(
@@ -194,7 +204,7 @@ def create_api_token(
     )
     mods: list[Mod] = [Remove(ATTR, value) for value in over]
     mods.append(Add(ATTR, record.encode()))
-    txn.modify(INTERNAL, entry.uuid, mods)
+    txn.modify(_writer(ident), entry.uuid, mods)
     return entry.uuid, record
 
 
@@ -214,5 +224,5 @@ def destroy_api_token(txn: WriteTxn, ident: Identity, text: str, token_id: str) 
     ]
     if not values:
         return False
-    _, changed = txn.modify(INTERNAL, entry.uuid, [Remove(ATTR, value) for value in values])
+    _, changed = txn.modify(_writer(ident), entry.uuid, [Remove(ATTR, value) for value in values])
     return changed

@@ -97,7 +97,11 @@ def list_words(txn: ReadTxn, ident: Identity) -> list[str]:
 
 def add_words(txn: WriteTxn, ident: Identity, new: list[str]) -> tuple[bool, int]:
     """Add ``new`` (already validated); whether anything changed and the count after."""
-    present = _config(txn).get(ATTR)
+    config = _config(txn)
+    # Rights first: the size check below would otherwise tell anyone how the list overlaps.
+    if not txn.can_modify(ident, config, [ATTR]):
+        raise AccessDenied("only system_admins may change the password badlist")
+    present = config.get(ATTR)
     if len(present | frozenset(new)) > limits.MAX_BADLIST_WORDS:
         raise InvalidValue(f"the badlist may hold at most {limits.MAX_BADLIST_WORDS} words")
     return _modify(txn, ident, [Add(ATTR, word) for word in new])

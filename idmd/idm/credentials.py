@@ -9,12 +9,22 @@ commit's one write transaction. What a session stages and the rules of commit ar
 Rules (docs/credential-updates.md):
 - Who may begin: a caller allowed to write now (``Caller.require_write``: read-write and
   inside its privilege window) that may modify the person's ``password`` (the owner through
-  ``acp_self``, or an admin), checked with the caller's identity when the session begins; or
-  whoever redeems the person's reset token, who then acts as the person. The unix password
-  and unix TOTPs also need the right to modify ``unix_password``.
+  ``acp_self``, or an admin; for an account in a privileged group only the owner or a member
+  of every such group, plugins/privileged.py), checked with the caller's identity when the
+  session begins; or whoever redeems the person's reset token, who then acts as the person
+  with the right of the admin who made the token. The unix password and unix TOTPs also need
+  the right to modify ``unix_password``.
+- The right lasts no longer than where it came from: every step and the commit ask again
+  (``_recheck``). The caller's login session must still exist and be inside its privilege
+  window (outside it: ``ReadOnlySession``, and the session stays open for after a reauth);
+  the caller (or the token's maker) must still exist, be valid and hold the right. A session
+  whose right is gone ends.
 - Nothing is written before commit. Commit writes every staged change in one write
-  transaction as ``INTERNAL`` (the right was checked at begin); Argon2id and the password
-  policy run when a password is staged, never inside that transaction.
+  transaction on behalf of the account whose right it used (``on_behalf_of``: the profiles
+  were asked by ``_recheck`` in that same transaction; the invariants judge the write); the
+  account's other sessions end in it (``revocation.end_sessions``, all but the owner's own
+  session that began it). Argon2id and the password policy run when a password is staged,
+  never inside that transaction.
 - A reset token is created by someone other than the person (who can begin a session
   directly) with the right to modify the person's ``password``; redeeming it uses it up.
 """
@@ -32,14 +42,19 @@ from idmd.errors import (
     AccessDenied,
     AccountExpired,
     Conflict,
+    InvalidCredentialUpdate,
     InvalidRequest,
     InvalidValue,
     NotFound,
+    ReadOnlySession,
+    TokenExpired,
+    TokenRevoked,
 )
 from idmd.idm import lookup, resettoken, totp
 from idmd.idm.credupdate import (
     DEFAULT_TOTP_ALGORITHM,
     GUARD,
+    Authority,
     PasswordAttr,
     PendingTotp,
     StagedPassword,
@@ -51,13 +66,21 @@ from idmd.idm.credupdate import (
 from idmd.idm.login import Caller, account_valid_at
 from idmd.idm.passwords import Hasher, Secret
 from idmd.idm.policy import account_policy
+from idmd.idm.revocation import end_sessions
+from idmd.idm.tokens import check_session
 from idmd.idm.values import iso_time
 from idmd.idm.views import JSON
 from idmd.server import QueryServer, ReadTxn
-from idmd.server.identity import INTERNAL, account_identity
+from idmd.server.identity import account_identity, on_behalf_of
 
 # Credential updates are for people (``hermit person credential``).
 ACCOUNT_CLASS = "person"
+
+WINDOW_OVER = (
+    "the privilege window of the session that began this credential update is over: run "
+    "hermit reauth, then go on"
+)
+BEGINNER_GONE = "the session that began this credential update has ended: begin again"
 
 
 class PasswordVetter(Protocol):
@@ -124,7 +147,15 @@ class CredentialUpdates:
                 f"you may not change the credentials of {text!r}",
             )
             may_unix = txn.can_modify(caller.identity, entry, ["unix_password"])
-        return self.sessions.begin(entry.uuid, may_unix=may_unix).id
+        uuid = caller.claims.account_uuid
+        own = caller.claims.kind == "session" and uuid == entry.uuid
+        authority = Authority(
+            actor_uuid=uuid,
+            unix_by=uuid,
+            claims=caller.claims,
+            keep_session=caller.claims.session_id if own else None,
+        )
+        return self.sessions.begin(entry.uuid, may_unix=may_unix, authority=authority).id
 
     def begin_with_reset_token(self, token: str) -> str:
         """Redeem ``token`` (it is used up) and open a session for its person, acting as them.
@@ -140,6 +171,15 @@ class CredentialUpdates:
         if not account_valid_at(found, now):
             raise AccountExpired("this account is expired or not yet valid")
         with self._server.write() as txn:
+            current = self.reset_tokens.find(txn, token)
+            record = resettoken.record_of(current) if current is not None else None
+            if current is None or record is None:
+                raise resettoken.invalid()
+            # The token carries its maker's right: gone with it, the token is refused (and
+            # kept: it could not be used by anyone anyway, and it expires). A token without a
+            # maker (the server's own) acts with the person's right.
+            issuer = record.issued_by or current.uuid
+            self._check_maker(txn, issuer, current)
             entry = self.reset_tokens.redeem(txn, token)
             # The session acts as the person: what they may change of their own account.
             may_unix = entry is not None and txn.can_modify(
@@ -147,7 +187,26 @@ class CredentialUpdates:
             )
         if entry is None:
             raise resettoken.invalid()
-        return self.sessions.begin(entry.uuid, may_unix=may_unix).id
+        authority = Authority(actor_uuid=issuer, unix_by=entry.uuid)
+        return self.sessions.begin(entry.uuid, may_unix=may_unix, authority=authority).id
+
+    def _check_maker(self, txn: ReadTxn, issuer: str, entry: Entry) -> None:
+        """Refuse a reset token whose maker may no longer change the person's credentials
+        (gone, outside its validity, without the right, or short of a privileged group the
+        person joined since). Errors: ``AccessDenied``."""
+        maker = txn.get(issuer)
+        refused = (
+            maker is None
+            or not account_valid_at(maker, self._clock.now())
+            or not txn.can_modify(
+                account_identity(issuer, read_only=False), entry, ["password"]
+            )
+        )
+        if refused:
+            raise AccessDenied(
+                "the admin who made this reset token may no longer change the credentials of "
+                f"{entry.first('name')!r}: ask an admin for a new one"
+            )
 
     def create_reset_token(
         self, caller: Caller, text: str, ttl: int = limits.DEFAULT_RESET_TOKEN_TTL_SECONDS
@@ -167,10 +226,15 @@ class CredentialUpdates:
                     "a reset token is for someone else: change your own credentials with "
                     "hermit person credential update"
                 )
-            if not txn.can_modify(caller.identity, entry, ["password"]):
-                raise AccessDenied(f"you may not change the credentials of {text!r}")
+            refusal = txn.modify_refusal(
+                caller.identity, entry, ["password"],
+                f"you may not change the credentials of {text!r}",
+            )
+            if refusal is not None:
+                raise AccessDenied(refusal)
+            issuer = caller.identity.uuid or ""
             token, record = self.reset_tokens.create(
-                txn, entry, issued_by=caller.identity.uuid or "", ttl=ttl
+                txn, entry, issued_by=issuer, ttl=ttl, by=on_behalf_of(issuer)
             )
         return token, iso_time(record.expires_at)
 
@@ -181,6 +245,55 @@ class CredentialUpdates:
         if entry is None:
             self.sessions.end(session.id)
             raise NotFound("the account of this credential update session is gone")
+        return entry
+
+    def _use(self, session_id: object) -> UpdateSession:
+        """The open session ``session_id``, once its right is asked again (``_recheck``)."""
+        session = self.sessions.use(session_id)
+        with self._server.read() as txn:
+            self._recheck(txn, session)
+        return session
+
+    def _recheck(self, txn: ReadTxn, session: UpdateSession) -> Entry:
+        """Ask the session's right again; the account it is for.
+
+        Errors: ``ReadOnlySession`` (the caller's privilege window is over: the session stays
+        open for after a reauth); ``InvalidCredentialUpdate`` (the caller's login session is
+        gone or over, or the caller's account is gone or outside its validity) and
+        ``AccessDenied`` (the right is gone), both ending the session; ``NotFound``.
+        """
+        entry = self._account(txn, session)
+        authority = session.authority
+        now = self._clock.now()
+        actor = txn.get(authority.actor_uuid)
+        if actor is None or not account_valid_at(actor, now):
+            self.sessions.end(session.id)
+            raise InvalidCredentialUpdate(BEGINNER_GONE)
+        claims = authority.claims
+        if claims is not None:
+            try:
+                record = check_session(claims, actor.get(claims.record_attr), now)
+            except (TokenRevoked, TokenExpired):
+                self.sessions.end(session.id)
+                raise InvalidCredentialUpdate(BEGINNER_GONE) from None
+            if claims.kind != "api" and not record.privileged_at(now):
+                raise ReadOnlySession(WINDOW_OVER)
+        refusal = txn.modify_refusal(
+            account_identity(authority.actor_uuid, read_only=False), entry, ["password"],
+            f"you may no longer change the credentials of {entry.first('name')!r}",
+        )
+        if refusal is not None:
+            self.sessions.end(session.id)
+            raise AccessDenied(refusal)
+        if session.may_unix and not txn.can_modify(
+            account_identity(authority.unix_by, read_only=False), entry, ["unix_password"]
+        ):
+            session.may_unix = False
+            if session.stages_unix():
+                self.sessions.end(session.id)
+                raise AccessDenied(
+                    "you may no longer change the unix credential of this account: begin again"
+                )
         return entry
 
     def _totp_target(
@@ -206,7 +319,7 @@ class CredentialUpdates:
         )
 
     def status(self, session_id: object) -> JSON:
-        session = self.sessions.use(session_id)
+        session = self._use(session_id)
         with self._server.read() as txn:
             return self._status(txn, session)
 
@@ -216,7 +329,7 @@ class CredentialUpdates:
         Errors: ``PasswordRejected`` (the policy's reason), ``AccessDenied`` (the unix
         password without the right to it).
         """
-        session = self.sessions.use(session_id)
+        session = self._use(session_id)
         if attr == "unix_password" and not session.may_unix:
             raise AccessDenied("you may not change the unix password of this account")
         with self._server.read() as txn:
@@ -224,8 +337,9 @@ class CredentialUpdates:
         second = session.has_second_factor(GUARD[attr], entry)
         await self._vet(self._server, entry.uuid, password, has_second_factor=second)
         phc = await self._hasher.hash(password)
-        # The session may have ended while this task waited for the vetting and hashing.
-        session = self.sessions.use(session_id)
+        # The session (or its right) may have ended while this task waited for the vetting
+        # and hashing.
+        session = self._use(session_id)
         session.passwords[attr] = StagedPassword(phc, vetted_with_second_factor=second)
         return self.status(session_id)
 
@@ -240,7 +354,7 @@ class CredentialUpdates:
         """A fresh TOTP for the person's app, pending until ``confirm_totp`` (replacing any
         other pending one). Errors: ``Conflict`` (the label is taken), ``InvalidRequest``
         (too many TOTPs), ``AccessDenied`` (unix without the right)."""
-        session = self.sessions.use(session_id)
+        session = self._use(session_id)
         attr, label, entry = self._totp_target(session, label, unix=unix)
         labels = session.totp_labels(attr, entry)
         if label in labels:
@@ -265,7 +379,7 @@ class CredentialUpdates:
         """Stage the pending TOTP once ``code`` shows the app has it (falling back to SHA-1
         for apps that ignore the algorithm). Errors: ``InvalidRequest`` (none pending),
         ``InvalidValue`` (the code does not match; the TOTP stays pending)."""
-        session = self.sessions.use(session_id)
+        session = self._use(session_id)
         pending = session.pending_totp
         if pending is None:
             raise InvalidRequest("no TOTP is being added in this session: begin one first")
@@ -282,7 +396,7 @@ class CredentialUpdates:
 
     def remove_totp(self, session_id: object, label: str, *, unix: bool) -> tuple[bool, JSON]:
         """Stage the removal of the TOTP ``label``; whether there was one to remove."""
-        session = self.sessions.use(session_id)
+        session = self._use(session_id)
         attr, label, entry = self._totp_target(session, label, unix=unix)
         if label not in session.totp_labels(attr, entry):
             return False, self.status(session_id)
@@ -295,7 +409,7 @@ class CredentialUpdates:
 
         Errors: ``InvalidRequest`` when the account will have no TOTP to stand in for.
         """
-        session = self.sessions.use(session_id)
+        session = self._use(session_id)
         with self._server.read() as txn:
             entry = self._account(txn, session)
         if not session.has_second_factor("totp", entry):
@@ -304,20 +418,31 @@ class CredentialUpdates:
         session.backup_codes = frozenset(totp.hash_backup_code(code) for code in codes)
         return codes, self.status(session_id)
 
-    def commit(self, session_id: object) -> bool:
+    def commit(self, session_id: object) -> tuple[bool, int]:
         """Write everything staged in one transaction and end the session; whether the
-        account changed. Errors: ``MfaRequired``, ``PasswordRejected`` (both leave the session
-        open to be fixed)."""
+        account changed, and how many of its other sessions that ended.
+
+        Errors: those of ``_recheck``; ``MfaRequired``, ``PasswordRejected`` (both leave the
+        session open to be fixed).
+        """
         session = self.sessions.use(session_id)
+        authority = session.authority
         with self._server.write() as txn:
-            entry = self._account(txn, session)
+            entry = self._recheck(txn, session)
             policy = account_policy(txn, entry)
             blocker = session.commit_blocker(entry, policy.min_credential)
             if blocker is not None:
                 raise blocker
-            _, changed = txn.modify(INTERNAL, entry.uuid, session.mods(entry))
+            _, changed = txn.modify(
+                on_behalf_of(authority.actor_uuid), entry.uuid, session.mods(entry)
+            )
+            ended = 0
+            if changed:
+                ended = end_sessions(
+                    txn, entry.uuid, now=self._clock.now(), keep=authority.keep_session
+                )
         self.sessions.end(session.id)
-        return changed
+        return changed, ended
 
     def cancel(self, session_id: object) -> None:
         """End the session; nothing staged is written."""

@@ -23,8 +23,10 @@ Rules:
   ``mfa`` or more and the account would be left without a TOTP, and when a password was
   vetted as the password of an account with a second factor that the session then removed.
 - Removing the last TOTP also removes the backup codes, which only stand in for a TOTP code.
-- Secrets (password hashes, TOTP secrets, backup code hashes, the session id) never reach a
-  repr.
+- A session carries the ``Authority`` it began with; the I/O layer asks it again at every
+  step and at commit (docs/credential-updates.md "Who may, for how long").
+- Secrets (password hashes, TOTP secrets, backup code hashes, the session id, the token's
+  claims) never reach a repr.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from idmd.clock import Clock
 from idmd.entry import Entry
 from idmd.errors import InvalidCredentialUpdate, MfaRequired, PasswordRejected
 from idmd.idm import totp
+from idmd.idm.tokens import TokenClaims
 from idmd.idm.totp import TotpRecord
 from idmd.idm.values import iso_time, validate_label
 from idmd.idm.views import JSON
@@ -71,13 +74,34 @@ class PendingTotp:
     record: TotpRecord
 
 
+@dataclass(frozen=True)
+class Authority:
+    """Whose right a session uses: asked again at every step and at commit
+    (``credentials.CredentialUpdates``), so a session never outlives it."""
+
+    # The account whose right to the person's credentials it is: the caller that began the
+    # session, or the admin who made the reset token it began with (the commit is written
+    # on this account's behalf, so the invariants judge it: plugins/privileged.py).
+    actor_uuid: str
+    # The account whose right to the unix credential it is: the caller, or for a reset
+    # token the person (what they may change of their own account).
+    unix_by: str
+    # The bearer token the caller began with, whose session must stay live and privileged;
+    # None for a reset token's session.
+    claims: TokenClaims | None = field(default=None, repr=False)
+    # The owner's own login session that began it: the one session a commit leaves.
+    keep_session: str | None = field(default=None, repr=False)
+
+
 @dataclass
 class UpdateSession:
-    """What one session has staged for its account. Invariant: ``account_uuid`` never changes."""
+    """What one session has staged for its account. Invariant: ``account_uuid`` and
+    ``authority`` never change."""
 
     id: str = field(repr=False)
     account_uuid: str
     may_unix: bool
+    authority: Authority
     last_used: float
     passwords: dict[PasswordAttr, StagedPassword] = field(default_factory=dict)
     totp_added: dict[TotpAttr, dict[str, TotpRecord]] = field(
@@ -99,6 +123,16 @@ class UpdateSession:
 
     def has_second_factor(self, attr: TotpAttr, entry: Entry) -> bool:
         return bool(self.totp_labels(attr, entry))
+
+    def stages_unix(self) -> bool:
+        """Whether anything staged touches the unix credential."""
+        pending = self.pending_totp
+        return bool(
+            "unix_password" in self.passwords
+            or self.totp_added["unix_totp"]
+            or self.totp_removed["unix_totp"]
+            or (pending is not None and pending.attr == "unix_totp")
+        )
 
     def has_changes(self) -> bool:
         return bool(
@@ -208,7 +242,7 @@ class UpdateSessions:
         self._expire()
         return len(self._sessions)
 
-    def begin(self, account_uuid: str, *, may_unix: bool) -> UpdateSession:
+    def begin(self, account_uuid: str, *, may_unix: bool, authority: Authority) -> UpdateSession:
         """A new session for the account; any other session of that account ends."""
         self._expire()
         previous = self._by_account.get(account_uuid)
@@ -221,6 +255,7 @@ class UpdateSessions:
             id=secrets.token_urlsafe(32),
             account_uuid=account_uuid,
             may_unix=may_unix,
+            authority=authority,
             last_used=self._clock.now(),
         )
         self._sessions[session.id] = session

@@ -56,6 +56,8 @@ def create_group(
         attrs["description"] = frozenset({description})
     existing = txn.resolve(name)
     if existing is not None:
+        # Rights first, then compare (as accounts.create_account).
+        txn.check_create(ident, attrs)
         same = existing.has_class("group") and (
             description is None or existing.get("description") == attrs["description"]
         )

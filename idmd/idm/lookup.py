@@ -49,11 +49,13 @@ def find_to_modify(
 ) -> Entry:
     """The entry of class ``kind`` that ``text`` names, when ``ident`` may write ``attrs`` of it.
 
-    Errors: ``NotFound``, ``AccessDenied`` (saying ``denied``).
+    Errors: ``NotFound``, ``AccessDenied`` (saying ``denied``, or why an account in a
+    privileged group is out of reach: plugins/privileged.py).
     """
     entry = find_or_404(txn, kind, text)
-    if not txn.can_modify(ident, entry, attrs):
-        raise AccessDenied(denied)
+    refusal = txn.modify_refusal(ident, entry, attrs, denied)
+    if refusal is not None:
+        raise AccessDenied(refusal)
     return entry
 
 

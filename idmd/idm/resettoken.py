@@ -37,7 +37,7 @@ from idmd.idm.passwords import Secret
 from idmd.idm.records import decode_record, encode_record
 from idmd.idm.totp import BACKUP_ALPHABET
 from idmd.server import ReadTxn, WriteTxn
-from idmd.server.identity import INTERNAL
+from idmd.server.identity import INTERNAL, Identity
 from idmd.server.mods import Set
 
 TOKEN_CHARS = 16
@@ -131,19 +131,20 @@ class ResetTokens:
         self._scanned_at: float | None = None
 
     def create(
-        self, txn: WriteTxn, account: Entry, *, issued_by: str, ttl: int
+        self, txn: WriteTxn, account: Entry, *, issued_by: str, ttl: int, by: Identity
     ) -> tuple[Secret, ResetTokenRecord]:
         """Give ``account`` a fresh token (replacing any other); the token and its record.
 
-        Written as ``INTERNAL``: the caller has checked who may create one.
+        Written as ``by``: the caller has checked the access profiles (``on_behalf_of`` the
+        maker, so the invariants of privileged accounts still judge it).
         """
         now = self._clock.now()
         token = generate()
         normal = normalise(token)
         assert normal is not None  # Invariant: generate() makes well-formed tokens.
         record = ResetTokenRecord(digest(normal), now, now + ttl, issued_by)
-        old = _record_of(account)
-        txn.modify(INTERNAL, account.uuid, [Set(ATTR, frozenset({record.encode()}))])
+        old = record_of(account)
+        txn.modify(by, account.uuid, [Set(ATTR, frozenset({record.encode()}))])
         if old is not None:
             self._by_digest.pop(old.digest, None)
         self._by_digest[record.digest] = account.uuid
@@ -160,7 +161,7 @@ class ResetTokens:
             self._rescan(txn)
             uuid = self._by_digest.get(wanted)
         entry = txn.get(uuid) if uuid is not None else None
-        record = _record_of(entry) if entry is not None else None
+        record = record_of(entry) if entry is not None else None
         if record is None or not hmac.compare_digest(record.digest, wanted):
             self._by_digest.pop(wanted, None)
             return None
@@ -175,7 +176,7 @@ class ResetTokens:
         entry = self.find(txn, token)
         if entry is None:
             return None
-        record = _record_of(entry)
+        record = record_of(entry)
         assert record is not None  # Invariant: find() matched this entry's record.
         after, _ = txn.modify(INTERNAL, entry.uuid, [Set(ATTR, frozenset())])
         self._by_digest.pop(record.digest, None)
@@ -190,11 +191,12 @@ class ResetTokens:
         self._by_digest = {
             record.digest: entry.uuid
             for entry in txn.internal_search(eq("class", ACCOUNT_CLASS))
-            if (record := _record_of(entry)) is not None
+            if (record := record_of(entry)) is not None
         }
 
 
-def _record_of(entry: Entry) -> ResetTokenRecord | None:
+def record_of(entry: Entry) -> ResetTokenRecord | None:
+    """The reset token record of ``entry`` (a person), or None."""
     value = entry.first(ATTR)
     return ResetTokenRecord.decode(value) if value is not None else None
 

@@ -5,6 +5,12 @@ entries only), so what hermit-unixd sees is decided by the access profiles like 
 Password checks for ``POST /v1/unix/auth`` are the facade's (they are slow); this module finds
 the account, says whether the caller may read it (asked before any check) and shapes the
 answer.
+
+Memberships: unix readers may not read ``memberof`` or ``member`` (issue 9: anonymous could
+list who is in system_admins). The views take a user's groups from the stored ``memberof``
+and keep the POSIX groups only; a group's members are found with the server's own filter over
+``memberof`` among the POSIX accounts the caller may read. So a unix reader learns POSIX
+memberships, and nothing else.
 """
 
 from __future__ import annotations
@@ -55,7 +61,8 @@ def list_users(txn: ReadTxn, ident: Identity) -> list[JSON]:
     }
     users = [
         unix_user_view(entry, txn, unix_mfa=entry.uuid in holders,
-                       password_version=versions.get(entry.uuid))
+                       password_version=versions.get(entry.uuid),
+                       memberof=_memberof(txn, entry))
         for entry in txn.search(ident, Eq("class", ACCOUNT_CLASS))
     ]
     return sorted((user for user in users if user is not None), key=lambda u: str(u["name"]))
@@ -66,6 +73,7 @@ def user_view_as(txn: ReadTxn, ident: Identity, entry: Entry) -> JSON:
     user = unix_user_view(
         lookup.read_as(txn, ident, entry), txn, unix_mfa=_has_unix_mfa(txn, entry.uuid),
         password_version=_password_version(txn, entry.uuid, _version_key(txn)),
+        memberof=_memberof(txn, entry),
     )
     if user is None:
         raise NotFound(f"no unix user {entry.first('name')!r}")
@@ -93,8 +101,17 @@ def get_user(txn: ReadTxn, ident: Identity, text: str) -> JSON:
         raise NotFound(f"no unix user {text!r}") from None
 
 
+def _memberof(txn: ReadTxn, entry: Entry) -> frozenset[str]:
+    """The stored ``memberof`` of ``entry`` (the view keeps the POSIX groups of it)."""
+    stored = txn.get(entry.uuid)
+    return stored.get("memberof") if stored is not None else frozenset()
+
+
 def _group(txn: ReadTxn, ident: Identity, entry: Entry) -> JSON | None:
-    members = txn.search(ident, And((Eq("class", ACCOUNT_CLASS), Eq("memberof", entry.uuid))))
+    """UNIX_GROUP of ``entry``, a POSIX group the caller has read."""
+    members = txn.search(
+        ident, And((Eq("class", ACCOUNT_CLASS), Eq("memberof", entry.uuid))), server_filter=True
+    )
     return unix_group_view(entry, members)
 
 

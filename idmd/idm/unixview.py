@@ -64,18 +64,25 @@ def _group_ref(entry: Entry, gidnumber: int) -> JSON:
 
 
 def unix_user_view(
-    entry: Entry, lookup: Lookup, *, unix_mfa: bool, password_version: str | None
+    entry: Entry,
+    lookup: Lookup,
+    *,
+    unix_mfa: bool,
+    password_version: str | None,
+    memberof: Iterable[str],
 ) -> JSON | None:
     """UNIX_USER, or ``None`` for an entry that is not a readable POSIX account.
 
     ``unix_mfa``: whether the stored entry has a ``unix_totp``; ``password_version``: that of
-    its stored ``unix_password`` (``entry`` is the caller's reduced view, without secrets).
+    its stored ``unix_password``; ``memberof``: the stored entry's (``entry`` is the caller's
+    reduced view of it, without secrets and, for a unix reader, without memberships: only the
+    POSIX groups of ``memberof`` are shown).
     """
     gidnumber = gidnumber_of(entry)
     if not entry.has_class("posix_account") or gidnumber is None:
         return None
     groups = []
-    for uuid in entry.get("memberof"):
+    for uuid in memberof:
         group = lookup.get(uuid)
         if group is None or not group.has_class("posix_group"):
             continue

@@ -14,6 +14,7 @@ from idmd.plugins.gidnumber import GidNumber
 from idmd.plugins.memberof import MemberOf
 from idmd.plugins.names import Names
 from idmd.plugins.plugin import Attrs, Plugin
+from idmd.plugins.privileged import PrivilegedAccounts
 from idmd.plugins.refint import ReferentialIntegrity
 from idmd.plugins.uniqueness import Uniqueness
 
@@ -29,6 +30,8 @@ PLUGINS: tuple[Plugin, ...] = (
     ReferentialIntegrity(),
     MemberOf(),
     BuiltinProtection(),
+    # Beside the builtin protection: refuses more than the profiles, never less.
+    PrivilegedAccounts(),
 )
 
 __all__ = ["PLUGINS", "Attrs", "Change", "Plugin", "PluginContext"]

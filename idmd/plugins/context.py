@@ -1,8 +1,9 @@
 """What a plugin may see and do inside a write operation (implemented by ``server``).
 
-Plugins never open transactions and never see an identity: the server tells them only
-whether the server itself is acting (``internal``) and whether the acting account belongs to
-system_admins, which is all the invariants need.
+Plugins never open transactions and never see an identity: the server tells them whether
+the server itself is acting (``internal``), and otherwise which account acts, the groups it is
+in and whether they hold system_admins, which attributes the operation's modifications named,
+and which groups are privileged (``plugins/privileged.py``): all the invariants need.
 """
 
 from __future__ import annotations
@@ -28,6 +29,17 @@ class PluginContext(Protocol):
     # The server itself acts (seeding, recovery, the idm layer's own bookkeeping).
     internal: bool
     actor_is_system_admin: bool
+    # Invariant: None exactly when ``internal``. The acting account (or the one the server
+    # writes for, ``identity.on_behalf_of``).
+    actor_uuid: str | None
+    # The actor's uuid and every group it is in, nested included (empty when internal).
+    actor_groups: frozenset[str]
+    # The attributes a modification named, changed or not (empty for create and delete).
+    touched: frozenset[str]
+
+    def privileged_groups(self) -> frozenset[str]:
+        """system_admins, idm_admins and every receiver of a profile granting a write."""
+        ...
 
     def get(self, uuid: str) -> Entry | None: ...
 

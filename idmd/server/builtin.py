@@ -9,11 +9,12 @@ person nor service account), so no profile over persons or service accounts reac
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from idmd.entry import Entry
 from idmd.server.identity import INTERNAL, Identity
+from idmd.server.mods import Mod, Remove
 
 
 def _uuid(n: int) -> str:
@@ -45,6 +46,11 @@ UUID_ACP_SYSTEM_CONFIG = _uuid(31)
 UUID_ACP_ACCOUNT_POLICY = _uuid(32)
 
 
+# The builtin groups that are privileged whatever the profiles say (plugins/privileged.py):
+# system_admins write the profiles, idm_admins hold every idm_* role.
+PRIVILEGED_BUILTIN = frozenset({UUID_SYSTEM_ADMINS, UUID_IDM_ADMINS})
+
+
 class _Creator(Protocol):
     def create(self, ident: Identity, attrs: Mapping[str, Iterable[str]]) -> Entry: ...
     def get(self, uuid: str) -> Entry | None: ...
@@ -61,6 +67,11 @@ _EVERYTHING_READABLE = (
     " acp_receiver_all acp_target acp_search_attr acp_modify_attr acp_modify_class"
     " acp_create_class acp_create_attr acp_delete " + _POLICY
 )
+_UNIX_READ = ("class uuid name spn displayname gidnumber loginshell ssh_publickey valid_from"
+              " expire_at")
+# What unix_read could read before issue 9, removed once from databases made before it.
+_UNIX_READ_DROPPED = frozenset({"member", "memberof"})
+_UPGRADE_UNIX_READ = "upgrade:acp_unix_read_memberships"
 _ACP_ATTRS = ("name description acp_receiver acp_receiver_all acp_target acp_search_attr"
               " acp_modify_attr acp_modify_class acp_create_class acp_create_attr acp_delete")
 
@@ -140,10 +151,12 @@ def builtin_entries() -> list[dict[str, list[str]]]:
              search=_PUBLIC, modify=service_attrs,
              create_class="object account service_account", create="class " + service_attrs,
              delete=True),
+        # No member or memberof: anonymous is a unix reader, and memberof of a POSIX person
+        # would list who is in system_admins. The unix views show POSIX groups from the
+        # stored memberships (idmd/idm/unix.py).
         _acp(UUID_ACP_UNIX_READ, "acp_unix_read", UUID_UNIX_READ,
              {"or": [{"eq": ["class", "posix_account"]}, {"eq": ["class", "posix_group"]}]},
-             search="class uuid name spn displayname gidnumber loginshell ssh_publickey"
-                    " valid_from expire_at member memberof"),
+             search=_UNIX_READ),
         _acp(UUID_ACP_SYSTEM_READ, "acp_system_admins_read", UUID_SYSTEM_ADMINS,
              {"pres": "class"}, search=_EVERYTHING_READABLE),
         _acp(UUID_ACP_BUILTIN_GROUPS, "acp_system_admins_builtin_groups", UUID_SYSTEM_ADMINS,
@@ -166,6 +179,37 @@ def builtin_entries() -> list[dict[str, list[str]]]:
              {"eq": ["class", "group"]}, search="class uuid name spn " + _POLICY,
              modify=_POLICY),
     ]
+
+
+class _MetaReader(Protocol):
+    def get_meta(self, key: str) -> bytes | None: ...
+
+
+class _Upgrader(_MetaReader, Protocol):
+    def get(self, uuid: str) -> Entry | None: ...
+    def set_meta(self, key: str, value: bytes) -> None: ...
+    def modify(
+        self, ident: Identity, uuid: str, mods: Sequence[Mod]
+    ) -> tuple[Entry, bool]: ...
+
+
+def outdated(txn: _MetaReader) -> bool:
+    """Whether a builtin entry made by an older hermit still needs ``upgrade``."""
+    return txn.get_meta(_UPGRADE_UNIX_READ) is None
+
+
+def upgrade(txn: _Upgrader) -> None:
+    """Bring builtin entries made by an older hermit up to date, each change once (a site
+    that deliberately undoes one afterwards keeps its choice):
+
+    - acp_unix_read no longer reads ``member`` and ``memberof`` (issue 9, finding 12).
+    """
+    if txn.get_meta(_UPGRADE_UNIX_READ) is None:
+        profile = txn.get(UUID_ACP_UNIX_READ)
+        if profile is not None:
+            stale = profile.get("acp_search_attr") & _UNIX_READ_DROPPED
+            txn.modify(INTERNAL, profile.uuid, [Remove("acp_search_attr", a) for a in stale])
+        txn.set_meta(_UPGRADE_UNIX_READ, b"1")
 
 
 def seed(txn: _Creator) -> None:

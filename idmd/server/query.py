@@ -8,7 +8,8 @@ Rules:
 - transactions are synchronous: the trio server does no ``await`` while one is open, so a
   reader never sees half of a write (the entry cache is updated only after a commit);
 - the builtin entries are seeded in the first write transaction of a new database, and the
-  ones a newer hermit added are created when an older database is opened.
+  ones a newer hermit added are created (and the ones it changed upgraded, once) when an
+  older database is opened.
 """
 
 from __future__ import annotations
@@ -60,9 +61,11 @@ class QueryServer:
                 missing = any(
                     txn.get(attrs["uuid"][0]) is None for attrs in builtin.builtin_entries()
                 )
-            if missing:
+                outdated = builtin.outdated(txn)
+            if missing or outdated:
                 with self.write() as txn:
                     builtin.seed(txn)
+                    builtin.upgrade(txn)
         except BaseException:
             os.close(self._lock_fd)
             raise

@@ -24,8 +24,12 @@ from idmd.entry import Entry, freeze_attrs
 from idmd.errors import AccessDenied, NotFound, ReadOnlySession, UnindexedFilter
 from idmd.filter import Filter, attributes_of, candidates, eq, matches, normalise_values
 from idmd.names import is_uuid
-from idmd.plugins import PLUGINS, Attrs, Change
-from idmd.server.builtin import UUID_ANONYMOUS, UUID_SYSTEM_ADMINS
+from idmd.plugins import PLUGINS, Attrs, Change, privileged
+from idmd.server.builtin import (
+    PRIVILEGED_BUILTIN,
+    UUID_ANONYMOUS,
+    UUID_SYSTEM_ADMINS,
+)
 from idmd.server.identity import Identity
 from idmd.server.mods import Add, Mod, Purge, Remove
 from idmd.server.mods import Set as SetMod
@@ -103,17 +107,25 @@ class ReadTxn:
 
     # --- reads as an identity ---------------------------------------------------------------
     def search(
-        self, ident: Identity, filt: Filter, *, allow_full_scan: bool = False
+        self,
+        ident: Identity,
+        filt: Filter,
+        *,
+        allow_full_scan: bool = False,
+        server_filter: bool = False,
     ) -> list[Entry]:
         """The entries ``ident`` may read that match ``filt``, reduced to what it may read.
 
-        ``allow_full_scan`` is for the server's own callers, never set from a request.
+        ``allow_full_scan`` is for the server's own callers, never set from a request; so is
+        ``server_filter``: the filter is the server's own, built from what the caller may
+        read (the members of a POSIX group it reads), so the attributes it looks at need not
+        be readable by the caller; every entry found still must be.
         Errors: ``UnindexedFilter``; ``AccessDenied`` if the acting account is gone.
         """
         if ident.kind == "internal":
             return self.internal_search(filt, allow_full_scan=allow_full_scan)
         actor, profiles = self._actor_profiles(ident)
-        looked_at = attributes_of(filt)
+        looked_at = frozenset() if server_filter else attributes_of(filt)
         result = []
         for entry in self._search(filt, actor.uuid, allow_full_scan, False):
             readable = access.readable_attrs(profiles, actor, entry)
@@ -129,30 +141,80 @@ class ReadTxn:
         return access.readable_attrs(profiles, actor, entry)
 
     def can_modify(self, ident: Identity, entry: Entry, attrs: Iterable[str]) -> bool:
-        """Whether ``ident`` may write ``attrs`` of ``entry`` (class values not judged)."""
+        """Whether ``ident`` may write ``attrs`` of ``entry`` (class values not judged): the
+        access profiles, and the invariant of privileged accounts, which the write itself
+        would apply too (``plugins/privileged.py``)."""
+        return self.modify_refusal(ident, entry, attrs, "refused") is None
+
+    def modify_refusal(
+        self, ident: Identity, entry: Entry, attrs: Iterable[str], denied: str
+    ) -> str | None:
+        """None when ``ident`` may write ``attrs`` of ``entry`` (as ``can_modify``); else why
+        not: ``denied`` when the profiles refuse, the invariant's reason when it does."""
         if ident.read_only:
-            return False
+            return denied
+        attrs = frozenset(attrs)
         if ident.kind == "internal":
-            return True
+            if ident.acting_for is None:
+                return None
+            actor = self._actor(ident.acting_for)
+        else:
+            actor, profiles = self._actor_profiles(ident)
+            touched = {a: frozenset[str]() for a in attrs}
+            if not access.may_modify(profiles, actor, entry, touched):
+                return denied
+        return self.privileged_refusal(actor, entry, attrs)
+
+    def privileged_groups(self) -> frozenset[str]:
+        """The privileged groups of ``plugins/privileged.py``: the builtin admin groups and
+        every receiver of a profile that grants a write right."""
+        return PRIVILEGED_BUILTIN | access.write_receivers(self._profiles())
+
+    def privileged_refusal(self, actor: Actor, entry: Entry, attrs: Iterable[str]) -> str | None:
+        """Why ``actor`` may not write ``attrs`` of ``entry`` as a privileged account's or
+        group's, or None (``plugins/privileged.refusal``)."""
+        return privileged.refusal(
+            actor.uuid, actor.groups, UUID_SYSTEM_ADMINS in actor.groups, entry, attrs,
+            self.privileged_groups(), self._name_of,
+        )
+
+    def check_create(self, ident: Identity, attrs: Mapping[str, Iterable[str]]) -> None:
+        """Refuse (``AccessDenied``) unless ``ident`` may create an entry of ``attrs``: what
+        ``create`` asks first, for callers that answer "unchanged" for an entry that exists
+        (rights first, then compare). Errors: also those of normalising ``attrs``."""
+        if ident.kind == "internal":
+            return
+        norm: Attrs = schema.normalise_attrs(attrs)
+        supplied = set(norm)
+        norm["class"] = schema.complete_classes(norm.get("class", set()))
         actor, profiles = self._actor_profiles(ident)
-        touched = {a: frozenset[str]() for a in attrs}
-        return access.may_modify(profiles, actor, entry, touched)
+        access.check_create(profiles, actor, Entry(0, freeze_attrs(norm)), supplied)
+
+    def _name_of(self, uuid: str) -> str:
+        found = self.get(uuid)
+        return (found.first("name") if found is not None else None) or uuid
+
+    def _actor(self, uuid: str) -> Actor:
+        """The account ``uuid`` as an actor. Errors: ``AccessDenied`` when it is gone."""
+        account = self.get(uuid)
+        if account is None:
+            raise AccessDenied("the acting account no longer exists")
+        return Actor(
+            uuid=account.uuid,
+            groups=account.get("memberof") | {account.uuid},
+            anonymous=account.uuid == UUID_ANONYMOUS,
+        )
 
     def _actor_profiles(self, ident: Identity) -> tuple[Actor, list[AccessProfile]]:
         """The acting account and the profiles it receives. Errors: ``AccessDenied``."""
         known = self._actors.get(ident.uuid or "")
         if known is not None:
             return known
-        account = self.get(ident.uuid) if ident.uuid else None
-        if account is None:
+        if not ident.uuid:
             raise AccessDenied("the acting account no longer exists")
-        actor = Actor(
-            uuid=account.uuid,
-            groups=account.get("memberof") | {account.uuid},
-            anonymous=account.uuid == UUID_ANONYMOUS,
-        )
+        actor = self._actor(ident.uuid)
         known = (actor, access.applicable(self._profiles(), actor))
-        self._actors[account.uuid] = known
+        self._actors[actor.uuid] = known
         return known
 
     def _profiles(self) -> tuple[AccessProfile, ...]:
@@ -219,9 +281,9 @@ class WriteTxn(ReadTxn):
             before = self.get(uuid)
             if before is None:
                 raise NotFound(f"no entry has the uuid {uuid}")
-            ctx = self._context(ident)
             attrs: Attrs = {a: set(v) for a, v in before.attrs.items()}
             touched = _apply_mods(attrs, mods)
+            ctx = self._context(ident, frozenset(touched))
             if ident.kind != "internal":
                 actor, profiles = self._actor_profiles(ident)
                 access.check_modify(profiles, actor, before, touched)
@@ -259,12 +321,10 @@ class WriteTxn(ReadTxn):
             return True
 
     # --- the pipeline ---------------------------------------------------------------------
-    def _context(self, ident: Identity) -> _Context:
-        admin = False
-        if ident.kind != "internal" and ident.uuid is not None:
-            account = self.get(ident.uuid)
-            admin = account is not None and UUID_SYSTEM_ADMINS in account.get("memberof")
-        return _Context(self, ident.kind == "internal", admin)
+    def _context(self, ident: Identity, touched: frozenset[str] = frozenset()) -> _Context:
+        acting = ident.uuid if ident.kind == "account" else ident.acting_for
+        actor = self._actor(acting) if acting is not None else None
+        return _Context(self, actor, touched)
 
     def _stage(self, ctx: _Context, id: int, before: Entry | None, after: Entry | None) -> None:
         self._be.stage(id, before, after)
@@ -290,12 +350,18 @@ class WriteTxn(ReadTxn):
 class _Context:
     """The plugins' view of one write operation."""
 
-    def __init__(self, txn: WriteTxn, internal: bool, actor_is_system_admin: bool) -> None:
+    def __init__(self, txn: WriteTxn, actor: Actor | None, touched: frozenset[str]) -> None:
         self._txn = txn
         self.domain = txn._qs.domain
-        self.internal = internal
-        self.actor_is_system_admin = actor_is_system_admin
+        self.internal = actor is None
+        self.actor_uuid = actor.uuid if actor is not None else None
+        self.actor_groups = actor.groups if actor is not None else frozenset()
+        self.actor_is_system_admin = UUID_SYSTEM_ADMINS in self.actor_groups
+        self.touched = touched
         self.changes: list[Change] = []
+
+    def privileged_groups(self) -> frozenset[str]:
+        return self._txn.privileged_groups()
 
     def get(self, uuid: str) -> Entry | None:
         return self._txn.get(uuid)

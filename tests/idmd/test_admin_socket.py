@@ -36,13 +36,13 @@ class FakeIdm:
         self.recovered: list[str] = []
         self.problems: list[str] = []
 
-    async def recover_account(self, name: str) -> str:
+    async def recover_account(self, name: str) -> tuple[str, int]:
         if name == "boom":
             raise RuntimeError("a bug in the identity layer")
         if name != "alice":
             raise NotFound(f"no account {name}")
         self.recovered.append(name)
-        return "new-password-for-alice"
+        return "new-password-for-alice", 2
 
     def verify(self) -> list[str]:
         return self.problems
@@ -89,7 +89,7 @@ async def test_admin_socket__recover_account_returns_the_password(
     server: FakeIdm, sock_path: Path
 ) -> None:
     reply = await request(sock_path, {"op": "recover_account", "name": "alice"})
-    assert reply == {"ok": True, "password": "new-password-for-alice"}
+    assert reply == {"ok": True, "password": "new-password-for-alice", "sessions_ended": 2}
     assert server.recovered == ["alice"]
 
 

@@ -325,9 +325,11 @@ async def test_person__self_service_keys_and_password(
     put = await client.put("/v1/person/alice/ssh_keys/mine", json={"key": _key()}, headers=alice)
     assert put.status_code == 200, put.text
     new = "a new long password"
+    # Her own session, which made the change, is the one that stays (nothing else ended).
     assert (
         await client.put("/v1/person/alice/password", json={"password": new}, headers=alice)
-    ).json() == {"changed": True}
+    ).json() == {"changed": True, "sessions_ended": 0}
+    assert (await client.get("/v1/auth/whoami", headers=alice)).status_code == 200
     assert await login(client, "alice", new)
     denied = await client.patch("/v1/person/alice", json={"displayname": "Me"}, headers=alice)
     assert_error(denied, 403, "access_denied")
@@ -470,7 +472,7 @@ async def test_person_password__imported_hash_logs_in_and_is_upgraded(
     response = await client.put(
         "/v1/person/alice/password", json={"password_hash": stored}, headers=admin
     )
-    assert response.json() == {"changed": True}
+    assert response.json() == {"changed": True, "sessions_ended": 0}
     assert await login(client, "alice", PASSWORD)
     with idm.server.read() as txn:
         entry = txn.resolve("alice")

@@ -40,7 +40,8 @@ async def _create(
 
 
 async def _system_admin(idm: Idm, client: httpx.AsyncClient) -> dict[str, str]:
-    return bearer(await login(client, "admin", await idm.recover_account("admin")))
+    password, _ = await idm.recover_account("admin")
+    return bearer(await login(client, "admin", password))
 
 
 async def test_api_token__create_answers_the_token_once_and_list_never_shows_it(
@@ -203,7 +204,7 @@ async def test_api_token__a_read_only_admin_session_lists_but_cannot_create(
     client: httpx.AsyncClient, idm: Idm, robot: dict[str, Any], admin: dict[str, str]
 ) -> None:
     await _create(client, admin, "one")
-    password = await idm.recover_account("idm_admin")
+    password, _ = await idm.recover_account("idm_admin")
     read_only = bearer(await login(client, "idm_admin", password, read_only=True))
     listing = await client.get(SA, headers=read_only)
     assert listing.status_code == 200, listing.text

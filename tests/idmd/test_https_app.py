@@ -62,7 +62,7 @@ def bearer(token: str) -> dict[str, str]:
 @pytest.fixture
 async def admin(idm: Idm, client: httpx.AsyncClient) -> dict[str, str]:
     """Headers of an idm_admin session (manages people, groups, POSIX, service accounts)."""
-    password = await idm.recover_account("idm_admin")
+    password, _ = await idm.recover_account("idm_admin")
     return bearer(await login(client, "idm_admin", password))
 
 

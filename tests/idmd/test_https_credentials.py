@@ -44,7 +44,7 @@ async def test_credentials__admin_sets_a_password_through_a_session(
     assert step.json()["state"] == "denied"
     clock.advance(60)  # past the softlock's wait after that failure
     committed = await _post(client, f"{BASE}/commit", {"session": sid})
-    assert committed.json() == {"changed": True}
+    assert committed.json() == {"changed": True, "sessions_ended": 0}
     assert await login(client, "alice", GOOD)
     again = await _post(client, f"{BASE}/status", {"session": sid})
     assert again.status_code == 400

@@ -189,7 +189,7 @@ async def test_group__person_cannot_manage_groups(
 
 @pytest.fixture
 async def system_admin(idm: Any, client: httpx.AsyncClient) -> dict[str, str]:
-    password = await idm.recover_account("admin")
+    password, _ = await idm.recover_account("admin")
     return bearer(await login(client, "admin", password))
 
 

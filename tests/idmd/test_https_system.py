@@ -17,7 +17,7 @@ idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
 
 @pytest.fixture
 async def system_admin(idm: Any, client: httpx.AsyncClient) -> dict[str, str]:
-    password = await idm.recover_account("admin")
+    password, _ = await idm.recover_account("admin")
     return bearer(await login(client, "admin", password))
 
 

@@ -25,10 +25,10 @@ from idmd.errors import (
 )
 from idmd.idm import Caller, Idm, totp
 from idmd.idm.passwords import Secret, verify_password_sync
-from idmd.idm.tokens import TokenClaims
+from idmd.idm.tokens import TokenClaims, new_session
 from idmd.server import builtin
 from idmd.server.identity import INTERNAL, account_identity
-from idmd.server.mods import Set
+from idmd.server.mods import Add, Set
 from tests.idmd.conftest import make_group, make_person
 
 GOOD = Secret("correct horse battery staple 42")
@@ -51,12 +51,18 @@ def alice(idm: Idm) -> Entry:
         return make_person(txn, "alice")
 
 
-def caller(uuid: str, *, read_only: bool = False) -> Caller:
-    claims = TokenClaims(uuid, "sid", "read_only" if read_only else "read_write", 0, 2**40)
+def caller(idm: Idm, uuid: str, *, read_only: bool = False) -> Caller:
+    """A caller with a live login session of ``uuid`` (a credential update asks the session
+    again at every step), privileged throughout."""
+    record = new_session(read_only=read_only, now=idm.clock.now())
+    with idm.server.write() as txn:
+        txn.modify(INTERNAL, uuid, [Add("auth_session", record.encode())])
+    claims = TokenClaims(uuid, record.id, record.scope, record.issued_at, record.expires_at)
     return Caller(account_identity(uuid, read_only=read_only), claims, "x", "x@example.com")
 
 
-ADMIN = caller(builtin.UUID_IDM_ADMIN)
+def admin(idm: Idm) -> Caller:
+    return caller(idm, builtin.UUID_IDM_ADMIN)
 
 
 def stored(idm: Idm, uuid: str) -> Entry:
@@ -79,23 +85,23 @@ def test_begin__owner_and_admin_may_others_may_not(idm: Idm, alice: Entry) -> No
     updates = idm.credential_updates
     with idm.server.write() as txn:
         bob = make_person(txn, "bob")
-    assert updates.begin(caller(alice.uuid), "alice")
-    assert updates.begin(ADMIN, "alice")
+    assert updates.begin(caller(idm, alice.uuid), "alice")
+    assert updates.begin(admin(idm), "alice")
     with pytest.raises(AccessDenied):
-        updates.begin(caller(bob.uuid), "alice")
+        updates.begin(caller(idm, bob.uuid), "alice")
     with pytest.raises(ReadOnlySession):
-        updates.begin(caller(alice.uuid, read_only=True), "alice")
+        updates.begin(caller(idm, alice.uuid, read_only=True), "alice")
 
 
 def test_begin__the_unix_password_needs_its_own_right(idm: Idm, alice: Entry) -> None:
     # idm_admin's people admins may change passwords; the unix password is the unix admins'.
     with idm.server.write() as txn:
         txn.modify(INTERNAL, builtin.UUID_IDM_UNIX_ADMINS, [Set("member", frozenset())])
-    sid = idm.credential_updates.begin(ADMIN, "alice")
+    sid = idm.credential_updates.begin(admin(idm), "alice")
     assert idm.credential_updates.status(sid)["unix_allowed"] is False
     with pytest.raises(AccessDenied):
         idm.credential_updates.begin_totp(sid, "phone", unix=True)
-    own = idm.credential_updates.begin(caller(alice.uuid), "alice")
+    own = idm.credential_updates.begin(caller(idm, alice.uuid), "alice")
     assert idm.credential_updates.status(own)["unix_allowed"] is True
 
 
@@ -104,7 +110,7 @@ def test_begin__the_unix_password_needs_its_own_right(idm: Idm, alice: Entry) ->
 
 async def test_commit__nothing_applies_before_it(idm: Idm, alice: Entry, clock: FakeClock) -> None:
     updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
+    sid = updates.begin(admin(idm), "alice")
     await updates.set_password(sid, "password", GOOD)
     enrolment = updates.begin_totp(sid, "phone", unix=False)
     status = updates.confirm_totp(sid, current_code(enrolment.uri, clock))
@@ -112,7 +118,7 @@ async def test_commit__nothing_applies_before_it(idm: Idm, alice: Entry, clock: 
     assert status["changed"] is True
     before = stored(idm, alice.uuid)
     assert not before.get("password") and not before.get("totp")
-    assert updates.commit(sid) is True
+    assert updates.commit(sid) == (True, 0)
     after = stored(idm, alice.uuid)
     phc = after.first("password")
     assert phc is not None and verify_password_sync(GOOD, phc)
@@ -126,7 +132,7 @@ async def test_commit__nothing_applies_before_it(idm: Idm, alice: Entry, clock: 
 
 async def test_cancel__discards_everything(idm: Idm, alice: Entry) -> None:
     updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
+    sid = updates.begin(admin(idm), "alice")
     await updates.set_password(sid, "unix_password", GOOD)
     updates.cancel(sid)
     assert not stored(idm, alice.uuid).get("unix_password")
@@ -140,7 +146,7 @@ async def test_commit__after_the_idle_timeout_is_refused(
     idm: Idm, alice: Entry, clock: FakeClock
 ) -> None:
     updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
+    sid = updates.begin(admin(idm), "alice")
     await updates.set_password(sid, "password", GOOD)
     clock.advance(limits.CREDENTIAL_UPDATE_IDLE_SECONDS)
     with pytest.raises(InvalidCredentialUpdate):
@@ -149,7 +155,7 @@ async def test_commit__after_the_idle_timeout_is_refused(
 
 
 async def test_set_password__is_vetted_by_the_password_policy(idm: Idm, alice: Entry) -> None:
-    sid = idm.credential_updates.begin(ADMIN, "alice")
+    sid = idm.credential_updates.begin(admin(idm), "alice")
     with pytest.raises(PasswordRejected):
         await idm.credential_updates.set_password(sid, "password", Secret("alice-alice-123"))
     assert idm.credential_updates.status(sid)["password"] == "unset"
@@ -159,14 +165,14 @@ def test_confirm_totp__falls_back_to_sha1_for_apps_ignoring_the_algorithm(
     idm: Idm, alice: Entry, clock: FakeClock
 ) -> None:
     updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
+    sid = updates.begin(admin(idm), "alice")
     enrolment = updates.begin_totp(sid, "phone", unix=True)
     assert enrolment.algorithm == "sha256" and "algorithm=SHA256" in enrolment.uri
     with pytest.raises(InvalidValue):
         updates.confirm_totp(sid, "000000")
     sha1_app = pyotp.TOTP(enrolment.secret)  # ignores algorithm=SHA256
     updates.confirm_totp(sid, sha1_app.at(clock.now()))
-    assert updates.commit(sid) is True
+    assert updates.commit(sid) == (True, 0)
     (record,) = totp.records(stored(idm, alice.uuid).get("unix_totp"))
     assert record.algorithm == "sha1"
     # The enrolment code is used up: it never logs in.
@@ -177,7 +183,7 @@ def test_totp__labels_are_unique_and_removal_is_staged(
     idm: Idm, alice: Entry, clock: FakeClock
 ) -> None:
     updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
+    sid = updates.begin(admin(idm), "alice")
     enrolment = updates.begin_totp(sid, "phone", unix=False)
     updates.confirm_totp(sid, current_code(enrolment.uri, clock))
     with pytest.raises(Conflict):
@@ -186,12 +192,12 @@ def test_totp__labels_are_unique_and_removal_is_staged(
         updates.confirm_totp(sid, "123456")  # nothing pending any more
     updates.commit(sid)
 
-    sid = updates.begin(ADMIN, "alice")
+    sid = updates.begin(admin(idm), "alice")
     assert updates.remove_totp(sid, "tablet", unix=False)[0] is False
     removed, status = updates.remove_totp(sid, "phone", unix=False)
     assert removed is True and status["totp"] == []
     assert totp.records(stored(idm, alice.uuid).get("totp"))  # not before commit
-    assert updates.commit(sid) is True
+    assert updates.commit(sid) == (True, 0)
     assert not stored(idm, alice.uuid).get("totp")
 
 
@@ -199,7 +205,7 @@ def test_backup_codes__need_a_totp_are_hashed_and_go_with_the_last_totp(
     idm: Idm, alice: Entry, clock: FakeClock
 ) -> None:
     updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
+    sid = updates.begin(admin(idm), "alice")
     with pytest.raises(InvalidRequest):
         updates.generate_backup_codes(sid)
     enrolment = updates.begin_totp(sid, "phone", unix=False)
@@ -212,7 +218,7 @@ def test_backup_codes__need_a_totp_are_hashed_and_go_with_the_last_totp(
     assert not any(code in value for code in codes for value in values)
     assert totp.match_backup_code(values, codes[3]) is not None
 
-    sid = updates.begin(ADMIN, "alice")
+    sid = updates.begin(admin(idm), "alice")
     assert updates.remove_totp(sid, "phone", unix=False)[1]["backup_codes"] == 0
     updates.commit(sid)
     assert not stored(idm, alice.uuid).get("backup_code")
@@ -224,21 +230,21 @@ def test_commit__refuses_to_leave_an_mfa_account_without_totp(
     with idm.server.write() as txn:
         make_group(txn, "strict", (alice,), policy_min_credential=["mfa"])
     updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
+    sid = updates.begin(admin(idm), "alice")
     assert "TOTP" in str(updates.status(sid)["commit_blocker"])
     with pytest.raises(MfaRequired):
         updates.commit(sid)
     enrolment = updates.begin_totp(sid, "phone", unix=False)
     updates.confirm_totp(sid, current_code(enrolment.uri, clock))
     assert updates.status(sid)["commit_blocker"] is None
-    assert updates.commit(sid) is True
+    assert updates.commit(sid) == (True, 0)
 
 
 async def test_commit__refuses_a_password_vetted_for_a_second_factor_then_removed(
     idm: Idm, alice: Entry, clock: FakeClock
 ) -> None:
     updates = idm.credential_updates
-    sid = updates.begin(ADMIN, "alice")
+    sid = updates.begin(admin(idm), "alice")
     enrolment = updates.begin_totp(sid, "phone", unix=False)
     updates.confirm_totp(sid, current_code(enrolment.uri, clock))
     await updates.set_password(sid, "password", GOOD)
@@ -246,7 +252,7 @@ async def test_commit__refuses_a_password_vetted_for_a_second_factor_then_remove
     with pytest.raises(PasswordRejected):
         updates.commit(sid)
     await updates.set_password(sid, "password", ALSO_GOOD)
-    assert updates.commit(sid) is True
+    assert updates.commit(sid) == (True, 0)
 
 
 # -- reset tokens -----------------------------------------------------------------------
@@ -256,7 +262,7 @@ async def test_reset_token__begins_a_session_once(
     idm: Idm, alice: Entry, clock: FakeClock
 ) -> None:
     updates = idm.credential_updates
-    token, expires_at = updates.create_reset_token(ADMIN, "alice", 3600)
+    token, expires_at = updates.create_reset_token(admin(idm), "alice", 3600)
     assert expires_at.endswith("Z")
     sid = updates.begin_with_reset_token(token)
     assert updates.status(sid)["unix_allowed"] is True
@@ -267,7 +273,7 @@ async def test_reset_token__begins_a_session_once(
 
 
 def test_reset_token__expires(idm: Idm, alice: Entry, clock: FakeClock) -> None:
-    token, _ = idm.credential_updates.create_reset_token(ADMIN, "alice", 600)
+    token, _ = idm.credential_updates.create_reset_token(admin(idm), "alice", 600)
     clock.advance(600)
     with pytest.raises(InvalidResetToken):
         idm.credential_updates.begin_with_reset_token(token)
@@ -277,9 +283,10 @@ def test_reset_token__only_others_with_the_right_may_create(idm: Idm, alice: Ent
     with idm.server.write() as txn:
         bob = make_person(txn, "bob")
     with pytest.raises(AccessDenied):
-        idm.credential_updates.create_reset_token(caller(alice.uuid), "alice")
+        idm.credential_updates.create_reset_token(caller(idm, alice.uuid), "alice")
     with pytest.raises(AccessDenied):
-        idm.credential_updates.create_reset_token(caller(bob.uuid), "alice")
+        idm.credential_updates.create_reset_token(caller(idm, bob.uuid), "alice")
     with pytest.raises(ReadOnlySession):
-        idm.credential_updates.create_reset_token(caller(builtin.UUID_IDM_ADMIN, read_only=True),
-                                                  "alice")
+        idm.credential_updates.create_reset_token(
+            caller(idm, builtin.UUID_IDM_ADMIN, read_only=True), "alice"
+        )

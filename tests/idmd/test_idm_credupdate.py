@@ -9,8 +9,11 @@ from idmd.clock import FakeClock
 from idmd.entry import Entry, freeze_attrs
 from idmd.errors import InvalidCredentialUpdate, MfaRequired
 from idmd.idm import totp
-from idmd.idm.credupdate import StagedPassword, UpdateSessions
+from idmd.idm.credupdate import Authority, StagedPassword, UpdateSessions
 from idmd.server.mods import Add, Remove, Set
+
+# Whose right a session uses: asked again by the I/O layer (test_idm_credentials.py), not here.
+AUTH = Authority(actor_uuid="a", unix_by="a")
 
 
 def _entry(**attrs: list[str]) -> Entry:
@@ -24,7 +27,7 @@ def _entry(**attrs: list[str]) -> Entry:
 
 def test_sessions__idle_timeout_ends_a_session(clock: FakeClock) -> None:
     sessions = UpdateSessions(clock, idle=60)
-    session = sessions.begin("a", may_unix=False)
+    session = sessions.begin("a", may_unix=False, authority=AUTH)
     clock.advance(59)
     assert sessions.use(session.id) is session  # each use restarts the idle clock
     clock.advance(59)
@@ -37,9 +40,9 @@ def test_sessions__idle_timeout_ends_a_session(clock: FakeClock) -> None:
 
 def test_sessions__a_second_begin_for_the_account_ends_the_first(clock: FakeClock) -> None:
     sessions = UpdateSessions(clock)
-    first = sessions.begin("a", may_unix=False)
-    other = sessions.begin("b", may_unix=False)
-    second = sessions.begin("a", may_unix=False)
+    first = sessions.begin("a", may_unix=False, authority=AUTH)
+    other = sessions.begin("b", may_unix=False, authority=AUTH)
+    second = sessions.begin("a", may_unix=False, authority=AUTH)
     with pytest.raises(InvalidCredentialUpdate):
         sessions.use(first.id)
     assert sessions.use(second.id) is second and sessions.use(other.id) is other
@@ -47,10 +50,10 @@ def test_sessions__a_second_begin_for_the_account_ends_the_first(clock: FakeCloc
 
 def test_sessions__are_bounded_dropping_the_idlest(clock: FakeClock) -> None:
     sessions = UpdateSessions(clock, max_sessions=2)
-    a = sessions.begin("a", may_unix=False)
-    b = sessions.begin("b", may_unix=False)
+    a = sessions.begin("a", may_unix=False, authority=AUTH)
+    b = sessions.begin("b", may_unix=False, authority=AUTH)
     sessions.use(a.id)
-    sessions.begin("c", may_unix=False)
+    sessions.begin("c", may_unix=False, authority=AUTH)
     assert len(sessions) == 2
     sessions.use(a.id)
     with pytest.raises(InvalidCredentialUpdate):
@@ -65,7 +68,7 @@ def test_sessions__unknown_or_malformed_ids_are_refused(clock: FakeClock) -> Non
 
 
 def test_session__repr_hides_the_id_and_hashes(clock: FakeClock) -> None:
-    session = UpdateSessions(clock).begin("a", may_unix=False)
+    session = UpdateSessions(clock).begin("a", may_unix=False, authority=AUTH)
     assert session.id not in repr(session)
 
 
@@ -77,7 +80,7 @@ def test_session__mods_replace_remove_and_drop_backup_codes_with_the_last_totp(
 ) -> None:
     phone, tablet = totp.new_record("phone"), totp.new_record("tablet")
     entry = _entry(totp=[phone.encode()], backup_code=["sha256$a$b"], password=["$old"])
-    session = UpdateSessions(clock).begin("a", may_unix=True)
+    session = UpdateSessions(clock).begin("a", may_unix=True, authority=AUTH)
     session.totp_removed["totp"].add("phone")
     session.passwords["password"] = StagedPassword("$new", vetted_with_second_factor=False)
     assert session.mods(entry) == [
@@ -92,12 +95,12 @@ def test_session__mods_replace_remove_and_drop_backup_codes_with_the_last_totp(
 def test_session__status_shows_what_is_staged_and_never_a_secret(clock: FakeClock) -> None:
     phone = totp.new_record("phone")
     entry = _entry(password=["$argon2id$old"])
-    session = UpdateSessions(clock).begin("a", may_unix=False)
+    session = UpdateSessions(clock).begin("a", may_unix=False, authority=AUTH)
     session.passwords["unix_password"] = StagedPassword("$argon2id$new", False)
     session.totp_added["totp"]["phone"] = phone
     status = session.status(entry, min_credential="mfa", expires_at=clock.now() + 60)
     assert (status["password"], status["unix_password"]) == ("set", "staged")
     assert (status["totp"], status["changed"], status["commit_blocker"]) == (["phone"], True, None)
     assert phone.secret not in repr(status) and "$argon2id" not in repr(status)
-    blocked = UpdateSessions(clock).begin("b", may_unix=False)
+    blocked = UpdateSessions(clock).begin("b", may_unix=False, authority=AUTH)
     assert isinstance(blocked.commit_blocker(entry, "mfa"), MfaRequired)

@@ -10,6 +10,7 @@ from idmd.clock import FakeClock
 from idmd.errors import InvalidValue
 from idmd.idm import resettoken
 from idmd.server import QueryServer
+from idmd.server.identity import INTERNAL
 from tests.idmd.conftest import make_person
 
 DAY = 24 * 60 * 60
@@ -40,7 +41,7 @@ def test_redeem__works_once(qs: QueryServer, clock: FakeClock) -> None:
     tokens = resettoken.ResetTokens(clock)
     with qs.write() as txn:
         alice = make_person(txn, "alice")
-        token, record = tokens.create(txn, alice, issued_by="x", ttl=DAY)
+        token, record = tokens.create(txn, alice, issued_by="x", by=INTERNAL, ttl=DAY)
     assert record.expires_at == clock.now() + DAY
     with qs.read() as txn:
         stored = txn.get(alice.uuid)
@@ -63,7 +64,7 @@ def test_redeem__refuses_an_expired_token_and_removes_it(
     tokens = resettoken.ResetTokens(clock)
     with qs.write() as txn:
         alice = make_person(txn, "alice")
-        token, _ = tokens.create(txn, alice, issued_by="x", ttl=600)
+        token, _ = tokens.create(txn, alice, issued_by="x", by=INTERNAL, ttl=600)
     clock.advance(600)
     with qs.write() as txn:
         assert tokens.redeem(txn, token) is None
@@ -77,12 +78,12 @@ def test_create__a_new_token_replaces_the_old(qs: QueryServer, clock: FakeClock)
     with qs.write() as txn:
         alice = make_person(txn, "alice")
         bob = make_person(txn, "bob")
-        old, _ = tokens.create(txn, alice, issued_by="x", ttl=DAY)
+        old, _ = tokens.create(txn, alice, issued_by="x", by=INTERNAL, ttl=DAY)
     with qs.write() as txn:
         alice_now = txn.get(alice.uuid)
         assert alice_now is not None
-        new, _ = tokens.create(txn, alice_now, issued_by="x", ttl=DAY)
-        bobs, _ = tokens.create(txn, bob, issued_by="x", ttl=DAY)
+        new, _ = tokens.create(txn, alice_now, issued_by="x", by=INTERNAL, ttl=DAY)
+        bobs, _ = tokens.create(txn, bob, issued_by="x", by=INTERNAL, ttl=DAY)
     with qs.read() as txn:
         assert tokens.find(txn, old) is None
         new_found, bob_found = tokens.find(txn, new), tokens.find(txn, bobs)
@@ -100,12 +101,12 @@ def test_find__a_token_made_elsewhere_is_found_by_a_rescan_rationed_in_time(
     with qs.write() as txn:
         alice = make_person(txn, "alice")
         bob = make_person(txn, "bob")
-        token, _ = before_restart.create(txn, alice, issued_by="x", ttl=DAY)
+        token, _ = before_restart.create(txn, alice, issued_by="x", by=INTERNAL, ttl=DAY)
     with qs.read() as txn:
         found = tokens.find(txn, token)  # the first miss rebuilds the index
         assert found is not None and found.uuid == alice.uuid
     with qs.write() as txn:
-        later, _ = before_restart.create(txn, bob, issued_by="x", ttl=DAY)
+        later, _ = before_restart.create(txn, bob, issued_by="x", by=INTERNAL, ttl=DAY)
     with qs.read() as txn:
         assert tokens.find(txn, later) is None  # no second scan within the minute
     clock.advance(60)

@@ -69,9 +69,12 @@ def test_cli_credential__totp_add_then_login_with_a_code_or_backup_code(
     other = HermitProcess(tmp_path / "other", themselves.env)
     other.ok("login", env={"HERMIT_BACKUP_CODE": codes[0]})
 
+    # The session the backup code opened ends with the removal (issue 9: a committed
+    # credential update ends the account's other sessions, and the CLI says so).
     assert admin.ok("person", "credential", "totp", "remove", person, "phone").out == (
-        f"totp phone removed from {person}\n"
+        f"totp phone removed from {person}\nsessions ended: 1\n"
     )
+    assert other.fails("whoami", code="token_revoked")
     assert admin.ok("person", "credential", "totp", "remove", person, "phone").out == (
         "unchanged\n"
     )
@@ -130,7 +133,9 @@ def test_api_credential__nothing_applies_before_commit_and_finished_sessions_ref
         assert methods == ["password"]
         assert idmd.login(person, old)
 
-        assert _post(client, f"{STEP}/commit", {"session": sid}).json() == {"changed": True}
+        # The person's session from the login above ends with the commit (issue 9).
+        committed = _post(client, f"{STEP}/commit", {"session": sid}).json()
+        assert committed == {"changed": True, "sessions_ended": 1}
         for step in ("status", "commit", "cancel"):
             late = _post(client, f"{STEP}/{step}", {"session": sid})
             assert (late.status_code, late.json()["error"]) == (
