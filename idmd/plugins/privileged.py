@@ -24,8 +24,14 @@ account, ``on_behalf_of``, are judged as that account's):
   it or by a member of system_admins (who hold every right already: they write the profiles),
   so an account whose password an intruder knows cannot be put into a privileged group by
   the intruder, nor the intruder itself;
-- a modification that names such an attribute is judged even when it changes nothing, so an
-  idempotent "unchanged" never answers before the refusal.
+- the identity of such an account on hosts (``IDENTITY_ATTRS``: its name, and so its spn, and
+  its gidnumber, which is its uid) may be changed, and the account deleted, only by the same
+  actors: a rename or a deletion frees the name (and a new uid frees the old one) for another
+  account, which sudoers rules, ``AllowUsers`` and files on every host would then take for the
+  privileged one;
+- a modification that names a credential or the members is judged even when it changes
+  nothing, so an idempotent "unchanged" never answers before the refusal (a name or uid that
+  stays the same gives nothing away: both are readable).
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from idmd.schema import SECRET_ATTRS
 # tokens, session records, and whatever joins them, passkeys included), and so are SSH keys:
 # public, but each one is a way in.
 CREDENTIAL_ATTRS = SECRET_ATTRS | {"ssh_publickey"}
+# What hosts know the account by: sudoers, AllowUsers and file ownership name these.
+IDENTITY_ATTRS = frozenset({"name", "gidnumber"})
 MEMBER_ATTR = "member"
 GUARDED_ATTRS = CREDENTIAL_ATTRS | {MEMBER_ATTR}
 
@@ -66,14 +74,15 @@ def refusal(
     for the message (names of groups are readable by every signed-in account).
     """
     written = set(attrs)
-    if entry.has_class("account") and written & CREDENTIAL_ATTRS:
+    if entry.has_class("account") and written & (CREDENTIAL_ATTRS | IDENTITY_ATTRS):
         if actor_uuid == entry.uuid:
             return None
         missing = guard(entry, privileged) - actor_groups
         if missing:
+            what = "credentials" if written & CREDENTIAL_ATTRS else "name or uid"
             return (
                 f"{entry.first('name')} holds rights you do not: only the account itself or "
-                f"a member of {_names(missing, name_of)} may change its credentials"
+                f"a member of {_names(missing, name_of)} may change its {what}"
             )
     if entry.has_class("group") and MEMBER_ATTR in written and not actor_is_system_admin:
         missing = guard(entry, privileged) - actor_groups
@@ -85,6 +94,22 @@ def refusal(
     return None
 
 
+def deletion_refusal(
+    actor_uuid: str, actor_groups: Set[str], entry: Entry, privileged: Set[str],
+    name_of: Callable[[str], str],
+) -> str | None:
+    """Why the actor may not delete the account ``entry`` under this invariant, or None."""
+    if not entry.has_class("account") or actor_uuid == entry.uuid:
+        return None
+    missing = guard(entry, privileged) - actor_groups
+    if not missing:
+        return None
+    return (
+        f"{entry.first('name')} holds rights you do not: only a member of "
+        f"{_names(missing, name_of)} may delete it"
+    )
+
+
 def _names(uuids: Iterable[str], name_of: Callable[[str], str]) -> str:
     return " and ".join(sorted(name_of(uuid) for uuid in uuids))
 
@@ -94,18 +119,31 @@ class PrivilegedAccounts(Plugin):
         actor = ctx.actor_uuid
         if actor is None:
             return
-        changed = {a for a in GUARDED_ATTRS if attrs.get(a, set()) != before.get(a)}
+        watched = GUARDED_ATTRS | IDENTITY_ATTRS
+        changed = {a for a in watched if attrs.get(a, set()) != before.get(a)}
         judged = changed | (ctx.touched & GUARDED_ATTRS)
         if not judged:
             return
-
-        def name_of(uuid: str) -> str:
-            found = ctx.get(uuid)
-            return (found.first("name") if found is not None else None) or uuid
-
         why = refusal(
             actor, ctx.actor_groups, ctx.actor_is_system_admin, before, judged,
-            ctx.privileged_groups(), name_of,
+            ctx.privileged_groups(), _namer(ctx),
         )
         if why is not None:
             raise AccessDenied(why)
+
+    def pre_delete(self, ctx: PluginContext, entry: Entry) -> None:
+        actor = ctx.actor_uuid
+        if actor is None:
+            return
+        why = deletion_refusal(actor, ctx.actor_groups, entry, ctx.privileged_groups(),
+                               _namer(ctx))
+        if why is not None:
+            raise AccessDenied(why)
+
+
+def _namer(ctx: PluginContext) -> Callable[[str], str]:
+    def name_of(uuid: str) -> str:
+        found = ctx.get(uuid)
+        return (found.first("name") if found is not None else None) or uuid
+
+    return name_of

@@ -153,3 +153,38 @@ def test_idmd_priv_invariant__an_old_database_stops_showing_memberships_to_unix_
     finally:
         qs.close()
     assert Path(db_path).exists()
+
+
+def test_idmd_priv_invariant__a_people_admin_cannot_free_a_system_admin_s_name_or_uid(
+    qs: QueryServer, site: dict[str, Entry]
+) -> None:
+    # Renaming boss, moving her uid or deleting her would hand her name (sudoers, AllowUsers)
+    # or her uid (her files on every host) to the next account made: a privilege step.
+    with qs.write() as txn:
+        people_admin = make_person(txn, "pa")
+        unix_admin = make_person(txn, "ua")
+        _join(txn, builtin.UUID_IDM_PEOPLE_ADMINS, people_admin)
+        _join(txn, builtin.UUID_IDM_UNIX_ADMINS, unix_admin)
+        plain = make_person(txn, "plain2")
+        for entry in (site["boss"], plain):
+            txn.modify(INTERNAL, entry.uuid, [Add("class", "posix_account"),
+                                              Set("gidnumber", frozenset({
+                                                  "70001" if entry is plain else "70002"}))])
+    boss = site["boss"]
+    with qs.write() as txn:
+        with pytest.raises(AccessDenied, match=r"system_admins.*name or uid"):
+            txn.modify(_as(people_admin), boss.uuid, [Set("name", frozenset({"bossy"}))])
+        with pytest.raises(AccessDenied, match=r"system_admins.*name or uid"):
+            txn.modify(_as(unix_admin), boss.uuid, [Set("gidnumber", frozenset({"70009"}))])
+        with pytest.raises(AccessDenied, match=r"system_admins.*delete"):
+            txn.delete(_as(people_admin), boss.uuid)
+        # Everyone outside the privileged groups is theirs as before, and so is a no-op.
+        txn.modify(_as(people_admin), boss.uuid, [Set("name", frozenset({"boss"}))])
+        txn.modify(_as(people_admin), plain.uuid, [Set("name", frozenset({"plain3"}))])
+        txn.modify(_as(unix_admin), plain.uuid, [Set("gidnumber", frozenset({"70010"}))])
+        txn.delete(_as(people_admin), plain.uuid)
+    with qs.read() as txn:
+        after = txn.get(boss.uuid)
+        assert after is not None
+        assert after.first("name") == "boss" and after.first("gidnumber") == "70002"
+        assert txn.get(plain.uuid) is None
