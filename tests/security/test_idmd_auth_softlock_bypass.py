@@ -170,8 +170,8 @@ async def world(tmp_path: Path, clock: FakeClock) -> Any:
     try:
         transport = httpx.ASGITransport(build_app(idm), raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            admin = bearer(await login(client, "idm_admin",
-                                       await idm.recover_account("idm_admin")))
+            password, _ = await idm.recover_account("idm_admin")
+            admin = bearer(await login(client, "idm_admin", password))
             for name in ("alice", "bob", "carol"):
                 await make_person(client, admin, name)
                 await client.put(f"/v1/person/{name}/posix", json={}, headers=admin)

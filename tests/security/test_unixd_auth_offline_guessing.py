@@ -39,6 +39,7 @@ import pytest
 import trio
 
 import unixd.pam as pam_rules
+from contrib.harness.unixd_client import send_host_identities
 from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
 from tests.integration.test_unixd_harness import _toml, directory, new_password, unique
 from tests.unixd.test_resolver import PASSWORD, Env, started_env
@@ -252,6 +253,9 @@ def unixd_with_private_devlog(server: IdmdServer, **keys: object) -> Iterator[Ho
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             assert notify.recv(64) == b"READY=1"
+            # unixd answers nothing before it knows the local accounts (what the tasks daemon
+            # would send): the host's own, read as hermit-unixd-tasks reads them.
+            send_host_identities(workdir / "task.sock")
             yield Host(workdir, config, syslog)
         finally:
             # unshare execs sh, which execs unixd: the Popen's pid is unixd's.
