@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev demo test lint bench clean install install-python
+.PHONY: dev demo test lint bench fuzz clean install install-python
 
 # The C programs: each sub-make rebuilds only what changed.
 dev: $(STAMP)
@@ -27,6 +27,14 @@ test: lint
 
 demo: dev
 	$(PY) contrib/demo/demo.py
+
+# The fuzz targets of tests/fuzz (README.md there), one at a time, FUZZ_SECONDS each; the C ones
+# need clang and libclang-rt-dev. FUZZ_TARGETS picks some (default: all). New inputs and
+# crashes go to build/fuzz/work.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: dev
+	$(PY) -m tests.fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # The benchmarks need wrk and hyperfine (apt-get install wrk hyperfine); the host-side ones run
 # as root (namespaces, users' homes).

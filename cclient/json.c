@@ -189,7 +189,8 @@ uint64_t hjson_uint(struct hjson *r, uint64_t max)
             hjson_fail(r, "a number with a leading zero");
             return 0;
         }
-        if (v > (max - d) / 10) {
+        /* d > max first: max - d would wrap around for a max below 9. */
+        if (d > max || v > (max - d) / 10) {
             hjson_fail(r, "a number out of range");
             return 0;
         }

@@ -110,12 +110,16 @@ class FrameDecoder:
 def decode_payload(payload: bytes) -> dict[str, object]:
     """Parse a frame's payload into its JSON object.
 
-    Errors: ``PeerProtocolError`` when it is not UTF-8, not JSON, or not an object.
+    Errors: ``PeerProtocolError`` when it is not UTF-8, not JSON, nested deeper than the
+    parser goes (about a thousand levels), or not an object.
     """
     try:
         obj = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise PeerProtocolError("a frame must hold UTF-8 JSON") from exc
+    except RecursionError:
+        # json.loads recurses once per level: a peer's "[[[[..." must be its error, not ours.
+        raise PeerProtocolError("a frame must hold UTF-8 JSON, not nested too deep") from None
     if not isinstance(obj, dict):
         raise PeerProtocolError("a frame must hold a JSON object")
     return obj

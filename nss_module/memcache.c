@@ -253,33 +253,42 @@ static uint32_t bucket_head(const struct mapping *m, uint32_t table, uint32_t ha
     return u32_at(m->base + table + 4u * (hash % m->nbuckets));
 }
 
+/* The lookup in a checked mapping M (header_ok passed): what lookup answers, without the
+ * file handling, so that tests/fuzz can run it on any bytes. */
+static int find(const struct mapping *m, enum hermit_mc_kind kind, const char *name, uint32_t id,
+                hermit_mc_use use, void *ctx)
+{
+    int answered = 0;
+    unsigned char le[4] = {(unsigned char)id, (unsigned char)(id >> 8),
+                           (unsigned char)(id >> 16), (unsigned char)(id >> 24)};
+    uint32_t off = name != NULL
+                       ? bucket_head(m, m->name_table,
+                                     fnv1a((const unsigned char *)name, strlen(name)))
+                       : bucket_head(m, m->id_table, fnv1a(le, sizeof le));
+    uint32_t prev = 0;
+    struct hermit_mc_rec rec;
+    uint32_t next_name, next_id;
+    /* Chains only go forward: a link at or before the last one means a broken file. */
+    while (off != 0 && off > prev && record_at(m, kind, off, &rec, &next_name, &next_id)) {
+        if (name != NULL ? strcmp(rec.strings, name) == 0 : rec.id1 == id) {
+            if (usable(m, off))
+                answered = use(&rec, ctx);
+            break;
+        }
+        prev = off;
+        off = name != NULL ? next_name : next_id;
+    }
+    return answered;
+}
+
 static int lookup(enum hermit_mc_kind kind, const char *name, uint32_t id, hermit_mc_use use,
                   void *ctx)
 {
     int answered = 0;
     pthread_mutex_lock(&mc.lock);
     const struct mapping *m = current(kind);
-    if (m != NULL) {
-        unsigned char le[4] = {(unsigned char)id, (unsigned char)(id >> 8),
-                               (unsigned char)(id >> 16), (unsigned char)(id >> 24)};
-        uint32_t off = name != NULL
-                           ? bucket_head(m, m->name_table,
-                                         fnv1a((const unsigned char *)name, strlen(name)))
-                           : bucket_head(m, m->id_table, fnv1a(le, sizeof le));
-        uint32_t prev = 0;
-        struct hermit_mc_rec rec;
-        uint32_t next_name, next_id;
-        /* Chains only go forward: a link at or before the last one means a broken file. */
-        while (off != 0 && off > prev && record_at(m, kind, off, &rec, &next_name, &next_id)) {
-            if (name != NULL ? strcmp(rec.strings, name) == 0 : rec.id1 == id) {
-                if (usable(m, off))
-                    answered = use(&rec, ctx);
-                break;
-            }
-            prev = off;
-            off = name != NULL ? next_name : next_id;
-        }
-    }
+    if (m != NULL)
+        answered = find(m, kind, name, id, use, ctx);
     pthread_mutex_unlock(&mc.lock);
     return answered;
 }

@@ -238,7 +238,12 @@ enum nss_status hermit_ask(struct hjson_out *req, enum hermit_want want, struct 
         return unavail(out, errnop, conn.sys_errno ? conn.sys_errno : EIO);
     }
     hermit_close(&conn);
+    return hermit_reply_read(out, len, want, errnop);
+}
 
+enum nss_status hermit_reply_read(struct hermit_reply *out, size_t len, enum hermit_want want,
+                                  int *errnop)
+{
     struct hjson r;
     const char *key, *status = NULL;
     int first = 1, has_wanted = 0;

@@ -60,6 +60,12 @@ struct hermit_reply {
 enum nss_status hermit_ask(struct hjson_out *req, enum hermit_want want, struct hermit_reply *out,
                            int *errnop);
 
+/* Reads the answer: OUT holds only the LEN-byte body received (malloc'd, OUT's to free; the
+ * rest zeroed). The same results as hermit_ask, which calls it; apart so that tests/fuzz can
+ * feed it bodies without a socket. */
+enum nss_status hermit_reply_read(struct hermit_reply *out, size_t len, enum hermit_want want,
+                                  int *errnop);
+
 void hermit_reply_free(struct hermit_reply *r);
 
 #endif

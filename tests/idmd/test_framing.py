@@ -145,3 +145,11 @@ def test_decoder__any_split_of_a_stream_yields_the_same_frames(
 def test_decode_payload__refuses_what_is_not_a_json_object(payload: bytes, message: str) -> None:
     with pytest.raises(PeerProtocolError, match=message):
         decode_payload(payload)
+
+
+@pytest.mark.parametrize("payload", [b"[" * 20_000, b'{"a":' + b'{"b":[' * 10_000])
+def test_decode_payload__refuses_json_nested_past_the_recursion_limit(payload: bytes) -> None:
+    # json.loads raises RecursionError here; a peer's bytes must only ever make a
+    # PeerProtocolError (found by tests/fuzz's unixd targets' promise).
+    with pytest.raises(PeerProtocolError, match="nested too deep"):
+        decode_payload(payload)
