@@ -42,6 +42,7 @@ import unixd.pam as pam_rules
 from contrib.harness.unixd_client import send_host_identities
 from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
 from tests.integration.test_unixd_harness import _toml, directory, new_password, unique
+from tests.security.pam_steps import login
 from tests.unixd.test_resolver import PASSWORD, Env, started_env
 from tests.unixd.test_resolver_fake_idmd import FakeIdmd, uuid_for
 from unixd.proto import messages as m
@@ -75,15 +76,6 @@ async def env(tmp_path: Path, nursery: trio.Nursery) -> Iterator[tuple[Env, Logg
     env.resolver.auth_log.sink = logged
     yield env, logged
     env.cache.close()
-
-
-async def login(env: Env, name: str, password: str, uid: int = 0) -> dict[str, object]:
-    peer = Peer(uid=uid)
-    init = (await answer(env.resolver, m.PamAuthInit(name, "login"), peer)).to_json()
-    if init["next"] != {"kind": "password", "prompt": "Password: ", "echo": False}:
-        return init["next"]  # type: ignore[return-value]
-    step = await answer(env.resolver, m.PamAuthStep(str(init["session"]), password), peer)
-    return step.to_json()["next"]  # type: ignore[return-value]
 
 
 async def go_offline(env: Env) -> None:

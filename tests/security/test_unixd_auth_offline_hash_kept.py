@@ -32,6 +32,7 @@ import trio
 import idmd.idm.unixview as unixview
 from tests.integration.conftest import IdmdServer
 from tests.integration.test_unixd_harness import directory, new_password, unique
+from tests.security.pam_steps import login
 from tests.unixd.test_resolver import PASSWORD, TIMEOUT, Env, started_env
 from tests.unixd.test_resolver_fake_idmd import FakeIdmd, uuid_for
 from unixd.pam import NO_HASH, WRONG_PASSWORD
@@ -49,15 +50,6 @@ async def env(tmp_path: Path, nursery: trio.Nursery) -> Iterator[Env]:
     env = await started_env(tmp_path, fake, nursery)
     yield env
     env.cache.close()
-
-
-async def login(env: Env, name: str, password: str, uid: int = 0) -> dict[str, object]:
-    peer = Peer(uid=uid)
-    init = (await answer(env.resolver, m.PamAuthInit(name, "sshd"), peer)).to_json()
-    if init["next"] != {"kind": "password", "prompt": "Password: ", "echo": False}:
-        return init["next"]  # type: ignore[return-value]
-    step = await answer(env.resolver, m.PamAuthStep(str(init["session"]), password), peer)
-    return step.to_json()["next"]  # type: ignore[return-value]
 
 
 async def go_offline(env: Env) -> None:
