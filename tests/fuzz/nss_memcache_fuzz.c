@@ -14,10 +14,11 @@
  * and by the name and id of the record at the header's first-record offset, when there is one.
  *
  * CRCs: a mutated header or record would nearly always fail its crc32 and stop at the first
- * check, so when the header's reserved last 4 bytes are zero (as unixd writes them; the reader
- * never looks at them) the harness first rewrites the header's crc and the crc of each record
- * in the run that starts at the first-record offset. A mutation of those 4 bytes keeps the
- * crcs as they are, so the fuzzer still reaches the crc refusals.
+ * check, so the harness first rewrites the header's crc and the crc of each record in the run
+ * that starts at the first-record offset, as unixd would have written them. The header's
+ * reserved last 4 bytes (zero from unixd; the reader never looks at them) switch this off, so
+ * the fuzzer still reaches the crc refusals: bit 0 keeps the header's crc as it is (then it
+ * must be right by itself), bit 1 keeps the records' crcs.
  *
  * Promises checked (memcache.h), besides ASan and UBSan: a record handed to the callback is
  * the one asked for (its first string is the name, or its id1 the id); its COUNT strings are
@@ -28,6 +29,8 @@
 #include "fuzz_check.h"
 
 #define MC_RESERVED_AT 44u
+#define KEEP_HEADER_CRC 1u
+#define KEEP_RECORD_CRCS 2u
 
 static const char *const names[] = {"alice", "bob", "staff", "dev"};
 static const uint32_t ids[] = {0, 70001, 70002, 80000};
@@ -73,19 +76,23 @@ static void put_u32(unsigned char *p, uint32_t v)
     p[3] = (unsigned char)(v >> 24);
 }
 
-/* The crcs unixd would have written: the header's, then each record's of the run of records
- * from the first-record offset, as long as their sizes keep them inside the file. */
+/* The crcs unixd would have written, unless the reserved bytes say otherwise: each record's
+ * of the run of records from the first-record offset (as long as their sizes keep them inside
+ * the file), then the header's. */
 static void fix_crcs(unsigned char *f, size_t size)
 {
-    put_u32(f + MC_HEADER_CRC_AT, crc32_of(f, MC_HEADER_SIZE, MC_HEADER_CRC_AT));
+    uint32_t keep = u32_at(f + MC_RESERVED_AT);
     uint32_t off = u32_at(f + 36);
-    while (off % 4 == 0 && off >= MC_HEADER_SIZE && (uint64_t)off + MC_RECORD_HEAD <= size) {
+    while (!(keep & KEEP_RECORD_CRCS) && off % 4 == 0 && off >= MC_HEADER_SIZE &&
+           (uint64_t)off + MC_RECORD_HEAD <= size) {
         uint32_t rsize = u32_at(f + off);
         if (rsize < MC_RECORD_HEAD || rsize > size - off)
             break;
         put_u32(f + off + 4, crc32_of(f + off + 8, rsize - 8, NO_SKIP));
         off += (rsize + 3u) & ~3u;
     }
+    if (!(keep & KEEP_HEADER_CRC))
+        put_u32(f + MC_HEADER_CRC_AT, crc32_of(f, MC_HEADER_SIZE, MC_HEADER_CRC_AT));
 }
 
 static void look(const struct mapping *m, struct asked *a, const char *name, uint32_t id)
@@ -106,8 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned char *file = exact_copy(data, size);
     uint32_t k = u32_at(file + 12);
     enum hermit_mc_kind kind = k >= 1 && k <= 3 ? (enum hermit_mc_kind)k : HERMIT_MC_PASSWD;
-    if (u32_at(file + MC_RESERVED_AT) == 0)
-        fix_crcs(file, size);
+    fix_crcs(file, size);
 
     struct mapping m;
     memset(&m, 0, sizeof m);

@@ -44,6 +44,8 @@ REPORT = re.compile(
     r"|runtime error:|broken promise:|Uncaught Python exception"
 )
 EXECUTED = re.compile(r"stat::number_of_executed_units:\s*(\d+)")
+# libFuzzer's last status line: coverage, features and corpus at the end of the run.
+DONE = re.compile(r"DONE\s+(cov: \d+ ft: \d+ corp: \S+)")
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,12 @@ class Result:
     artifacts: tuple[Path, ...]
     reports: tuple[str, ...]
     output: str
+
+    @property
+    def coverage(self) -> str:
+        """libFuzzer's final "cov: N ft: N corp: N/size", or "" when it did not finish."""
+        found = DONE.search(self.output)
+        return found.group(1) if found else ""
 
     @property
     def ok(self) -> bool:
@@ -190,7 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{target.name}: {opts.seconds} s ({target.what})", flush=True)
         result = run_target(target, opts.seconds, opts.build, opts.work)
         verdict = "ok" if result.ok else "FAILED"
-        print(f"{target.name}: {verdict}, {result.executions} executions", flush=True)
+        print(f"{target.name}: {verdict}, {result.executions} executions"
+              + (f" ({result.coverage})" if result.coverage else ""), flush=True)
         if not result.ok:
             failed.append(result)
             print(result.describe(), flush=True)
