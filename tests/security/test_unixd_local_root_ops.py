@@ -19,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,21 +26,13 @@ import pytest
 
 from tests.integration.conftest import IdmdServer, scratch_dir
 from tests.integration.test_unixd_harness import BIN, Unixd, directory, run_unixd, unique
+from tests.integration.test_unixd_tasks import wait_until
 from tests.unixd.test_server import NOBODY_CLIENT, run_as_nobody
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("setpriv"),
     reason="needs root (hermit-unixd-tasks, setpriv) to attack as another uid")
 
-WAIT_S = 30.0
-
-
-def wait_until(predicate: object, what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def as_nobody(unixd: Unixd, request: dict[str, object]) -> dict[str, object]:
