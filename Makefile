@@ -4,19 +4,43 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev demo test lint bench fuzz clean install install-python
+.PHONY: deps dev demo test lint bench fuzz clean install install-python
 
-# The C programs: each sub-make rebuilds only what changed.
-dev: $(STAMP)
+# The Debian packages of packaging/debian-packages.txt (checked with dpkg-query): as root the
+# missing ones are installed, with no service started or left enabled; otherwise it prints the
+# one apt-get line to run and stops. BENCH=1 adds make bench's.
+deps:
+	@packaging/debian-deps $(if $(BENCH),bench)
+
+# The C programs: each sub-make rebuilds only what changed. Before .venv is (re)built, one that
+# a make dev did not finish (no stamp), that was built in another directory (the clone moved:
+# its scripts name the old path) or whose python or pip no longer runs is removed.
+dev: deps
+	@if [ -e $(VENV) ]; then \
+		built_in=$$(cat $(STAMP) 2>/dev/null || true); \
+		if [ ! -e $(STAMP) ]; then \
+			echo "make dev: .venv is half-built (an earlier make dev stopped): building it again"; \
+			rm -rf $(VENV); \
+		elif [ "$$built_in" != "$(CURDIR)" ]; then \
+			echo "make dev: .venv was built for $${built_in:-an unrecorded directory}, not $(CURDIR) (a moved clone's venv still names its old path): building it again"; \
+			rm -rf $(VENV); \
+		elif ! $(PY) -m pip --version >/dev/null 2>&1; then \
+			echo "make dev: .venv's python or pip does not run: building it again"; \
+			rm -rf $(VENV); \
+		fi; \
+	fi
+	@$(MAKE) -s --no-print-directory $(STAMP)
 	$(MAKE) -s -C sshkeys-helper
 	$(MAKE) -s -C nss_module
 	$(MAKE) -s -C pam_module
 
+# The stamp, holding the directory .venv was built in, is written only once all went well.
 $(STAMP): pyproject.toml constraints.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { echo "make dev: creating .venv from $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "make dev: installing hermit and its test tools into .venv (pip, about a minute the first time)"
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
-	touch $(STAMP)
+	echo "$(CURDIR)" > $(STAMP)
 
 lint: dev
 	$(VENV)/bin/ruff check idmd hermit_cli unixd tests contrib
