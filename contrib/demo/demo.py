@@ -10,7 +10,8 @@ modules, nsswitch.conf, PAM stack and sshd snippet at their production paths.
    never shown) and a fresh ed25519 SSH key, in the POSIX group wonderland, which may log in;
 3. the host files staged as ``make install`` and docs/install.md place them, and Debian's
    ``pam-auth-update --enable hermit`` run on a copy of the host's PAM configuration;
-4. in the namespace: hermit-unixd as ``nobody``, hermit-unixd-tasks as root, then
+4. in the namespace: hermit-unixd as ``nobody`` (from a world-readable copy of hermit when
+   the clone is out of nobody's reach, as in ``/root``), hermit-unixd-tasks as root, then
    ``getent passwd``, ``id``, a PAM password login through ``pamtester``, and a private sshd
    on 127.0.0.1 that logs alice in by key into ``/home/<uuid>`` through the alias
    ``/home/<spn>``;
@@ -50,6 +51,7 @@ from contrib.harness.host_namespace import (
     with_hermit,
 )
 from contrib.harness.idmd_process import BIN, IdmdProcess, write_config
+from contrib.harness.runtime import everyone_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 HERMIT = BIN / "hermit"
@@ -291,8 +293,12 @@ def start_unixd(demo: Demo, ns: HostNamespace, user: str) -> subprocess.Popen[st
     demo.heading("Start hermit-unixd as nobody (it refuses root)")
     print(f"(ns) $ setpriv --reuid={user.split(':')[0]} --regid={user.split(':')[1]} "
           "--clear-groups -- hermit-unixd &", flush=True)
+    runtime = everyone_runtime()  # a few seconds when it makes a copy
+    if runtime.copied:
+        demo.show(f"the clone is out of nobody's reach: hermit-unixd runs from a world-readable "
+                  f"copy of hermit in {runtime.bin.parent.parent}")
     log = demo.workdir / "unixd.log"
-    proc = ns.spawn([str(BIN / "hermit-unixd")], log, user=user, env=INSIDE_ENV)
+    proc = ns.spawn([str(runtime.bin / "hermit-unixd")], log, user=user, env=INSIDE_ENV)
     sock = ns.path("/run/hermit-unixd/sock")
     wait_for("hermit-unixd", sock.exists, proc, log)
     owner = pwd.getpwuid(os.stat(f"/proc/{proc.pid}").st_uid).pw_name

@@ -9,19 +9,17 @@ it held and look for them in everything it printed.
 from __future__ import annotations
 
 import os
-import pwd
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from contrib.demo import demo as demo_module
+from contrib.harness.runtime import as_nobody, everyone_runtime
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="make demo runs as root")
 
-ROOT = Path(__file__).resolve().parents[2]
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
@@ -69,10 +67,9 @@ def test_demo__runs_to_an_ssh_login_and_cleans_up(
 
 
 def test_demo__without_root_says_so_and_exits_2() -> None:
-    nobody = pwd.getpwnam("nobody")
+    runtime = everyone_runtime()  # the clone may be out of nobody's reach (/root)
     done = subprocess.run(
-        ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups",
-         sys.executable, str(ROOT / "contrib/demo/demo.py")],
+        [*as_nobody(), str(runtime.bin / "python"), str(runtime.root / "contrib/demo/demo.py")],
         capture_output=True, text=True, timeout=60, check=False, cwd="/",
     )
     assert done.returncode == 2

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from tests.unixd.test_server import (
     NOBODY_CLIENT,
     call,
     connect,
+    nobody_python,
     run_as_nobody,
     served,
     sockdir,
@@ -49,7 +49,7 @@ async def test_fuzz_deep_json__a_local_user_gets_an_error_frame_and_unixd_serves
     before = env.cache.counts()
     with caplog.at_level(logging.DEBUG):
         done = await trio.to_thread.run_sync(
-            run_as_nobody, sys.executable, "-c", NOBODY_CLIENT, str(client_path), nested
+            run_as_nobody, nobody_python(), "-c", NOBODY_CLIENT, str(client_path), nested
         )
     assert done.stdout.strip() != "EOF", "dropped without an answer"
     reply = json.loads(done.stdout)

@@ -45,6 +45,7 @@ from contrib.harness.host_namespace import (
     stop_pid,
     with_hermit,
 )
+from contrib.harness.runtime import everyone_runtime
 from tests.idmd.crypt_hashes import make_hash
 from tests.integration.conftest import IdmdServer, scratch_dir
 from tests.integration.test_unixd_harness import directory, new_password, unique
@@ -212,8 +213,8 @@ def test_unixd_auth__local_accounts_are_pam_units_and_shadow_is_never_read(
             assert bound.returncode == 0, bound.stderr
             with _shadow_watch(work / "shadow") as watch:
                 unixd_log = work / "unixd.log"
-                unixd = ns.spawn([str(BIN / "hermit-unixd")], unixd_log, user=unixd_user,
-                                 env=INSIDE_ENV)
+                unixd = ns.spawn([str(everyone_runtime().bin / "hermit-unixd")], unixd_log,
+                                 user=unixd_user, env=INSIDE_ENV)
                 daemons.append(unixd)
                 _wait("hermit-unixd", ns.path("/run/hermit-unixd/sock").exists, unixd,
                       unixd_log)
@@ -227,7 +228,8 @@ def test_unixd_auth__local_accounts_are_pam_units_and_shadow_is_never_read(
 
                 tool = ns.run(["setpriv", f"--reuid={nobody.pw_uid}",
                                f"--regid={nobody.pw_gid}", "--clear-groups",
-                               str(BIN / "hermit-unix"), "auth-test", "--name", "root"],
+                               str(everyone_runtime().bin / "hermit-unix"), "auth-test",
+                               "--name", "root"],
                               stdin="guess\n")
                 assert tool.returncode == 1
                 assert "root is a local account" in tool.stdout, tool.stdout + tool.stderr

@@ -39,6 +39,7 @@ import pytest
 import trio
 
 import unixd.pam as pam_rules
+from contrib.harness.runtime import everyone_runtime
 from contrib.harness.unixd_client import send_host_identities
 from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
 from tests.integration.test_unixd_harness import _toml, directory, new_password, unique
@@ -197,7 +198,9 @@ class Host:
             str]:
         prefix = ([] if uid is None else
                   ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"])
-        return subprocess.run([*prefix, str(BIN / "hermit-unix"), "-c", str(self.config),
+        # Another uid runs a copy it can reach when the clone cannot be (/root).
+        tool = BIN if uid is None else everyone_runtime().bin
+        return subprocess.run([*prefix, str(tool / "hermit-unix"), "-c", str(self.config),
                                *args], input=stdin, capture_output=True, text=True, timeout=60,
                               check=False)
 

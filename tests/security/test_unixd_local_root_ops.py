@@ -18,16 +18,16 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from contrib.harness.runtime import everyone_runtime
 from tests.integration.conftest import IdmdServer, scratch_dir
 from tests.integration.test_unixd_harness import BIN, Unixd, directory, run_unixd, unique
 from tests.integration.test_unixd_tasks import wait_until
-from tests.unixd.test_server import NOBODY_CLIENT, run_as_nobody
+from tests.unixd.test_server import NOBODY_CLIENT, nobody_python, run_as_nobody
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("setpriv"),
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.skipif(
 
 def as_nobody(unixd: Unixd, request: dict[str, object]) -> dict[str, object]:
     """One request on the client socket from a process running as nobody."""
-    done = run_as_nobody(sys.executable, "-c", NOBODY_CLIENT, str(unixd.socket_path),
+    done = run_as_nobody(nobody_python(), "-c", NOBODY_CLIENT, str(unixd.socket_path),
                          json.dumps({"v": 1, **request}))
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
@@ -93,7 +93,8 @@ def test_cache_invalidate__from_a_non_root_peer_invalidates_nothing(
     unixd, _, name, _ = host
     assert unixd.call("user_by_name", name=name)["status"] == "ok"
     wait_until(lambda: memcache_holds(unixd, name), "the memory cache to publish the person")
-    tool = run_as_nobody(str(BIN / "hermit-unix"), "-c", str(unixd.config), "cache-invalidate")
+    tool = run_as_nobody(str(everyone_runtime().bin / "hermit-unix"), "-c", str(unixd.config),
+                         "cache-invalidate")
     assert tool.returncode == 1, tool.stdout + tool.stderr
     assert "permission_denied" in tool.stderr
     raw = as_nobody(unixd, {"op": "cache_invalidate"})

@@ -11,7 +11,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
@@ -21,6 +20,7 @@ import pytest
 import trio
 import trio.testing
 
+from contrib.harness.runtime import everyone_runtime
 from idmd.framing import HEADER, FrameDecoder, decode_payload, encode_frame
 from tests.unixd.test_resolver import Env, build_env
 from tests.unixd.test_resolver_fake_idmd import FakeIdmd
@@ -198,6 +198,11 @@ async def test_client_socket__an_idle_connection_between_requests_is_kept(
         await ours.aclose()
 
 
+def nobody_python() -> str:
+    """A python nobody can run, even when the clone's .venv is out of its reach (/root)."""
+    return str(everyone_runtime().bin / "python")
+
+
 def run_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*AS_NOBODY, *args], capture_output=True, text=True, timeout=60,
                           check=False)
@@ -230,7 +235,7 @@ async def test_client_socket__cache_clear_from_a_non_root_peer_is_refused(
     env.cache.put_user(env.fake.user_named("alice"))
     request = json.dumps({"v": 1, "op": "cache_clear"})
     done = await trio.to_thread.run_sync(
-        run_as_nobody, sys.executable, "-c", NOBODY_CLIENT, str(client_path), request
+        run_as_nobody, nobody_python(), "-c", NOBODY_CLIENT, str(client_path), request
     )
     assert json.loads(done.stdout)["error"] == "permission_denied", done.stderr
     assert env.cache.counts() == (1, 0)
@@ -246,7 +251,7 @@ async def test_task_socket__a_non_root_peer_is_dropped_unanswered(
     request = json.dumps({"v": 1, "id": 1, "op": "local_identities",
                           "passwd": [{"name": "evil", "uid": 70001}], "group": []})
     done = await trio.to_thread.run_sync(
-        run_as_nobody, sys.executable, "-c", NOBODY_CLIENT, str(task_path), request
+        run_as_nobody, nobody_python(), "-c", NOBODY_CLIENT, str(task_path), request
     )
     assert done.stdout.strip() == "EOF", done.stderr
     assert not env.link.local.has_user("evil")

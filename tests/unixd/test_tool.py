@@ -12,6 +12,7 @@ from pathlib import Path
 
 import trio
 
+from contrib.harness.runtime import everyone_runtime
 from tests.unixd.test_resolver import Env
 from tests.unixd.test_server import AS_NOBODY, served, sockdir  # noqa: F401 - fixtures
 from unixd.pam import OTHER_ACCOUNT
@@ -31,7 +32,10 @@ def write_config(client_path: Path) -> Path:
 
 async def hermit_unix(config: Path, *args: str, stdin: str = "",
                       as_nobody: bool = False) -> subprocess.CompletedProcess[str]:
-    command = [*(AS_NOBODY if as_nobody else []), HERMIT_UNIX, "-c", str(config), *args]
+    # As nobody, from a copy nobody can run when the clone is out of reach (/root).
+    command = ([*AS_NOBODY, str(everyone_runtime().bin / "hermit-unix")] if as_nobody
+               else [HERMIT_UNIX])
+    command += ["-c", str(config), *args]
     return await trio.to_thread.run_sync(lambda: subprocess.run(
         command, input=stdin, capture_output=True, text=True, timeout=60, check=False))
 
