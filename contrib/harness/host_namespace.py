@@ -7,7 +7,8 @@ stopping processes inside it; and proving at the end that it is gone.
 
 Inside the namespace, read-only overlays put the staged ``usr/`` over ``/usr`` and the staged
 ``etc/`` over ``/etc``, and empty tmpfs mounts cover ``/home`` (the homes hermit creates) and
-``/run`` (unixd's sockets, sshd's privilege-separation directory). So the modules load by
+``/run`` (unixd's sockets, sshd's privilege-separation directory), and ``/var/log`` (so sshd's
+and login's records, btmp, wtmp and lastlog, stay out of the host's). So the modules load by
 soname from the real multiarch directory, PAM files name ``pam_hermit.so`` as in production,
 ``/etc/hermit/unixd.toml`` is the default path the modules read, and the host's ``/etc``,
 ``/usr``, ``/home`` and ``/run`` are never written. A ``sleep`` holds the namespace; every
@@ -47,6 +48,7 @@ mount -t overlay hermit-usr -o "lowerdir=$0/usr:/usr" /usr
 mount -t overlay hermit-etc -o "lowerdir=$0/etc:/etc" /etc
 mount -t tmpfs -o mode=0755 hermit-home /home
 mount -t tmpfs -o mode=0755 hermit-run /run
+mount -t tmpfs -o mode=0755 hermit-log /var/log
 mkdir -m 0755 /run/sshd /run/hermit-unixd
 chown "$1" /run/hermit-unixd
 echo ready

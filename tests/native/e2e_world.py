@@ -14,7 +14,9 @@ that all see the same bind mounts, so the host's configuration is never touched:
   who is also a directory user) are bound over the real ones;
 - ``/home`` is the world's ``home`` directory (root's, 0755), where the tasks daemon creates
   ``/home/<uuid>`` and its alias ``/home/<spn>``;
-- ``/srv`` holds ``hermit-ssh-authorizedkeys`` (sshd refuses a helper below /tmp).
+- ``/srv`` holds ``hermit-ssh-authorizedkeys`` (sshd refuses a helper below /tmp);
+- ``/var/log`` is the world's ``log`` directory, so sshd's login records (``btmp`` for failed
+  password logins, ``wtmp``, ``lastlog``) never reach the machine's.
 
 The modules and the helper are built with ``HERMIT_CONFIG_PATH`` pointing at unixd's own
 config file, as on a real host. The people:
@@ -69,6 +71,7 @@ INNER = (
     'mount --bind "$d/etc/group" /etc/group; '
     'mount --bind "$d/home" /home; '
     'mount --bind "$d/keysdir" /srv; '
+    'mount --bind "$d/log" /var/log; '
     'exec "$@"'
 )
 
@@ -283,6 +286,10 @@ def prepare_namespace_files(workdir: Path, build: Path) -> None:
     for path in (etc / "passwd", etc / "group"):
         path.chmod(0o644)
     (workdir / "home").mkdir(mode=0o755)
+    # sshd appends to these only if they exist; btmp must be root's and closed to others.
+    (workdir / "log").mkdir(mode=0o755)
+    for name, mode in (("btmp", 0o600), ("wtmp", 0o664), ("lastlog", 0o664)):
+        (workdir / "log" / name).touch(mode=mode)
     keysdir = workdir / "keysdir"
     keysdir.mkdir(mode=0o755)
     shutil.copy2(build / "hermit-ssh-authorizedkeys", keysdir)

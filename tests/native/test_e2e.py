@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -191,6 +192,30 @@ def test_sshd__a_local_user_gets_none_of_the_directory_users_keys(
     done = ssh_with_key(sshd, "lotte", lotte.key, "id")
     assert done.returncode == 255
     assert done.stdout == ""
+
+
+def login_records(path: Path) -> tuple[int, int] | None:
+    """(size, mtime in ns) of a login record file, None when there is none."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def test_sshd__failed_logins_are_recorded_in_the_worlds_btmp_not_the_machines(
+    world: World, sshd: int
+) -> None:
+    machine = {name: login_records(Path("/var/log", name)) for name in ("btmp", "wtmp")}
+    worlds = world.workdir / "log" / "btmp"
+    before = worlds.stat().st_size
+    right = ssh_with_password(world, sshd, "ewan", world.password, "password", "id -un")
+    assert (right.returncode, right.stdout) == (0, "ewan\n"), right.stderr
+    wrong = ssh_with_password(world, sshd, "ewan", "wrong-e2e", "password", "id -un")
+    assert (wrong.returncode, wrong.stdout) == (255, "")
+    world.unlock("ewan")  # the failure softlocked the password for the next tests
+    assert worlds.stat().st_size > before  # sshd did record the failure, in the world
+    assert {name: login_records(Path("/var/log", name)) for name in machine} == machine
 
 
 @pytest.mark.parametrize("method", ["password", "keyboard-interactive"])
