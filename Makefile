@@ -39,7 +39,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || { echo "make dev: creating .venv from $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
 	@echo "make dev: installing hermit and its test tools into .venv (pip, about a minute the first time)"
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	@# setuptools' notice that an editable install imports from the clone: that is its purpose.
+	PYTHONWARNINGS='ignore:Editable installation' \
+		$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	echo "$(CURDIR)" > $(STAMP)
 
 lint: dev
@@ -118,8 +120,9 @@ install:
 # Installed without .pyc files, then compiled with the final paths; under DESTDIR every text
 # file in the venv's bin/ (the scripts' #! lines, activate) names the final location instead.
 install-python:
+	@echo "make install: installing hermit and its runtime dependencies into $(VENV_DEST) (pip)"
 	umask 022; src=$$(mktemp -d) && trap 'rm -rf "$$src"' EXIT && \
-	cp -r pyproject.toml README.md idmd hermit_cli unixd "$$src"/ && \
+	cp -r pyproject.toml README.md idmd hermit_cli unixd $(wildcard hermit_common) "$$src"/ && \
 	find "$$src" -name __pycache__ -prune -exec rm -rf {} + && \
 	{ test -x $(VENV_DEST)/bin/python || $(PYTHON) -m venv $(VENV_DEST); } && \
 	$(VENV_DEST)/bin/python -m pip install -q --no-compile --upgrade -c constraints.txt "$$src" && \

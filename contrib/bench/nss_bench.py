@@ -500,6 +500,7 @@ def inside(args: argparse.Namespace) -> None:
                                 else "subprocess loop"}
     try:
         config = work / "unixd.toml"
+        print("building the NSS module and the lookup program ...", flush=True)
         out = build(work, config)
         write_files_data(work, args.users)
         (work / "idmd").mkdir()
@@ -507,6 +508,7 @@ def inside(args: argparse.Namespace) -> None:
             # Random only: idmd refuses a password holding the display name ("Bench ...").
             password = secrets.token_urlsafe(18)
             started = time.perf_counter()
+            print(f"filling idmd with {args.users} users and {GROUPS} groups ...", flush=True)
             trio.run(fill, server, args.users, password)
             notes["fill_seconds"] = round(time.perf_counter() - started, 1)
             print(f"filled idmd with {args.users} users and {GROUPS} groups in "

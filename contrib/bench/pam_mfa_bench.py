@@ -160,11 +160,14 @@ def inside(args: argparse.Namespace) -> None:
     }
     try:
         config = work / "unixd.toml"
+        print("building the PAM and NSS modules ...", flush=True)
         out = build(work, config)
         (work / "idmd").mkdir()
         with IdmdProcess.start(work / "idmd") as server:
             password = secrets.token_urlsafe(18)
             started = time.perf_counter()
+            print(f"filling idmd with {args.reps} password and {args.reps} TOTP accounts ...",
+                  flush=True)
             apps = trio.run(fill, server, args.reps, password)
             notes["fill_seconds"] = round(time.perf_counter() - started, 1)
             config.write_text(

@@ -173,6 +173,7 @@ def main() -> None:
                 print(f"reusing {args.users} users in {state}")
             else:
                 started = time.perf_counter()
+                print(f"filling idmd with {args.users} users ...", flush=True)
                 trio.run(fill, server, args.users)
                 print(f"filled {args.users} users in {time.perf_counter() - started:.1f} s")
                 filled.write_text(str(args.users))
