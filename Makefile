@@ -62,7 +62,7 @@ FUZZ_TARGETS ?=
 fuzz: dev
 	$(PY) -m tests.fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# The benchmarks need wrk and hyperfine (apt-get install wrk hyperfine); the host-side ones run
+# The benchmarks need wrk and hyperfine (make deps BENCH=1); the host-side ones run
 # as root (namespaces, users' homes).
 bench: dev
 	$(PY) contrib/bench/idmd_bench.py

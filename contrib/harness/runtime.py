@@ -70,7 +70,11 @@ def everyone_runtime() -> Runtime:
         return clone
     target = Path(tempfile.mkdtemp(prefix="hermit-runtime-"))
     atexit.register(shutil.rmtree, target, ignore_errors=True)
-    return build_copy(target)
+    copy = build_copy(target)
+    if not runs_as_nobody(copy):
+        raise RuntimeError(f"nobody can run hermit neither from {ROOT} nor from a copy in "
+                           f"{target.parent}: set TMPDIR to a directory every user may enter")
+    return copy
 
 
 def build_copy(target: Path) -> Runtime:
