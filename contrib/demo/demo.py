@@ -62,12 +62,11 @@ PASSWORD_PREFIX = "password: "
 DOMAIN = "example.com"
 PERSON = "alice"
 GROUP = "wonderland"
-# What the demo runs besides hermit itself, and the Debian packages that bring it.
+# What the demo runs besides hermit itself; packaging/debian-packages.txt lists the Debian
+# packages that bring them, and `make deps` (which make demo runs first) installs them.
 TOOLS = ("gcc", "unshare", "nsenter", "setpriv", "findmnt", "pam-auth-update", "pamtester",
          "ssh", "ssh-keygen", "sshd")
 TOOL_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
-DEBIAN_PACKAGES = ("gcc libc6-dev libpam0g-dev util-linux libpam-runtime pamtester "
-                   "openssh-client openssh-server")
 INSIDE_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 
 
@@ -387,7 +386,8 @@ def main() -> int:
         return 2
     missing = [tool for tool in TOOLS if shutil.which(tool, path=TOOL_PATH) is None]
     if missing:
-        print(f"make demo needs {', '.join(missing)}: apt-get install {DEBIAN_PACKAGES}",
+        print(f"make demo needs {', '.join(missing)}: run make deps (as root) to install the "
+              "Debian packages of packaging/debian-packages.txt",
               file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="hermit-demo-"))
