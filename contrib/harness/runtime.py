@@ -72,7 +72,7 @@ def everyone_runtime() -> Runtime:
     atexit.register(shutil.rmtree, target, ignore_errors=True)
     copy = build_copy(target)
     if not runs_as_nobody(copy):
-        raise RuntimeError(f"nobody can run hermit neither from {ROOT} nor from a copy in "
+        raise RuntimeError(f"nobody can run hermit from {ROOT}, nor from a copy in "
                            f"{target.parent}: set TMPDIR to a directory every user may enter")
     return copy
 
