@@ -1,11 +1,11 @@
 """README.md's "A first server by hand", run as written, inside namespaces of its own.
 
-Run by tests/integration/test_readme.py as ``unshare -m -n --propagation private python
-readme_walkthrough.py``: a private network namespace (its own loopback, so the example's fixed
-port 8443 is free and private), overlays over ``/etc`` and ``/var/lib`` and a tmpfs on ``/run``,
-so the walkthrough's system paths are written in the namespace only. Each command of the
-section's ``sh`` blocks runs in order (``sudo`` dropped: this is root); the answers a person
-would type come from what earlier commands printed: idm_admin's password from
+Run by tests/integration/test_readme.py as ``unshare -m -n --propagation private python -m
+tests.integration.readme_walkthrough``: a private network namespace (its own loopback, so the
+example's fixed port 8443 is free and private), overlays over ``/etc`` and ``/var/lib`` and a
+tmpfs on ``/run``, so the walkthrough's system paths are written in the namespace only. Each
+command of the section's ``sh`` blocks runs in order (``sudo`` dropped: this is root); the
+answers a person would type come from what earlier commands printed: idm_admin's password from
 ``recover-account``, alice's reset token from ``create-reset-token``, and a TOTP code from the
 secret ``totp add`` prints. alice runs her block with a home of her own. Prints one JSON line:
 the commands run, and the first failure if any.
@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ import time
 from pathlib import Path
 
 import pyotp
+
+from contrib.demo.demo import listening
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -54,14 +55,6 @@ def mount_private_system(work: Path) -> None:
                        check=True)
     subprocess.run(["mount", "-t", "tmpfs", "hermit-readme", "/run"], check=True)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 class Walk:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
@@ -24,9 +24,9 @@ pytestmark = [
 
 def test_readme__a_first_server_by_hand_runs_as_written() -> None:
     done = subprocess.run(
-        ["unshare", "-m", "-n", "--propagation", "private", sys.executable,
-         str(HERE / "readme_walkthrough.py")],
-        capture_output=True, text=True, timeout=300, check=False,
+        ["unshare", "-m", "-n", "--propagation", "private", sys.executable, "-m",
+         "tests.integration.readme_walkthrough"],
+        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
         env={**os.environ, "HERMIT_README_INSIDE": "1"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
