@@ -29,8 +29,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from hermit_common.configfile import ConfigError, read_toml
+from hermit_common.logsetup import LEVELS
 from idmd.backup.format import COMPRESSIONS, Compression
-from idmd.logsetup import LEVELS
 
 DEFAULT_CONFIG_PATH = Path("/etc/hermit/server.toml")
 

@@ -33,14 +33,14 @@ from hypercorn.typing import Framework
 from starlette.applications import Starlette
 from systemd import daemon
 
+from hermit_common.clock import SystemClock
+from hermit_common.memory import pin_mmap_threshold
 from idmd.admin_socket import AdminTarget, bind_admin_socket, serve_admin_socket
 from idmd.backup.schedule import BackupSchedule, run_backup_schedule
 from idmd.backup.service import BackupService
-from idmd.clock import SystemClock
 from idmd.config import ServerConfig, format_host_port
 from idmd.https.app import build_app
 from idmd.idm import Idm
-from idmd.memory import pin_mmap_threshold
 
 log = logging.getLogger(__name__)
 

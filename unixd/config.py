@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TypeAlias
 from urllib.parse import urlsplit
 
-from idmd.config import ConfigError, read_toml
+from hermit_common.configfile import ConfigError, read_toml
 from unixd.proto.errors import InvalidLookupName
 from unixd.proto.messages import validate_lookup_name
 

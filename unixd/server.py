@@ -31,10 +31,16 @@ from pathlib import Path
 import trio
 from systemd import daemon
 
-from idmd.clock import Clock, SystemClock
-from idmd.framing import CLOSED, FrameDecoder, PeerProtocolError, decode_payload, encode_frame
-from idmd.memory import pin_mmap_threshold
-from idmd.unixsocket import bind_unix_socket, peer_uid
+from hermit_common.clock import Clock, SystemClock
+from hermit_common.framing import (
+    CLOSED,
+    FrameDecoder,
+    PeerProtocolError,
+    decode_payload,
+    encode_frame,
+)
+from hermit_common.memory import pin_mmap_threshold
+from hermit_common.unixsocket import bind_unix_socket, peer_uid
 from unixd.config import UnixdConfig
 from unixd.pam import OfflineMfa
 from unixd.proto import limits

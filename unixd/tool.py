@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from idmd.errors import HermitError
-from idmd.framing import CLOSED, FrameDecoder, decode_payload
+from hermit_common.errors import HermitError
+from hermit_common.framing import CLOSED, FrameDecoder, decode_payload
 from unixd.config import DEFAULT_CONFIG_PATH, load_config
 from unixd.proto import limits
 from unixd.proto import messages as m

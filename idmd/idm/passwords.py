@@ -27,8 +27,8 @@ import trio
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from hermit_common.errors import InvalidValue
 from idmd import limits
-from idmd.errors import InvalidValue
 from idmd.idm import hashimport
 
 # NIST SP 800-63B 5.1.1.2: "Memorized secrets SHALL be at least 8 characters in length".

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from idmd.clock import FakeClock
-from idmd.errors import InvalidValue
+from hermit_common.clock import FakeClock
+from hermit_common.errors import InvalidValue
 from unixd.resolver.cache import (
     HOST_SECRET_BYTES,
     HOST_SECRET_NAME,

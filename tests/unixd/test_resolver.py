@@ -14,7 +14,7 @@ import pytest
 import trio
 import trio.testing
 
-from idmd.clock import FakeClock
+from hermit_common.clock import FakeClock
 from tests.unixd.test_resolver_fake_idmd import FakeIdmd, make_provider, uuid_for
 from unixd.config import parse_config
 from unixd.pam import (

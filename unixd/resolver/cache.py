@@ -67,9 +67,9 @@ from typing import TypeVar
 
 import apsw
 
+from hermit_common.clock import Clock
+from hermit_common.errors import HermitError, InvalidValue
 from idmd import limits as idmd_limits
-from idmd.clock import Clock
-from idmd.errors import HermitError, InvalidValue
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from idmd.errors import HermitError
+from hermit_common.errors import HermitError
 from unixd.pam import OTHER_ACCOUNT, SessionTable, Step
 from unixd.proto import messages as m
 from unixd.resolver import records

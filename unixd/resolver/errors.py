@@ -25,7 +25,7 @@ Messages never hold a password or a token.
 
 from __future__ import annotations
 
-from idmd.errors import HermitError
+from hermit_common.errors import HermitError
 
 
 class ProviderError(HermitError):

@@ -54,7 +54,7 @@ from typing import ParamSpec, TypeVar
 
 import trio
 
-from idmd.clock import Clock
+from hermit_common.clock import Clock
 from unixd.pam import (
     Conversation,
     OfflineMfa,

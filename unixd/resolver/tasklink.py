@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import trio
 
-from idmd.errors import HermitError
+from hermit_common.errors import HermitError
 from unixd.proto import limits
 from unixd.proto.errors import InvalidField, UnknownOp, UnsupportedVersion
 from unixd.resolver.local import LocalIdentities, parse_local_identities

@@ -43,7 +43,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from idmd.errors import HermitError
+from hermit_common.errors import HermitError
 from unixd.proto import limits
 
 log = logging.getLogger(__name__)

@@ -33,9 +33,9 @@ from pathlib import Path
 
 import trio
 
-from idmd.errors import HermitError
-from idmd.framing import CLOSED, NEED_DATA, FrameDecoder, decode_payload, encode_frame
-from idmd.unixsocket import peer_uid
+from hermit_common.errors import HermitError
+from hermit_common.framing import CLOSED, NEED_DATA, FrameDecoder, decode_payload, encode_frame
+from hermit_common.unixsocket import peer_uid
 from unixd.proto import limits
 from unixd.tasks import messages
 from unixd.tasks.home import DEFAULT_SKEL, HomeRequest, create_home

@@ -27,8 +27,8 @@ from pathlib import Path
 import trio
 from systemd import daemon
 
-from idmd import logsetup
-from idmd.errors import HermitError
+from hermit_common import logsetup
+from hermit_common.errors import HermitError
 from unixd.config import DEFAULT_CONFIG_PATH, load_config
 from unixd.tasks.link import TaskSettings, run_link
 
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def setup_logging(debug: bool) -> None:
-    """The journal under systemd, else one plain line per record (``idmd.logsetup``)."""
+    """The journal under systemd, else one plain line per record (``hermit_common.logsetup``)."""
     logsetup.setup_logging("debug" if debug else "info", SYSLOG_IDENTIFIER)
 
 

@@ -1,7 +1,7 @@
 """The frames hermit-unixd-tasks sends and the ``home_create`` request it parses.
 
 This module builds and checks task-socket objects for the tasks side; it does no I/O (the
-framing is ``idmd.framing``, the connection ``unixd.tasks.link``). unixd's side of the same
+framing is ``hermit_common.framing``, the connection ``unixd.tasks.link``). unixd's side of the same
 contract is ``unixd.resolver.tasklink``.
 
 Wire format (docs/protocol.md, "Task socket")::

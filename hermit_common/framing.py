@@ -25,7 +25,7 @@ import json
 import struct
 from collections.abc import Mapping
 
-from idmd.errors import InvalidRequest
+from hermit_common.errors import InvalidRequest
 
 HEADER = struct.Struct(">I")
 
