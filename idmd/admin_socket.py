@@ -49,6 +49,7 @@ from typing import Protocol
 import trio
 
 from hermit_common.errors import HermitError, InvalidRequest
+from hermit_common.framestream import FrameReader
 from hermit_common.framing import (
     CLOSED,
     FrameDecoder,
@@ -278,14 +279,11 @@ async def _run(
 
 
 async def _read_frame(stream: trio.SocketStream) -> bytes:
-    decoder = FrameDecoder(MAX_ADMIN_FRAME_BYTES)
-    while True:
-        frame = decoder.next_frame()
-        if isinstance(frame, bytes):
-            return frame
-        if frame is CLOSED:
-            raise PeerProtocolError("the connection closed before a request arrived")
-        decoder.feed(await stream.receive_some(_RECEIVE_CHUNK))
+    reader = FrameReader(stream, MAX_ADMIN_FRAME_BYTES, receive_bytes=_RECEIVE_CHUNK)
+    frame = await reader.next_frame()
+    if frame is None:
+        raise PeerProtocolError("the connection closed before a request arrived")
+    return frame
 
 
 # --- client --------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """The requests and responses of hermit-unixd's client socket, as validated frozen dataclasses.
 
-This module turns JSON objects (from ``hermit_common.framing.decode_payload``) into typed messages and
-messages back into frames; it does no I/O and decides nothing (the resolver answers, the trio
-shell moves bytes). Both sides use it: unixd parses requests and encodes responses,
-``hermit-unix`` and the tests encode requests and parse responses.
+This module turns JSON objects (from ``hermit_common.framing.decode_payload``) into typed
+messages and messages back into frames; it does no I/O and decides nothing (the resolver
+answers, the trio shell moves bytes). Both sides use it: unixd parses requests and encodes
+responses, ``hermit-unix`` and the tests encode requests and parse responses.
 
 Rules:
 - Every message is checked when it is constructed, whether parsed from a peer or built by

@@ -67,9 +67,9 @@ from typing import TypeVar
 
 import apsw
 
+from hermit_common import argon2id
 from hermit_common.clock import Clock
 from hermit_common.errors import HermitError, InvalidValue
-from idmd import limits as idmd_limits
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,6 @@ NEGATIVE_TIMEOUT_SECONDS = 15.0
 
 HOST_SECRET_NAME = "host_secret"
 HOST_SECRET_BYTES = 32
-_SALT_BYTES = 16
-_HASH_BYTES = 32
 
 # SQLite's page cache (its default is 2 MiB): a lookup reads a handful of index and table
 # pages, and an enumeration streams the table once, so a small cache costs a few page reads
@@ -450,30 +448,11 @@ class Cache:
 
     def hash_password(self, password: str) -> str:
         """The PHC string to keep for ``password``. Touches no file: safe in any thread."""
-        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-
-        kdf = Argon2id(
-            salt=os.urandom(_SALT_BYTES),
-            length=_HASH_BYTES,
-            iterations=idmd_limits.ARGON2_ITERATIONS,
-            lanes=idmd_limits.ARGON2_LANES,
-            memory_cost=idmd_limits.ARGON2_MEMORY_KIB,
-            secret=self._secret,
-        )
-        return kdf.derive_phc_encoded(password.encode("utf-8", "surrogatepass"))
+        return argon2id.hash_password(password, secret=self._secret)
 
     def check_password_hash(self, phc: str, password: str) -> bool:
         """Whether ``password`` matches ``phc``. Touches no file: safe in any thread."""
-        from cryptography.exceptions import InvalidKey
-        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-
-        try:
-            Argon2id.verify_phc_encoded(
-                password.encode("utf-8", "surrogatepass"), phc, secret=self._secret
-            )
-        except InvalidKey:
-            return False
-        return True
+        return argon2id.verify_password(password, phc, secret=self._secret)
 
     def put_password_hash(self, uuid: str, phc: str, version: str | None) -> None:
         now = self._clock.now()

@@ -33,8 +33,9 @@ from pathlib import Path
 
 import trio
 
-from hermit_common.errors import HermitError
-from hermit_common.framing import CLOSED, NEED_DATA, FrameDecoder, decode_payload, encode_frame
+from hermit_common.errors import HermitError, describe
+from hermit_common.framestream import FrameReader
+from hermit_common.framing import decode_payload, encode_frame
 from hermit_common.unixsocket import peer_uid
 from unixd.proto import limits
 from unixd.tasks import messages
@@ -43,7 +44,6 @@ from unixd.tasks.identities import FileWatcher, Identities, IdentityFiles, read_
 
 log = logging.getLogger(__name__)
 
-RECEIVE_BYTES = 64 * 1024
 # home_create requests waiting for the worker: unixd sends one per session opening of an
 # account without a home; a burst of logins beyond this is answered "error" at once rather
 # than queued without bound.
@@ -86,7 +86,7 @@ async def run_link(
             except* (OSError, trio.BrokenResourceError, trio.ClosedResourceError,
                      HermitError) as group:
                 log.log(logging.DEBUG if quiet else logging.WARNING,
-                        "task socket %s: %s; retrying", settings.socket_path, _describe(group))
+                        "task socket %s: %s; retrying", settings.socket_path, describe(group))
                 quiet = True
             if link.accepted:
                 backoff, quiet = settings.initial_backoff, False
@@ -170,17 +170,10 @@ class _Link:
 
     async def _read(self, homes: trio.MemorySendChannel[tuple[int, HomeRequest]]) -> None:
         assert self._stream is not None
-        decoder = FrameDecoder(limits.MAX_TASK_FRAME_BYTES)
-        while True:
-            payload = decoder.next_frame()
-            if payload is CLOSED:
-                log.info("unixd closed the task connection")
-                return
-            if payload is NEED_DATA:
-                decoder.feed(await self._stream.receive_some(RECEIVE_BYTES))
-                continue
-            assert isinstance(payload, bytes)
+        reader = FrameReader(self._stream, limits.MAX_TASK_FRAME_BYTES)
+        while (payload := await reader.next_frame()) is not None:
             await self._on_frame(decode_payload(payload), homes)
+        log.info("unixd closed the task connection")
 
     async def _on_frame(
         self,
@@ -221,17 +214,3 @@ def _check_peer(sock: trio.socket.SocketType, path: Path) -> None:
     if directory.st_mode & 0o022 or directory.st_uid not in (0, uid):
         raise PeerNotUnixd(f"{path.parent} must belong to root or unixd's user and not be "
                            "writable by group or others")
-
-
-def _describe(group: BaseExceptionGroup[Exception]) -> str:
-    """One line for the log: each failure's own message, never a frame's content."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        exc = pending.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            pending.extend(exc.exceptions)
-        else:
-            leaves.append(exc)
-    return "; ".join(getattr(exc, "detail", None) or str(exc) or type(exc).__name__
-                     for exc in leaves)
