@@ -36,7 +36,6 @@ from hermit_common.memory import pin_mmap_threshold
 from hermit_common.service import notify, stop_on_signals
 from hermit_common.unixsocket import bind_unix_socket, peer_uid
 from unixd.config import UnixdConfig
-from unixd.pam import OfflineMfa
 from unixd.proto import limits
 from unixd.proto.messages import ErrorResponse, Response, decode_request, encode_response
 from unixd.resolver import records
@@ -44,6 +43,7 @@ from unixd.resolver.cache import Cache
 from unixd.resolver.dispatch import Peer, answer
 from unixd.resolver.memcache import MemCache
 from unixd.resolver.netwatch import watch_network
+from unixd.resolver.pam import OfflineMfa
 from unixd.resolver.provider import IdmProvider, pinned_tls_context
 from unixd.resolver.resolver import Resolver
 from unixd.resolver.tasklink import TaskLink

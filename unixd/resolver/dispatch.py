@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from hermit_common.errors import HermitError
-from unixd.pam import OTHER_ACCOUNT, SessionTable, Step
 from unixd.proto import messages as m
 from unixd.resolver import records
+from unixd.resolver.pam import OTHER_ACCOUNT, SessionTable, Step
 from unixd.resolver.resolver import UNAVAIL, Found, Missing, Resolver
 from unixd.resolver.tasklink import TaskFailed, TasksUnavailable
 

@@ -3,7 +3,7 @@
 hermit-unixd-tasks (root) reads the files and sends them over the task socket as
 ``local_identities`` (docs/protocol.md "Task socket"); this module checks such a message and
 answers "is this name or id local?". It does not read the files (the tasks daemon does, with
-``unixd.localfiles``). It never holds a password hash: local passwords are pam_unix's, and a
+``unixd.tasks.localfiles``). It never holds a password hash: local passwords are pam_unix's, and a
 message that carries ``shadow`` is refused (issue 9, finding 1).
 
 Rules (DESIGN.md "Where hermit goes beyond": local users always win):
