@@ -36,7 +36,7 @@ from hermit_common.memory import pin_mmap_threshold
 from hermit_common.service import notify, stop_on_signals
 from hermit_common.unixsocket import bind_unix_socket, peer_uid
 from unixd.config import UnixdConfig
-from unixd.proto import limits
+from unixd.proto import limits, tasks
 from unixd.proto.messages import ErrorResponse, Response, decode_request, encode_response
 from unixd.resolver import records
 from unixd.resolver.cache import Cache
@@ -133,7 +133,7 @@ async def handle_tasks(stream: trio.abc.Stream, uid: int, *, link: TaskLink,
                         on_local_change()
                 except PeerProtocolError as exc:
                     log.warning("task socket: %s", exc.detail)
-                    await send({"status": "error", "error": exc.code, "detail": exc.detail})
+                    await send(tasks.refusal(exc))
                     return
                 if reply is not None:
                     await send(reply)
