@@ -95,7 +95,7 @@ install:
 # file in the venv's bin/ (the scripts' #! lines, activate) names the final location instead.
 install-python:
 	umask 022; src=$$(mktemp -d) && trap 'rm -rf "$$src"' EXIT && \
-	cp -r pyproject.toml README.md idmd hermit_cli unixd "$$src"/ && \
+	cp -r pyproject.toml README.md idmd hermit_cli unixd hermit_common "$$src"/ && \
 	find "$$src" -name __pycache__ -prune -exec rm -rf {} + && \
 	{ test -x $(VENV_DEST)/bin/python || $(PYTHON) -m venv $(VENV_DEST); } && \
 	$(VENV_DEST)/bin/python -m pip install -q --no-compile --upgrade -c constraints.txt "$$src" && \

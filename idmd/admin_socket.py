@@ -49,9 +49,9 @@ from typing import Protocol
 import trio
 
 from hermit_common.errors import HermitError, InvalidRequest
+from hermit_common.framesocket import receive_frame
 from hermit_common.framestream import FrameReader
 from hermit_common.framing import (
-    CLOSED,
     FrameDecoder,
     PeerProtocolError,
     decode_payload,
@@ -307,11 +307,7 @@ def admin_request(
             raise AdminSocketUnavailable(f"no hermit-idmd listens on {path}") from exc
         sock.sendall(encode_frame({"version": PROTOCOL_VERSION, **request},
                                   MAX_ADMIN_FRAME_BYTES))
-        decoder = FrameDecoder(MAX_ADMIN_FRAME_BYTES)
-        while True:
-            frame = decoder.next_frame()
-            if isinstance(frame, bytes):
-                return decode_payload(frame)
-            if frame is CLOSED:
-                raise OSError(errno.ECONNRESET, f"{path}: the server closed without answering")
-            decoder.feed(sock.recv(_RECEIVE_CHUNK))
+        frame = receive_frame(sock, FrameDecoder(MAX_ADMIN_FRAME_BYTES), _RECEIVE_CHUNK)
+        if frame is None:
+            raise OSError(errno.ECONNRESET, f"{path}: the server closed without answering")
+        return decode_payload(frame)
