@@ -1,5 +1,6 @@
 """hermit_common.service: how SIGTERM stops a daemon, with and without a drain, and the log
-line on the daemon's own logger (real signals sent to this process)."""
+line on the daemon's own logger (real signals sent to this process); and
+hermit_common.errors.describe, the one line a task logs for a group of failures."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from functools import partial
 import pytest
 import trio
 
+from hermit_common.errors import InvalidValue, describe
 from hermit_common.service import notify, stop_on_signals
 
 log = logging.getLogger("hermit.test")
@@ -62,3 +64,13 @@ def test_notify__a_service_manager_gone_away_is_not_our_failure(
     monkeypatch.setenv("NOTIFY_SOCKET", os.path.join(tmp_path, "gone"))
     notify("STOPPING=1")
     assert caplog.messages[0].startswith("sd_notify STOPPING=1: ")
+
+
+def test_describe__every_leaf_of_a_nested_group_on_one_line() -> None:
+    group = ExceptionGroup("outer", [
+        OSError(13, "Permission denied"),
+        ExceptionGroup("inner", [InvalidValue("a bad value"), RuntimeError()]),
+    ])
+    assert sorted(describe(group).split("; ")) == [
+        "InvalidValue: a bad value", "PermissionError: [Errno 13] Permission denied",
+        "RuntimeError"]
