@@ -1,4 +1,5 @@
-"""hermit-unixd's socket protocol as sans-IO code: limits, errors and the typed messages.
+"""hermit-unixd's socket protocols as sans-IO code: limits, errors and the typed messages of
+the client socket (``messages``) and of the task socket (``tasks``).
 
 This package does no I/O and imports nothing beyond the standard library and
 ``hermit_common``'s stdlib-only modules (``framing``, ``errors``), never idmd, so a client
