@@ -3,7 +3,7 @@
 The server lets root (or the server's own user) run ``recover-account``, ``verify`` and
 ``backup`` while hermit-idmd holds the database; the client is what those ``hermit-idmd``
 subcommands use. This module does not know how an account is recovered (``idm/``
-does) nor how frames are cut (``idmd/framing.py`` does).
+does) nor how frames are cut (``hermit_common/framing.py`` does).
 
 Rules:
 - The socket file is created 0600; in addition each connection's peer uid (SO_PEERCRED) must
@@ -18,7 +18,7 @@ Rules:
 - ``backup`` writes the file as the server's user (its path is read by the server, so it must
   be absolute); the snapshot runs in a worker thread (``idmd.backup.service``).
 
-Wire format (version 1), frames as in ``idmd/framing.py``::
+Wire format (version 1), frames as in ``hermit_common/framing.py``::
 
     {"version": 1, "op": "recover_account", "name": NAME}
         → {"ok": true, "password": PASSWORD, "sessions_ended": N}
@@ -48,12 +48,20 @@ from typing import Protocol
 
 import trio
 
+from hermit_common.errors import HermitError, InvalidRequest
+from hermit_common.framesocket import receive_frame
+from hermit_common.framestream import FrameReader
+from hermit_common.framing import (
+    FrameDecoder,
+    PeerProtocolError,
+    decode_payload,
+    encode_frame,
+)
+from hermit_common.unixsocket import bind_unix_socket, peer_uid
 from idmd.backup.format import COMPRESSIONS, Compression
 from idmd.backup.snapshot import BackupInfo
-from idmd.errors import AccessDenied, HermitError, InvalidRequest, Unavailable
-from idmd.framing import CLOSED, FrameDecoder, PeerProtocolError, decode_payload, encode_frame
+from idmd.errors import AccessDenied, Unavailable
 from idmd.limits import ADMIN_READ_TIMEOUT_SECONDS, MAX_ADMIN_FRAME_BYTES, MAX_TEXT_LEN
-from idmd.unixsocket import bind_unix_socket, peer_uid
 
 log = logging.getLogger(__name__)
 
@@ -271,14 +279,11 @@ async def _run(
 
 
 async def _read_frame(stream: trio.SocketStream) -> bytes:
-    decoder = FrameDecoder(MAX_ADMIN_FRAME_BYTES)
-    while True:
-        frame = decoder.next_frame()
-        if isinstance(frame, bytes):
-            return frame
-        if frame is CLOSED:
-            raise PeerProtocolError("the connection closed before a request arrived")
-        decoder.feed(await stream.receive_some(_RECEIVE_CHUNK))
+    reader = FrameReader(stream, MAX_ADMIN_FRAME_BYTES, receive_bytes=_RECEIVE_CHUNK)
+    frame = await reader.next_frame()
+    if frame is None:
+        raise PeerProtocolError("the connection closed before a request arrived")
+    return frame
 
 
 # --- client --------------------------------------------------------------------------------
@@ -302,11 +307,7 @@ def admin_request(
             raise AdminSocketUnavailable(f"no hermit-idmd listens on {path}") from exc
         sock.sendall(encode_frame({"version": PROTOCOL_VERSION, **request},
                                   MAX_ADMIN_FRAME_BYTES))
-        decoder = FrameDecoder(MAX_ADMIN_FRAME_BYTES)
-        while True:
-            frame = decoder.next_frame()
-            if isinstance(frame, bytes):
-                return decode_payload(frame)
-            if frame is CLOSED:
-                raise OSError(errno.ECONNRESET, f"{path}: the server closed without answering")
-            decoder.feed(sock.recv(_RECEIVE_CHUNK))
+        frame = receive_frame(sock, FrameDecoder(MAX_ADMIN_FRAME_BYTES), _RECEIVE_CHUNK)
+        if frame is None:
+            raise OSError(errno.ECONNRESET, f"{path}: the server closed without answering")
+        return decode_payload(frame)

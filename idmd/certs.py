@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from idmd.errors import HermitError
+from hermit_common.errors import HermitError
 
 # The CA outlives several server certificates; the server certificate stays under the 825
 # days that Apple's platforms accept for a certificate from a private CA.

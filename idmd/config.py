@@ -7,6 +7,7 @@ are exactly ``bind_address``, ``tls_chain``, ``tls_key``, ``db_path``, ``domain`
 ``backup_interval``, ``backup_keep`` and ``backup_compression`` (docs/backups.md).
 
 Rules:
+- The file is read by ``hermit_common.configfile`` (shared with hermit-unixd).
 - An unknown key, a value of the wrong type or a malformed value is a ``ConfigError`` whose
   one-line message names the key and the file. Values are never echoed in errors: the file is
   data only, but nothing in it should leak into a log line by accident.
@@ -23,14 +24,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from hermit_common.configfile import ConfigError, read_toml
+from hermit_common.logsetup import LEVELS
 from idmd.backup.format import COMPRESSIONS, Compression
-from idmd.errors import HermitError
-from idmd.logsetup import LEVELS
 
 DEFAULT_CONFIG_PATH = Path("/etc/hermit/server.toml")
 
@@ -67,12 +67,6 @@ DEFAULT_BACKUP_COMPRESSION: Compression = "gzip"
 # A DNS name of lowercase labels (RFC 1123), as the spn suffix: letters, digits, hyphens.
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN_RE = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
-
-
-class ConfigError(HermitError):
-    """The configuration file is missing, unreadable or wrong; the message says where."""
-
-    code = "invalid_config"
 
 
 @dataclass(frozen=True)
@@ -137,23 +131,6 @@ def load_config(path: Path) -> ServerConfig:
     Errors: ``ConfigError`` naming the file (and the key, where one is at fault).
     """
     return parse_config(read_toml(path), path)
-
-
-def read_toml(path: Path) -> dict[str, object]:
-    """The TOML document at ``path``, for hermit's config files (server and host alike).
-
-    Errors: ``ConfigError`` naming the file when it is missing, unreadable or not TOML.
-    """
-    try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such configuration file") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return raw
 
 
 def parse_config(raw: dict[str, object], path: Path) -> ServerConfig:

@@ -4,13 +4,16 @@ The HTTP layer (``idmd/https/errors.py``) is the only place that turns these int
 the core never imports anything HTTP. Messages are written for the person at the CLI and never
 contain a secret (a password, a code, a token).
 
+``HermitError``, ``InvalidRequest`` and ``InvalidValue`` are ``hermit_common.errors``'s: the
+host daemons raise them too and never import idmd.
+
 Hierarchy::
 
-    HermitError
-    ├── InvalidRequest            400  the input is malformed or breaks a rule
+    HermitError                        (hermit_common.errors)
+    ├── InvalidRequest            400  (hermit_common.errors) malformed input, or a broken rule
     │   ├── InvalidName           400  a name that may not be stored
     │   ├── InvalidAttribute      400  an attribute the schema does not know
-    │   ├── InvalidValue          400  a value of the wrong syntax
+    │   ├── InvalidValue          400  (hermit_common.errors) a value of the wrong syntax
     │   ├── SchemaViolation       400  a class's must/may rules are broken
     │   ├── InvalidSshKey         400  garbage or a private key
     │   ├── ReservedGid           400  a gidnumber inside a reserved range
@@ -37,21 +40,7 @@ Hierarchy::
 
 from __future__ import annotations
 
-
-class HermitError(Exception):
-    """The root of hermit's errors. ``code`` is the wire name, ``status`` the HTTP status."""
-
-    code = "internal_error"
-    status = 500
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class InvalidRequest(HermitError):
-    code = "invalid_request"
-    status = 400
+from hermit_common.errors import HermitError, InvalidRequest, InvalidValue
 
 
 class InvalidName(InvalidRequest):
@@ -60,10 +49,6 @@ class InvalidName(InvalidRequest):
 
 class InvalidAttribute(InvalidRequest):
     code = "invalid_attribute"
-
-
-class InvalidValue(InvalidRequest):
-    code = "invalid_value"
 
 
 class SchemaViolation(InvalidRequest):

@@ -27,10 +27,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from hermit_common.errors import InvalidRequest
 from idmd.be.backend import trigrams
 from idmd.be.idl import IDL
 from idmd.entry import Entry
-from idmd.errors import InvalidRequest, UnindexedFilter
+from idmd.errors import UnindexedFilter
 from idmd.limits import MAX_FILTER_DEPTH, MAX_NAME_LEN, MIN_SUBSTRING_LEN
 
 

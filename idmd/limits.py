@@ -5,6 +5,8 @@ Every bound on input lives here so a reviewer can see them all at once.
 
 from __future__ import annotations
 
+from hermit_common import argon2id
+
 # DESIGN.md: "Requests bigger than 256 KiB are refused with 413."
 MAX_BODY_BYTES = 256 * 1024
 
@@ -119,11 +121,11 @@ MAX_FILTER_DEPTH = 16
 # A substring term shorter than this cannot use the trigram index.
 MIN_SUBSTRING_LEN = 3
 
-# Argon2id cost (RFC 9106 second recommended option scaled down to OWASP's minimum for a
-# small server: m=19 MiB, t=2, p=1). A Raspberry Pi 4 hashes this in about 100 ms.
-ARGON2_MEMORY_KIB = 19 * 1024
-ARGON2_ITERATIONS = 2
-ARGON2_LANES = 1
+# Argon2id cost: hermit_common.argon2id's (m=19 MiB, t=2, p=1, the reasons are there), which
+# hermit-unixd's offline hashes use too.
+ARGON2_MEMORY_KIB = argon2id.MEMORY_KIB
+ARGON2_ITERATIONS = argon2id.ITERATIONS
+ARGON2_LANES = argon2id.LANES
 # Argon2id hashes computed at once (each holds ARGON2_MEMORY_KIB): bounds memory under a burst.
 ARGON2_CONCURRENCY = 2
 

@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 import trio
 
+from hermit_common.clock import SystemClock
+from hermit_common.configfile import ConfigError
+from hermit_common.errors import HermitError
 from idmd.admin_socket import AdminSocketUnavailable, admin_request
 from idmd.backup.format import COMPRESSIONS
 from idmd.certs import TlsFilesError, make_tls_context
-from idmd.clock import SystemClock
-from idmd.config import DEFAULT_CONFIG_PATH, ConfigError, ServerConfig, load_config
-from idmd.errors import HermitError
+from idmd.config import DEFAULT_CONFIG_PATH, ServerConfig, load_config
 
 if TYPE_CHECKING:
     from idmd.idm import Idm
@@ -134,7 +135,7 @@ def _error(message: str) -> None:
 
 
 def cmd_server(cfg: ServerConfig, args: argparse.Namespace) -> int:
-    from idmd.logsetup import setup_logging
+    from hermit_common.logsetup import setup_logging
 
     setup_logging(cfg.log_level)
     tls = make_tls_context(cfg.tls_chain, cfg.tls_key, cfg.source)

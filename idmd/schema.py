@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from idmd.errors import InvalidAttribute, InvalidValue, SchemaViolation
+from hermit_common.errors import InvalidValue
+from idmd.errors import InvalidAttribute, SchemaViolation
 from idmd.limits import MAX_SSH_KEYS_PER_ACCOUNT
 from idmd.value import Syntax, normalise, ssh_key_label
 

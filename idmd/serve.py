@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import ssl
 from functools import partial
@@ -31,16 +30,16 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.typing import Framework
 from starlette.applications import Starlette
-from systemd import daemon
 
+from hermit_common.clock import SystemClock
+from hermit_common.memory import pin_mmap_threshold
+from hermit_common.service import notify, stop_on_signals
 from idmd.admin_socket import AdminTarget, bind_admin_socket, serve_admin_socket
 from idmd.backup.schedule import BackupSchedule, run_backup_schedule
 from idmd.backup.service import BackupService
-from idmd.clock import SystemClock
 from idmd.config import ServerConfig, format_host_port
 from idmd.https.app import build_app
 from idmd.idm import Idm
-from idmd.memory import pin_mmap_threshold
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +126,8 @@ async def _run_listeners(
         cfg.db_path, domain=cfg.domain, compression=cfg.backup_compression, clock=clock
     )
     async with trio.open_nursery() as nursery:
-        await nursery.start(_stop_on_signals, shutdown, nursery.cancel_scope)
+        await nursery.start(partial(stop_on_signals, nursery.cancel_scope, log=log,
+                                    shutdown=shutdown))
         await nursery.start(
             partial(
                 serve_admin_socket, admin_sock, idm,
@@ -143,7 +143,7 @@ async def _run_listeners(
         await nursery.start(_serve_https, app, config, shutdown, nursery.cancel_scope)
         log.info("listening on https://%s", format_host_port(host, port))
         log.info("admin socket on %s", cfg.admin_socket_path)
-        daemon.notify("READY=1")
+        notify("READY=1")
 
 
 async def _serve_https(
@@ -164,21 +164,3 @@ async def _serve_https(
         )
     finally:
         everything.cancel()
-
-
-async def _stop_on_signals(
-    shutdown: trio.Event,
-    everything: trio.CancelScope,
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        task_status.started()
-        async for signum in signals:
-            if shutdown.is_set():
-                log.warning("%s again: stopping now", signal.Signals(signum).name)
-                everything.cancel()
-                return
-            log.info("%s: shutting down", signal.Signals(signum).name)
-            daemon.notify("STOPPING=1")
-            shutdown.set()

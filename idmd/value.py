@@ -20,7 +20,7 @@ import unicodedata
 import uuid as uuidlib
 from datetime import UTC, datetime
 
-from idmd.errors import InvalidRequest, InvalidValue
+from hermit_common.errors import InvalidRequest, InvalidValue
 from idmd.filter import dumps, parse_filter
 from idmd.limits import (
     MAX_NAME_LEN,

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TypeAlias
 from urllib.parse import urlsplit
 
-from idmd.config import ConfigError, read_toml
+from hermit_common.configfile import ConfigError, read_toml
 from unixd.proto.errors import InvalidLookupName
 from unixd.proto.messages import validate_lookup_name
 
@@ -82,7 +82,7 @@ NAME_FORMATS = ("name", "spn")
 HOME_ATTRS = ("uuid", "spn", "name")
 HOME_ALIASES = ("none", "uuid", "spn", "name")
 # What an account whose unix credential carries a TOTP gets while idmd is unreachable
-# (unixd.pam.OfflineMfa; docs/unixd.md "Password + TOTP offline").
+# (unixd.resolver.pam.OfflineMfa; docs/unixd.md "Password + TOTP offline").
 OFFLINE_MFA = ("deny", "password")
 
 # A day: beyond it a cache entry no longer reflects the directory in any useful sense (a

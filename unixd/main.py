@@ -21,8 +21,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from idmd import logsetup
-from idmd.errors import HermitError
+from hermit_common import logsetup
+from hermit_common.errors import HermitError
 from unixd.config import DEFAULT_CONFIG_PATH, load_config
 
 EXIT_OK = 0
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def setup_logging(debug: bool) -> None:
-    """The journal under systemd, else one plain line per record (``idmd.logsetup``)."""
+    """The journal under systemd, else one plain line per record (``hermit_common.logsetup``)."""
     logsetup.setup_logging("debug" if debug else "info", SYSLOG_IDENTIFIER)
     # httpx logs every request at info and httpcore every socket step at debug; what unixd
     # asks of idmd is logged by unixd itself.

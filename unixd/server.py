@@ -22,28 +22,28 @@ Rules:
 from __future__ import annotations
 
 import logging
-import signal
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from pathlib import Path
 
 import trio
-from systemd import daemon
 
-from idmd.clock import Clock, SystemClock
-from idmd.framing import CLOSED, FrameDecoder, PeerProtocolError, decode_payload, encode_frame
-from idmd.memory import pin_mmap_threshold
-from idmd.unixsocket import bind_unix_socket, peer_uid
+from hermit_common.clock import Clock, SystemClock
+from hermit_common.framestream import FrameReader
+from hermit_common.framing import PeerProtocolError, decode_payload, encode_frame
+from hermit_common.memory import pin_mmap_threshold
+from hermit_common.service import notify, stop_on_signals
+from hermit_common.unixsocket import bind_unix_socket, peer_uid
 from unixd.config import UnixdConfig
-from unixd.pam import OfflineMfa
-from unixd.proto import limits
+from unixd.proto import limits, tasks
 from unixd.proto.messages import ErrorResponse, Response, decode_request, encode_response
 from unixd.resolver import records
 from unixd.resolver.cache import Cache
 from unixd.resolver.dispatch import Peer, answer
 from unixd.resolver.memcache import MemCache
 from unixd.resolver.netwatch import watch_network
+from unixd.resolver.pam import OfflineMfa
 from unixd.resolver.provider import IdmProvider, pinned_tls_context
 from unixd.resolver.resolver import Resolver
 from unixd.resolver.tasklink import TaskLink
@@ -57,48 +57,9 @@ IDLE_TIMEOUT_SECONDS = 180.0
 READ_TIMEOUT_SECONDS = float(limits.READ_TIMEOUT_SECONDS)
 # Writing an answer to a client that does not read it: the same bound as reading.
 WRITE_TIMEOUT_SECONDS = READ_TIMEOUT_SECONDS
-_RECEIVE_CHUNK = 65536
 
 CLIENT_SOCKET_MODE = 0o666
 TASK_SOCKET_MODE = 0o600
-
-
-class FrameReader:
-    """Frames from one stream, with the idle and per-frame timeouts of the module rules."""
-
-    def __init__(self, stream: trio.abc.ReceiveStream, max_frame: int,
-                 idle_timeout: float | None, frame_timeout: float) -> None:
-        self._stream = stream
-        self._decoder = FrameDecoder(max_frame)
-        self._idle_timeout = idle_timeout
-        self._frame_timeout = frame_timeout
-        # Invariant: bytes fed minus bytes of frames handed out = bytes of a frame begun.
-        self._buffered = 0
-
-    async def next_frame(self) -> bytes | None:
-        """The next payload, or None at a clean EOF.
-
-        Errors: ``PeerProtocolError``; ``trio.TooSlowError`` when a timeout passes.
-        """
-        deadline = (
-            trio.current_time() + self._frame_timeout if self._buffered
-            else trio.current_time() + self._idle_timeout if self._idle_timeout is not None
-            else float("inf")
-        )
-        while True:
-            frame = self._decoder.next_frame()
-            if isinstance(frame, bytes):
-                self._buffered -= 4 + len(frame)
-                return frame
-            if frame is CLOSED:
-                return None
-            with trio.fail_at(deadline):
-                data = await self._stream.receive_some(_RECEIVE_CHUNK)
-            if data and not self._buffered:
-                # The first byte of a frame: from now on it has the frame timeout to finish.
-                deadline = min(deadline, trio.current_time() + self._frame_timeout)
-            self._buffered += len(data)
-            self._decoder.feed(bytes(data))
 
 
 async def _send(stream: trio.abc.SendStream, obj: Mapping[str, object], max_frame: int) -> None:
@@ -114,8 +75,8 @@ async def _respond(stream: trio.abc.SendStream, response: Response) -> None:
 async def handle_client(stream: trio.abc.Stream, uid: int, *, resolver: Resolver) -> None:
     """Serve one client connection until it closes, breaks the protocol or stalls."""
     peer = Peer(uid=uid)
-    reader = FrameReader(stream, limits.MAX_REQUEST_FRAME_BYTES, IDLE_TIMEOUT_SECONDS,
-                         READ_TIMEOUT_SECONDS)
+    reader = FrameReader(stream, limits.MAX_REQUEST_FRAME_BYTES,
+                         idle_timeout=IDLE_TIMEOUT_SECONDS, frame_timeout=READ_TIMEOUT_SECONDS)
     try:
         while True:
             try:
@@ -158,7 +119,8 @@ async def handle_tasks(stream: trio.abc.Stream, uid: int, *, link: TaskLink,
                 await _send(stream, obj, limits.MAX_TASK_FRAME_BYTES)
 
         token = link.attach(send)
-        reader = FrameReader(stream, limits.MAX_TASK_FRAME_BYTES, None, READ_TIMEOUT_SECONDS)
+        reader = FrameReader(stream, limits.MAX_TASK_FRAME_BYTES,
+                             frame_timeout=READ_TIMEOUT_SECONDS)
         try:
             while True:
                 try:
@@ -171,7 +133,7 @@ async def handle_tasks(stream: trio.abc.Stream, uid: int, *, link: TaskLink,
                         on_local_change()
                 except PeerProtocolError as exc:
                     log.warning("task socket: %s", exc.detail)
-                    await send({"status": "error", "error": exc.code, "detail": exc.detail})
+                    await send(tasks.refusal(exc))
                     return
                 if reply is not None:
                     await send(reply)
@@ -245,7 +207,7 @@ async def serve(cfg: UnixdConfig, *, shells_path: Path = Path("/etc/shells"),
         task_sock = bind_unix_socket(cfg.task_socket_path, TASK_SOCKET_MODE)
         bound.append(cfg.task_socket_path)
         async with trio.open_nursery() as nursery:
-            await nursery.start(_stop_on_signals, nursery.cancel_scope)
+            await nursery.start(partial(stop_on_signals, nursery.cancel_scope, log=log))
             await nursery.start(resolver.run)
             await nursery.start(memcache.run)
             if watch_dbus:
@@ -256,7 +218,7 @@ async def serve(cfg: UnixdConfig, *, shells_path: Path = Path("/etc/shells"),
             await nursery.start(serve_socket, task_sock, partial(
                 handle_tasks, link=link, on_local_change=memcache.flush))
             log.info("listening on %s and %s", cfg.socket_path, cfg.task_socket_path)
-            _notify("READY=1")
+            notify("READY=1")
     finally:
         for path in bound:
             path.unlink(missing_ok=True)
@@ -264,25 +226,3 @@ async def serve(cfg: UnixdConfig, *, shells_path: Path = Path("/etc/shells"),
             await provider.aclose()
         cache.close()
         log.info("stopped")
-
-
-def _notify(state: str) -> None:
-    # Like sd_notify(3), a service manager that went away is not our failure.
-    try:
-        daemon.notify(state)
-    except OSError as exc:
-        log.debug("sd_notify %s: %s", state, exc)
-
-
-async def _stop_on_signals(
-    everything: trio.CancelScope,
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        task_status.started()
-        async for signum in signals:
-            log.info("%s: shutting down", signal.Signals(signum).name)
-            _notify("STOPPING=1")
-            everything.cancel()
-            return

@@ -30,8 +30,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from idmd.errors import HermitError
-from idmd.framing import CLOSED, FrameDecoder, decode_payload
+from hermit_common.errors import HermitError
+from hermit_common.framesocket import receive_frame
+from hermit_common.framing import FrameDecoder, decode_payload
 from unixd.config import DEFAULT_CONFIG_PATH, load_config
 from unixd.proto import limits
 from unixd.proto import messages as m
@@ -81,15 +82,11 @@ class Connection:
         or a broken connection."""
         try:
             self._sock.sendall(m.encode_request(request))
-            while True:
-                frame = self._decoder.next_frame()
-                if isinstance(frame, bytes):
-                    break
-                if frame is CLOSED:
-                    raise ToolError("hermit-unixd closed the connection without answering")
-                self._decoder.feed(self._sock.recv(65536))
+            frame = receive_frame(self._sock, self._decoder)
         except OSError as exc:
             raise ToolError(f"talking to hermit-unixd failed: {exc.strerror or exc}") from exc
+        if frame is None:
+            raise ToolError("hermit-unixd closed the connection without answering")
         response = decode_payload(frame)
         if response.get("status") == "error":
             raise ToolError(f"hermit-unixd refused {request.OP}: {response.get('error')}: "

@@ -30,10 +30,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from hermit_common.clock import SystemClock
 from idmd.backup.format import Compression
 from idmd.backup.restore import restore_backup
 from idmd.backup.snapshot import make_backup
-from idmd.clock import SystemClock
 from idmd.idm import Idm
 from idmd.idm.passwords import hash_password_sync
 from idmd.server.identity import INTERNAL

@@ -214,7 +214,7 @@ def measure_argon2(count: int) -> float:
 
 def measure_search(db_path: Path, probe: str) -> dict[str, float]:
     """The same filter answered from the indexes and forced through a full scan."""
-    from idmd.clock import SystemClock
+    from hermit_common.clock import SystemClock
     from idmd.filter import parse_filter
     from idmd.server import QueryServer
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from idmd.framing import FrameDecoder
+from hermit_common.framing import FrameDecoder
 from unixd.proto import limits
 from unixd.proto.messages import SshKeys, SshKeysResponse, decode_request, encode_response
 

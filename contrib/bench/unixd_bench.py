@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from contrib.harness.idmd_process import IdmdProcess
 from contrib.harness.unixd_client import call_unixd
-from idmd.framing import FrameDecoder, decode_payload, encode_frame
+from hermit_common.framing import FrameDecoder, decode_payload, encode_frame
 
 BIN = Path(sys.executable).parent
 PASSWORD = "bench-password-0123456789"

@@ -16,7 +16,7 @@ import socket
 from collections.abc import Mapping
 from pathlib import Path
 
-from idmd.framing import FrameDecoder, decode_payload, encode_frame
+from hermit_common.framing import FrameDecoder, decode_payload, encode_frame
 from unixd.proto import limits
 from unixd.tasks.identities import IdentityFiles, read_identities
 

@@ -12,7 +12,7 @@ database (a backup holds secrets).
 
 from __future__ import annotations
 
-from idmd.errors import HermitError
+from hermit_common.errors import HermitError
 
 
 class BackupRefused(HermitError):

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import apsw
 
+from hermit_common.clock import Clock
 from idmd.backup.errors import BackupRefused, InvalidBackup
 from idmd.backup.files import fsync_directory, scratch_file
 from idmd.backup.format import BackupHeader, open_backup
-from idmd.clock import Clock
 from idmd.errors import Unavailable
 from idmd.server import QueryServer
 from idmd.server.query import lock_database

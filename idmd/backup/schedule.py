@@ -33,10 +33,10 @@ from typing import Protocol
 
 import trio
 
+from hermit_common.clock import Clock
+from hermit_common.errors import HermitError
 from idmd.backup.format import Compression
 from idmd.backup.snapshot import BackupInfo
-from idmd.clock import Clock
-from idmd.errors import HermitError
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,11 @@ from pathlib import Path
 import apsw
 import trio
 
+from hermit_common.clock import Clock
+from hermit_common.errors import HermitError
 from idmd.backup.errors import BackupRefused
 from idmd.backup.format import Compression
 from idmd.backup.snapshot import BackupInfo, make_backup
-from idmd.clock import Clock
-from idmd.errors import HermitError
 
 log = logging.getLogger(__name__)
 

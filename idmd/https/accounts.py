@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from idmd.errors import InvalidValue
+from hermit_common.errors import InvalidValue
 from idmd.https.inputs import caller_of, idm_of, optional_string, read_object, string
 from idmd.https.routing import Handler, resource
 from idmd.idm import accounts

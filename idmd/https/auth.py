@@ -14,8 +14,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from hermit_common.errors import InvalidValue
 from idmd import limits
-from idmd.errors import InvalidValue
 from idmd.https.inputs import caller_of, flag, idm_of, read_object, string
 from idmd.https.routing import resource
 from idmd.idm.authsession import Continue, Denied, Success

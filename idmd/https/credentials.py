@@ -16,8 +16,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from hermit_common.errors import InvalidValue
 from idmd import limits
-from idmd.errors import InvalidValue
 from idmd.https.inputs import caller_of, flag, idm_of, read_object, string
 from idmd.https.routing import Handler, resource
 from idmd.idm.credentials import CredentialUpdates

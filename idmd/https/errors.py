@@ -20,7 +20,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from idmd.errors import BodyTooLarge, CredentialLocked, HermitError, InvalidAuthState
+from hermit_common.errors import HermitError
+from idmd.errors import BodyTooLarge, CredentialLocked, InvalidAuthState
 
 log = logging.getLogger(__name__)
 

@@ -18,14 +18,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hermit_common.errors import InvalidRequest, InvalidValue
 from idmd import limits
-from idmd.errors import (
-    BodyTooLarge,
-    InvalidAttribute,
-    InvalidRequest,
-    InvalidValue,
-    MalformedJson,
-)
+from idmd.errors import BodyTooLarge, InvalidAttribute, MalformedJson
 from idmd.https.errors import error_response
 from idmd.idm import Caller, Idm
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from hermit_common.errors import InvalidValue
 from idmd import limits
-from idmd.errors import InvalidValue
 from idmd.https.inputs import caller_of, idm_of, optional_string, read_object, string
 from idmd.https.routing import resource
 from idmd.idm import unix

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
-from idmd.clock import Clock
+from hermit_common.clock import Clock
 from idmd.errors import (
     AccessDenied,
     AccountExpired,

@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+from hermit_common.errors import InvalidValue
 from idmd import limits
 from idmd.entry import Entry
-from idmd.errors import Conflict, InvalidValue, NotFound
+from idmd.errors import Conflict, NotFound
 from idmd.filter import Eq
 from idmd.idm import lookup
 from idmd.idm.credupdate import PasswordAttr

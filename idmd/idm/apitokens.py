@@ -34,9 +34,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 
+from hermit_common.errors import InvalidValue
 from idmd import limits
 from idmd.entry import Entry
-from idmd.errors import AccessDenied, Conflict, InvalidValue, NotFound
+from idmd.errors import AccessDenied, Conflict, NotFound
 from idmd.idm import lookup
 from idmd.idm.records import decode_record, encode_record
 from idmd.idm.tokens import Scope, SessionRecord

@@ -39,8 +39,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from hermit_common.clock import Clock
 from idmd import limits
-from idmd.clock import Clock
 from idmd.errors import InvalidAuthState
 from idmd.idm.policy import AccountPolicy
 from idmd.idm.softlock import unknown_key

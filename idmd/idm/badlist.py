@@ -23,9 +23,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
+from hermit_common.errors import InvalidValue
 from idmd import limits
 from idmd.entry import Entry
-from idmd.errors import AccessDenied, InvalidValue
+from idmd.errors import AccessDenied
 from idmd.filter import Eq
 from idmd.server import ReadTxn, WriteTxn
 from idmd.server.builtin import UUID_SYSTEM_CONFIG

@@ -35,16 +35,15 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
+from hermit_common.clock import Clock
+from hermit_common.errors import InvalidRequest, InvalidValue
 from idmd import limits
-from idmd.clock import Clock
 from idmd.entry import Entry
 from idmd.errors import (
     AccessDenied,
     AccountExpired,
     Conflict,
     InvalidCredentialUpdate,
-    InvalidRequest,
-    InvalidValue,
     NotFound,
     ReadOnlySession,
     TokenExpired,

@@ -36,8 +36,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hermit_common.clock import Clock
 from idmd import limits
-from idmd.clock import Clock
 from idmd.entry import Entry
 from idmd.errors import InvalidCredentialUpdate, MfaRequired, PasswordRejected
 from idmd.idm import totp

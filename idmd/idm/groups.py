@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from hermit_common.errors import InvalidValue
 from idmd import limits
 from idmd.entry import Entry
-from idmd.errors import Conflict, InvalidValue, NotFound
+from idmd.errors import Conflict, NotFound
 from idmd.filter import Eq
 from idmd.idm import lookup
 from idmd.idm.posix import posix_group_mods

@@ -37,8 +37,8 @@ import hashlib
 import hmac
 import re
 
-from idmd.errors import InvalidValue
-from idmd.libxcrypt import crypt
+from hermit_common.errors import InvalidValue
+from hermit_common.libxcrypt import crypt
 
 # Costs an imported hash may carry. Each is a few times what its writer uses by default today
 # (passlib pbkdf2-sha256 29,000; Django 1,000,000 for 5.1; sha-crypt 5,000; bcrypt 12;

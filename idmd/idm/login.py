@@ -36,14 +36,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from idmd.clock import Clock
+from hermit_common.clock import Clock
+from hermit_common.errors import InvalidRequest
 from idmd.entry import Entry
 from idmd.errors import (
     AccessDenied,
     AccountExpired,
     CredentialLocked,
     InvalidAuthState,
-    InvalidRequest,
     ReadOnlySession,
     TokenRevoked,
     Unauthenticated,

@@ -5,8 +5,8 @@ put the PHC strings it makes into the ``password`` and ``unix_password`` attribu
 
 Rules:
 - Hashes are PHC strings (``$argon2id$v=19$m=...,t=...,p=...$salt$hash``) made by
-  ``cryptography`` with the cost in ``idmd.limits``; verification reads the cost from the
-  string, so a later change of cost keeps old hashes working.
+  ``hermit_common.argon2id`` (shared with hermit-unixd's offline hashes); verification reads
+  the cost from the string, so a later change of cost keeps old hashes working.
 - Hashes imported from other systems (PBKDF2, SSHA, crypt: ``hashimport``) verify too, and
   ``needs_upgrade`` tells the login flow to replace them with Argon2id once a password matched.
 - Hashing is CPU- and memory-heavy: the async functions run it on a worker thread behind one
@@ -19,16 +19,13 @@ Implements DESIGN.md "Security invariants": passwords are hashed with Argon2id.
 
 from __future__ import annotations
 
-import os
-import re
 import secrets
 
 import trio
-from cryptography.exceptions import InvalidKey
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from hermit_common import argon2id
+from hermit_common.errors import InvalidValue
 from idmd import limits
-from idmd.errors import InvalidValue
 from idmd.idm import hashimport
 
 # NIST SP 800-63B 5.1.1.2: "Memorized secrets SHALL be at least 8 characters in length".
@@ -40,13 +37,6 @@ MIN_PASSWORD_CHARS = 8
 GENERATED_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 GENERATED_LENGTH = 20
 
-_SALT_BYTES = 16
-_HASH_BYTES = 32
-# The PHC string ``hash_password_sync`` writes (salt and hash are unpadded base64).
-_ARGON2ID_PHC = re.compile(
-    r"\$argon2id\$v=19\$m=(?P<m>[0-9]{1,10}),t=(?P<t>[0-9]{1,10}),p=(?P<p>[0-9]{1,3})"
-    r"\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+"
-)
 
 
 class Secret(str):
@@ -75,14 +65,7 @@ def generate_password() -> Secret:
 
 def hash_password_sync(password: str) -> str:
     """The PHC string of ``password`` with a fresh salt. Blocks for ~50-100 ms."""
-    kdf = Argon2id(
-        salt=os.urandom(_SALT_BYTES),
-        length=_HASH_BYTES,
-        iterations=limits.ARGON2_ITERATIONS,
-        lanes=limits.ARGON2_LANES,
-        memory_cost=limits.ARGON2_MEMORY_KIB,
-    )
-    return kdf.derive_phc_encoded(password.encode("utf-8", "surrogatepass"))
+    return argon2id.hash_password(password)
 
 
 def needs_upgrade(phc: str) -> bool:
@@ -92,14 +75,7 @@ def needs_upgrade(phc: str) -> bool:
     (``limits.ARGON2_*``): imported hashes, and Argon2id made at an older cost. The caller
     re-hashes only after the password verified, so it never stores a hash of a wrong password.
     """
-    match = _ARGON2ID_PHC.fullmatch(phc)
-    if match is None:
-        return True
-    return (int(match["m"]), int(match["t"]), int(match["p"])) != (
-        limits.ARGON2_MEMORY_KIB,
-        limits.ARGON2_ITERATIONS,
-        limits.ARGON2_LANES,
-    )
+    return not argon2id.is_current(phc)
 
 
 def verify_password_sync(password: str, phc: str) -> bool:
@@ -109,11 +85,7 @@ def verify_password_sync(password: str, phc: str) -> bool:
     """
     if not phc.startswith("$argon2id$"):
         return hashimport.verify_imported_sync(password, phc)
-    try:
-        Argon2id.verify_phc_encoded(password.encode("utf-8", "surrogatepass"), phc)
-    except InvalidKey:
-        return False
-    return True
+    return argon2id.verify_password(password, phc)
 
 
 class Hasher:

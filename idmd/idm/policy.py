@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from hermit_common.errors import InvalidValue
 from idmd import limits
 from idmd.entry import Entry
-from idmd.errors import InvalidValue
 from idmd.server import ReadTxn
 
 CredentialType = Literal["password", "mfa", "passkey"]

@@ -28,10 +28,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from hermit_common.clock import Clock
+from hermit_common.errors import InvalidValue
 from idmd import limits
-from idmd.clock import Clock
 from idmd.entry import Entry
-from idmd.errors import InvalidResetToken, InvalidValue
+from idmd.errors import InvalidResetToken
 from idmd.filter import eq
 from idmd.idm.passwords import Secret
 from idmd.idm.records import decode_record, encode_record

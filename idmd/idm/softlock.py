@@ -47,8 +47,8 @@ from itertools import islice
 
 import trio
 
+from hermit_common.clock import Clock
 from idmd import limits
-from idmd.clock import Clock
 from idmd.errors import CredentialLocked
 from idmd.names import fold_name
 

@@ -40,8 +40,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from hermit_common.clock import Clock
 from idmd import limits
-from idmd.clock import Clock
 from idmd.errors import TokenExpired, TokenRevoked, Unauthenticated
 from idmd.idm.passwords import Secret
 from idmd.idm.records import decode_record, encode_record

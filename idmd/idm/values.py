@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from hermit_common.errors import InvalidValue
 from idmd import limits
-from idmd.errors import InvalidValue
 
 # RFC 3339 section 5.6 "date-time" (full-date "T" full-time, the offset required).
 _RFC3339_RE = re.compile(

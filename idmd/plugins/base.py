@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import uuid as uuidlib
 
+from hermit_common.errors import InvalidRequest
 from idmd.entry import Entry
-from idmd.errors import InvalidRequest
 from idmd.plugins.context import PluginContext
 from idmd.plugins.plugin import Attrs, Plugin
 from idmd.schema import COMPUTED_ATTRS, complete_classes

@@ -7,7 +7,7 @@ recomputes them from the cleaned-up ``member`` values, which is why it runs afte
 
 from __future__ import annotations
 
-from idmd.errors import InvalidValue
+from hermit_common.errors import InvalidValue
 from idmd.plugins.context import Change, PluginContext
 from idmd.plugins.plugin import Plugin
 from idmd.schema import COMPUTED_ATTRS, REFERENCE_ATTRS

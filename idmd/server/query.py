@@ -20,10 +20,10 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from hermit_common.clock import Clock
 from idmd import schema
 from idmd.access import AccessProfile
 from idmd.be.backend import Backend, Codec
-from idmd.clock import Clock
 from idmd.entry import Entry, decode_entry, encode_attrs
 from idmd.errors import Unavailable
 from idmd.limits import ENTRY_CACHE_SIZE

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from hermit_common.errors import HermitError
 from idmd import schema
 from idmd.be.backend import BackendRead, index_keys
 from idmd.entry import Entry, decode_entry
-from idmd.errors import HermitError
 from idmd.server.builtin import builtin_entries
 
 

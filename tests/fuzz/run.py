@@ -82,7 +82,7 @@ TARGETS = (
     Target("nss_reply", "c", "nss_module/reply.c: the NSS module's reading of unixd's answers"),
     Target("nss_memcache", "c", "nss_module/memcache.c: the memory-cache files' reader",
            use_dict=False),
-    Target("unixd_frames", "python", "idmd/framing.py: the FrameDecoder unixd reads with",
+    Target("unixd_frames", "python", "hermit_common/framing.py: the FrameDecoder unixd reads with",
            use_dict=False, max_len=1024),
     Target("unixd_requests", "python",
            "unixd/proto/messages.py: decode_request and each op's checks"),

@@ -1,13 +1,13 @@
 """The atheris harness of the frame decoder hermit-unixd reads its sockets with.
 
-unixd's ``FrameReader`` (``unixd/server.py``) feeds whatever a peer sends into
-``idmd.framing.FrameDecoder`` and takes frames out until it needs data; each payload then goes
-to ``decode_payload``. An input here is the byte stream a peer sends, then closes. The harness
-decodes it the way unixd does, fed whole and in pieces of several sizes (``pieces``), with
-unixd's request limit and with a small limit (so the refusal on the header is reached
-with frames the fuzzer can make); the seeds are real request frames.
+unixd's ``FrameReader`` (``hermit_common/framestream.py``) feeds whatever a peer sends into
+``hermit_common.framing.FrameDecoder`` and takes frames out until it needs data; each payload
+then goes to ``decode_payload``. An input here is the byte stream a peer sends, then closes.
+The harness decodes it the way unixd does, fed whole and in pieces of several sizes
+(``pieces``), with unixd's request limit and with a small limit (so the refusal on the header
+is reached with frames the fuzzer can make); the seeds are real request frames.
 
-Promises checked (``idmd/framing.py``):
+Promises checked (``hermit_common/framing.py``):
 - however the stream is split, the frames and the outcome (a clean close, a frame over the
   limit refused on its header, a close in the middle of a frame) are those of a plain reading
   of the stream;
@@ -28,7 +28,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from idmd.framing import (
+    from hermit_common.framing import (
         CLOSED,
         HEADER,
         NEED_DATA,

@@ -29,7 +29,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from idmd.framing import PeerProtocolError, decode_payload
+    from hermit_common.framing import PeerProtocolError, decode_payload
     from unixd.proto import limits
     from unixd.proto.messages import (
         REQUEST_TYPES,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from idmd.clock import FakeClock
+from hermit_common.clock import FakeClock
 from idmd.entry import Entry
 from idmd.server import QueryServer, WriteTxn
 from idmd.server.identity import INTERNAL

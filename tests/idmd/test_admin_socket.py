@@ -13,6 +13,8 @@ import pytest
 import trio
 import trio.testing
 
+from hermit_common.errors import InvalidRequest
+from hermit_common.framing import FrameDecoder, decode_payload, encode_frame
 from idmd.admin_socket import (
     AdminSocketUnavailable,
     RecoverAccount,
@@ -22,8 +24,7 @@ from idmd.admin_socket import (
     parse_request,
     serve_admin_socket,
 )
-from idmd.errors import InvalidRequest, NotFound
-from idmd.framing import FrameDecoder, decode_payload, encode_frame
+from idmd.errors import NotFound
 from idmd.limits import MAX_ADMIN_FRAME_BYTES
 
 TIMEOUT = 5.0

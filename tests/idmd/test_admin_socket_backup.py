@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import trio
 
+from hermit_common.clock import FakeClock
+from hermit_common.errors import InvalidRequest
 from idmd.admin_socket import (
     Backup,
     admin_request,
@@ -20,8 +22,6 @@ from idmd.admin_socket import (
 )
 from idmd.backup.format import open_backup
 from idmd.backup.service import BackupService
-from idmd.clock import FakeClock
-from idmd.errors import InvalidRequest
 from idmd.server import QueryServer
 from tests.idmd.conftest import DOMAIN
 from tests.idmd.test_admin_socket import FakeIdm

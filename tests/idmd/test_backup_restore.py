@@ -14,6 +14,7 @@ from pathlib import Path
 import apsw
 import pytest
 
+from hermit_common.clock import FakeClock
 from idmd.backup.errors import BackupRefused, InvalidBackup
 from idmd.backup.format import (
     MAGIC,
@@ -25,7 +26,6 @@ from idmd.backup.format import (
 from idmd.backup.restore import restore_backup
 from idmd.backup.snapshot import make_backup
 from idmd.be.kv import NAMESPACES
-from idmd.clock import FakeClock
 from idmd.idm import Idm, totp
 from idmd.idm.passwords import hash_password_sync
 from idmd.idm.tokens import SIGNING_KEY_META, TokenSigner, new_session

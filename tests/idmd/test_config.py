@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from idmd.config import ConfigError, load_config
+from hermit_common.configfile import ConfigError
+from idmd.config import load_config
 
 MINIMAL = 'domain = "example.com"\norigin = "https://idm.example.com:8443"\n'
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from idmd.errors import InvalidRequest, UnindexedFilter
+from hermit_common.errors import InvalidRequest
+from idmd.errors import UnindexedFilter
 from idmd.filter import (
     And,
     AndNot,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from idmd.framing import (
+from hermit_common.framing import (
     CLOSED,
     NEED_DATA,
     FrameDecoder,

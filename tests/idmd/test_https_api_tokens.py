@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from hermit_common.clock import FakeClock
 from idmd import limits
-from idmd.clock import FakeClock
 from idmd.idm import Idm
 from idmd.idm.apitokens import NO_EXPIRY, ApiTokenRecord
 from idmd.idm.tokens import SessionRecord

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from hermit_common.clock import FakeClock
 from idmd import limits
-from idmd.clock import FakeClock
 from idmd.https.app import build_app
 from idmd.idm import Idm
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from hermit_common.clock import FakeClock
 from idmd import limits
-from idmd.clock import FakeClock
 from idmd.idm import Idm
 from tests.idmd import test_https_app as fixtures
 from tests.idmd.test_https_app import assert_error, bearer, login, make_person

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pyotp
 
+from hermit_common.clock import FakeClock
 from idmd import limits
-from idmd.clock import FakeClock
 from idmd.idm import Idm
 from tests.idmd import test_https_app as fixtures
 from tests.idmd.test_https_app import bearer, login, make_person

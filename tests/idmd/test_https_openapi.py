@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import Case, GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
-from idmd.clock import FakeClock
+from hermit_common.clock import FakeClock
 from idmd.https.app import build_app
 from idmd.https.openapi import build_document
 from idmd.https.routing import _Resource

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from hermit_common.clock import FakeClock
 from idmd import limits
-from idmd.clock import FakeClock
 from idmd.idm import Idm
 from idmd.idm.passwords import needs_upgrade
 from idmd.idm.totp import TotpRecord, new_record

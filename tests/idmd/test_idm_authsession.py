@@ -2,7 +2,7 @@
 
 import pytest
 
-from idmd.clock import FakeClock
+from hermit_common.clock import FakeClock
 from idmd.errors import InvalidAuthState
 from idmd.idm.authsession import (
     ACCOUNT_EXPIRED,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from hermit_common.clock import FakeClock
+from hermit_common.errors import InvalidValue
 from idmd import limits
-from idmd.clock import FakeClock
-from idmd.errors import InvalidValue
 from idmd.idm import badlist
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL

@@ -9,16 +9,15 @@ from pathlib import Path
 import pyotp
 import pytest
 
+from hermit_common.clock import FakeClock
+from hermit_common.errors import InvalidRequest, InvalidValue
 from idmd import limits
-from idmd.clock import FakeClock
 from idmd.entry import Entry
 from idmd.errors import (
     AccessDenied,
     Conflict,
     InvalidCredentialUpdate,
-    InvalidRequest,
     InvalidResetToken,
-    InvalidValue,
     MfaRequired,
     PasswordRejected,
     ReadOnlySession,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from idmd.clock import FakeClock
+from hermit_common.clock import FakeClock
 from idmd.entry import Entry, freeze_attrs
 from idmd.errors import InvalidCredentialUpdate, MfaRequired
 from idmd.idm import totp

@@ -12,7 +12,7 @@ import hashlib
 
 import pytest
 
-from idmd.errors import InvalidValue
+from hermit_common.errors import InvalidValue
 from idmd.idm.hashimport import (
     MAX_BCRYPT_COST,
     MAX_PBKDF2_ITERATIONS,

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from hermit_common.clock import FakeClock
 from idmd import limits
-from idmd.clock import FakeClock
 from idmd.idm import Idm
 from idmd.idm import authsession as flow
 from idmd.idm import login as login_module

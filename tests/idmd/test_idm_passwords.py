@@ -2,8 +2,8 @@
 
 import pytest
 
+from hermit_common.errors import InvalidValue
 from idmd import limits
-from idmd.errors import InvalidValue
 from idmd.idm.passwords import (
     GENERATED_ALPHABET,
     Hasher,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hermit_common.errors import InvalidValue
 from idmd import limits
-from idmd.errors import InvalidValue
 from idmd.idm.policy import AccountPolicy, account_policy, strictest, validate_policy_value
 from idmd.server import QueryServer
 from tests.idmd.conftest import make_group, make_person

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from idmd.clock import FakeClock
-from idmd.errors import InvalidValue
+from hermit_common.clock import FakeClock
+from hermit_common.errors import InvalidValue
 from idmd.idm import resettoken
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL

@@ -8,8 +8,8 @@ import trio
 import trio.lowlevel
 import trio.testing
 
+from hermit_common.clock import FakeClock
 from idmd import limits
-from idmd.clock import FakeClock
 from idmd.errors import CredentialLocked
 from idmd.idm.softlock import Softlocks, delay_after, unknown_key
 

@@ -8,8 +8,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from hermit_common.errors import InvalidValue
 from idmd import limits
-from idmd.errors import InvalidSshKey, InvalidValue
+from idmd.errors import InvalidSshKey
 from idmd.idm.sshkeys import decode_stored, make_key, parse_key_line, validate_label
 
 

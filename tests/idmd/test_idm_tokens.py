@@ -3,8 +3,8 @@
 import jwt
 import pytest
 
+from hermit_common.clock import FakeClock
 from idmd import limits
-from idmd.clock import FakeClock
 from idmd.errors import TokenExpired, TokenRevoked, Unauthenticated
 from idmd.idm.tokens import (
     SIGNING_KEY_META,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from idmd.errors import InvalidValue
+from hermit_common.errors import InvalidValue
 from idmd.idm.values import (
     iso_time,
     time_to_epoch,

@@ -7,7 +7,7 @@ PROBE = """
 import sys, threading
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from idmd import limits
-from idmd.memory import pin_mmap_threshold
+from hermit_common.memory import pin_mmap_threshold
 
 def rss_kib():
     for line in open("/proc/self/status"):

@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from idmd.errors import (
-    AccessDenied,
-    Conflict,
-    InvalidName,
-    InvalidRequest,
-    InvalidValue,
-    ReservedGid,
-)
+from hermit_common.errors import InvalidRequest, InvalidValue
+from idmd.errors import AccessDenied, Conflict, InvalidName, ReservedGid
 from idmd.names import ALLOC_RANGE
 from idmd.server import QueryServer
 from idmd.server.builtin import UUID_ADMIN, UUID_SYSTEM_ADMINS

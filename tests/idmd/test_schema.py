@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from idmd.errors import InvalidAttribute, InvalidValue, SchemaViolation
+from hermit_common.errors import InvalidValue
+from idmd.errors import InvalidAttribute, SchemaViolation
 from idmd.schema import complete_classes, normalise_attrs, validate_entry
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idmd.clock import FakeClock
+from hermit_common.clock import FakeClock
 from idmd.errors import Conflict, InvalidAttribute, NotFound, SchemaViolation, Unavailable
 from idmd.filter import eq
 from idmd.server import QueryServer, WriteInProgress

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idmd.errors import InvalidValue
+from hermit_common.errors import InvalidValue
 from idmd.value import Syntax, normalise
 
 

@@ -42,9 +42,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contrib.harness import unixd_client
 from contrib.harness.idmd_process import IdmdProcess
-from idmd.framing import FrameDecoder, decode_payload, encode_frame
+from hermit_common.framing import FrameDecoder, decode_payload, encode_frame
 from tests.integration.conftest import IdmdServer, scratch_dir
-from unixd.pam import LOCKED
+from unixd.resolver.pam import LOCKED
 
 BIN = Path(sys.executable).parent
 READY_TIMEOUT_S = 30.0

@@ -18,7 +18,7 @@ from tests.integration.test_unixd_harness import (
     ssh_public_key,
     unique,
 )
-from unixd.pam import CODE_PROMPT, WRONG_PASSWORD_OR_CODE
+from unixd.resolver.pam import CODE_PROMPT, WRONG_PASSWORD_OR_CODE
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typing import Any
 
 import trio
 
-from idmd.framing import FrameDecoder, encode_frame
+from hermit_common.framing import FrameDecoder, encode_frame
 from unixd.proto import limits
 
 

@@ -35,7 +35,12 @@ from tests.native.e2e_world import (
     world_of,
 )
 from tests.native.test_e2e_pam import PAM_AUTH_ERR, PAM_SUCCESS, codes, python_pam
-from unixd.pam import CODE_PROMPT, OFFLINE_MFA_DENIED, WRONG_PASSWORD, WRONG_PASSWORD_OR_CODE
+from unixd.resolver.pam import (
+    CODE_PROMPT,
+    OFFLINE_MFA_DENIED,
+    WRONG_PASSWORD,
+    WRONG_PASSWORD_OR_CODE,
+)
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root for mount namespaces"),

@@ -21,7 +21,7 @@ import apsw
 import pytest
 
 from contrib.harness.idmd_process import IdmdProcess, write_config
-from idmd.clock import FakeClock
+from hermit_common.clock import FakeClock
 from idmd.idm import Idm
 from tests.integration.conftest import HERMIT_IDMD, RUN_TIMEOUT_S
 

@@ -32,8 +32,8 @@ import pytest
 import trio
 import trio.lowlevel
 
+from hermit_common.clock import FakeClock
 from idmd import limits
-from idmd.clock import FakeClock
 from idmd.errors import CredentialLocked, InvalidCredentials
 from idmd.https.app import build_app
 from idmd.idm import Idm

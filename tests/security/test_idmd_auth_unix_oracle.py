@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from idmd.clock import FakeClock
+from hermit_common.clock import FakeClock
 from idmd.idm import Idm
 from tests.idmd import test_https_app as fixtures
 from tests.idmd.test_https_app import assert_error, bearer, login, make_person

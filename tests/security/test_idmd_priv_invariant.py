@@ -17,7 +17,7 @@ from pathlib import Path
 import apsw
 import pytest
 
-from idmd.clock import FakeClock
+from hermit_common.clock import FakeClock
 from idmd.entry import Entry
 from idmd.errors import AccessDenied
 from idmd.server import QueryServer, WriteTxn, builtin

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from idmd.libxcrypt import crypt
+from hermit_common.libxcrypt import crypt
 from tests.security import idmd_priv_crew
 from tests.security.idmd_priv_crew import Crew, ok, refused
 

@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from idmd.libxcrypt import crypt
+from hermit_common.libxcrypt import crypt
 from tests.security import idmd_priv_crew
 from tests.security.idmd_priv_crew import Crew, fresh_password, ok, refused
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import httpx
 
-from idmd.clock import FakeClock
+from hermit_common.clock import FakeClock
 from idmd.https.auth import HEADER
 from idmd.idm import Idm
 from idmd.limits import DEFAULT_PRIVILEGE_LIFETIME_SECONDS

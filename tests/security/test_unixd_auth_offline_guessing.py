@@ -38,7 +38,7 @@ from pathlib import Path
 import pytest
 import trio
 
-import unixd.pam as pam_rules
+import unixd.resolver.pam as pam_rules
 from contrib.harness.runtime import everyone_runtime
 from contrib.harness.unixd_client import send_host_identities
 from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir

@@ -35,9 +35,9 @@ from tests.integration.test_unixd_harness import directory, new_password, unique
 from tests.security.pam_steps import login
 from tests.unixd.test_resolver import PASSWORD, TIMEOUT, Env, started_env
 from tests.unixd.test_resolver_fake_idmd import FakeIdmd, uuid_for
-from unixd.pam import NO_HASH, WRONG_PASSWORD
 from unixd.proto import messages as m
 from unixd.resolver.dispatch import Peer, answer
+from unixd.resolver.pam import NO_HASH, WRONG_PASSWORD
 
 ALICE = uuid_for(70001)
 

@@ -12,15 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from idmd.clock import FakeClock
-from idmd.errors import InvalidValue
-from unixd.resolver.cache import (
-    HOST_SECRET_BYTES,
-    HOST_SECRET_NAME,
-    NEGATIVE_TIMEOUT_SECONDS,
-    Cache,
-    CacheError,
-)
+from hermit_common.clock import FakeClock
+from hermit_common.errors import InvalidValue
+from unixd.resolver.cache import NEGATIVE_TIMEOUT_SECONDS, Cache, CacheError
+from unixd.resolver.hostsecret import HOST_SECRET_BYTES, HOST_SECRET_NAME
 
 TIMEOUT = 300.0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from idmd.config import ConfigError
+from hermit_common.configfile import ConfigError
 from unixd.config import KEYS, MAX_SOCKET_PATH_BYTES, UnixdConfig, load_config, parse_config
 
 URI = 'uri = "https://idm.example.com:8443"\n'

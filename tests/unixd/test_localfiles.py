@@ -1,4 +1,4 @@
-"""Tests of unixd.localfiles: /etc/passwd and /etc/group texts into records (/etc/shadow is
+"""Tests of unixd.tasks.localfiles: /etc/passwd and /etc/group texts into records (/etc/shadow is
 never hermit's to read: issue 9)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from unixd.localfiles import parse_group, parse_passwd
 from unixd.proto.messages import Group, Passwd
+from unixd.tasks.localfiles import parse_group, parse_passwd
 
 PASSWD = """\
 # local accounts
@@ -52,7 +52,7 @@ def test_parse_passwd__every_record_is_a_valid_protocol_passwd() -> None:
 def test_parse_passwd__malformed_line_is_skipped_and_counted(
     line: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="unixd.localfiles"):
+    with caplog.at_level(logging.WARNING, logger="unixd.tasks.localfiles"):
         records = parse_passwd(PASSWD + line + "\n")
     assert [record["name"] for record in records] == ["root", "daemon", "alice"]
     assert caplog.messages == ["passwd: skipped 1 malformed line(s): line 6"]
@@ -92,7 +92,7 @@ def test_parse_group__malformed_lines_counted_without_content(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     text = "ok:x:1:\nthree:x:2\nbad gid:x:x:\nfine:x:3:a\n"
-    with caplog.at_level(logging.WARNING, logger="unixd.localfiles"):
+    with caplog.at_level(logging.WARNING, logger="unixd.tasks.localfiles"):
         records = parse_group(text)
     assert [record["name"] for record in records] == ["ok", "fine"]
     assert caplog.messages == ["group: skipped 2 malformed line(s): line 2, 3"]
@@ -101,7 +101,7 @@ def test_parse_group__malformed_lines_counted_without_content(
 def test_parse_passwd__many_malformed_lines_are_listed_briefly(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="unixd.localfiles"):
+    with caplog.at_level(logging.WARNING, logger="unixd.tasks.localfiles"):
         parse_passwd("x\n" * 25)
     assert caplog.messages == [
         "passwd: skipped 25 malformed line(s): line "

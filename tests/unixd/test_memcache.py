@@ -16,7 +16,7 @@ import pytest
 import trio
 import trio.testing
 
-from idmd.framing import encode_frame
+from hermit_common.framing import encode_frame
 from tests.unixd.test_resolver import TIMEOUT, Env, started_env, wait_for
 from tests.unixd.test_resolver_fake_idmd import FakeIdmd
 from unixd.proto import limits

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hermit_common.framing import FrameDecoder, PeerProtocolError
 from idmd.errors import InvalidName
-from idmd.framing import FrameDecoder, PeerProtocolError
 from unixd.proto import limits
 from unixd.proto.errors import InvalidField, InvalidLookupName, UnknownOp, UnsupportedVersion
 from unixd.proto.messages import (

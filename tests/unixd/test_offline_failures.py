@@ -3,7 +3,7 @@ ends the counter, accounts kept apart; time from a fake wall clock."""
 
 from __future__ import annotations
 
-from idmd.clock import FakeClock
+from hermit_common.clock import FakeClock
 from unixd.resolver.offline_failures import MAX_DELAY_SECONDS, OfflineFailures
 
 

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from unixd.pam import (
+from unixd.proto.messages import CodePrompt, DeniedPrompt, PasswordPrompt, SuccessPrompt
+from unixd.resolver.pam import (
     _TRANSITIONS,
     CANNOT_CHECK,
     CODE_PROMPT,
@@ -34,7 +35,6 @@ from unixd.pam import (
     VerifyOffline,
     VerifyOnline,
 )
-from unixd.proto.messages import CodePrompt, DeniedPrompt, PasswordPrompt, SuccessPrompt
 from unixd.resolver.state import FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS, OnlineState
 
 

@@ -14,10 +14,16 @@ import pytest
 import trio
 import trio.testing
 
-from idmd.clock import FakeClock
+from hermit_common.clock import FakeClock
 from tests.unixd.test_resolver_fake_idmd import FakeIdmd, make_provider, uuid_for
 from unixd.config import parse_config
-from unixd.pam import (
+from unixd.proto import messages as m
+from unixd.resolver import records
+from unixd.resolver.authlog import AuthLog
+from unixd.resolver.cache import NEGATIVE_TIMEOUT_SECONDS, Cache
+from unixd.resolver.dispatch import Peer, answer
+from unixd.resolver.local import LocalIdentities, parse_local_identities
+from unixd.resolver.pam import (
     CODE_PROMPT,
     LOCKED,
     OFFLINE_MFA_DENIED,
@@ -25,12 +31,6 @@ from unixd.pam import (
     WRONG_PASSWORD_OR_CODE,
     OfflineMfa,
 )
-from unixd.proto import messages as m
-from unixd.resolver import records
-from unixd.resolver.authlog import AuthLog
-from unixd.resolver.cache import NEGATIVE_TIMEOUT_SECONDS, Cache
-from unixd.resolver.dispatch import Peer, answer
-from unixd.resolver.local import LocalIdentities, parse_local_identities
 from unixd.resolver.resolver import Resolver
 from unixd.resolver.state import FIRST_BACKOFF_SECONDS
 from unixd.resolver.tasklink import TaskLink

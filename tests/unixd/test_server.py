@@ -21,7 +21,7 @@ import trio
 import trio.testing
 
 from contrib.harness.runtime import everyone_runtime
-from idmd.framing import HEADER, FrameDecoder, decode_payload, encode_frame
+from hermit_common.framing import HEADER, FrameDecoder, decode_payload, encode_frame
 from tests.unixd.test_resolver import Env, build_env
 from tests.unixd.test_resolver_fake_idmd import FakeIdmd
 from unixd.proto import limits

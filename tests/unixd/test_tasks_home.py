@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from unixd.proto.tasks import HomeCreate
 from unixd.tasks import home as home_module
-from unixd.tasks.home import HomeRefused, HomeRequest, create_home
+from unixd.tasks.home import HomeRefused, create_home
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creating homes needs root")
 
@@ -43,13 +44,13 @@ def snapshot(path: Path) -> list[tuple[str, int, int, int]]:
     return [(str(p), p.lstat().st_uid, p.lstat().st_gid, p.lstat().st_mode) for p in entries]
 
 
-def request(prefix: Path, **changes: object) -> HomeRequest:
+def request(prefix: Path, **changes: object) -> HomeCreate:
     fields: dict[str, object] = {
         "name": "alice", "uid": UID, "gid": GID, "home": f"{prefix}/{UUID}",
         "alias": f"{prefix}/alice@example.com", "old_aliases": (), "use_etc_skel": False,
     }
     fields.update(changes)
-    return HomeRequest(**fields)  # type: ignore[arg-type]
+    return HomeCreate(**fields)  # type: ignore[arg-type]
 
 
 def test_create_home__directory_owned_by_the_account_mode_0700(prefix: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from idmd.framing import CLOSED, NEED_DATA, FrameDecoder, decode_payload, encode_frame
+from hermit_common.framing import CLOSED, NEED_DATA, FrameDecoder, decode_payload, encode_frame
 from unixd.proto import limits
 from unixd.tasks.identities import IdentityFiles
 from unixd.tasks.link import TaskSettings, run_link

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from unixd.proto.errors import InvalidField, InvalidLookupName, UnknownOp, UnsupportedVersion
+from unixd.proto.tasks import parse_home_create
 from unixd.tasks import main as tasks_main
 from unixd.tasks.identities import IdentityFiles, read_identities
-from unixd.tasks.messages import parse_home_create
 
 HOME_CREATE: dict[str, object] = {
     "v": 1, "id": 1, "op": "home_create", "name": "alice", "uid": 1500, "gid": 1500,

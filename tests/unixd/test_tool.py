@@ -15,9 +15,9 @@ import trio
 from contrib.harness.runtime import everyone_runtime
 from tests.unixd.test_resolver import Env
 from tests.unixd.test_server import AS_NOBODY, served, sockdir  # noqa: F401 - fixtures
-from unixd.pam import OTHER_ACCOUNT
 from unixd.proto.messages import LOCAL_ACCOUNT_REASON
 from unixd.resolver.local import parse_local_identities
+from unixd.resolver.pam import OTHER_ACCOUNT
 
 HERMIT_UNIX = str(Path(sys.executable).parent / "hermit-unix")
 PASSWORD = "correct horse battery"

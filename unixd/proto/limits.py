@@ -3,11 +3,13 @@
 Every bound on what a peer of the client or task socket may send, or what unixd may answer,
 lives here so a reviewer sees them all at once. The C clients (``sshkeys-helper/``,
 ``nss_module/``, ``pam_module/``) carry the same numbers; docs/protocol.md states them.
+
+The numbers are unixd's own, written here, not imported from idmd (hermit-unixd never imports
+the server). Where one must agree with idmd's (what idmd accepts, unixd must be able to pass
+on) or with a C client's ``#define``, ``tests/unixd/test_limits.py`` compares them.
 """
 
 from __future__ import annotations
-
-from idmd import limits as idmd_limits
 
 # The wire version every request carries as ``"v"``; a new incompatible protocol gets 2.
 PROTOCOL_VERSION = 1
@@ -27,7 +29,7 @@ MAX_TASK_FRAME_BYTES = 16 * 1024 * 1024
 
 # A frame must be complete within this time or the peer is dropped, so a stalled client holds
 # a connection slot only briefly (the same value as idmd's admin socket).
-READ_TIMEOUT_SECONDS = idmd_limits.ADMIN_READ_TIMEOUT_SECONDS
+READ_TIMEOUT_SECONDS = 5.0
 
 # A name asked about (a user or group name, an spn ``name@domain``, or a uuid). hermit's own
 # names have at most 64 characters, but lookups also reach unixd for local names and spns;
@@ -47,8 +49,9 @@ MAX_PAM_SERVICE_BYTES = 255
 # 128 leaves room without letting a client send a large key into the session table.
 MAX_PAM_SESSION_ID_BYTES = 128
 
-# A PAM step's answer is a password or a code: the same bound as idmd's passwords.
-MAX_PAM_RESPONSE_BYTES = idmd_limits.MAX_PASSWORD_BYTES
+# A PAM step's answer is a password or a code: the same bound as idmd's passwords
+# (MAX_PASSWORD_BYTES).
+MAX_PAM_RESPONSE_BYTES = 512
 
 # Text unixd shows through PAM (a prompt, an info line, a denial reason): a screenful.
 MAX_PAM_TEXT_BYTES = 1024
@@ -57,10 +60,12 @@ MAX_PAM_TEXT_BYTES = 1024
 MAX_ERROR_DETAIL_BYTES = 1024
 
 # passwd fields built by unixd (gecos = the display name, dir, shell): a gecos is a display
-# name (idmd caps text at 256 characters, up to 4 bytes each in UTF-8); PATH_MAX for paths.
-MAX_GECOS_BYTES = 4 * idmd_limits.MAX_TEXT_LEN
+# name (idmd caps text at 256 characters, MAX_TEXT_LEN, up to 4 bytes each in UTF-8);
+# PATH_MAX for paths.
+MAX_GECOS_BYTES = 4 * 256
 MAX_PATH_BYTES = 4096
 
-# SSH keys in one answer and the length of one key line: idmd's own bounds.
-MAX_SSH_KEYS = idmd_limits.MAX_SSH_KEYS_PER_ACCOUNT
-MAX_SSH_KEY_BYTES = idmd_limits.MAX_SSH_KEY_LEN
+# SSH keys in one answer and the length of one key line: idmd's own bounds
+# (MAX_SSH_KEYS_PER_ACCOUNT, MAX_SSH_KEY_LEN).
+MAX_SSH_KEYS = 64
+MAX_SSH_KEY_BYTES = 16 * 1024

@@ -1,9 +1,9 @@
 """The requests and responses of hermit-unixd's client socket, as validated frozen dataclasses.
 
-This module turns JSON objects (from ``idmd.framing.decode_payload``) into typed messages and
-messages back into frames; it does no I/O and decides nothing (the resolver answers, the trio
-shell moves bytes). Both sides use it: unixd parses requests and encodes responses,
-``hermit-unix`` and the tests encode requests and parse responses.
+This module turns JSON objects (from ``hermit_common.framing.decode_payload``) into typed
+messages and messages back into frames; it does no I/O and decides nothing (the resolver
+answers, the trio shell moves bytes). Both sides use it: unixd parses requests and encodes
+responses, ``hermit-unix`` and the tests encode requests and parse responses.
 
 Rules:
 - Every message is checked when it is constructed, whether parsed from a peer or built by
@@ -33,8 +33,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, TypeAlias
 
-from idmd.errors import HermitError
-from idmd.framing import HEADER, decode_payload, encode_frame
+from hermit_common.errors import HermitError
+from hermit_common.framing import HEADER, decode_payload, encode_frame
 from unixd.proto import limits
 from unixd.proto.errors import InvalidField, InvalidLookupName, UnknownOp, UnsupportedVersion
 

@@ -1,9 +1,9 @@
 """hermit-unixd's persistent cache: users, groups, negative answers and offline password hashes.
 
-This module owns one apsw SQLite file and the host secret beside it. It stores what the
-resolver hands it and answers lookups with the stored JSON and its times; it does not fetch
-from idmd, decide whether an expired entry may still be served (offline it may), fold names,
-or build NSS records (the resolver and the protocol layer do).
+This module owns one apsw SQLite file (the host secret beside it is ``hostsecret``'s). It
+stores what the resolver hands it and answers lookups with the stored JSON and its times; it
+does not fetch from idmd, decide whether an expired entry may still be served (offline it
+may), fold names, or build NSS records (the resolver and the protocol layer do).
 
 Rules:
 - Users are keyed by uuid and found by name, uid (= gidnumber), uuid or spn; groups by uuid,
@@ -22,7 +22,7 @@ Rules:
   members. A group in the groups table is never a stub (its fetched entry is the answer), a
   group no cached user names any more has none, and idmd saying a group is gone (a deletion,
   a full listing without it, a negative answer for its key) drops its references.
-- File modes: the directory 0750, the database and the host secret 0600, whatever the umask;
+- File modes: the directory 0750, the database 0600 (the host secret too), whatever the umask;
   symlinks are not followed when creating them.
 - The cache is disposable. A file that is corrupt, not a database, of another schema version,
   deleted or replaced while open is rebuilt empty (and a warning logged); the failed operation
@@ -32,17 +32,10 @@ Rules:
   latest on the next start) and the file is rebuilt then.
 - Not thread-safe by itself: one caller at a time (the resolver serialises its calls).
 
-Argon2id (``cryptography``'s Rust extension, about 7 MiB resident) is imported at the first
-password that needs it: a host whose users log in with SSH keys never loads it.
-
-Offline passwords (DESIGN.md, "Security invariants": cached offline hashes are additionally
-keyed by a host secret readable only by unixd). After a successful online login the resolver
-stores ``Argon2id(password, salt, secret=K)`` as a PHC string, where ``K`` is the host
-secret: 32 random bytes in ``host_secret`` beside the cache, mode 0600, created once. ``K`` is
-Argon2's own "secret value" input (RFC 9106, section 3.1), so a copy of the cache file alone
-cannot be brute-forced: every guess needs ``K`` as well as the Argon2id cost. If the secret
-file is missing, malformed, or readable by anyone but its owner, a new secret is made and
-every stored hash is dropped (they could not verify, or the old key may have leaked).
+Offline passwords: after a successful online login the resolver stores a hash of the
+password keyed by the host secret beside the cache (``unixd.resolver.hostsecret``, which
+makes and checks them); a new host secret drops every stored hash (they could not verify, or
+the old key may have leaked).
 
 Each hash is stored with the ``password_version`` of the view its login returned (issue 9,
 finding 7). Storing a user's view drops the user's hash when the view's ``password_version``
@@ -54,11 +47,9 @@ without the user, a new host secret and ``clear``: a wrong password does not.
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
-import secrets
 import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,9 +58,9 @@ from typing import TypeVar
 
 import apsw
 
-from idmd import limits as idmd_limits
-from idmd.clock import Clock
-from idmd.errors import HermitError, InvalidValue
+from hermit_common.clock import Clock
+from hermit_common.errors import HermitError, InvalidValue
+from unixd.resolver.hostsecret import HOST_SECRET_NAME, OfflineHasher
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +75,6 @@ SCHEMA_VERSION = 3
 # seconds, while a burst of lookups for a name that does not exist (a shell prompt, a log
 # line) still hits idmd once. SSSD's entry_negative_timeout defaults to 15 s as well.
 NEGATIVE_TIMEOUT_SECONDS = 15.0
-
-HOST_SECRET_NAME = "host_secret"
-HOST_SECRET_BYTES = 32
-_SALT_BYTES = 16
-_HASH_BYTES = 32
 
 # SQLite's page cache (its default is 2 MiB): a lookup reads a handful of index and table
 # pages, and an enumeration streams the table once, so a small cache costs a few page reads
@@ -157,7 +143,8 @@ class Cache:
     """The cache file at ``path`` (opened, created or rebuilt at construction).
 
     Resources: holds an open SQLite connection until ``close()``.
-    Errors: ``CacheError`` when the directory or file cannot be made ours.
+    Errors: ``CacheError`` when the directory or file cannot be made ours,
+    ``HostSecretError`` when the host secret beside it cannot be.
     """
 
     def __init__(
@@ -176,7 +163,7 @@ class Cache:
         # stat(path) means the file was deleted or replaced under us.
         self._identity: tuple[int, int] = (0, 0)
         self._conn = self._open()
-        self._secret, fresh_secret = _load_host_secret(path.with_name(HOST_SECRET_NAME))
+        self._hasher, fresh_secret = OfflineHasher.load(path.with_name(HOST_SECRET_NAME))
         if fresh_secret:
             self._run(lambda conn: conn.execute("DELETE FROM passwords"))
 
@@ -450,30 +437,11 @@ class Cache:
 
     def hash_password(self, password: str) -> str:
         """The PHC string to keep for ``password``. Touches no file: safe in any thread."""
-        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-
-        kdf = Argon2id(
-            salt=os.urandom(_SALT_BYTES),
-            length=_HASH_BYTES,
-            iterations=idmd_limits.ARGON2_ITERATIONS,
-            lanes=idmd_limits.ARGON2_LANES,
-            memory_cost=idmd_limits.ARGON2_MEMORY_KIB,
-            secret=self._secret,
-        )
-        return kdf.derive_phc_encoded(password.encode("utf-8", "surrogatepass"))
+        return self._hasher.hash(password)
 
     def check_password_hash(self, phc: str, password: str) -> bool:
         """Whether ``password`` matches ``phc``. Touches no file: safe in any thread."""
-        from cryptography.exceptions import InvalidKey
-        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-
-        try:
-            Argon2id.verify_phc_encoded(
-                password.encode("utf-8", "surrogatepass"), phc, secret=self._secret
-            )
-        except InvalidKey:
-            return False
-        return True
+        return self._hasher.check(phc, password)
 
     def put_password_hash(self, uuid: str, phc: str, version: str | None) -> None:
         now = self._clock.now()
@@ -773,49 +741,3 @@ def _ensure_private_file(path: Path) -> tuple[int, int]:
         return st.st_dev, st.st_ino
     finally:
         os.close(fd)
-
-
-def _load_host_secret(path: Path) -> tuple[bytes, bool]:
-    """The host secret at ``path``, and whether it was (re)made just now."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return _make_host_secret(path), True
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            log.warning("host secret %s is a symlink; replacing it", path)
-            return _make_host_secret(path), True
-        raise CacheError(f"{path}: cannot read the host secret: {exc.strerror}") from exc
-    with os.fdopen(fd, "rb") as handle:
-        st = os.fstat(handle.fileno())
-        secret = handle.read(HOST_SECRET_BYTES + 1)
-    if not stat.S_ISREG(st.st_mode) or len(secret) != HOST_SECRET_BYTES:
-        log.warning("host secret %s is malformed; making a new one", path)
-        return _make_host_secret(path), True
-    if st.st_mode & 0o077 or st.st_uid != os.getuid():
-        log.warning("host secret %s was readable by others; making a new one", path)
-        return _make_host_secret(path), True
-    return secret, False
-
-
-def _make_host_secret(path: Path) -> bytes:
-    """Write a new secret atomically: a 0600 temporary file renamed over ``path``."""
-    secret = secrets.token_bytes(HOST_SECRET_BYTES)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    try:
-        fd = os.open(
-            temporary,
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-            FILE_MODE,
-        )
-        try:
-            os.fchmod(fd, FILE_MODE)
-            os.write(fd, secret)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise CacheError(f"{path}: cannot write the host secret: {exc.strerror}") from exc
-    return secret

@@ -38,10 +38,11 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from idmd.errors import HermitError
-from unixd.pam import OTHER_ACCOUNT, SessionTable, Step
+from hermit_common.errors import HermitError
 from unixd.proto import messages as m
+from unixd.proto.tasks import HomeCreate
 from unixd.resolver import records
+from unixd.resolver.pam import OTHER_ACCOUNT, SessionTable, Step
 from unixd.resolver.resolver import UNAVAIL, Found, Missing, Resolver
 from unixd.resolver.tasklink import TaskFailed, TasksUnavailable
 
@@ -203,12 +204,12 @@ async def pam_session_open(r: Resolver, req: m.PamSessionOpen, peer: Peer) -> m.
     home, alias = records.home_paths(user, r.shaping)
     passwd = records.passwd_of(user, r.shaping)
     old = sorted(r.old_aliases.get(uuid, set()) - {alias})
-    fields = {
-        "name": passwd.name, "uid": passwd.uid, "gid": passwd.gid, "home": home,
-        "alias": alias, "old_aliases": old, "use_etc_skel": r.use_etc_skel,
-    }
+    request = HomeCreate(
+        name=passwd.name, uid=passwd.uid, gid=passwd.gid, home=home, alias=alias,
+        old_aliases=tuple(old), use_etc_skel=r.use_etc_skel,
+    )
     try:
-        await r.tasks.request_at("home_create", fields, r.deadline())
+        await r.tasks.request_at(request, r.deadline())
     except (TasksUnavailable, TaskFailed) as exc:
         log.warning("home directory of %s: %s", passwd.name, exc.detail)
         return m.ErrorResponse(error="internal_error", detail=exc.detail)

@@ -5,7 +5,7 @@ error status into one of these, once, at its boundary; the resolver then acts on
 alone and never looks at an HTTP status (STYLE.md "Error types": provider errors are named by
 what they cause).
 
-Hierarchy (under ``idmd.errors.HermitError``)::
+Hierarchy (under ``hermit_common.errors.HermitError``)::
 
     ProviderError                  idmd answered something unixd cannot use (a bug somewhere)
     ├── GoOffline                  transport error, timeout or 5xx: answer from the cache now
@@ -25,7 +25,7 @@ Messages never hold a password or a token.
 
 from __future__ import annotations
 
-from idmd.errors import HermitError
+from hermit_common.errors import HermitError
 
 
 class ProviderError(HermitError):

@@ -1,10 +1,11 @@
 """The host's own identities (/etc/passwd, /etc/group) as unixd last heard them.
 
 hermit-unixd-tasks (root) reads the files and sends them over the task socket as
-``local_identities`` (docs/protocol.md "Task socket"); this module checks such a message and
-answers "is this name or id local?". It does not read the files (the tasks daemon does, with
-``unixd.localfiles``). It never holds a password hash: local passwords are pam_unix's, and a
-message that carries ``shadow`` is refused (issue 9, finding 1).
+``local_identities`` (docs/protocol.md "Task socket", checked by ``unixd.proto.tasks``); this
+module keeps what shadowing needs of it and answers "is this name or id local?". It does not
+read the files (the tasks daemon does, with ``unixd.tasks.localfiles``). It never holds a
+password hash: local passwords are pam_unix's, and a message that carries ``shadow`` is
+refused (issue 9, finding 1).
 
 Rules (DESIGN.md "Where hermit goes beyond": local users always win):
 - A local user name or uid shadows every directory user with that name or uid; a local group
@@ -22,7 +23,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from unixd.proto.errors import InvalidField
+from unixd.proto.tasks import LocalIdentitiesUpdate, parse_op
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +54,9 @@ class LocalIdentities:
             isinstance(gid, int) and self.has_group(gid))
 
 
-def _entries(obj: Mapping[str, object], key: str) -> list[Mapping[str, object]]:
-    raw = obj.get(key)
-    if not isinstance(raw, list):
-        raise InvalidField(f"local_identities needs {key!r} as a list")
-    return [item for item in raw if isinstance(item, dict)]
-
-
-def _name_and_id(entries: list[Mapping[str, object]], id_key: str) -> tuple[set[str], set[int]]:
+def _name_and_id(
+    entries: tuple[Mapping[str, object], ...], id_key: str
+) -> tuple[set[str], set[int]]:
     names: set[str] = set()
     ids: set[int] = set()
     skipped = 0
@@ -78,12 +74,14 @@ def _name_and_id(entries: list[Mapping[str, object]], id_key: str) -> tuple[set[
 
 
 def parse_local_identities(obj: Mapping[str, object]) -> LocalIdentities:
-    """The identities of a ``local_identities`` request. Errors: ``InvalidField``."""
-    for key in obj:
-        if key not in ("v", "id", "op", "passwd", "group"):
-            raise InvalidField(f"local_identities has an unknown field {key!r}")
-    user_names, uids = _name_and_id(_entries(obj, "passwd"), "uid")
-    group_names, gids = _name_and_id(_entries(obj, "group"), "gid")
+    """The identities of a ``local_identities`` request's fields. Errors: ``InvalidField``."""
+    return local_identities_of(parse_op(obj, LocalIdentitiesUpdate))
+
+
+def local_identities_of(update: LocalIdentitiesUpdate) -> LocalIdentities:
+    """What shadowing needs of ``update``: names and ids."""
+    user_names, uids = _name_and_id(update.passwd, "uid")
+    group_names, gids = _name_and_id(update.group, "gid")
     return LocalIdentities(
         user_names=frozenset(user_names),
         uids=frozenset(uids),

@@ -61,7 +61,7 @@ from pathlib import Path
 
 import trio
 
-from idmd.errors import HermitError
+from hermit_common.errors import HermitError
 from unixd.proto import limits
 from unixd.proto.messages import Group, Passwd
 from unixd.resolver import records

@@ -37,6 +37,8 @@ from jeepney.io.trio import open_dbus_connection
 from jeepney.low_level import HeaderFields
 from jeepney.wrappers import DBusErrorResponse
 
+from hermit_common.errors import describe
+
 log = logging.getLogger(__name__)
 
 NM_NAME = "org.freedesktop.NetworkManager"
@@ -129,19 +131,6 @@ async def watch_network(
         log.warning(
             "the D-Bus system bus cannot be used (%s); network changes will not wake the "
             "resolver, which keeps its back-off",
-            _describe(group),
+            describe(group),
         )
     report_started()
-
-
-def _describe(group: BaseExceptionGroup[Exception]) -> str:
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        exc = pending.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            pending.extend(exc.exceptions)
-        else:
-            leaves.append(exc)
-    return "; ".join(f"{type(exc).__name__}: {exc}" for exc in leaves)
-

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from idmd.clock import Clock
+from hermit_common.clock import Clock
 
 # The longest delay the doubling reaches (SSSD's offline_failed_login_delay defaults to 5
 # minutes, once); a configured first delay longer than this is used as it is.

@@ -40,7 +40,7 @@ from urllib.parse import quote
 import httpx
 import trio
 
-from idmd.errors import HermitError
+from hermit_common.errors import HermitError
 from unixd.resolver.errors import (
     AccountOutsideValidity,
     CredentialLocked,

@@ -3,7 +3,7 @@
 This module owns the policy of DESIGN.md "unixd" and docs/unixd.md: when an answer may come
 from the cache, when idmd must be asked, what offline means, and how local identities shadow
 the directory. It does not speak HTTP (``provider``), store anything (``cache``), shape
-records (``records``) or decide what a PAM conversation asks (``unixd.pam``).
+records (``records``) or decide what a PAM conversation asks (``unixd.resolver.pam``).
 
 Rules:
 - A fresh cache entry is the answer. Past 3/4 of its life it is also refreshed in the
@@ -54,15 +54,7 @@ from typing import ParamSpec, TypeVar
 
 import trio
 
-from idmd.clock import Clock
-from unixd.pam import (
-    Conversation,
-    OfflineMfa,
-    Outcome,
-    Reply,
-    VerifyOffline,
-    VerifyOnline,
-)
+from hermit_common.clock import Clock
 from unixd.resolver import records
 from unixd.resolver.authlog import AuthLog
 from unixd.resolver.cache import Cache, CachedEntry
@@ -77,6 +69,14 @@ from unixd.resolver.errors import (
 )
 from unixd.resolver.local import LocalIdentities
 from unixd.resolver.offline_failures import OfflineFailures
+from unixd.resolver.pam import (
+    Conversation,
+    OfflineMfa,
+    Outcome,
+    Reply,
+    VerifyOffline,
+    VerifyOnline,
+)
 from unixd.resolver.provider import JSON, IdmProvider
 from unixd.resolver.state import OnlineState
 from unixd.resolver.tasklink import TaskLink

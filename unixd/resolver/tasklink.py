@@ -3,7 +3,8 @@
 The trio shell (``unixd/server.py``) accepts a root peer on the task socket, reads its frames
 and hands each decoded object to ``TaskLink.on_frame``, which answers requests from the tasks
 daemon and matches responses to ours. This module does not read or write sockets; it is given
-a ``send`` coroutine for the connection in use.
+a ``send`` coroutine for the connection in use. The messages and their checks are
+``unixd.proto.tasks``, shared with the tasks daemon.
 
 Rules (docs/protocol.md "Task socket"):
 - One tasks daemon at a time: a new connection replaces the old one, whose requests in flight
@@ -13,8 +14,8 @@ Rules (docs/protocol.md "Task socket"):
   again in this process: until then nobody knows which names and ids are local, and the
   client ops that depend on it answer ``unavail`` (``unixd.resolver.dispatch``).
 - Frames are requests ``{"v": 1, "id": N, "op": ...}`` or responses ``{"re": N, "status":
-  ...}``. Our ids count up from 1 per link; a response naming no request of ours is ignored
-  (it may answer one that already timed out).
+  ...}``. Our ids count up from 1 per link; a response naming no request of ours (or no
+  request at all) is ignored (it may answer one that already timed out).
 - ``home_create`` waits for its answer until the caller's deadline (trio time).
 """
 
@@ -27,10 +28,10 @@ from dataclasses import dataclass
 
 import trio
 
-from idmd.errors import HermitError
-from unixd.proto import limits
-from unixd.proto.errors import InvalidField, UnknownOp, UnsupportedVersion
-from unixd.resolver.local import LocalIdentities, parse_local_identities
+from hermit_common.errors import HermitError
+from unixd.proto import tasks
+from unixd.proto.errors import InvalidField
+from unixd.resolver.local import LocalIdentities, local_identities_of
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class TaskFailed(HermitError):
 @dataclass
 class _Pending:
     done: trio.Event
-    reply: Mapping[str, object] | None = None
+    reply: tasks.Response | None = None
 
 
 class TaskLink:
@@ -96,20 +97,17 @@ class TaskLink:
         Errors: ``PeerProtocolError`` subclasses for a frame that breaks the protocol (the
         shell answers with an error frame and closes the connection).
         """
-        re_id = obj.get("re")
-        if re_id is not None:
-            if isinstance(re_id, int) and (pending := self._pending.pop(re_id, None)):
-                pending.reply = obj
+        if tasks.is_response(obj):
+            try:
+                reply = tasks.Response.from_json(obj)
+            except InvalidField:
+                return None  # names no request: none of ours
+            if pending := self._pending.pop(reply.re, None):
+                pending.reply = reply
                 pending.done.set()
             return None
-        if obj.get("v") != limits.PROTOCOL_VERSION or isinstance(obj.get("v"), bool):
-            raise UnsupportedVersion(f'a task request must carry "v": {limits.PROTOCOL_VERSION}')
-        request_id = obj.get("id")
-        if isinstance(request_id, bool) or not isinstance(request_id, int):
-            raise InvalidField('a task request must carry "id" as an integer')
-        if obj.get("op") != "local_identities":
-            raise UnknownOp("the task socket answers only local_identities")
-        self.local = parse_local_identities(obj)
+        request_id, update = tasks.parse_request(obj, tasks.LocalIdentitiesUpdate)
+        self.local = local_identities_of(update)
         if not self.received:
             log.info("local identities received: lookups, SSH keys and PAM are answered")
         self.received = True
@@ -117,9 +115,9 @@ class TaskLink:
             "local identities: %d users, %d groups", len(self.local.user_names),
             len(self.local.group_names),
         )
-        return {"re": request_id, "status": "ok"}
+        return tasks.Response(request_id, ok=True).to_json()
 
-    async def request_at(self, op: str, fields: Mapping[str, object], deadline: float) -> None:
+    async def request_at(self, op: tasks.HomeCreate, deadline: float) -> None:
         """Send ``op`` to the tasks daemon and wait for ``ok`` until ``deadline``.
 
         Errors: ``TasksUnavailable`` (none connected, it left, or too slow), ``TaskFailed``.
@@ -132,7 +130,7 @@ class TaskLink:
         self._pending[request_id] = pending
         try:
             with trio.move_on_at(deadline):
-                await send({"v": limits.PROTOCOL_VERSION, "id": request_id, "op": op, **fields})
+                await send(tasks.Request(request_id, op).to_json())
                 await pending.done.wait()
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise TasksUnavailable("hermit-unixd-tasks went away") from exc
@@ -140,7 +138,6 @@ class TaskLink:
             self._pending.pop(request_id, None)
         reply = pending.reply
         if reply is None:
-            raise TasksUnavailable(f"hermit-unixd-tasks did not answer {op} in time")
-        if reply.get("status") != "ok":
-            detail = reply.get("detail")
-            raise TaskFailed(f"{op} failed: {detail if isinstance(detail, str) else 'no detail'}")
+            raise TasksUnavailable(f"hermit-unixd-tasks did not answer {op.OP} in time")
+        if not reply.ok:
+            raise TaskFailed(f"{op.OP} failed: {reply.detail or 'no detail'}")

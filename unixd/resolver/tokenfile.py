@@ -25,7 +25,7 @@ import re
 import stat
 from pathlib import Path
 
-from idmd.errors import HermitError
+from hermit_common.errors import HermitError
 
 # An ES256 API token is about 300 bytes; a page leaves room for long account uuids and
 # labels, and a file larger than that is not a token.

@@ -40,11 +40,11 @@ import os
 import secrets
 import shutil
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
-from idmd.errors import HermitError
+from hermit_common.errors import HermitError
 from unixd.proto import limits
+from unixd.proto.tasks import HomeCreate
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +67,7 @@ class HomeRefused(HermitError):
     """A home_create request that breaks a rule above; its message goes back to unixd."""
 
 
-@dataclass(frozen=True)
-class HomeRequest:
-    """What unixd asks for one account (docs/protocol.md, ``home_create``)."""
-
-    name: str
-    uid: int
-    gid: int
-    home: str
-    alias: str | None
-    old_aliases: tuple[str, ...]
-    use_etc_skel: bool
-
-
-def create_home(request: HomeRequest, prefix: Path, *, skel: Path = DEFAULT_SKEL) -> None:
+def create_home(request: HomeCreate, prefix: Path, *, skel: Path = DEFAULT_SKEL) -> None:
     """Make ``request.home`` exist for the account, set its alias, drop its old aliases.
 
     Blocking: file-system work; call through ``trio.to_thread.run_sync``.
@@ -151,7 +138,7 @@ def _open_prefix(prefix: Path) -> int:
     return fd
 
 
-def _ensure_home(prefix_fd: int, home: str, request: HomeRequest, skel: Path) -> None:
+def _ensure_home(prefix_fd: int, home: str, request: HomeCreate, skel: Path) -> None:
     existing = _lstat_at(prefix_fd, home)
     if existing is not None:
         if not stat.S_ISDIR(existing.st_mode):

@@ -1,7 +1,7 @@
 """Reading and watching the host's /etc/passwd and /etc/group for unixd.
 
 This module owns which files are read, how a change is noticed, and what is sent: the
-``local_identities`` fields (``unixd.localfiles`` parses each file). It does not talk to unixd
+``local_identities`` fields (``unixd.tasks.localfiles`` parses each file). It does not talk to unixd
 (``unixd.tasks.link`` does) and decides nothing about shadowing (unixd does).
 
 Rules:
@@ -29,7 +29,7 @@ from pathlib import Path
 import trio
 from inotify_simple import INotify, flags
 
-from unixd.localfiles import parse_group, parse_passwd
+from unixd.tasks.localfiles import parse_group, parse_passwd
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,8 @@
 This module owns the connection: connecting (with back-off while unixd is down), checking that
 the listener is unixd, sending ``local_identities`` on connect and whenever the files change,
 and answering unixd's ``home_create`` requests. It does not create anything itself
-(``unixd.tasks.home`` does, in a worker thread) nor parse the files (``unixd.tasks.identities``).
+(``unixd.tasks.home`` does, in a worker thread) nor parse the files (``unixd.tasks.identities``);
+the messages and their checks are ``unixd.proto.tasks``, shared with unixd.
 
 Rules (docs/protocol.md, "Task socket"):
 - Before anything is sent, the peer must be the owner of the socket file (SO_PEERCRED), and
@@ -33,17 +34,17 @@ from pathlib import Path
 
 import trio
 
-from idmd.errors import HermitError
-from idmd.framing import CLOSED, NEED_DATA, FrameDecoder, decode_payload, encode_frame
-from idmd.unixsocket import peer_uid
-from unixd.proto import limits
-from unixd.tasks import messages
-from unixd.tasks.home import DEFAULT_SKEL, HomeRequest, create_home
+from hermit_common.errors import HermitError, describe
+from hermit_common.framestream import FrameReader
+from hermit_common.framing import decode_payload
+from hermit_common.unixsocket import peer_uid
+from unixd.proto import limits, tasks
+from unixd.proto.tasks import HomeCreate
+from unixd.tasks.home import DEFAULT_SKEL, create_home
 from unixd.tasks.identities import FileWatcher, Identities, IdentityFiles, read_identities
 
 log = logging.getLogger(__name__)
 
-RECEIVE_BYTES = 64 * 1024
 # home_create requests waiting for the worker: unixd sends one per session opening of an
 # account without a home; a burst of logins beyond this is answered "error" at once rather
 # than queued without bound.
@@ -86,7 +87,7 @@ async def run_link(
             except* (OSError, trio.BrokenResourceError, trio.ClosedResourceError,
                      HermitError) as group:
                 log.log(logging.DEBUG if quiet else logging.WARNING,
-                        "task socket %s: %s; retrying", settings.socket_path, _describe(group))
+                        "task socket %s: %s; retrying", settings.socket_path, describe(group))
                 quiet = True
             if link.accepted:
                 backoff, quiet = settings.initial_backoff, False
@@ -115,7 +116,7 @@ class _Link:
         try:
             _check_peer(stream.socket, path)
             log.info("connected to unixd at %s", path)
-            send_homes, receive_homes = trio.open_memory_channel[tuple[int, HomeRequest]](
+            send_homes, receive_homes = trio.open_memory_channel[tuple[int, HomeCreate]](
                 HOME_QUEUE
             )
             async with trio.open_nursery() as nursery:
@@ -126,9 +127,9 @@ class _Link:
         finally:
             await trio.aclose_forcefully(stream)
 
-    async def _send(self, obj: Mapping[str, object]) -> None:
+    async def _send(self, message: tasks.Request | tasks.Response) -> None:
         assert self._stream is not None
-        frame = encode_frame(obj, limits.MAX_TASK_FRAME_BYTES)
+        frame = tasks.encode(message)
         async with self._send_lock:
             await self._stream.send_all(frame)
 
@@ -138,10 +139,11 @@ class _Link:
             current = await trio.to_thread.run_sync(read_identities, self._settings.files)
             if current is not None and current != last:
                 request_id = next(self._ids)
+                update = tasks.LocalIdentitiesUpdate(passwd=tuple(current["passwd"]),
+                                                     group=tuple(current["group"]))
                 try:
-                    frame = messages.local_identities(request_id, **current)
                     self._pending.add(request_id)
-                    await self._send(frame)
+                    await self._send(tasks.Request(request_id, update))
                 except ValueError as exc:  # over MAX_TASK_FRAME_BYTES
                     log.error("local identities not sent: %s", exc)
                 else:
@@ -153,7 +155,7 @@ class _Link:
             self._watcher.drain()
 
     async def _home_worker(
-        self, requests: trio.MemoryReceiveChannel[tuple[int, HomeRequest]]
+        self, requests: trio.MemoryReceiveChannel[tuple[int, HomeCreate]]
     ) -> None:
         async for request_id, request in requests:
             try:
@@ -164,51 +166,45 @@ class _Link:
             except (HermitError, OSError) as exc:
                 detail = getattr(exc, "detail", None) or f"{request.home}: {exc}"
                 log.warning("home_create for %s refused: %s", request.name, detail)
-                await self._send(messages.error(request_id, detail))
+                await self._send(tasks.Response.error(request_id, detail))
             else:
-                await self._send(messages.ok(request_id))
+                await self._send(tasks.Response(request_id, ok=True))
 
-    async def _read(self, homes: trio.MemorySendChannel[tuple[int, HomeRequest]]) -> None:
+    async def _read(self, homes: trio.MemorySendChannel[tuple[int, HomeCreate]]) -> None:
         assert self._stream is not None
-        decoder = FrameDecoder(limits.MAX_TASK_FRAME_BYTES)
-        while True:
-            payload = decoder.next_frame()
-            if payload is CLOSED:
-                log.info("unixd closed the task connection")
-                return
-            if payload is NEED_DATA:
-                decoder.feed(await self._stream.receive_some(RECEIVE_BYTES))
-                continue
-            assert isinstance(payload, bytes)
+        reader = FrameReader(self._stream, limits.MAX_TASK_FRAME_BYTES)
+        while (payload := await reader.next_frame()) is not None:
             await self._on_frame(decode_payload(payload), homes)
+        log.info("unixd closed the task connection")
 
     async def _on_frame(
         self,
         obj: Mapping[str, object],
-        homes: trio.MemorySendChannel[tuple[int, HomeRequest]],
+        homes: trio.MemorySendChannel[tuple[int, HomeCreate]],
     ) -> None:
-        if "re" in obj:
-            answered = messages.request_id_of(obj, "re")
-            if answered not in self._pending:
-                log.debug("ignored a response to request %d, not ours", answered)
+        if tasks.is_response(obj):
+            reply = tasks.Response.from_json(obj)
+            if reply.re not in self._pending:
+                log.debug("ignored a response to request %d, not ours", reply.re)
                 return
-            self._pending.discard(answered)
-            if obj.get("status") == "ok":
+            self._pending.discard(reply.re)
+            if reply.ok:
                 self.accepted = True
             else:
-                log.warning("unixd refused local identities: %s", obj.get("detail"))
+                log.warning("unixd refused local identities: %s", reply.detail)
             return
-        request_id = messages.request_id_of(obj)
+        request_id = tasks.request_id_of(obj)
         try:
-            request = messages.parse_home_create(obj)
+            request = tasks.parse_home_create(obj)
         except HermitError as exc:
             log.warning("refused a request from unixd: %s", exc.detail)
-            await self._send(messages.error(request_id, exc.detail))
+            await self._send(tasks.Response.error(request_id, exc.detail))
             return
         try:
             homes.send_nowait((request_id, request))
         except trio.WouldBlock:
-            await self._send(messages.error(request_id, "too many home_create requests queued"))
+            await self._send(tasks.Response.error(request_id,
+                                                  "too many home_create requests queued"))
 
 
 def _check_peer(sock: trio.socket.SocketType, path: Path) -> None:
@@ -221,17 +217,3 @@ def _check_peer(sock: trio.socket.SocketType, path: Path) -> None:
     if directory.st_mode & 0o022 or directory.st_uid not in (0, uid):
         raise PeerNotUnixd(f"{path.parent} must belong to root or unixd's user and not be "
                            "writable by group or others")
-
-
-def _describe(group: BaseExceptionGroup[Exception]) -> str:
-    """One line for the log: each failure's own message, never a frame's content."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        exc = pending.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            pending.extend(exc.exceptions)
-        else:
-            leaves.append(exc)
-    return "; ".join(getattr(exc, "detail", None) or str(exc) or type(exc).__name__
-                     for exc in leaves)

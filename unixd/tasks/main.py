@@ -19,16 +19,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import trio
-from systemd import daemon
 
-from idmd import logsetup
-from idmd.errors import HermitError
+from hermit_common import logsetup
+from hermit_common.errors import HermitError
+from hermit_common.service import notify, stop_on_signals
 from unixd.config import DEFAULT_CONFIG_PATH, load_config
 from unixd.tasks.link import TaskSettings, run_link
 
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def setup_logging(debug: bool) -> None:
-    """The journal under systemd, else one plain line per record (``idmd.logsetup``)."""
+    """The journal under systemd, else one plain line per record (``hermit_common.logsetup``)."""
     logsetup.setup_logging("debug" if debug else "info", SYSLOG_IDENTIFIER)
 
 
@@ -89,25 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def serve(settings: TaskSettings) -> None:
     """Run the task link until SIGTERM or SIGINT; READY=1 once the files are watched."""
     async with trio.open_nursery() as nursery:
-        await nursery.start(_stop_on_signals, nursery.cancel_scope)
+        await nursery.start(partial(stop_on_signals, nursery.cancel_scope, log=log))
         await nursery.start(run_link, settings)
-        daemon.notify("READY=1")
+        notify("READY=1")
         log.info("watching %s; unixd's task socket is %s",
                  ", ".join(str(path) for path in settings.files.all()), settings.socket_path)
-
-
-async def _stop_on_signals(
-    everything: trio.CancelScope,
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        task_status.started()
-        async for signum in signals:
-            log.info("%s: shutting down", signal.Signals(signum).name)
-            daemon.notify("STOPPING=1")
-            everything.cancel()
-            return
 
 
 if __name__ == "__main__":

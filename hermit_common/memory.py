@@ -1,6 +1,7 @@
-"""Keeps the server's memory from growing with Argon2id's working buffers.
+"""Keeps a daemon's memory from growing with Argon2id's working buffers (hermit-idmd's and
+hermit-unixd's alike).
 
-Each Argon2id hash allocates ``limits.ARGON2_MEMORY_KIB`` (19 MiB) in a worker thread. glibc
+Each Argon2id hash allocates ``argon2id.MEMORY_KIB`` (19 MiB) in a worker thread. glibc
 serves such a block with mmap and returns it on free, but it also raises its mmap threshold
 after the first such free (up to 32 MiB), so every later block comes from a thread's heap arena
 and stays resident: two hashing threads kept about 38 MiB for good. Pinning the threshold turns

@@ -1,8 +1,10 @@
 """The frame format of hermit's local sockets, as a sans-IO core.
 
 This module turns bytes into frames and frames into bytes; it does no I/O, knows nothing of
-trio, sockets or what a frame means (``idmd/admin_socket.py`` does). It implements DESIGN.md
-"Protocols": the admin socket speaks the same framing as unixd's client socket.
+trio, sockets or what a frame means (each socket's protocol module does: ``unixd.proto``,
+``idmd/admin_socket.py``). The shells that read frames are ``framestream`` (trio) and
+``framesocket`` (blocking). It implements DESIGN.md "Protocols": the admin socket speaks the
+same framing as unixd's client and task sockets.
 
 Wire format::
 
@@ -25,7 +27,7 @@ import json
 import struct
 from collections.abc import Mapping
 
-from idmd.errors import InvalidRequest
+from hermit_common.errors import InvalidRequest
 
 HEADER = struct.Struct(">I")
 

@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from idmd.errors import HermitError
+from hermit_common.errors import HermitError
 from unixd.proto import limits
 from unixd.proto.messages import Group, Passwd, safe_gecos, validate_lookup_name
 
