@@ -1,7 +1,7 @@
 """crypt(3) through libxcrypt: the one binding hermit has, for idmd's imported hashes.
 
 This module computes a crypt string and nothing else: which schemes are accepted, and what a
-match means, is decided by its caller (``idmd.idm.hashimport``). hermit-unixd no longer uses
+match means, is decided by its caller (``idmd.idm.credentials.hashimport``). hermit-unixd no longer uses
 it: local passwords are pam_unix's (issue 9). It imports only the standard library.
 
 Implementation: libxcrypt's ``crypt_rn`` through ctypes (Python's ``crypt`` module is

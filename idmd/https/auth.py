@@ -18,8 +18,8 @@ from idmd import limits
 from idmd.errors import InvalidValue
 from idmd.https.inputs import caller_of, flag, idm_of, read_object, string
 from idmd.https.routing import resource
-from idmd.idm.authsession import Continue, Denied, Success
-from idmd.idm.login import iso_time
+from idmd.idm.auth.flow import Continue, Denied, Success
+from idmd.idm.auth.login import iso_time
 
 COOKIE = "hermit-auth"
 HEADER = "Hermit-Auth-Session"

@@ -1,7 +1,7 @@
 """Credential update sessions and reset tokens over HTTP (docs/api.md "Credential updates").
 
 Each handler reads and checks its body, then calls one method of
-``Idm.credential_updates`` (``idmd.idm.credentials``).
+``Idm.credential_updates`` (``idmd.idm.credentials.updates``).
 
 Wire format: a session begins at ``POST /v1/person/{id}/credential/update`` (bearer) or
 ``POST /v1/credential/update/begin`` with a reset token (no bearer); every later call carries
@@ -20,10 +20,10 @@ from idmd import limits
 from idmd.errors import InvalidValue
 from idmd.https.inputs import caller_of, flag, idm_of, read_object, string
 from idmd.https.routing import Handler, resource
-from idmd.idm.credentials import CredentialUpdates
-from idmd.idm.credupdate import PasswordAttr
-from idmd.idm.passwords import validate_password
-from idmd.idm.totp import ALGORITHMS, Algorithm
+from idmd.idm.credentials.passwords import validate_password
+from idmd.idm.credentials.staging import PasswordAttr
+from idmd.idm.credentials.totp import ALGORITHMS, Algorithm
+from idmd.idm.credentials.updates import CredentialUpdates
 
 PREFIX = "/v1/credential/update"
 

@@ -9,8 +9,8 @@ from idmd import limits
 from idmd.errors import InvalidValue
 from idmd.https.inputs import caller_of, idm_of, optional_string, read_object, string
 from idmd.https.routing import resource
-from idmd.idm import unix
-from idmd.idm.passwords import Secret
+from idmd.idm.credentials.passwords import Secret
+from idmd.idm.unix import reads as unix
 
 
 async def list_users(request: Request) -> JSONResponse:

@@ -26,9 +26,10 @@ from idmd.backup.restore import restore_backup
 from idmd.backup.snapshot import make_backup
 from idmd.be.kv import NAMESPACES
 from idmd.clock import FakeClock
-from idmd.idm import Idm, totp
-from idmd.idm.passwords import hash_password_sync
-from idmd.idm.tokens import SIGNING_KEY_META, TokenSigner, new_session
+from idmd.idm import Idm
+from idmd.idm.auth.tokens import SIGNING_KEY_META, TokenSigner, new_session
+from idmd.idm.credentials import totp
+from idmd.idm.credentials.passwords import hash_password_sync
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Set

@@ -11,8 +11,8 @@ import pytest
 from idmd import limits
 from idmd.clock import FakeClock
 from idmd.idm import Idm
-from idmd.idm.apitokens import NO_EXPIRY, ApiTokenRecord
-from idmd.idm.tokens import SessionRecord
+from idmd.idm.auth.apitokens import NO_EXPIRY, ApiTokenRecord
+from idmd.idm.auth.tokens import SessionRecord
 from tests.idmd import test_https_app as fixtures
 from tests.idmd.test_https_app import assert_error, bearer, login, make_person
 

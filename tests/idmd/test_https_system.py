@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from idmd import limits
-from idmd.idm.badlist import default_words
+from idmd.idm.policy.badlist import default_words
 from tests.idmd import test_https_app as fixtures
 from tests.idmd.test_https_app import assert_error, bearer, login, make_person
 

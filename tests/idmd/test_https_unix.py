@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from idmd import limits
 from idmd.clock import FakeClock
 from idmd.idm import Idm
-from idmd.idm.passwords import needs_upgrade
-from idmd.idm.totp import TotpRecord, new_record
+from idmd.idm.credentials.passwords import needs_upgrade
+from idmd.idm.credentials.totp import TotpRecord, new_record
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Add, Set
 from tests.idmd import test_https_app as fixtures

@@ -7,7 +7,7 @@ import pytest
 from idmd import limits
 from idmd.clock import FakeClock
 from idmd.errors import InvalidValue
-from idmd.idm import badlist
+from idmd.idm.policy import badlist
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL
 

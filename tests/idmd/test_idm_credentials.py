@@ -1,5 +1,5 @@
 """Credential update sessions against a real database: who may begin, staging, commit,
-cancel, idle timeout, policy, reset tokens (idmd/idm/credentials.py)."""
+cancel, idle timeout, policy, reset tokens (idmd/idm/credentials/updates.py)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,10 @@ from idmd.errors import (
     PasswordRejected,
     ReadOnlySession,
 )
-from idmd.idm import Caller, Idm, totp
-from idmd.idm.passwords import Secret, verify_password_sync
-from idmd.idm.tokens import TokenClaims, new_session
+from idmd.idm import Caller, Idm
+from idmd.idm.auth.tokens import TokenClaims, new_session
+from idmd.idm.credentials import totp
+from idmd.idm.credentials.passwords import Secret, verify_password_sync
 from idmd.server import builtin
 from idmd.server.identity import INTERNAL, account_identity
 from idmd.server.mods import Add, Set

@@ -4,7 +4,7 @@ import pytest
 
 from idmd import limits
 from idmd.errors import InvalidValue
-from idmd.idm.passwords import (
+from idmd.idm.credentials.passwords import (
     GENERATED_ALPHABET,
     Hasher,
     Secret,
@@ -74,13 +74,13 @@ async def test_hasher__hashes_and_verifies_off_loop() -> None:
 
 
 def test_needs_upgrade__false_for_argon2id_at_todays_cost() -> None:
-    from idmd.idm.passwords import needs_upgrade
+    from idmd.idm.credentials.passwords import needs_upgrade
 
     assert not needs_upgrade(hash_password_sync("heron quartz kettle"))
 
 
 def test_needs_upgrade__true_for_another_cost_or_scheme() -> None:
-    from idmd.idm.passwords import needs_upgrade
+    from idmd.idm.credentials.passwords import needs_upgrade
 
     phc = hash_password_sync("heron quartz kettle")
     older = phc.replace(f"t={limits.ARGON2_ITERATIONS},", f"t={limits.ARGON2_ITERATIONS + 1},")

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from idmd import limits
 from idmd.errors import NotFound, PasswordRejected
-from idmd.idm import badlist
-from idmd.idm.passwords import Secret
-from idmd.idm.pwpolicy import PasswordContext, check_password, related_tokens, vet_password
+from idmd.idm.credentials.passwords import Secret
+from idmd.idm.policy import badlist
+from idmd.idm.policy.password import PasswordContext, check_password, related_tokens, vet_password
 from idmd.server import QueryServer
 from idmd.server.builtin import UUID_SYSTEM_CONFIG
 from idmd.server.identity import INTERNAL

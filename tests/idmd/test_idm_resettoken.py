@@ -8,7 +8,7 @@ import pytest
 
 from idmd.clock import FakeClock
 from idmd.errors import InvalidValue
-from idmd.idm import resettoken
+from idmd.idm.credentials import resettoken
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL
 from tests.idmd.conftest import make_person

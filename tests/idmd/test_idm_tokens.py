@@ -6,7 +6,7 @@ import pytest
 from idmd import limits
 from idmd.clock import FakeClock
 from idmd.errors import TokenExpired, TokenRevoked, Unauthenticated
-from idmd.idm.tokens import (
+from idmd.idm.auth.tokens import (
     SIGNING_KEY_META,
     SessionRecord,
     TokenSigner,

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pyotp
 import pytest
 
-from idmd.idm import totp
-from idmd.idm.totp import TotpRecord
+from idmd.idm.credentials import totp
+from idmd.idm.credentials.totp import TotpRecord
 
 NOW = 1_800_000_000.0  # a step boundary: 1_800_000_000 / 30 is whole
 

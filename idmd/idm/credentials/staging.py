@@ -4,7 +4,7 @@ This module owns the sessions (an in-memory, bounded, expiring store), what a se
 stage (a password, a unix password, TOTPs added and removed on the primary or the unix
 credential, fresh backup codes), the status view, the rules commit applies, and the
 modifications it writes. It reads entries it is handed and performs no I/O: beginning,
-hashing, vetting and the commit's transaction are ``idmd.idm.credentials``; HTTP is
+hashing, vetting and the commit's transaction are ``idmd.idm.credentials.updates``; HTTP is
 ``idmd/https/credentials.py``.
 
 Life of a session (docs/credential-updates.md)::
@@ -40,11 +40,11 @@ from idmd import limits
 from idmd.clock import Clock
 from idmd.entry import Entry
 from idmd.errors import InvalidCredentialUpdate, MfaRequired, PasswordRejected
-from idmd.idm import totp
-from idmd.idm.tokens import TokenClaims
-from idmd.idm.totp import TotpRecord
+from idmd.idm.auth.tokens import TokenClaims
+from idmd.idm.credentials import totp
+from idmd.idm.credentials.totp import TotpRecord
+from idmd.idm.directory.views import JSON
 from idmd.idm.values import iso_time, validate_label
-from idmd.idm.views import JSON
 from idmd.server.mods import Add, Mod, Remove, Set
 
 PasswordAttr = Literal["password", "unix_password"]

@@ -33,7 +33,7 @@ from typing import Literal
 import pyotp
 
 from idmd import limits
-from idmd.idm.passwords import Secret
+from idmd.idm.credentials.passwords import Secret
 from idmd.idm.records import decode_record, encode_record
 
 Algorithm = Literal["sha1", "sha256", "sha512"]

@@ -48,8 +48,7 @@ from idmd.errors import (
     TokenRevoked,
     Unauthenticated,
 )
-from idmd.idm import lookup, totp
-from idmd.idm.authsession import (
+from idmd.idm.auth.flow import (
     ANONYMOUS_NAME,
     AuthSessions,
     AuthSubject,
@@ -59,10 +58,8 @@ from idmd.idm.authsession import (
     StepCheck,
     Success,
 )
-from idmd.idm.passwords import Hasher, Secret, needs_upgrade
-from idmd.idm.policy import account_policy
-from idmd.idm.softlock import Softlocks
-from idmd.idm.tokens import (
+from idmd.idm.auth.softlock import Softlocks
+from idmd.idm.auth.tokens import (
     SessionRecord,
     TokenClaims,
     TokenSigner,
@@ -71,9 +68,13 @@ from idmd.idm.tokens import (
     find_session,
     new_session,
 )
+from idmd.idm.credentials import totp
+from idmd.idm.credentials.passwords import Hasher, Secret, needs_upgrade
+from idmd.idm.directory import lookup
+from idmd.idm.directory.views import JSON
+from idmd.idm.policy.account import account_policy
 from idmd.idm.values import iso_time as iso_time  # re-exported: idmd/https/auth.py
 from idmd.idm.values import time_to_epoch
-from idmd.idm.views import JSON
 from idmd.server import QueryServer, ReadTxn
 from idmd.server.builtin import UUID_ANONYMOUS
 from idmd.server.identity import INTERNAL, Identity, account_identity

@@ -20,9 +20,9 @@ from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import Conflict, InvalidValue, NotFound
 from idmd.filter import Eq
-from idmd.idm import lookup
-from idmd.idm.posix import posix_group_mods
-from idmd.idm.views import JSON, group_view
+from idmd.idm.directory import lookup
+from idmd.idm.directory.posix import posix_group_mods
+from idmd.idm.directory.views import JSON, group_view
 from idmd.names import validate_name
 from idmd.server import ReadTxn, WriteTxn
 from idmd.server.identity import Identity

@@ -50,8 +50,12 @@ from idmd.errors import (
     TokenExpired,
     TokenRevoked,
 )
-from idmd.idm import lookup, resettoken, totp
-from idmd.idm.credupdate import (
+from idmd.idm.auth.login import Caller, account_valid_at
+from idmd.idm.auth.revocation import end_sessions
+from idmd.idm.auth.tokens import check_session
+from idmd.idm.credentials import resettoken, totp
+from idmd.idm.credentials.passwords import Hasher, Secret
+from idmd.idm.credentials.staging import (
     DEFAULT_TOTP_ALGORITHM,
     GUARD,
     Authority,
@@ -63,13 +67,10 @@ from idmd.idm.credupdate import (
     UpdateSessions,
     validate_totp_label,
 )
-from idmd.idm.login import Caller, account_valid_at
-from idmd.idm.passwords import Hasher, Secret
-from idmd.idm.policy import account_policy
-from idmd.idm.revocation import end_sessions
-from idmd.idm.tokens import check_session
+from idmd.idm.directory import lookup
+from idmd.idm.directory.views import JSON
+from idmd.idm.policy.account import account_policy
 from idmd.idm.values import iso_time
-from idmd.idm.views import JSON
 from idmd.server import QueryServer, ReadTxn
 from idmd.server.identity import account_identity, on_behalf_of
 
@@ -84,7 +85,7 @@ BEGINNER_GONE = "the session that began this credential update has ended: begin 
 
 
 class PasswordVetter(Protocol):
-    """``idmd.idm.pwpolicy.vet_password``: the password policy (raises ``PasswordRejected``)."""
+    """``idmd.idm.policy.password.vet_password``: the password policy (raises ``PasswordRejected``)."""
 
     def __call__(
         self,

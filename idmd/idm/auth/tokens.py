@@ -7,7 +7,7 @@ signing key in the database meta table (``load_or_create_signing_key``).
 Rules:
 - Claims: ``sub`` (the account's uuid), ``sid`` (the session record's id), ``scope``
   (``read_write`` or ``read_only``), ``iat`` and ``exp`` (integer seconds). Every claim is
-  required; an API token (``idmd/idm/apitokens.py``) also carries ``knd: "api"``, and its
+  required; an API token (``idmd/idm/auth/apitokens.py``) also carries ``knd: "api"``, and its
   record is an ``api_token`` value instead of an ``auth_session`` one; an anonymous token
   carries ``knd: "anonymous"`` and has no record at all (below). The only algorithm
   accepted is ES256 (RFC 7518 3.4), so ``alg: none`` and
@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from idmd import limits
 from idmd.clock import Clock
 from idmd.errors import TokenExpired, TokenRevoked, Unauthenticated
-from idmd.idm.passwords import Secret
+from idmd.idm.credentials.passwords import Secret
 from idmd.idm.records import decode_record, encode_record
 
 SIGNING_KEY_META = "token_signing_key"

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from idmd.entry import Entry
-from idmd.idm.sshkeys import SshKey, decode_stored
+from idmd.idm.directory.sshkeys import SshKey, decode_stored
 
 JSON = dict[str, Any]
 

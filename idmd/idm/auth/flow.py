@@ -1,7 +1,7 @@
 """The stepped login flow of DESIGN.md, as a state machine without I/O.
 
 This module holds pending auth sessions and decides what each step leads to. It does not read
-entries, verify credentials or issue tokens: the caller (``idmd.idm.login``) loads the account
+entries, verify credentials or issue tokens: the caller (``idmd.idm.auth.login``) loads the account
 into an ``AuthSubject``, checks the credential a step carries (softlocks included), and turns a
 ``Success`` into a session record and a token, or into a longer privilege window (reauth).
 
@@ -42,8 +42,8 @@ from typing import Literal
 from idmd import limits
 from idmd.clock import Clock
 from idmd.errors import InvalidAuthState
-from idmd.idm.policy import AccountPolicy
-from idmd.idm.softlock import unknown_key
+from idmd.idm.auth.softlock import unknown_key
+from idmd.idm.policy.account import AccountPolicy
 
 ANONYMOUS_NAME = "anonymous"
 

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from idmd import limits
 from idmd.errors import InvalidValue
-from idmd.idm import hashimport
+from idmd.idm.credentials import hashimport
 
 # NIST SP 800-63B 5.1.1.2: "Memorized secrets SHALL be at least 8 characters in length".
 MIN_PASSWORD_CHARS = 8

@@ -21,7 +21,7 @@ Rules (docs/authentication.md "Sessions after a password reset"):
 
 from __future__ import annotations
 
-from idmd.idm.tokens import SessionRecord
+from idmd.idm.auth.tokens import SessionRecord
 from idmd.server import WriteTxn
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Remove

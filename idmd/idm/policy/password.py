@@ -43,8 +43,9 @@ from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import NotFound, PasswordRejected
-from idmd.idm import badlist, policy
-from idmd.idm.passwords import Secret
+from idmd.idm.credentials.passwords import Secret
+from idmd.idm.policy import account as policy
+from idmd.idm.policy import badlist
 from idmd.server import QueryServer, ReadTxn
 
 # Related tokens shorter than this are not searched for in the password (see rule 2).
