@@ -39,8 +39,8 @@ AUTH_SESSION_TTL_SECONDS = 300
 READ_WRITE_TOKEN_TTL_SECONDS = 60 * 60
 READ_ONLY_TOKEN_TTL_SECONDS = 8 * 60 * 60
 
-# Account policy defaults (idmd/idm/policy/account.py) when no group says otherwise: a session lasts a
-# working day; writes are allowed for the privilege window after a login or `hermit reauth`.
+# Account policy defaults (idmd/idm/policy/account.py) when no group says otherwise: a session
+# lasts a working day; writes are allowed for the privilege window after a login or `hermit reauth`.
 DEFAULT_SESSION_LIFETIME_SECONDS = 8 * 60 * 60
 DEFAULT_PRIVILEGE_LIFETIME_SECONDS = 15 * 60
 # What a policy may set: at least a minute, at most 30 days (session) / a day (privilege).
@@ -96,8 +96,8 @@ BACKUP_CODE_COUNT = 10
 MAX_TOTP_CODE_LEN = 16
 MAX_BACKUP_CODE_LEN = 64
 
-# Credential update sessions (idmd/idm/credentials/staging.py): one per account, gone after this idle
-# time; reset tokens live DEFAULT_RESET_TOKEN_TTL unless the admin says otherwise (at most a
+# Credential update sessions (idmd/idm/credentials/staging.py): one per account, gone after this
+# idle time; reset tokens live DEFAULT_RESET_TOKEN_TTL unless the admin says otherwise (at most a
 # week), and are single use.
 CREDENTIAL_UPDATE_IDLE_SECONDS = 15 * 60
 MAX_CREDENTIAL_UPDATE_SESSIONS = 10_000

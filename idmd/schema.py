@@ -64,7 +64,8 @@ ATTRIBUTES: dict[str, AttributeType] = {
         _a("password", Syntax.CREDENTIAL, secret=True),
         _a("unix_password", Syntax.CREDENTIAL, secret=True),
         _a("auth_session", Syntax.SESSION, multi=True, secret=True),
-        # Credentials beyond the password (idmd/idm/credentials/totp.py, credupdate.py, apitokens.py):
+        # Credentials beyond the password (idmd/idm/credentials/totp.py, credentials/staging.py,
+        # auth/apitokens.py):
         # TOTP records ({"id": label, ...}) on the primary and on the unix credential,
         # single-use backup codes (salted hashes), one pending reset token, API tokens.
         _a("totp", Syntax.SESSION, multi=True, secret=True),

@@ -9,7 +9,8 @@ The process shell calls exactly ``Idm.open``, ``Idm.close``, ``Idm.recover_accou
 ``Idm.verify``; the https layer calls the rest.
 
 Rules:
-- Synchronous operations (``accounts``, ``groups``, ``unix``) run inside one transaction via
+- Synchronous operations (``directory.accounts``, ``directory.groups``,
+  ``unix.reads``) run inside one transaction via
   ``read``/``write``; nothing awaits while a transaction is open.
 - ``write`` refuses a read-only identity before opening the transaction (``ReadOnlySession``),
   so even a write that would change nothing is refused to a read-only token.

@@ -1,9 +1,9 @@
-"""Logins, reauth and bearer tokens against the entry database: the I/O around ``authsession``.
+"""Logins, reauth and bearer tokens against the entry database: the I/O around ``flow``.
 
 This module loads accounts for the auth state machine, checks each credential a step carries
 (password, TOTP, backup code) behind the softlocks, writes session records onto accounts,
 extends privilege windows, lists and ends a caller's sessions, and turns a bearer token back
-into the caller's ``Identity``. It does not decide the flow (``authsession.py``) nor sign
+into the caller's ``Identity``. It does not decide the flow (``flow.py``) nor sign
 (``tokens.py``) nor count failures (``softlock.py``).
 
 Rules:
@@ -16,9 +16,9 @@ Rules:
   already wait for, is denied with the softlock's reason (when to retry) before any work,
   Argon2 included; a failure counts, a wrong TOTP code also waits for the next time step; a
   success resets that credential only.
-- After a password verifies, a hash that ``passwords.needs_upgrade`` names (imported, or an
-  older Argon2id cost) is replaced by a fresh Argon2id hash of the same password, unless the
-  password changed meanwhile.
+- After a password verifies, a hash that ``credentials.passwords.needs_upgrade`` names
+  (imported, or an older Argon2id cost) is replaced by a fresh Argon2id hash of the same
+  password, unless the password changed meanwhile.
 - Session records are written as ``INTERNAL`` (logging in is not an access-controlled change of
   the account); expired records of the account are removed in the same write, and beyond
   ``MAX_SESSIONS_PER_ACCOUNT`` the oldest go, so an account's entry cannot grow without bound.
@@ -201,7 +201,7 @@ class Login:
         self.sessions = AuthSessions(clock)
 
     def begin(self, name: str, *, read_only: bool) -> tuple[str, Continue]:
-        """Open an auth session for ``name`` (which need not exist; see ``authsession``)."""
+        """Open an auth session for ``name`` (which need not exist; see ``flow``)."""
         with self._server.read() as txn:
             entry = lookup.find(txn, "account", name)
             subject = subject_of(entry, txn, name)

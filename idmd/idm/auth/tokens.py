@@ -1,7 +1,7 @@
 """Bearer tokens: ES256-signed JWTs that name a server-side session record.
 
 This module signs and checks tokens and encodes session records; it does not decide who may
-log in (``authsession.py``) and does not read or write entries itself, except for keeping the
+log in (``flow.py``) and does not read or write entries itself, except for keeping the
 signing key in the database meta table (``load_or_create_signing_key``).
 
 Rules:

@@ -1,6 +1,6 @@
 """Passwords: Argon2id hashing and verification, generated passwords, and the ``Secret`` type.
 
-This module does not store anything and knows no accounts; ``accounts.py`` and the auth flow
+This module does not store anything and knows no accounts; ``directory.accounts`` and the auth flow
 put the PHC strings it makes into the ``password`` and ``unix_password`` attributes.
 
 Rules:

@@ -77,7 +77,7 @@ class PendingTotp:
 @dataclass(frozen=True)
 class Authority:
     """Whose right a session uses: asked again at every step and at commit
-    (``credentials.CredentialUpdates``), so a session never outlives it."""
+    (``updates.CredentialUpdates``), so a session never outlives it."""
 
     # The account whose right to the person's credentials it is: the caller that began the
     # session, or the admin who made the reset token it began with (the commit is written

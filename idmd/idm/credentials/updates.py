@@ -1,9 +1,9 @@
-"""Credential update sessions against the entry database: the I/O around ``credupdate``.
+"""Credential update sessions against the entry database: the I/O around ``staging``.
 
 This module begins sessions (deciding who may), vets and hashes passwords before they are
 staged, reads the account for each step, creates and redeems reset tokens, and runs the
 commit's one write transaction. What a session stages and the rules of commit are
-``credupdate.py``; the reset token's form is ``resettoken.py``; HTTP is
+``staging.py``; the reset token's form is ``resettoken.py``; HTTP is
 ``idmd/https/credentials.py``.
 
 Rules (docs/credential-updates.md):
@@ -85,7 +85,10 @@ BEGINNER_GONE = "the session that began this credential update has ended: begin 
 
 
 class PasswordVetter(Protocol):
-    """``idmd.idm.policy.password.vet_password``: the password policy (raises ``PasswordRejected``)."""
+    """``idmd.idm.policy.password.vet_password``: the password policy.
+
+    It raises ``PasswordRejected``.
+    """
 
     def __call__(
         self,

@@ -38,7 +38,7 @@ from idmd.server.identity import Identity
 from idmd.server.mods import Add, Mod, Remove, Set
 
 Kind = Literal["person", "service_account"]
-# The password attributes: the ones credential updates stage (credupdate.GUARD's keys).
+# The password attributes: the ones credential updates stage (staging.GUARD's keys).
 CredentialAttr = PasswordAttr
 
 # What PATCH may change, and the attribute each key is stored in.

@@ -138,8 +138,9 @@ def set_policy(
 ) -> tuple[bool, JSON]:
     """Set (a stored value) or clear (``None``) account policy settings of a group.
 
-    ``changes`` maps ``policy.POLICY_ATTRS`` to values ``policy.validate_policy_value`` made;
-    the access profiles let only ``system_admins`` write them.
+    ``changes`` maps ``policy.account.POLICY_ATTRS`` to values
+    ``policy.account.validate_policy_value`` made; the access profiles let only
+    ``system_admins`` write them.
     """
     entry = lookup.find_or_404(txn, "group", text)
     mods: list[Mod] = [

@@ -1,10 +1,10 @@
 """The password policy: whether a person may set this password on this account.
 
 What it owns: the rules a new password must pass, after NIST SP 800-63B 5.1.1.2 "Memorized
-Secret Verifiers". It stores nothing and hashes nothing (``passwords``), keeps the badlist in
-no file (``badlist`` reads it from the ``system_config`` entry) and decides no minimum length of
-its own (``policy.account_policy`` does, from the account's groups). Generated passwords are
-not vetted: they are random by construction.
+Secret Verifiers". It stores nothing and hashes nothing (``credentials.passwords``), keeps the
+badlist in no file (``badlist`` reads it from the ``system_config`` entry) and decides no
+minimum length of its own (``account.account_policy`` does, from the account's groups).
+Generated passwords are not vetted: they are random by construction.
 
 Rules, checked in this order (the first that fails is the answer):
 1. Length in characters (Unicode code points): at least the account's minimum, which is longer
