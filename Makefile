@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 lint: dev
-	$(VENV)/bin/ruff check idmd hermit_cli unixd tests contrib
+	$(VENV)/bin/ruff check idmd hermit_cli unixd hermit_common tests contrib
 	$(VENV)/bin/mypy
 
 test: lint

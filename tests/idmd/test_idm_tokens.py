@@ -123,7 +123,7 @@ def test_load_or_create_signing_key__made_once_then_kept() -> None:
 def test_token__verified_cache_is_bounded_and_exact(
     signer: TokenSigner, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(limits, "VERIFIED_TOKEN_CACHE_SIZE", 2)
+    monkeypatch.setattr(signer._verified, "maxsize", 2)
     tokens = [signer.issue(ALICE, new_session(read_only=True, now=clock.now())) for _ in range(3)]
     for token in tokens:
         signer.check(token)

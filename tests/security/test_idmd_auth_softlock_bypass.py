@@ -273,8 +273,8 @@ async def test_softlock_bypass__an_unknown_names_flood_keeps_locks_and_its_bound
 ) -> None:
     idm, client, anon, _ = world
     bound = 16
-    monkeypatch.setattr(idm.softlocks, "_max_unknown", bound)
-    monkeypatch.setattr(idm.softlocks, "_max_known", 2)
+    monkeypatch.setattr(idm.softlocks._unknown, "maxsize", bound)
+    monkeypatch.setattr(idm.softlocks._known, "maxsize", 2)
     alice, carol = _uuid(idm, "alice"), _uuid(idm, "carol")
     for n in range(3):  # alice waits (4 s after her third failure)
         if n:

@@ -31,7 +31,6 @@ Rules:
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -40,6 +39,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from hermit_common.lru import Lru
 from idmd import limits
 from idmd.clock import Clock
 from idmd.errors import TokenExpired, TokenRevoked, Unauthenticated
@@ -198,7 +198,7 @@ class TokenSigner:
         # costs one dict lookup instead of an ECDSA verification (a third of a unix-view read).
         # Keyed by the whole token: the same bytes verify the same way under the same key.
         # Expiry and the session record are still checked on every call.
-        self._verified: OrderedDict[str, TokenClaims] = OrderedDict()
+        self._verified: Lru[str, TokenClaims] = Lru(limits.VERIFIED_TOKEN_CACHE_SIZE)
 
     @staticmethod
     def generate_key_pem() -> bytes:
@@ -230,14 +230,11 @@ class TokenSigner:
         ``TokenExpired`` once ``now >= exp``. The session record is checked by the caller
         (``check_session``), which needs the account entry.
         """
-        claims = self._verified.get(token)
+        claims = self._verified.touch(token)
         if claims is None:
             claims = self._verify(token)
-            self._verified[token] = claims
-            if len(self._verified) > limits.VERIFIED_TOKEN_CACHE_SIZE:
-                self._verified.popitem(last=False)
-        else:
-            self._verified.move_to_end(token)
+            self._verified.put(token, claims)
+            self._verified.trim()
         if self._clock.now() >= claims.expires_at:
             raise TokenExpired("the bearer token has expired; log in again")
         return claims

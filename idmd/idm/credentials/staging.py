@@ -32,10 +32,10 @@ Rules:
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hermit_common.lru import Lru
 from idmd import limits
 from idmd.clock import Clock
 from idmd.entry import Entry
@@ -231,11 +231,10 @@ class UpdateSessions:
         idle: float = limits.CREDENTIAL_UPDATE_IDLE_SECONDS,
     ) -> None:
         self._clock = clock
-        self._max = max_sessions
         self.idle = idle
         # Invariant: ordered by last_used (each use moves a session to the end), so the idle
         # ones are at the front; at most one session per account (``_by_account``).
-        self._sessions: OrderedDict[str, UpdateSession] = OrderedDict()
+        self._sessions: Lru[str, UpdateSession] = Lru(max_sessions)
         self._by_account: dict[str, str] = {}
 
     def __len__(self) -> int:
@@ -248,8 +247,7 @@ class UpdateSessions:
         previous = self._by_account.get(account_uuid)
         if previous is not None:
             self.end(previous)
-        while len(self._sessions) >= self._max:
-            _, oldest = self._sessions.popitem(last=False)
+        for _, oldest in self._sessions.trim(room=1):
             del self._by_account[oldest.account_uuid]
         session = UpdateSession(
             id=secrets.token_urlsafe(32),
@@ -258,7 +256,7 @@ class UpdateSessions:
             authority=authority,
             last_used=self._clock.now(),
         )
-        self._sessions[session.id] = session
+        self._sessions.put(session.id, session)
         self._by_account[account_uuid] = session.id
         return session
 
@@ -268,25 +266,24 @@ class UpdateSessions:
         Errors: ``InvalidCredentialUpdate`` (unknown, committed, cancelled or idle too long).
         """
         self._expire()
-        session = self._sessions.get(session_id) if isinstance(session_id, str) else None
+        session = self._sessions.touch(session_id) if isinstance(session_id, str) else None
         if session is None:
             raise InvalidCredentialUpdate(_GONE)
         session.last_used = self._clock.now()
-        self._sessions.move_to_end(session.id)
         return session
 
     def expires_at(self, session: UpdateSession) -> float:
         return session.last_used + self.idle
 
     def end(self, session_id: str) -> None:
-        session = self._sessions.pop(session_id, None)
+        session = self._sessions.pop(session_id)
         if session is not None:
             del self._by_account[session.account_uuid]
 
     def _expire(self) -> None:
         now = self._clock.now()
-        while self._sessions:
-            oldest = next(iter(self._sessions.values()))
-            if now < oldest.last_used + self.idle:
+        while oldest := self._sessions.oldest(1):
+            _, session = oldest[0]
+            if now < session.last_used + self.idle:
                 break
-            self.end(oldest.id)
+            self.end(session.id)
