@@ -5,11 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.errors import InvalidValue
 from idmd.https.inputs import caller_of, idm_of, optional_string, read_object, string
 from idmd.https.routing import resource
-from idmd.idm.credentials.passwords import Secret
 from idmd.idm.unix import reads as unix
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
+from hermit_common.secret import Secret
 from idmd.clock import Clock
 from idmd.errors import (
     AccessDenied,
@@ -41,7 +42,7 @@ from idmd.idm.auth.login import (
 from idmd.idm.auth.revocation import end_sessions
 from idmd.idm.auth.softlock import Softlocks, unknown_key
 from idmd.idm.auth.tokens import TokenSigner, load_or_create_signing_key
-from idmd.idm.credentials.passwords import Hasher, Secret, generate_password
+from idmd.idm.credentials.passwords import Hasher, generate_password
 from idmd.idm.credentials.staging import GUARD
 from idmd.idm.credentials.updates import CredentialUpdates
 from idmd.idm.directory import accounts, lookup

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.clock import FakeClock
 from idmd.entry import Entry
@@ -26,7 +27,7 @@ from idmd.errors import (
 from idmd.idm import Caller, Idm
 from idmd.idm.auth.tokens import TokenClaims, new_session
 from idmd.idm.credentials import totp
-from idmd.idm.credentials.passwords import Secret, verify_password_sync
+from idmd.idm.credentials.passwords import verify_password_sync
 from idmd.server import builtin
 from idmd.server.identity import INTERNAL, account_identity
 from idmd.server.mods import Add, Set

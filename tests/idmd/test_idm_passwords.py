@@ -2,12 +2,12 @@
 
 import pytest
 
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.errors import InvalidValue
 from idmd.idm.credentials.passwords import (
     GENERATED_ALPHABET,
     Hasher,
-    Secret,
     generate_password,
     hash_password_sync,
     validate_password,

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.errors import NotFound, PasswordRejected
-from idmd.idm.credentials.passwords import Secret
 from idmd.idm.policy import badlist
 from idmd.idm.policy.password import PasswordContext, check_password, related_tokens, vet_password
 from idmd.server import QueryServer

@@ -32,13 +32,13 @@ import pytest
 import trio
 import trio.lowlevel
 
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.clock import FakeClock
 from idmd.errors import CredentialLocked, InvalidCredentials
 from idmd.https.app import build_app
 from idmd.idm import Idm
 from idmd.idm.auth.softlock import Softlocks, unknown_key
-from idmd.idm.credentials.passwords import Secret
 from tests.idmd.test_https_app import BASE_URL, assert_error, bearer, login, make_person
 from tests.integration.conftest import IdmdServer
 from tests.integration.test_server_login_credentials import _login

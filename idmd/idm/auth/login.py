@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from hermit_common.secret import Secret
 from idmd.clock import Clock
 from idmd.entry import Entry
 from idmd.errors import (
@@ -69,7 +70,7 @@ from idmd.idm.auth.tokens import (
     new_session,
 )
 from idmd.idm.credentials import totp
-from idmd.idm.credentials.passwords import Hasher, Secret, needs_upgrade
+from idmd.idm.credentials.passwords import Hasher, needs_upgrade
 from idmd.idm.directory import lookup
 from idmd.idm.directory.views import JSON
 from idmd.idm.policy.account import account_policy

@@ -40,10 +40,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hermit_common.lru import Lru
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.clock import Clock
 from idmd.errors import TokenExpired, TokenRevoked, Unauthenticated
-from idmd.idm.credentials.passwords import Secret
 from idmd.idm.records import decode_record, encode_record
 
 SIGNING_KEY_META = "token_signing_key"

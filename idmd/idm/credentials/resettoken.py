@@ -28,12 +28,12 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.clock import Clock
 from idmd.entry import Entry
 from idmd.errors import InvalidResetToken, InvalidValue
 from idmd.filter import eq
-from idmd.idm.credentials.passwords import Secret
 from idmd.idm.credentials.totp import BACKUP_ALPHABET
 from idmd.idm.records import decode_record, encode_record
 from idmd.server import ReadTxn, WriteTxn

@@ -35,6 +35,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.clock import Clock
 from idmd.entry import Entry
@@ -54,7 +55,7 @@ from idmd.idm.auth.login import Caller, account_valid_at
 from idmd.idm.auth.revocation import end_sessions
 from idmd.idm.auth.tokens import check_session
 from idmd.idm.credentials import resettoken, totp
-from idmd.idm.credentials.passwords import Hasher, Secret
+from idmd.idm.credentials.passwords import Hasher
 from idmd.idm.credentials.staging import (
     DEFAULT_TOTP_ALGORITHM,
     GUARD,

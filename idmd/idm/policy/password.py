@@ -40,10 +40,10 @@ from dataclasses import dataclass
 import trio
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import NotFound, PasswordRejected
-from idmd.idm.credentials.passwords import Secret
 from idmd.idm.policy import account as policy
 from idmd.idm.policy import badlist
 from idmd.server import QueryServer, ReadTxn
