@@ -48,6 +48,7 @@ from typing import Protocol
 
 import trio
 
+from hermit_common.secret import Secret
 from idmd.backup.format import COMPRESSIONS, Compression
 from idmd.backup.snapshot import BackupInfo
 from idmd.errors import AccessDenied, HermitError, InvalidRequest, Unavailable
@@ -64,7 +65,7 @@ _RECEIVE_CHUNK = 4096
 class AdminTarget(Protocol):
     """What the admin socket needs from the identity layer (``idmd.idm.Idm`` provides it)."""
 
-    async def recover_account(self, name: str) -> tuple[str, int]:
+    async def recover_account(self, name: str) -> tuple[Secret, int]:
         """The new password, and how many sessions and API tokens of the account ended."""
         ...
 
@@ -265,7 +266,7 @@ async def _run(
         password, ended = await target.recover_account(request.name)
         log.info("admin socket: recovered account %s, ended %d of its sessions",
                  request.name, ended)
-        return {"ok": True, "password": password, "sessions_ended": ended}
+        return {"ok": True, "password": password.reveal(), "sessions_ended": ended}
     # verify runs on the loop: a rare operator command, and the database is not thread-safe.
     return {"ok": True, "problems": target.verify()}
 

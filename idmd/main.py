@@ -167,7 +167,8 @@ def cmd_recover_account(cfg: ServerConfig, args: argparse.Namespace) -> int:
     try:
         reply = _ask_server(cfg, request)
     except AdminSocketUnavailable:
-        password, ended = _offline(cfg, lambda idm: trio.run(idm.recover_account, args.name))
+        secret, ended = _offline(cfg, lambda idm: trio.run(idm.recover_account, args.name))
+        password = secret.reveal()
     else:
         password = str(reply["password"])
         raw = reply.get("sessions_ended")

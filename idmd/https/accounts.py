@@ -184,7 +184,7 @@ def account_routes(kind: Kind) -> list[Route]:
                 caller, request.path_params["id"]
             )
             return JSONResponse(
-                {"changed": True, "password": str(password), "sessions_ended": ended}
+                {"changed": True, "password": password.reveal(), "sessions_ended": ended}
             )
 
         routes.append(resource(f"{prefix}/{{id}}/generate_password", POST=generate_password))

@@ -40,7 +40,7 @@ async def create(request: Request) -> JSONResponse:
         read_write=scope == "read_write",
         expires_at=expires_at,
     )
-    return JSONResponse({"changed": True, "token": str(token), "api_token": view})
+    return JSONResponse({"changed": True, "token": token.reveal(), "api_token": view})
 
 
 async def list_(request: Request) -> JSONResponse:

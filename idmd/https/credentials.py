@@ -54,7 +54,7 @@ async def create_reset_token(request: Request) -> JSONResponse:
     token, expires_at = _updates(request).create_reset_token(
         caller, request.path_params["id"], ttl
     )
-    return JSONResponse({"changed": True, "token": str(token), "expires_at": expires_at})
+    return JSONResponse({"changed": True, "token": token.reveal(), "expires_at": expires_at})
 
 
 async def begin_with_reset_token(request: Request) -> JSONResponse:
@@ -91,8 +91,8 @@ async def totp_begin(request: Request) -> JSONResponse:
     return JSONResponse(
         {
             "label": enrolment.label,
-            "secret": str(enrolment.secret),
-            "uri": str(enrolment.uri),
+            "secret": enrolment.secret.reveal(),
+            "uri": enrolment.uri.reveal(),
             "algorithm": enrolment.algorithm,
             "digits": enrolment.digits,
             "step": enrolment.step,
@@ -118,7 +118,7 @@ async def totp_remove(request: Request) -> JSONResponse:
 async def backup_codes(request: Request) -> JSONResponse:
     body = await read_object(request, allowed=("session",), required=("session",))
     codes, view = _updates(request).generate_backup_codes(body["session"])
-    return JSONResponse({"backup_codes": [str(code) for code in codes], "status": view})
+    return JSONResponse({"backup_codes": [code.reveal() for code in codes], "status": view})
 
 
 async def commit(request: Request) -> JSONResponse:

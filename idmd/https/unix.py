@@ -40,7 +40,7 @@ async def auth(request: Request) -> JSONResponse:
     )
     name = string(body, "name")
     password = Secret(string(body, "password"))
-    if len(password.encode("utf-8")) > limits.MAX_PASSWORD_BYTES:
+    if len(password.reveal().encode("utf-8")) > limits.MAX_PASSWORD_BYTES:
         raise InvalidValue(f"a password may have at most {limits.MAX_PASSWORD_BYTES} bytes")
     code = optional_string(body, "totp")
     if code is not None and len(code) > limits.MAX_TOTP_CODE_LEN:

@@ -282,7 +282,7 @@ class Idm:
         )
         return password, ended
 
-    async def recover_account(self, name: str) -> tuple[str, int]:
+    async def recover_account(self, name: str) -> tuple[Secret, int]:
         """Set a freshly generated password on account ``name`` (as the server); the password
         and how many sessions and API tokens of the account ended.
 
@@ -299,7 +299,7 @@ class Idm:
         with self.server.write() as txn:
             txn.modify(INTERNAL, entry.uuid, [Set("password", frozenset({phc}))])
             ended = end_sessions(txn, entry.uuid, now=self.clock.now(), api_tokens=True)
-        return str(password), ended
+        return password, ended
 
     async def unix_auth(
         self, caller: Caller, name: str, password: Secret, totp: Secret | None = None

@@ -13,6 +13,7 @@ import pytest
 import trio
 import trio.testing
 
+from hermit_common.secret import Secret
 from idmd.admin_socket import (
     AdminSocketUnavailable,
     RecoverAccount,
@@ -36,13 +37,13 @@ class FakeIdm:
         self.recovered: list[str] = []
         self.problems: list[str] = []
 
-    async def recover_account(self, name: str) -> tuple[str, int]:
+    async def recover_account(self, name: str) -> tuple[Secret, int]:
         if name == "boom":
             raise RuntimeError("a bug in the identity layer")
         if name != "alice":
             raise NotFound(f"no account {name}")
         self.recovered.append(name)
-        return "new-password-for-alice", 2
+        return Secret("new-password-for-alice"), 2
 
     def verify(self) -> list[str]:
         return self.problems

@@ -85,7 +85,7 @@ def source(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Path, str]]:
             ])
             pem = txn.get_meta(SIGNING_KEY_META)
         assert pem is not None
-        token = TokenSigner(pem, clock).issue(alice.uuid, record)
+        token = TokenSigner(pem, clock).issue(alice.uuid, record).reveal()
     finally:
         idm.close()
     yield db, str(token)

@@ -41,6 +41,7 @@ async def _create(
 
 async def _system_admin(idm: Idm, client: httpx.AsyncClient) -> dict[str, str]:
     password, _ = await idm.recover_account("admin")
+    password = password.reveal()
     return bearer(await login(client, "admin", password))
 
 
@@ -205,6 +206,7 @@ async def test_api_token__a_read_only_admin_session_lists_but_cannot_create(
 ) -> None:
     await _create(client, admin, "one")
     password, _ = await idm.recover_account("idm_admin")
+    password = password.reveal()
     read_only = bearer(await login(client, "idm_admin", password, read_only=True))
     listing = await client.get(SA, headers=read_only)
     assert listing.status_code == 200, listing.text

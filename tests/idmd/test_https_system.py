@@ -18,6 +18,7 @@ idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
 @pytest.fixture
 async def system_admin(idm: Any, client: httpx.AsyncClient) -> dict[str, str]:
     password, _ = await idm.recover_account("admin")
+    password = password.reveal()
     return bearer(await login(client, "admin", password))
 
 

@@ -71,7 +71,7 @@ def _add_totp(idm: Idm, uuid: str, label: str = "phone") -> TotpRecord:
 
 
 def _code(record: TotpRecord, clock: FakeClock, steps_back: int = 0) -> str:
-    return str(record.code_at(record.counter_at(clock.now()) - steps_back))
+    return record.code_at(record.counter_at(clock.now()) - steps_back).reveal()
 
 
 def _wrong(code: str) -> str:

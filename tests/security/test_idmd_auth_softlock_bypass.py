@@ -171,6 +171,7 @@ async def world(tmp_path: Path, clock: FakeClock) -> Any:
         transport = httpx.ASGITransport(build_app(idm), raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             password, _ = await idm.recover_account("idm_admin")
+            password = password.reveal()
             admin = bearer(await login(client, "idm_admin", password))
             for name in ("alice", "bob", "carol"):
                 await make_person(client, admin, name)

@@ -137,7 +137,7 @@ def subject_of(entry: Entry | None, txn: ReadTxn, name: str) -> AuthSubject:
 
 
 def spend_totp_code(
-    server: QueryServer, uuid: str, attr: str, code: str, now: float
+    server: QueryServer, uuid: str, attr: str, code: Secret, now: float
 ) -> float | None:
     """Accept ``code`` for one of the account's ``attr`` TOTPs (``totp``, ``unix_totp``) and
     store the step it used, in one write transaction: two logins racing with one code cannot
@@ -149,7 +149,7 @@ def spend_totp_code(
     with server.write() as txn:
         entry = txn.get(uuid)
         values = entry.get(attr) if entry is not None else frozenset()
-        found = totp.check_any(values, code, now)
+        found = totp.check_any(values, code.reveal(), now)
         if found is not None:
             old, updated = found
             txn.modify(INTERNAL, uuid, [Remove(attr, old), Add(attr, updated.encode())])
@@ -158,7 +158,7 @@ def spend_totp_code(
 
 
 async def upgrade_password_hash(
-    server: QueryServer, hasher: Hasher, uuid: str, attr: str, phc: str, password: str
+    server: QueryServer, hasher: Hasher, uuid: str, attr: str, phc: str, password: Secret
 ) -> None:
     """After ``password`` verified against ``phc`` (the account's ``attr``): replace a hash
     that ``needs_upgrade`` names (imported, or an older Argon2id cost) by Argon2id at today's
@@ -228,7 +228,7 @@ class Login:
         )
 
     async def step(
-        self, session_id: str | None, method: object, credential: str | None
+        self, session_id: str | None, method: object, credential: Secret | None
     ) -> StepResult:
         """One step; ``credential`` is what the body carries under the method's name.
 
@@ -267,7 +267,7 @@ class Login:
     # -- credentials -----------------------------------------------------------------------
 
     async def _check_credential(
-        self, check: StepCheck, credential: str
+        self, check: StepCheck, credential: Secret
     ) -> tuple[bool, float | None]:
         """Whether ``credential`` is right and, for a wrong TOTP code, until when the next try
         waits (``Softlocks.failed(wait_until=)``)."""
@@ -281,7 +281,7 @@ class Login:
             return wait is None, wait
         return self._use_backup_code(uuid, credential), None
 
-    async def _check_password(self, uuid: str | None, password: str) -> bool:
+    async def _check_password(self, uuid: str | None, password: Secret) -> bool:
         phc = None
         if uuid is not None:
             with self._server.read() as txn:
@@ -292,12 +292,12 @@ class Login:
             await upgrade_password_hash(self._server, self._hasher, uuid, "password", phc, password)
         return ok
 
-    def _use_backup_code(self, uuid: str, code: str) -> bool:
+    def _use_backup_code(self, uuid: str, code: Secret) -> bool:
         with self._server.write() as txn:
             entry = txn.get(uuid)
             if entry is None:
                 return False
-            used = totp.match_backup_code(entry.get("backup_code"), code)
+            used = totp.match_backup_code(entry.get("backup_code"), code.reveal())
             if used is None:
                 return False
             txn.modify(INTERNAL, uuid, [Remove("backup_code", used)])

@@ -140,7 +140,7 @@ class ResetTokens:
         """
         now = self._clock.now()
         token = generate()
-        normal = normalise(token)
+        normal = normalise(token.reveal())
         assert normal is not None  # Invariant: generate() makes well-formed tokens.
         record = ResetTokenRecord(digest(normal), now, now + ttl, issued_by)
         old = record_of(account)

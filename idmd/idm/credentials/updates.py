@@ -95,7 +95,7 @@ class PasswordVetter(Protocol):
         self,
         server: QueryServer,
         account_uuid: str,
-        password: str,
+        password: Secret,
         *,
         has_second_factor: bool | None = None,
     ) -> Awaitable[Secret]: ...
@@ -420,7 +420,7 @@ class CredentialUpdates:
         if not session.has_second_factor("totp", entry):
             raise InvalidRequest("backup codes stand in for a TOTP code: add a TOTP first")
         codes = totp.generate_backup_codes()
-        session.backup_codes = frozenset(totp.hash_backup_code(code) for code in codes)
+        session.backup_codes = frozenset(totp.hash_backup_code(code.reveal()) for code in codes)
         return codes, self.status(session_id)
 
     def commit(self, session_id: object) -> tuple[bool, int]:

@@ -159,11 +159,11 @@ def check_password(password: str, context: PasswordContext) -> None:
 async def vet_password(
     server: QueryServer,
     account_uuid: str,
-    password: str,
+    password: Secret,
     *,
     has_second_factor: bool | None = None,
 ) -> Secret:
-    """``password`` as a ``Secret`` if the policy lets ``account_uuid`` set it.
+    """``password`` itself if the policy lets ``account_uuid`` set it.
 
     ``has_second_factor=None`` means whether the account has a ``totp`` now.
 
@@ -177,5 +177,5 @@ async def vet_password(
         if has_second_factor is None:
             has_second_factor = bool(account.get("totp"))
         context = context_for(txn, account, has_second_factor=has_second_factor)
-    await trio.to_thread.run_sync(check_password, password, context)
-    return Secret(password)
+    await trio.to_thread.run_sync(check_password, password.reveal(), context)
+    return password
