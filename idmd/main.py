@@ -265,7 +265,7 @@ def _ask_server(
 ) -> dict[str, object]:
     """One request through the running server's admin socket; a refusal is ``CommandFailed``."""
     reply = admin_request(cfg.admin_socket_path, request, timeout=timeout)
-    if reply.get("ok") is not True:
+    if reply.get("status") != "ok":
         raise CommandFailed(f"the server refused: {reply.get('detail', reply.get('error'))}")
     return reply
 
