@@ -20,7 +20,7 @@ from idmd.errors import InvalidValue
 from idmd.https.inputs import caller_of, flag, idm_of, read_object, string
 from idmd.https.routing import resource
 from idmd.idm.auth.flow import Continue, Denied, Success
-from idmd.idm.auth.login import iso_time
+from idmd.idm.values import iso_time
 
 COOKIE = "hermit-auth"
 HEADER = "Hermit-Auth-Session"

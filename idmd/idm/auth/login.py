@@ -74,8 +74,7 @@ from idmd.idm.credentials.passwords import Hasher, needs_upgrade
 from idmd.idm.directory import lookup
 from idmd.idm.directory.views import JSON
 from idmd.idm.policy.account import account_policy
-from idmd.idm.values import iso_time as iso_time  # re-exported: idmd/https/auth.py
-from idmd.idm.values import time_to_epoch
+from idmd.idm.values import iso_time, time_to_epoch
 from idmd.server import QueryServer, ReadTxn
 from idmd.server.builtin import UUID_ANONYMOUS
 from idmd.server.identity import INTERNAL, Identity, account_identity
