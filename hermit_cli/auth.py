@@ -32,7 +32,7 @@ from typing import Protocol, TypeVar
 
 from hermit_cli.client import AuthAnswer, JsonObject
 from hermit_cli.errors import LoginError
-from hermit_cli.secret import Secret
+from hermit_common.secret import Secret
 
 # What ``AskCredential`` asks for when the server wants a second factor: a TOTP code or a
 # backup code, whichever the person has at hand.

@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from hermit_cli.errors import ApiError, TransportError, UsageError
-from hermit_cli.secret import Secret
+from hermit_common.secret import Secret
 
 JsonObject = dict[str, Any]
 

@@ -26,8 +26,8 @@ import httpx
 from hermit_cli.client import ApiClient, validate_url
 from hermit_cli.errors import NotLoggedIn, UsageError
 from hermit_cli.output import Output
-from hermit_cli.secret import Secret
 from hermit_cli.tokens import StoredToken, TokenStore
+from hermit_common.secret import Secret
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import TextIO
 
 from hermit_cli.auth import CODE
 from hermit_cli.errors import UsageError
-from hermit_cli.secret import Secret
+from hermit_common.secret import Secret
 
 GetPass = Callable[[str], str]
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from hermit_cli.secret import Secret
+from hermit_common.secret import Secret
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600

@@ -1,9 +1,10 @@
 """Argon2id PHC strings: how hermit hashes a password, on the server and on the host alike.
 
-idmd keeps these strings as password credentials (``idmd.idm.passwords``); hermit-unixd keeps
-one per user for offline logins, keyed by its host secret (``unixd.resolver.cache``). Both
-hash at the one cost below and verify at whatever cost a string carries, so raising the cost
-later keeps older hashes working (idmd re-hashes them at the next login: ``is_current``).
+idmd keeps these strings as password credentials (``idmd.idm.credentials.passwords``);
+hermit-unixd keeps one per user for offline logins, keyed by its host secret
+(``unixd.resolver.hostsecret``). Both hash at the one cost below and verify at whatever cost
+a string carries, so raising the cost later keeps older hashes working (idmd re-hashes them
+at the next login: ``is_current``).
 
 - The cost: RFC 9106's second recommended option scaled down to OWASP's minimum for a small
   server (m=19 MiB, t=2, p=1); a Raspberry Pi 4 hashes it in about 100 ms.

@@ -1,8 +1,8 @@
 """crypt(3) through libxcrypt: the one binding hermit has, for idmd's imported hashes.
 
 This module computes a crypt string and nothing else: which schemes are accepted, and what a
-match means, is decided by its caller (``idmd.idm.hashimport``). hermit-unixd no longer uses
-it: local passwords are pam_unix's (issue 9). It imports only the standard library.
+match means, is decided by its caller (``idmd.idm.credentials.hashimport``). hermit-unixd no longer
+uses it: local passwords are pam_unix's (issue 9). It imports only the standard library.
 
 Implementation: libxcrypt's ``crypt_rn`` through ctypes (Python's ``crypt`` module is
 deprecated by PEP 594 and gone in 3.13). ``crypt_rn`` is the re-entrant ``crypt_r`` with the

@@ -18,21 +18,23 @@ Rules:
 - ``backup`` writes the file as the server's user (its path is read by the server, so it must
   be absolute); the snapshot runs in a worker thread (``idmd.backup.service``).
 
-Wire format (version 1), frames as in ``hermit_common/framing.py``::
+Wire format (version 1), frames as in ``hermit_common/framing.py``, in the words of hermit-unixd's
+sockets (docs/protocol.md): every request carries ``"v": 1`` and an ``op``, every response a
+``status``::
 
-    {"version": 1, "op": "recover_account", "name": NAME}
-        → {"ok": true, "password": PASSWORD, "sessions_ended": N}
+    {"v": 1, "op": "recover_account", "name": NAME}
+        → {"status": "ok", "password": PASSWORD, "sessions_ended": N}
           (N: the account's sessions and API tokens the recovery ended)
-    {"version": 1, "op": "verify"}
-        → {"ok": true, "problems": [TEXT, ...]}
-    {"version": 1, "op": "backup", "path": ABSOLUTE_PATH,
+    {"v": 1, "op": "verify"}
+        → {"status": "ok", "problems": [TEXT, ...]}
+    {"v": 1, "op": "backup", "path": ABSOLUTE_PATH,
      "compression": "gzip" | "lzma" (optional), "replace": BOOL (optional, false)}
-        → {"ok": true, "path": PATH, "entries": N, "bytes": N, "compression": NAME,
+        → {"status": "ok", "path": PATH, "entries": N, "bytes": N, "compression": NAME,
            "created_at": TEXT}
     any failure
-        → {"ok": false, "error": CODE, "detail": TEXT}
+        → {"status": "error", "error": CODE, "detail": TEXT}
 
-``version`` may be left out (it means 1); another version is refused.
+A request without ``"v": 1`` is refused (``invalid_request``).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from hermit_common.framing import (
     decode_payload,
     encode_frame,
 )
+from hermit_common.secret import Secret
 from hermit_common.unixsocket import bind_unix_socket, peer_uid
 from idmd.backup.format import COMPRESSIONS, Compression
 from idmd.backup.snapshot import BackupInfo
@@ -72,7 +75,7 @@ _RECEIVE_CHUNK = 4096
 class AdminTarget(Protocol):
     """What the admin socket needs from the identity layer (``idmd.idm.Idm`` provides it)."""
 
-    async def recover_account(self, name: str) -> tuple[str, int]:
+    async def recover_account(self, name: str) -> tuple[Secret, int]:
         """The new password, and how many sessions and API tokens of the account ended."""
         ...
 
@@ -115,19 +118,21 @@ _MAX_PATH_LEN = 4096
 
 def parse_request(obj: Mapping[str, object]) -> Request:
     """Check a decoded request. Errors: ``InvalidRequest`` saying what is wrong."""
-    version = obj.get("version", PROTOCOL_VERSION)
-    if version != PROTOCOL_VERSION:
-        raise InvalidRequest(f"unsupported admin protocol version; this server speaks "
-                             f"{PROTOCOL_VERSION}")
+    version = obj.get("v")
+    if isinstance(version, bool) or version != PROTOCOL_VERSION:
+        raise InvalidRequest(
+            f'a request must carry "v": {PROTOCOL_VERSION} (this is admin protocol version '
+            f"{PROTOCOL_VERSION})"
+        )
     op = obj.get("op")
     if op == "recover_account":
-        _check_keys(obj, {"version", "op", "name"})
+        _check_keys(obj, {"v", "op", "name"})
         name = obj.get("name")
         if not isinstance(name, str) or not name or len(name) > MAX_TEXT_LEN:
             raise InvalidRequest("recover_account needs a 'name' string")
         return RecoverAccount(name)
     if op == "verify":
-        _check_keys(obj, {"version", "op"})
+        _check_keys(obj, {"v", "op"})
         return Verify()
     if op == "backup":
         return _parse_backup(obj)
@@ -135,7 +140,7 @@ def parse_request(obj: Mapping[str, object]) -> Request:
 
 
 def _parse_backup(obj: Mapping[str, object]) -> Backup:
-    _check_keys(obj, {"version", "op", "path", "compression", "replace"})
+    _check_keys(obj, {"v", "op", "path", "compression", "replace"})
     path = obj.get("path")
     if (
         not isinstance(path, str) or not path.startswith("/") or "\0" in path
@@ -158,7 +163,7 @@ def _check_keys(obj: Mapping[str, object], allowed: set[str]) -> None:
 
 
 def error_response(exc: HermitError) -> dict[str, object]:
-    return {"ok": False, "error": exc.code, "detail": exc.detail}
+    return {"status": "error", "error": exc.code, "detail": exc.detail}
 
 
 # --- server --------------------------------------------------------------------------------
@@ -265,7 +270,7 @@ async def _run(
             request.path, compression=request.compression, replace=request.replace
         )
         return {
-            "ok": True, "path": str(info.path), "entries": info.header.entries,
+            "status": "ok", "path": str(info.path), "entries": info.header.entries,
             "bytes": info.size, "compression": info.header.compression,
             "created_at": info.header.created_at,
         }
@@ -273,9 +278,9 @@ async def _run(
         password, ended = await target.recover_account(request.name)
         log.info("admin socket: recovered account %s, ended %d of its sessions",
                  request.name, ended)
-        return {"ok": True, "password": password, "sessions_ended": ended}
+        return {"status": "ok", "password": password.reveal(), "sessions_ended": ended}
     # verify runs on the loop: a rare operator command, and the database is not thread-safe.
-    return {"ok": True, "problems": target.verify()}
+    return {"status": "ok", "problems": target.verify()}
 
 
 async def _read_frame(stream: trio.SocketStream) -> bytes:
@@ -305,7 +310,7 @@ def admin_request(
             sock.connect(str(path))
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             raise AdminSocketUnavailable(f"no hermit-idmd listens on {path}") from exc
-        sock.sendall(encode_frame({"version": PROTOCOL_VERSION, **request},
+        sock.sendall(encode_frame({"v": PROTOCOL_VERSION, **request},
                                   MAX_ADMIN_FRAME_BYTES))
         frame = receive_frame(sock, FrameDecoder(MAX_ADMIN_FRAME_BYTES), _RECEIVE_CHUNK)
         if frame is None:

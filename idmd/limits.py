@@ -41,8 +41,8 @@ AUTH_SESSION_TTL_SECONDS = 300
 READ_WRITE_TOKEN_TTL_SECONDS = 60 * 60
 READ_ONLY_TOKEN_TTL_SECONDS = 8 * 60 * 60
 
-# Account policy defaults (idmd/idm/policy.py) when no group says otherwise: a session lasts a
-# working day; writes are allowed for the privilege window after a login or `hermit reauth`.
+# Account policy defaults (idmd/idm/policy/account.py) when no group says otherwise: a session
+# lasts a working day; writes are allowed for the privilege window after a login or `hermit reauth`.
 DEFAULT_SESSION_LIFETIME_SECONDS = 8 * 60 * 60
 DEFAULT_PRIVILEGE_LIFETIME_SECONDS = 15 * 60
 # What a policy may set: at least a minute, at most 30 days (session) / a day (privilege).
@@ -60,7 +60,7 @@ MAX_POLICY_PASSWORD_CHARS = 256
 # Words on the badlist (each at most MAX_TEXT_LEN); uploads are refused beyond this.
 MAX_BADLIST_WORDS = 100_000
 
-# Softlocks (idmd/idm/softlock.py): after each failure the credential waits 2^(n-1) seconds,
+# Softlocks (idmd/idm/auth/softlock.py): after each failure the credential waits 2^(n-1) seconds,
 # capped; at CREDENTIAL_LOCK_FAILURES consecutive failures (NIST SP 800-63B 5.2.2: no more
 # than 100) it locks for CREDENTIAL_LOCK_SECONDS. Counters held at once are bounded.
 SOFTLOCK_MAX_DELAY_SECONDS = 60
@@ -98,8 +98,8 @@ BACKUP_CODE_COUNT = 10
 MAX_TOTP_CODE_LEN = 16
 MAX_BACKUP_CODE_LEN = 64
 
-# Credential update sessions (idmd/idm/credupdate.py): one per account, gone after this idle
-# time; reset tokens live DEFAULT_RESET_TOKEN_TTL unless the admin says otherwise (at most a
+# Credential update sessions (idmd/idm/credentials/staging.py): one per account, gone after this
+# idle time; reset tokens live DEFAULT_RESET_TOKEN_TTL unless the admin says otherwise (at most a
 # week), and are single use.
 CREDENTIAL_UPDATE_IDLE_SECONDS = 15 * 60
 MAX_CREDENTIAL_UPDATE_SESSIONS = 10_000

@@ -168,7 +168,8 @@ def cmd_recover_account(cfg: ServerConfig, args: argparse.Namespace) -> int:
     try:
         reply = _ask_server(cfg, request)
     except AdminSocketUnavailable:
-        password, ended = _offline(cfg, lambda idm: trio.run(idm.recover_account, args.name))
+        secret, ended = _offline(cfg, lambda idm: trio.run(idm.recover_account, args.name))
+        password = secret.reveal()
     else:
         password = str(reply["password"])
         raw = reply.get("sessions_ended")
@@ -265,7 +266,7 @@ def _ask_server(
 ) -> dict[str, object]:
     """One request through the running server's admin socket; a refusal is ``CommandFailed``."""
     reply = admin_request(cfg.admin_socket_path, request, timeout=timeout)
-    if reply.get("ok") is not True:
+    if reply.get("status") != "ok":
         raise CommandFailed(f"the server refused: {reply.get('detail', reply.get('error'))}")
     return reply
 

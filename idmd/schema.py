@@ -65,7 +65,8 @@ ATTRIBUTES: dict[str, AttributeType] = {
         _a("password", Syntax.CREDENTIAL, secret=True),
         _a("unix_password", Syntax.CREDENTIAL, secret=True),
         _a("auth_session", Syntax.SESSION, multi=True, secret=True),
-        # Credentials beyond the password (idmd/idm/totp.py, credupdate.py, apitokens.py):
+        # Credentials beyond the password (idmd/idm/credentials/totp.py, credentials/staging.py,
+        # auth/apitokens.py):
         # TOTP records ({"id": label, ...}) on the primary and on the unix credential,
         # single-use backup codes (salted hashes), one pending reset token, API tokens.
         _a("totp", Syntax.SESSION, multi=True, secret=True),
@@ -73,12 +74,12 @@ ATTRIBUTES: dict[str, AttributeType] = {
         _a("backup_code", Syntax.CREDENTIAL, multi=True, secret=True),
         _a("reset_token", Syntax.SESSION, secret=True),
         _a("api_token", Syntax.SESSION, multi=True, secret=True),
-        # Account policy carried by a group (idmd/idm/policy.py); members get the strictest.
+        # Account policy carried by a group (idmd/idm/policy/account.py); members get the strictest.
         _a("policy_min_credential", Syntax.INAME),
         _a("policy_session_lifetime", Syntax.UINT32),
         _a("policy_privilege_lifetime", Syntax.UINT32),
         _a("policy_password_min_length", Syntax.UINT32),
-        # The password badlist (idmd/idm/badlist.py), on the one system_config entry.
+        # The password badlist (idmd/idm/policy/badlist.py), on the one system_config entry.
         _a("badlist_password", Syntax.UTF8, multi=True),
         _a("acp_receiver", Syntax.REFERENCE, EQ, multi=True),
         _a("acp_receiver_all", Syntax.BOOL),

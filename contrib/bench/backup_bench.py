@@ -35,7 +35,7 @@ from idmd.backup.format import Compression
 from idmd.backup.restore import restore_backup
 from idmd.backup.snapshot import make_backup
 from idmd.idm import Idm
-from idmd.idm.passwords import hash_password_sync
+from idmd.idm.credentials.passwords import hash_password_sync
 from idmd.server.identity import INTERNAL
 
 DOMAIN = "example.com"

@@ -156,7 +156,7 @@ async def measure(bench: Bench, logins: int) -> dict[str, float]:
 def measure_argon2_verify(count: int) -> float:
     """Bare Argon2id verifications/s at the server's cost, ``ARGON2_CONCURRENCY`` at once."""
     from idmd import limits
-    from idmd.idm.passwords import hash_password_sync, verify_password_sync
+    from idmd.idm.credentials.passwords import hash_password_sync, verify_password_sync
 
     phc = hash_password_sync("benchmark password")
     remaining = [count]

@@ -35,7 +35,7 @@ from hermit_cli.errors import HermitError, UsageError
 from hermit_cli.output import Output, clean
 from hermit_cli.parser import Subparsers, add_command, add_group
 from hermit_cli.prompt import read_new_password
-from hermit_cli.secret import Secret
+from hermit_common.secret import Secret
 
 Ask = Callable[[str], str]
 

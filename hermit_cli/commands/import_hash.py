@@ -14,7 +14,7 @@ import argparse
 from hermit_cli.context import Context
 from hermit_cli.errors import UsageError
 from hermit_cli.parser import Subparsers, add_command
-from hermit_cli.secret import Secret
+from hermit_common.secret import Secret
 
 KIND = "person"
 

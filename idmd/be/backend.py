@@ -21,11 +21,11 @@ Cache rules:
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Set
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
+from hermit_common.lru import Lru
 from idmd.be.files import make_private
 from idmd.be.idl import IDL
 from idmd.be.kv import KVConnection
@@ -124,8 +124,7 @@ class Backend(Generic[E]):
         self.path = path
         self.codec = codec
         self.spec = spec
-        self._cache: OrderedDict[int, E] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: Lru[int, E] = Lru(cache_size)
         self._cache_lock = threading.Lock()
         # Bumped at every commit: a reader whose snapshot predates the last commit must not put
         # what it decoded into the cache (it could be older than the committed entry).
@@ -150,20 +149,15 @@ class Backend(Generic[E]):
     # --- cache ----------------------------------------------------------------------------
     def cached(self, id: int) -> E | None:
         with self._cache_lock:
-            entry = self._cache.get(id)
-            if entry is not None:
-                self._cache.move_to_end(id)
-            return entry
+            return self._cache.touch(id)
 
     def remember(self, id: int, entry: E, generation: int) -> None:
         """Cache ``entry`` if it was read at ``generation`` and nothing committed since."""
         with self._cache_lock:
             if generation != self._generation:
                 return
-            self._cache[id] = entry
-            self._cache.move_to_end(id)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            self._cache.put(id, entry)
+            self._cache.trim()
 
     def publish(self, entries: Mapping[int, E | None]) -> None:
         """Show a commit's entries (None: deleted) to the cache; older readers stop caching."""
@@ -171,16 +165,14 @@ class Backend(Generic[E]):
             self._generation += 1
             for id, entry in entries.items():
                 if entry is None:
-                    self._cache.pop(id, None)
+                    self._cache.pop(id)
                 else:
-                    self._cache[id] = entry
-                    self._cache.move_to_end(id)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+                    self._cache.put(id, entry)
+            self._cache.trim()
 
     def cache_snapshot(self) -> dict[int, E]:
         with self._cache_lock:
-            return dict(self._cache)
+            return self._cache.snapshot()
 
     # --- transactions ---------------------------------------------------------------------
     def _reader_conn(self) -> KVConnection:

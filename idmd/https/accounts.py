@@ -1,7 +1,7 @@
 """``/v1/person`` and ``/v1/service_account``: the same routes over the two kinds of account.
 
 docs/api.md "People" and "Service accounts". Each handler reads and checks its body here, then
-calls one operation of ``idmd.idm.accounts`` inside one transaction as the caller.
+calls one operation of ``idmd.idm.directory.accounts`` inside one transaction as the caller.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from starlette.routing import Route
 from hermit_common.errors import InvalidValue
 from idmd.https.inputs import caller_of, idm_of, optional_string, read_object, string
 from idmd.https.routing import Handler, resource
-from idmd.idm import accounts
-from idmd.idm.accounts import CredentialAttr, Kind
-from idmd.idm.hashimport import validate_imported_hash
-from idmd.idm.passwords import validate_password
-from idmd.idm.sshkeys import make_key
+from idmd.idm.credentials.hashimport import validate_imported_hash
+from idmd.idm.credentials.passwords import validate_password
+from idmd.idm.directory import accounts
+from idmd.idm.directory.accounts import CredentialAttr, Kind
+from idmd.idm.directory.sshkeys import make_key
 from idmd.idm.values import (
     validate_gidnumber_type,
     validate_loginshell,
@@ -184,7 +184,7 @@ def account_routes(kind: Kind) -> list[Route]:
                 caller, request.path_params["id"]
             )
             return JSONResponse(
-                {"changed": True, "password": str(password), "sessions_ended": ended}
+                {"changed": True, "password": password.reveal(), "sessions_ended": ended}
             )
 
         routes.append(resource(f"{prefix}/{{id}}/generate_password", POST=generate_password))

@@ -1,7 +1,7 @@
 """``/v1/service_account/{id}/api_token``: creating, listing and destroying API tokens.
 
 docs/api.md "API tokens". Each handler checks its body here and calls ``Idm.create_api_token``
-or one operation of ``idmd.idm.apitokens`` as the caller. The token itself appears in exactly
+or one operation of ``idmd.idm.auth.apitokens`` as the caller. The token itself appears in exactly
 one answer, the creating ``POST``'s; it is never logged.
 """
 
@@ -14,7 +14,7 @@ from starlette.routing import Route
 from hermit_common.errors import InvalidValue
 from idmd.https.inputs import caller_of, idm_of, read_object, string
 from idmd.https.routing import resource
-from idmd.idm import apitokens
+from idmd.idm.auth import apitokens
 from idmd.idm.values import time_to_epoch, validate_time
 
 PREFIX = "/v1/service_account/{id}/api_token"
@@ -40,7 +40,7 @@ async def create(request: Request) -> JSONResponse:
         read_write=scope == "read_write",
         expires_at=expires_at,
     )
-    return JSONResponse({"changed": True, "token": str(token), "api_token": view})
+    return JSONResponse({"changed": True, "token": token.reveal(), "api_token": view})
 
 
 async def list_(request: Request) -> JSONResponse:

@@ -15,11 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from hermit_common.errors import InvalidValue
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.https.inputs import caller_of, flag, idm_of, read_object, string
 from idmd.https.routing import resource
-from idmd.idm.authsession import Continue, Denied, Success
-from idmd.idm.login import iso_time
+from idmd.idm.auth.flow import Continue, Denied, Success
+from idmd.idm.values import iso_time
 
 COOKIE = "hermit-auth"
 HEADER = "Hermit-Auth-Session"
@@ -67,10 +68,11 @@ async def step(request: Request) -> JSONResponse:
     method = string(body, "method")
     credential = None
     if method in _CREDENTIAL_BYTES and method in body:
-        credential = string(body, method)
+        value = string(body, method)
         most = _CREDENTIAL_BYTES[method]
-        if len(credential.encode("utf-8")) > most:
+        if len(value.encode("utf-8")) > most:
             raise InvalidValue(f"a {method} may have at most {most} bytes")
+        credential = Secret(value)
     session_id = request.headers.get(HEADER) or request.cookies.get(COOKIE)
     result = await idm_of(request).login.step(session_id, method, credential)
     outcome = result.outcome
@@ -78,7 +80,7 @@ async def step(request: Request) -> JSONResponse:
         return JSONResponse({"state": "continue", "methods": list(outcome.methods)})
     clear = {"Set-Cookie": _cookie("", clear=True)}
     if isinstance(outcome, Success) and result.token is not None:
-        return JSONResponse({"state": "success", "token": str(result.token)}, headers=clear)
+        return JSONResponse({"state": "success", "token": result.token.reveal()}, headers=clear)
     if isinstance(outcome, Success) and result.privileged_until is not None:
         return JSONResponse(
             {"state": "success", "privileged_until": iso_time(result.privileged_until)},

@@ -1,7 +1,7 @@
 """Credential update sessions and reset tokens over HTTP (docs/api.md "Credential updates").
 
 Each handler reads and checks its body, then calls one method of
-``Idm.credential_updates`` (``idmd.idm.credentials``).
+``Idm.credential_updates`` (``idmd.idm.credentials.updates``).
 
 Wire format: a session begins at ``POST /v1/person/{id}/credential/update`` (bearer) or
 ``POST /v1/credential/update/begin`` with a reset token (no bearer); every later call carries
@@ -20,10 +20,10 @@ from hermit_common.errors import InvalidValue
 from idmd import limits
 from idmd.https.inputs import caller_of, flag, idm_of, read_object, string
 from idmd.https.routing import Handler, resource
-from idmd.idm.credentials import CredentialUpdates
-from idmd.idm.credupdate import PasswordAttr
-from idmd.idm.passwords import validate_password
-from idmd.idm.totp import ALGORITHMS, Algorithm
+from idmd.idm.credentials.passwords import validate_password
+from idmd.idm.credentials.staging import PasswordAttr
+from idmd.idm.credentials.totp import ALGORITHMS, Algorithm
+from idmd.idm.credentials.updates import CredentialUpdates
 
 PREFIX = "/v1/credential/update"
 
@@ -54,7 +54,7 @@ async def create_reset_token(request: Request) -> JSONResponse:
     token, expires_at = _updates(request).create_reset_token(
         caller, request.path_params["id"], ttl
     )
-    return JSONResponse({"changed": True, "token": str(token), "expires_at": expires_at})
+    return JSONResponse({"changed": True, "token": token.reveal(), "expires_at": expires_at})
 
 
 async def begin_with_reset_token(request: Request) -> JSONResponse:
@@ -91,8 +91,8 @@ async def totp_begin(request: Request) -> JSONResponse:
     return JSONResponse(
         {
             "label": enrolment.label,
-            "secret": str(enrolment.secret),
-            "uri": str(enrolment.uri),
+            "secret": enrolment.secret.reveal(),
+            "uri": enrolment.uri.reveal(),
             "algorithm": enrolment.algorithm,
             "digits": enrolment.digits,
             "step": enrolment.step,
@@ -118,7 +118,7 @@ async def totp_remove(request: Request) -> JSONResponse:
 async def backup_codes(request: Request) -> JSONResponse:
     body = await read_object(request, allowed=("session",), required=("session",))
     codes, view = _updates(request).generate_backup_codes(body["session"])
-    return JSONResponse({"backup_codes": [str(code) for code in codes], "status": view})
+    return JSONResponse({"backup_codes": [code.reveal() for code in codes], "status": view})
 
 
 async def commit(request: Request) -> JSONResponse:

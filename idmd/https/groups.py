@@ -7,8 +7,8 @@ from starlette.responses import JSONResponse
 
 from idmd.https.inputs import caller_of, idm_of, read_object, string, string_list
 from idmd.https.routing import Handler, resource
-from idmd.idm import groups
-from idmd.idm.policy import POLICY_ATTRS, validate_policy_value
+from idmd.idm.directory import groups
+from idmd.idm.policy.account import POLICY_ATTRS, validate_policy_value
 from idmd.idm.values import validate_gidnumber_type, validate_text
 
 

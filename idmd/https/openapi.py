@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from idmd import limits
-from idmd.idm.credupdate import MAX_TOTP_LABEL_CHARS
-from idmd.idm.passwords import MIN_PASSWORD_CHARS
+from idmd.idm.credentials.passwords import MIN_PASSWORD_CHARS
+from idmd.idm.credentials.staging import MAX_TOTP_LABEL_CHARS
 
 JSON = dict[str, Any]
 

@@ -1,7 +1,7 @@
 """``/v1/system``: settings of the whole system; today the password badlist (docs/api.md
 "System").
 
-The handlers read and check their bodies here and call ``idmd.idm.badlist`` inside one
+The handlers read and check their bodies here and call ``idmd.idm.policy.badlist`` inside one
 transaction as the caller; the access profiles let only ``system_admins`` read or change the
 list. Words are sent and shown casefolded; adding a word that is there, or removing one that
 is not, changes nothing (``changed: false``).
@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 
 from idmd.https.inputs import caller_of, idm_of, read_object, string_list
 from idmd.https.routing import Handler, resource
-from idmd.idm import badlist
+from idmd.idm.policy import badlist
 
 
 async def show_badlist(request: Request) -> JSONResponse:

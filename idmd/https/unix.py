@@ -6,11 +6,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from hermit_common.errors import InvalidValue
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.https.inputs import caller_of, idm_of, optional_string, read_object, string
 from idmd.https.routing import resource
-from idmd.idm import unix
-from idmd.idm.passwords import Secret
+from idmd.idm.unix import reads as unix
 
 
 async def list_users(request: Request) -> JSONResponse:
@@ -40,7 +40,7 @@ async def auth(request: Request) -> JSONResponse:
     )
     name = string(body, "name")
     password = Secret(string(body, "password"))
-    if len(password.encode("utf-8")) > limits.MAX_PASSWORD_BYTES:
+    if len(password.reveal().encode("utf-8")) > limits.MAX_PASSWORD_BYTES:
         raise InvalidValue(f"a password may have at most {limits.MAX_PASSWORD_BYTES} bytes")
     code = optional_string(body, "totp")
     if code is not None and len(code) > limits.MAX_TOTP_CODE_LEN:

@@ -9,7 +9,8 @@ The process shell calls exactly ``Idm.open``, ``Idm.close``, ``Idm.recover_accou
 ``Idm.verify``; the https layer calls the rest.
 
 Rules:
-- Synchronous operations (``accounts``, ``groups``, ``unix``) run inside one transaction via
+- Synchronous operations (``directory.accounts``, ``directory.groups``,
+  ``unix.reads``) run inside one transaction via
   ``read``/``write``; nothing awaits while a transaction is open.
 - ``write`` refuses a read-only identity before opening the transaction (``ReadOnlySession``),
   so even a write that would change nothing is refused to a read-only token.
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
 from hermit_common.clock import Clock
+from hermit_common.secret import Secret
 from idmd.errors import (
     AccessDenied,
     AccountExpired,
@@ -28,10 +30,8 @@ from idmd.errors import (
     MfaRequired,
     NotFound,
 )
-from idmd.idm import accounts, apitokens, badlist, lookup, unix
-from idmd.idm.credentials import CredentialUpdates
-from idmd.idm.credupdate import GUARD
-from idmd.idm.login import (
+from idmd.idm.auth import apitokens
+from idmd.idm.auth.login import (
     Caller,
     Login,
     StepResult,
@@ -39,13 +39,18 @@ from idmd.idm.login import (
     spend_totp_code,
     upgrade_password_hash,
 )
-from idmd.idm.passwords import Hasher, Secret, generate_password
-from idmd.idm.pwpolicy import vet_password
-from idmd.idm.revocation import end_sessions
-from idmd.idm.softlock import Softlocks, unknown_key
-from idmd.idm.tokens import TokenSigner, load_or_create_signing_key
+from idmd.idm.auth.revocation import end_sessions
+from idmd.idm.auth.softlock import Softlocks, unknown_key
+from idmd.idm.auth.tokens import TokenSigner, load_or_create_signing_key
+from idmd.idm.credentials.passwords import Hasher, generate_password
+from idmd.idm.credentials.staging import GUARD
+from idmd.idm.credentials.updates import CredentialUpdates
+from idmd.idm.directory import accounts, lookup
+from idmd.idm.directory.views import JSON
+from idmd.idm.policy import badlist
+from idmd.idm.policy.password import vet_password
+from idmd.idm.unix import reads as unix_reads
 from idmd.idm.values import iso_time
-from idmd.idm.views import JSON
 from idmd.server import QueryServer, ReadTxn, WriteTxn
 from idmd.server.identity import INTERNAL, Identity
 from idmd.server.mods import Set
@@ -55,7 +60,7 @@ T = TypeVar("T")
 
 __all__ = ["Caller", "Idm", "StepResult"]
 
-# The softlock counters of the unix credential (``idmd.idm.softlock.CREDENTIALS``).
+# The softlock counters of the unix credential (``idmd.idm.auth.softlock.CREDENTIALS``).
 UNIX_PASSWORD = "unix_password"
 UNIX_TOTP = "unix_totp"
 # What every refused unix credential check answers, whatever the reason (docs/api.md).
@@ -72,15 +77,15 @@ class Idm:
         self.clock = clock
         with server.write() as txn:
             pem = load_or_create_signing_key(txn)
-            # The default password badlist, once per database (idmd/idm/badlist.py).
+            # The default password badlist, once per database (idmd/idm/policy/badlist.py).
             badlist.seed_default(txn)
         self.hasher = Hasher()
-        # The one set of failure counters every login path consults (idmd/idm/softlock.py).
+        # The one set of failure counters every login path consults (idmd/idm/auth/softlock.py).
         self.softlocks = Softlocks(clock)
         # One signer: logins' session tokens and service accounts' API tokens.
         self.signer = TokenSigner(pem, clock)
         self.login = Login(server, self.signer, self.hasher, clock, self.softlocks)
-        # Credential update sessions and reset tokens (idmd/idm/credentials.py).
+        # Credential update sessions and reset tokens (idmd/idm/credentials/updates.py).
         self.credential_updates = CredentialUpdates(
             server, self.hasher, clock, vet=vet_password, issuer=domain
         )
@@ -162,7 +167,7 @@ class Idm:
             )
         return self.softlocks.unlock(entry.uuid)
 
-    # -- API tokens of service accounts (idmd/idm/apitokens.py) ----------------------------
+    # -- API tokens of service accounts (idmd/idm/auth/apitokens.py) ----------------------------
 
     def create_api_token(
         self, caller: Caller, text: str, label: str, *, read_write: bool,
@@ -194,7 +199,7 @@ class Idm:
     ) -> int:
         """Hash ``password`` and store it in ``attr`` of the account ``text``.
 
-        With ``vet`` the password policy judges it first (idmd/idm/pwpolicy.py), once the
+        With ``vet`` the password policy judges it first (idmd/idm/policy/password.py), once the
         caller is known to be allowed to set it, so its answers tell nothing to anyone else;
         the second factor that counts is the one of that credential (``totp`` for
         ``password``, ``unix_totp`` for ``unix_password``). Generated passwords skip it.
@@ -277,7 +282,7 @@ class Idm:
         )
         return password, ended
 
-    async def recover_account(self, name: str) -> tuple[str, int]:
+    async def recover_account(self, name: str) -> tuple[Secret, int]:
         """Set a freshly generated password on account ``name`` (as the server); the password
         and how many sessions and API tokens of the account ended.
 
@@ -294,7 +299,7 @@ class Idm:
         with self.server.write() as txn:
             txn.modify(INTERNAL, entry.uuid, [Set("password", frozenset({phc}))])
             ended = end_sessions(txn, entry.uuid, now=self.clock.now(), api_tokens=True)
-        return str(password), ended
+        return password, ended
 
     async def unix_auth(
         self, caller: Caller, name: str, password: Secret, totp: Secret | None = None
@@ -324,8 +329,8 @@ class Idm:
         validity).
         """
         with self.server.read() as txn:
-            entry = lookup.find(txn, unix.ACCOUNT_CLASS, name)
-            if entry is not None and not unix.may_read_user(txn, caller.identity, entry):
+            entry = lookup.find(txn, unix_reads.ACCOUNT_CLASS, name)
+            if entry is not None and not unix_reads.may_read_user(txn, caller.identity, entry):
                 entry = None
         key = entry.uuid if entry is not None else unknown_key(name)
         if entry is not None and entry.get("unix_totp"):
@@ -350,7 +355,7 @@ class Idm:
             try:
                 if fresh is None:
                     raise NotFound("the account went away")
-                return unix.user_view_as(txn, caller.identity, fresh)
+                return unix_reads.user_view_as(txn, caller.identity, fresh)
             except NotFound:
                 # Deleted, or no longer readable by the caller, since the check began.
                 raise InvalidCredentials(WRONG_UNIX_CREDENTIALS) from None

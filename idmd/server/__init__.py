@@ -2,7 +2,8 @@
 
 Public surface (notes/storage_api.md): ``QueryServer``, ``ReadTxn``, ``WriteTxn``,
 ``WriteInProgress``; identities in ``identity``, modifications in ``mods``, the builtin
-entries' fixed uuids in ``builtin``; ``verify`` checks every stored invariant.
+entries' fixed uuids in ``builtin``; ``verify`` checks every stored invariant; ``profiles``
+is the cache of parsed access control profiles a server hands its transactions.
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ def builtin_entries() -> list[dict[str, list[str]]]:
              delete=True),
         # No member or memberof: anonymous is a unix reader, and memberof of a POSIX person
         # would list who is in system_admins. The unix views show POSIX groups from the
-        # stored memberships (idmd/idm/unix.py).
+        # stored memberships (idmd/idm/unix/reads.py).
         _acp(UUID_ACP_UNIX_READ, "acp_unix_read", UUID_UNIX_READ,
              {"or": [{"eq": ["class", "posix_account"]}, {"eq": ["class", "posix_group"]}]},
              search=_UNIX_READ),

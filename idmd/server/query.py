@@ -22,12 +22,12 @@ from contextlib import contextmanager
 
 from hermit_common.clock import Clock
 from idmd import schema
-from idmd.access import AccessProfile
 from idmd.be.backend import Backend, Codec
 from idmd.entry import Entry, decode_entry, encode_attrs
 from idmd.errors import Unavailable
 from idmd.limits import ENTRY_CACHE_SIZE
 from idmd.server import builtin
+from idmd.server.profiles import ProfileCache
 from idmd.server.txn import ReadTxn, WriteTxn
 from idmd.server.verify import verify_store
 
@@ -52,7 +52,7 @@ class QueryServer:
         self.domain = domain.lower()
         self.clock = clock
         self._lock_fd = lock_database(path)
-        self._profile_cache: tuple[AccessProfile, ...] | None = None
+        self._profiles = ProfileCache()
         try:
             self._backend = Backend(path, CODEC, schema.INDEXES, ENTRY_CACHE_SIZE)
             # A new database lacks every builtin entry; one made by an older hermit, those
@@ -78,7 +78,7 @@ class QueryServer:
     def read(self) -> Iterator[ReadTxn]:
         """A read transaction: a consistent view of the last commit."""
         with self._backend.read() as be:
-            yield ReadTxn(self, be)
+            yield ReadTxn(be, self.domain, self._profiles)
 
     @contextmanager
     def write(self) -> Iterator[WriteTxn]:
@@ -89,7 +89,7 @@ class QueryServer:
         be = self._backend.begin_write()
         if be is None:
             raise WriteInProgress("a write transaction is already open")
-        txn = WriteTxn(self, be)
+        txn = WriteTxn(be, self.domain, self._profiles)
         try:
             yield txn
         except BaseException:
@@ -97,18 +97,12 @@ class QueryServer:
             raise
         be.commit()
         if txn.profiles_changed:
-            self._profile_cache = None
+            self._profiles.clear()
 
     def verify(self) -> list[str]:
         """Check every invariant of the stored database; [] when all hold."""
         with self._backend.read() as be:
             return verify_store(be, self._backend.cache_snapshot(), self.domain)
-
-    def _profiles(self, txn: ReadTxn) -> tuple[AccessProfile, ...]:
-        """The parsed access control profiles, cached between commits that change none."""
-        if self._profile_cache is None:
-            self._profile_cache = txn._load_profiles()
-        return self._profile_cache
 
 
 def lock_database(path: str) -> int:

@@ -14,7 +14,6 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence, Set
-from typing import TYPE_CHECKING
 
 from idmd import access, schema
 from idmd.access import AccessProfile, Actor
@@ -33,17 +32,18 @@ from idmd.server.builtin import (
 from idmd.server.identity import Identity
 from idmd.server.mods import Add, Mod, Purge, Remove
 from idmd.server.mods import Set as SetMod
-
-if TYPE_CHECKING:
-    from idmd.server.query import QueryServer
+from idmd.server.profiles import ProfileCache
 
 _ACP_CLASS = "access_control_profile"
 
 
 class ReadTxn:
-    def __init__(self, qs: QueryServer, be: BackendRead[Entry]) -> None:
-        self._qs = qs
+    def __init__(self, be: BackendRead[Entry], domain: str, profiles: ProfileCache) -> None:
+        """A transaction over ``be`` for the server of ``domain`` (plugins compute spns with
+        it); ``profiles`` is the server's cache of the parsed access control profiles."""
         self._be = be
+        self.domain = domain
+        self._profile_cache = profiles
         # Per transaction: each acting account and the profiles that apply to it (a unix view
         # runs one search per group; resolving the actor once keeps each of them cheap).
         self._actors: dict[str, tuple[Actor, list[AccessProfile]]] = {}
@@ -218,7 +218,7 @@ class ReadTxn:
         return known
 
     def _profiles(self) -> tuple[AccessProfile, ...]:
-        return self._qs._profiles(self)
+        return self._profile_cache.get(self._load_profiles)
 
     def _load_profiles(self) -> tuple[AccessProfile, ...]:
         return tuple(
@@ -231,8 +231,8 @@ class WriteTxn(ReadTxn):
 
     _be: BackendWrite[Entry]
 
-    def __init__(self, qs: QueryServer, be: BackendWrite[Entry]) -> None:
-        super().__init__(qs, be)
+    def __init__(self, be: BackendWrite[Entry], domain: str, profiles: ProfileCache) -> None:
+        super().__init__(be, domain, profiles)
         # Set when an access control profile changed: the profile cache is then bypassed here
         # and dropped at commit.
         self.profiles_changed = False
@@ -352,7 +352,7 @@ class _Context:
 
     def __init__(self, txn: WriteTxn, actor: Actor | None, touched: frozenset[str]) -> None:
         self._txn = txn
-        self.domain = txn._qs.domain
+        self.domain = txn.domain
         self.internal = actor is None
         self.actor_uuid = actor.uuid if actor is not None else None
         self.actor_groups = actor.groups if actor is not None else frozenset()

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from hermit_cli.main import run
-from hermit_cli.secret import Secret
 from hermit_cli.tokens import TokenStore
+from hermit_common.secret import Secret
 
 URL = "https://idm.test:8443"
 NOW = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)

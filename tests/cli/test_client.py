@@ -10,7 +10,7 @@ import pytest
 
 from hermit_cli.client import ApiClient, make_ssl_context, validate_url
 from hermit_cli.errors import ApiError, TransportError, UsageError
-from hermit_cli.secret import Secret
+from hermit_common.secret import Secret
 from tests.cli.conftest import URL, ScriptedServer
 
 

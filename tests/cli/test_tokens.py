@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hermit_cli.secret import Secret
 from hermit_cli.tokens import TokenStore, default_root
+from hermit_common.secret import Secret
 
 URL_A = "https://a.test:8443"
 URL_B = "https://b.test:8443"

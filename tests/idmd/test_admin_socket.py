@@ -15,6 +15,7 @@ import trio.testing
 
 from hermit_common.errors import InvalidRequest
 from hermit_common.framing import FrameDecoder, decode_payload, encode_frame
+from hermit_common.secret import Secret
 from idmd.admin_socket import (
     AdminSocketUnavailable,
     RecoverAccount,
@@ -37,13 +38,13 @@ class FakeIdm:
         self.recovered: list[str] = []
         self.problems: list[str] = []
 
-    async def recover_account(self, name: str) -> tuple[str, int]:
+    async def recover_account(self, name: str) -> tuple[Secret, int]:
         if name == "boom":
             raise RuntimeError("a bug in the identity layer")
         if name != "alice":
             raise NotFound(f"no account {name}")
         self.recovered.append(name)
-        return "new-password-for-alice", 2
+        return Secret("new-password-for-alice"), 2
 
     def verify(self) -> list[str]:
         return self.problems
@@ -90,14 +91,14 @@ async def test_admin_socket__recover_account_returns_the_password(
     server: FakeIdm, sock_path: Path
 ) -> None:
     reply = await request(sock_path, {"op": "recover_account", "name": "alice"})
-    assert reply == {"ok": True, "password": "new-password-for-alice", "sessions_ended": 2}
+    assert reply == {"status": "ok", "password": "new-password-for-alice", "sessions_ended": 2}
     assert server.recovered == ["alice"]
 
 
 async def test_admin_socket__verify_returns_the_problems(server: FakeIdm, sock_path: Path) -> None:
     server.problems = ["index name: alice missing"]
     reply = await request(sock_path, {"op": "verify"})
-    assert reply == {"ok": True, "problems": ["index name: alice missing"]}
+    assert reply == {"status": "ok", "problems": ["index name: alice missing"]}
 
 
 async def test_admin_socket__socket_file_is_0600(server: FakeIdm, sock_path: Path) -> None:
@@ -110,27 +111,27 @@ async def test_admin_socket__hermit_error_becomes_its_wire_code(
     server: FakeIdm, sock_path: Path
 ) -> None:
     reply = await request(sock_path, {"op": "recover_account", "name": "bob"})
-    assert reply == {"ok": False, "error": "not_found", "detail": "no account bob"}
+    assert reply == {"status": "error", "error": "not_found", "detail": "no account bob"}
 
 
 async def test_admin_socket__a_bug_is_an_internal_error_and_the_server_goes_on(
     server: FakeIdm, sock_path: Path
 ) -> None:
     reply = await request(sock_path, {"op": "recover_account", "name": "boom"})
-    assert reply["ok"] is False
+    assert reply["status"] == "error"
     assert reply["error"] == "internal_error"
     assert "a bug" not in str(reply["detail"])
     again = await request(sock_path, {"op": "recover_account", "name": "alice"})
-    assert again["ok"] is True
+    assert again["status"] == "ok"
 
 
 async def test_admin_socket__oversized_header_gets_an_error_frame(
     server: FakeIdm, sock_path: Path
 ) -> None:
     reply = await raw_exchange(sock_path, struct.pack(">I", MAX_ADMIN_FRAME_BYTES + 1))
-    assert reply["ok"] is False
+    assert reply["status"] == "error"
     assert reply["error"] == "protocol_error"
-    assert (await request(sock_path, {"op": "verify"}))["ok"] is True
+    assert (await request(sock_path, {"op": "verify"}))["status"] == "ok"
 
 
 @pytest.mark.parametrize(
@@ -138,15 +139,15 @@ async def test_admin_socket__oversized_header_gets_an_error_frame(
     [
         (b"\x00\x00\x00\x03{x}", "protocol_error"),
         (b"\x00\x00\x00\x02[]", "protocol_error"),
-        (encode_frame({"op": "drop_database"}, 64), "invalid_request"),
-        (encode_frame({"op": "verify", "version": 2}, 64), "invalid_request"),
+        (encode_frame({"v": 1, "op": "drop_database"}, 64), "invalid_request"),
+        (encode_frame({"v": 2, "op": "verify"}, 64), "invalid_request"),
     ],
 )
 async def test_admin_socket__malformed_request_gets_an_error_frame(
     server: FakeIdm, sock_path: Path, data: bytes, code: str
 ) -> None:
     reply = await raw_exchange(sock_path, data)
-    assert (reply["ok"], reply["error"]) == (False, code)
+    assert (reply["status"], reply["error"]) == ("error", code)
 
 
 async def test_admin_socket__eof_before_a_request_gets_an_error_frame(
@@ -181,7 +182,7 @@ async def test_admin_socket__refuses_a_peer_uid_not_allowed(
         )
     )
     reply = await request(sock_path, {"op": "recover_account", "name": "alice"})
-    assert (reply["ok"], reply["error"]) == (False, "access_denied")
+    assert (reply["status"], reply["error"]) == ("error", "access_denied")
     assert idm.recovered == []
     nursery.cancel_scope.cancel()
 
@@ -217,8 +218,8 @@ def test_admin_request__no_server_is_unavailable(sock_path: Path) -> None:
 @pytest.mark.parametrize(
     ("obj", "expected"),
     [
-        ({"op": "recover_account", "name": "alice"}, RecoverAccount("alice")),
-        ({"version": 1, "op": "verify"}, Verify()),
+        ({"v": 1, "op": "recover_account", "name": "alice"}, RecoverAccount("alice")),
+        ({"v": 1, "op": "verify"}, Verify()),
     ],
 )
 def test_parse_request__accepts(obj: dict[str, object], expected: object) -> None:
@@ -228,13 +229,16 @@ def test_parse_request__accepts(obj: dict[str, object], expected: object) -> Non
 @pytest.mark.parametrize(
     ("obj", "message"),
     [
-        ({"op": "recover_account"}, "needs a 'name'"),
-        ({"op": "recover_account", "name": 3}, "needs a 'name'"),
-        ({"op": "recover_account", "name": "x" * 300}, "needs a 'name'"),
-        ({"op": "recover_account", "name": "a", "force": True}, "unknown key 'force'"),
-        ({"op": "verify", "name": "a"}, "unknown key 'name'"),
-        ({}, "unknown op"),
-        ({"op": "verify", "version": "1"}, "version"),
+        ({"v": 1, "op": "recover_account"}, "needs a 'name'"),
+        ({"v": 1, "op": "recover_account", "name": 3}, "needs a 'name'"),
+        ({"v": 1, "op": "recover_account", "name": "x" * 300}, "needs a 'name'"),
+        ({"v": 1, "op": "recover_account", "name": "a", "force": True}, "unknown key 'force'"),
+        ({"v": 1, "op": "verify", "name": "a"}, "unknown key 'name'"),
+        ({"v": 1}, "unknown op"),
+        ({"v": "1", "op": "verify"}, '"v": 1'),
+        ({"op": "verify"}, '"v": 1'),
+        ({"v": True, "op": "verify"}, '"v": 1'),
+        ({"v": 1, "version": 1, "op": "verify"}, "unknown key 'version'"),
     ],
 )
 def test_parse_request__refuses(obj: dict[str, object], message: str) -> None:

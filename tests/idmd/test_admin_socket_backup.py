@@ -70,7 +70,7 @@ async def test_admin_socket__backup_writes_a_checked_file(
     reply = await ask(socket_path, {"op": "backup", "path": str(dest), "compression": "lzma"})
     entries, compression = await trio.to_thread.run_sync(header_of, dest)
     assert reply == {
-        "ok": True, "path": str(dest), "entries": entries, "bytes": dest.stat().st_size,
+        "status": "ok", "path": str(dest), "entries": entries, "bytes": dest.stat().st_size,
         "compression": "lzma", "created_at": "2027-01-15T08:00:00Z",
     }
     assert compression == "lzma"
@@ -90,7 +90,7 @@ async def test_admin_socket__backup_refusal_is_its_wire_code(
     (tmp_path / "link.hbk").symlink_to(tmp_path / "elsewhere")
     reply = await ask(socket_path, {"op": "backup", "path": str(tmp_path / "link.hbk")})
     assert reply == {
-        "ok": False, "error": "backup_refused",
+        "status": "error", "error": "backup_refused",
         "detail": f"{tmp_path / 'link.hbk'} is a symbolic link; refusing to write through it",
     }
 
@@ -101,7 +101,7 @@ async def test_admin_socket__backup_into_a_missing_directory_is_refused(
     dest = tmp_path / "nope" / "b.hbk"
     reply = await ask(socket_path, {"op": "backup", "path": str(dest)})
     assert reply == {
-        "ok": False, "error": "backup_refused", "detail": f"{dest.parent} is not a directory"
+        "status": "error", "error": "backup_refused", "detail": f"{dest.parent} is not a directory"
     }
     assert not dest.parent.exists()
 
@@ -115,7 +115,7 @@ async def test_admin_socket__backup_of_an_unreadable_database_fails_in_one_line(
     out = tmp_path / "out"
     out.mkdir()
     reply = await ask(path, {"op": "backup", "path": str(out / "b.hbk")})
-    assert reply["ok"] is False
+    assert reply["status"] == "error"
     assert reply["error"] == "backup_failed"
     assert reply["detail"] == f"cannot read {gone}: unable to open database file"
     assert list(out.iterdir()) == []
@@ -128,28 +128,34 @@ async def test_admin_socket__backup_without_a_service_is_unavailable(
 ) -> None:
     path = await serve_backups(tmp_path / "admin.sock", None, nursery)
     reply = await ask(path, {"op": "backup", "path": str(tmp_path / "b.hbk")})
-    assert reply == {"ok": False, "error": "unavailable", "detail": "this server makes no backups"}
+    assert reply == {
+        "status": "error", "error": "unavailable", "detail": "this server makes no backups"
+    }
     nursery.cancel_scope.cancel()
 
 
 def test_parse_request__accepts_backup() -> None:
-    assert parse_request({"op": "backup", "path": "/b.hbk"}) == Backup(Path("/b.hbk"), None, False)
+    assert parse_request({"v": 1, "op": "backup", "path": "/b.hbk"}) == Backup(
+        Path("/b.hbk"), None, False
+    )
     assert parse_request(
-        {"op": "backup", "path": "/b.hbk", "compression": "lzma", "replace": True}
+        {"v": 1, "op": "backup", "path": "/b.hbk", "compression": "lzma", "replace": True}
     ) == Backup(Path("/b.hbk"), "lzma", True)
 
 
 @pytest.mark.parametrize(
     ("obj", "message"),
     [
-        ({"op": "backup"}, "needs an absolute 'path'"),
-        ({"op": "backup", "path": "relative.hbk"}, "needs an absolute 'path'"),
-        ({"op": "backup", "path": "/a\0b"}, "needs an absolute 'path'"),
-        ({"op": "backup", "path": "/" + "x" * 5000}, "needs an absolute 'path'"),
-        ({"op": "backup", "path": 7}, "needs an absolute 'path'"),
-        ({"op": "backup", "path": "/b", "compression": "zstd"}, "must be one of gzip, lzma"),
-        ({"op": "backup", "path": "/b", "replace": "yes"}, "'replace' must be true or false"),
-        ({"op": "backup", "path": "/b", "mode": "0644"}, "unknown key 'mode'"),
+        ({"v": 1, "op": "backup"}, "needs an absolute 'path'"),
+        ({"v": 1, "op": "backup", "path": "relative.hbk"}, "needs an absolute 'path'"),
+        ({"v": 1, "op": "backup", "path": "/a\0b"}, "needs an absolute 'path'"),
+        ({"v": 1, "op": "backup", "path": "/" + "x" * 5000}, "needs an absolute 'path'"),
+        ({"v": 1, "op": "backup", "path": 7}, "needs an absolute 'path'"),
+        ({"v": 1, "op": "backup", "path": "/b", "compression": "zstd"},
+         "must be one of gzip, lzma"),
+        ({"v": 1, "op": "backup", "path": "/b", "replace": "yes"},
+         "'replace' must be true or false"),
+        ({"v": 1, "op": "backup", "path": "/b", "mode": "0644"}, "unknown key 'mode'"),
     ],
 )
 def test_parse_request__refuses_backup(obj: dict[str, object], message: str) -> None:

@@ -26,9 +26,10 @@ from idmd.backup.format import (
 from idmd.backup.restore import restore_backup
 from idmd.backup.snapshot import make_backup
 from idmd.be.kv import NAMESPACES
-from idmd.idm import Idm, totp
-from idmd.idm.passwords import hash_password_sync
-from idmd.idm.tokens import SIGNING_KEY_META, TokenSigner, new_session
+from idmd.idm import Idm
+from idmd.idm.auth.tokens import SIGNING_KEY_META, TokenSigner, new_session
+from idmd.idm.credentials import totp
+from idmd.idm.credentials.passwords import hash_password_sync
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Set
@@ -84,7 +85,7 @@ def source(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Path, str]]:
             ])
             pem = txn.get_meta(SIGNING_KEY_META)
         assert pem is not None
-        token = TokenSigner(pem, clock).issue(alice.uuid, record)
+        token = TokenSigner(pem, clock).issue(alice.uuid, record).reveal()
     finally:
         idm.close()
     yield db, str(token)

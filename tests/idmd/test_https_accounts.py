@@ -463,7 +463,7 @@ async def test_person_password__imported_hash_logs_in_and_is_upgraded(
     import base64
     import hashlib
 
-    from idmd.idm.passwords import needs_upgrade
+    from idmd.idm.credentials.passwords import needs_upgrade
 
     await make_person(client, admin, "alice")
     salt = b"imported-salt"

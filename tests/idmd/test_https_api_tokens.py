@@ -11,8 +11,8 @@ import pytest
 from hermit_common.clock import FakeClock
 from idmd import limits
 from idmd.idm import Idm
-from idmd.idm.apitokens import NO_EXPIRY, ApiTokenRecord
-from idmd.idm.tokens import SessionRecord
+from idmd.idm.auth.apitokens import NO_EXPIRY, ApiTokenRecord
+from idmd.idm.auth.tokens import SessionRecord
 from tests.idmd import test_https_app as fixtures
 from tests.idmd.test_https_app import assert_error, bearer, login, make_person
 
@@ -41,6 +41,7 @@ async def _create(
 
 async def _system_admin(idm: Idm, client: httpx.AsyncClient) -> dict[str, str]:
     password, _ = await idm.recover_account("admin")
+    password = password.reveal()
     return bearer(await login(client, "admin", password))
 
 
@@ -205,6 +206,7 @@ async def test_api_token__a_read_only_admin_session_lists_but_cannot_create(
 ) -> None:
     await _create(client, admin, "one")
     password, _ = await idm.recover_account("idm_admin")
+    password = password.reveal()
     read_only = bearer(await login(client, "idm_admin", password, read_only=True))
     listing = await client.get(SA, headers=read_only)
     assert listing.status_code == 200, listing.text

@@ -63,6 +63,7 @@ def bearer(token: str) -> dict[str, str]:
 async def admin(idm: Idm, client: httpx.AsyncClient) -> dict[str, str]:
     """Headers of an idm_admin session (manages people, groups, POSIX, service accounts)."""
     password, _ = await idm.recover_account("idm_admin")
+    password = password.reveal()
     return bearer(await login(client, "idm_admin", password))
 
 

@@ -190,6 +190,7 @@ async def test_group__person_cannot_manage_groups(
 @pytest.fixture
 async def system_admin(idm: Any, client: httpx.AsyncClient) -> dict[str, str]:
     password, _ = await idm.recover_account("admin")
+    password = password.reveal()
     return bearer(await login(client, "admin", password))
 
 

@@ -64,6 +64,7 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Idm,
 
     async def prepare() -> dict[str, str]:
         password, _ = await target.recover_account("idm_admin")
+        password = password.reveal()
         transport = httpx.ASGITransport(build_app(target), raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
             headers = bearer(await login(c, "idm_admin", password))

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from idmd import limits
-from idmd.idm.badlist import default_words
+from idmd.idm.policy.badlist import default_words
 from tests.idmd import test_https_app as fixtures
 from tests.idmd.test_https_app import assert_error, bearer, login, make_person
 
@@ -18,6 +18,7 @@ idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
 @pytest.fixture
 async def system_admin(idm: Any, client: httpx.AsyncClient) -> dict[str, str]:
     password, _ = await idm.recover_account("admin")
+    password = password.reveal()
     return bearer(await login(client, "admin", password))
 
 

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from hermit_common.clock import FakeClock
 from idmd import limits
 from idmd.idm import Idm
-from idmd.idm.passwords import needs_upgrade
-from idmd.idm.totp import TotpRecord, new_record
+from idmd.idm.credentials.passwords import needs_upgrade
+from idmd.idm.credentials.totp import TotpRecord, new_record
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Add, Set
 from tests.idmd import test_https_app as fixtures
@@ -202,7 +202,7 @@ async def test_unix_auth__totp_account_needs_code_then_both_right(
     anon.pop("X-Key")
     record = _enrol_unix_totp(idm, "alice")
     assert_error(await _auth(client, anon, UNIX_PASSWORD), 403, "mfa_required")
-    code = record.code_at(record.counter_at(clock.now()))
+    code = record.code_at(record.counter_at(clock.now())).reveal()
     ok = await _auth(client, anon, UNIX_PASSWORD, code)
     assert ok.status_code == 200, ok.text
     assert ok.json()["user"]["unix_mfa"] is True
@@ -217,18 +217,18 @@ async def test_unix_auth__wrong_code_fails_without_trying_the_password(
     anon = await _setup(client, admin)
     anon.pop("X-Key")
     record = _enrol_unix_totp(idm, "alice")
-    wrong = str((int(record.code_at(record.counter_at(clock.now()))) + 1) % 10**6).zfill(6)
+    wrong = str((int(record.code_at(record.counter_at(clock.now())).reveal()) + 1) % 10**6).zfill(6)
     assert_error(await _auth(client, anon, "wrong password", wrong), 401, "invalid_credentials")
     uuid = _uuid(idm, "alice")
     assert idm.softlocks.failures(uuid, "unix_totp") == 1
     assert idm.softlocks.failures(uuid, "unix_password") == 0
     # The wrong code waits for the next step: even the right pair is refused until then.
-    code = record.code_at(record.counter_at(clock.now()))
+    code = record.code_at(record.counter_at(clock.now())).reveal()
     locked = await _auth(client, anon, UNIX_PASSWORD, code)
     assert_error(locked, 429, "credential_locked")
     assert int(locked.headers["Retry-After"]) <= STEP
     clock.advance(STEP - clock.now() % STEP)
-    code = record.code_at(record.counter_at(clock.now()))
+    code = record.code_at(record.counter_at(clock.now())).reveal()
     assert (await _auth(client, anon, UNIX_PASSWORD, code)).status_code == 200
 
 
@@ -238,7 +238,7 @@ async def test_unix_auth__a_code_is_never_accepted_twice(
     anon = await _setup(client, admin)
     anon.pop("X-Key")
     record = _enrol_unix_totp(idm, "alice")
-    code = record.code_at(record.counter_at(clock.now()))
+    code = record.code_at(record.counter_at(clock.now())).reveal()
     assert (await _auth(client, anon, UNIX_PASSWORD, code)).status_code == 200
     assert_error(await _auth(client, anon, UNIX_PASSWORD, code), 401, "invalid_credentials")
 
@@ -250,7 +250,7 @@ async def test_unix_auth__a_code_is_spent_even_when_the_password_is_wrong(
     anon.pop("X-Key")
     record = _enrol_unix_totp(idm, "alice")
     clock.advance(STEP - clock.now() % STEP)  # the start of a step
-    code = record.code_at(record.counter_at(clock.now()))
+    code = record.code_at(record.counter_at(clock.now())).reveal()
     assert_error(await _auth(client, anon, "wrong password", code), 401, "invalid_credentials")
     clock.advance(2)  # past the password's first delay (1 s), inside the same step
     replay = await _auth(client, anon, UNIX_PASSWORD, code)
@@ -354,13 +354,13 @@ async def test_unix_auth__a_right_code_with_a_wrong_password_frees_the_code(
     anon.pop("X-Key")
     record = _enrol_unix_totp(idm, "alice")
     clock.advance(STEP - clock.now() % STEP)
-    wrong = str((int(record.code_at(record.counter_at(clock.now()))) + 1) % 10**6).zfill(6)
+    wrong = str((int(record.code_at(record.counter_at(clock.now())).reveal()) + 1) % 10**6).zfill(6)
     assert_error(await _auth(client, anon, UNIX_PASSWORD, wrong), 401, "invalid_credentials")
     clock.advance(STEP)  # the wrong code's wait: until the next step
-    code = record.code_at(record.counter_at(clock.now()))
+    code = record.code_at(record.counter_at(clock.now())).reveal()
     assert_error(await _auth(client, anon, "wrong password", code), 401, "invalid_credentials")
     # The code counter ended with the right code: only the password's own delay remains.
     assert idm.softlocks.failures(_uuid(idm, "alice"), "unix_totp") == 0
     clock.advance(STEP)
-    code = record.code_at(record.counter_at(clock.now()))
+    code = record.code_at(record.counter_at(clock.now())).reveal()
     assert (await _auth(client, anon, UNIX_PASSWORD, code)).status_code == 200

@@ -4,7 +4,7 @@ import pytest
 
 from hermit_common.clock import FakeClock
 from idmd.errors import InvalidAuthState
-from idmd.idm.authsession import (
+from idmd.idm.auth.flow import (
     ACCOUNT_EXPIRED,
     MFA_MISSING,
     PASSKEY_MISSING,
@@ -16,7 +16,7 @@ from idmd.idm.authsession import (
     Denied,
     Success,
 )
-from idmd.idm.policy import AccountPolicy, CredentialType
+from idmd.idm.policy.account import AccountPolicy, CredentialType
 
 ALICE = AuthSubject(uuid="0b1e9c2e-7a4b-4c7e-9f57-3d2f1c1a8e11")
 UNKNOWN = AuthSubject(uuid=None)

@@ -7,7 +7,7 @@ import pytest
 from hermit_common.clock import FakeClock
 from hermit_common.errors import InvalidValue
 from idmd import limits
-from idmd.idm import badlist
+from idmd.idm.policy import badlist
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL
 

@@ -1,5 +1,5 @@
 """Credential update sessions against a real database: who may begin, staging, commit,
-cancel, idle timeout, policy, reset tokens (idmd/idm/credentials.py)."""
+cancel, idle timeout, policy, reset tokens (idmd/idm/credentials/updates.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from hermit_common.clock import FakeClock
 from hermit_common.errors import InvalidRequest, InvalidValue
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import (
@@ -22,9 +23,10 @@ from idmd.errors import (
     PasswordRejected,
     ReadOnlySession,
 )
-from idmd.idm import Caller, Idm, totp
-from idmd.idm.passwords import Secret, verify_password_sync
-from idmd.idm.tokens import TokenClaims, new_session
+from idmd.idm import Caller, Idm
+from idmd.idm.auth.tokens import TokenClaims, new_session
+from idmd.idm.credentials import totp
+from idmd.idm.credentials.passwords import verify_password_sync
 from idmd.server import builtin
 from idmd.server.identity import INTERNAL, account_identity
 from idmd.server.mods import Add, Set
@@ -112,7 +114,7 @@ async def test_commit__nothing_applies_before_it(idm: Idm, alice: Entry, clock: 
     sid = updates.begin(admin(idm), "alice")
     await updates.set_password(sid, "password", GOOD)
     enrolment = updates.begin_totp(sid, "phone", unix=False)
-    status = updates.confirm_totp(sid, current_code(enrolment.uri, clock))
+    status = updates.confirm_totp(sid, current_code(enrolment.uri.reveal(), clock))
     assert status["password"] == "staged" and status["totp"] == ["phone"]
     assert status["changed"] is True
     before = stored(idm, alice.uuid)
@@ -120,7 +122,7 @@ async def test_commit__nothing_applies_before_it(idm: Idm, alice: Entry, clock: 
     assert updates.commit(sid) == (True, 0)
     after = stored(idm, alice.uuid)
     phc = after.first("password")
-    assert phc is not None and verify_password_sync(GOOD, phc)
+    assert phc is not None and verify_password_sync(GOOD.reveal(), phc)
     (record,) = totp.records(after.get("totp"))
     assert record.label == "phone"
     with pytest.raises(InvalidCredentialUpdate):
@@ -166,10 +168,10 @@ def test_confirm_totp__falls_back_to_sha1_for_apps_ignoring_the_algorithm(
     updates = idm.credential_updates
     sid = updates.begin(admin(idm), "alice")
     enrolment = updates.begin_totp(sid, "phone", unix=True)
-    assert enrolment.algorithm == "sha256" and "algorithm=SHA256" in enrolment.uri
+    assert enrolment.algorithm == "sha256" and "algorithm=SHA256" in enrolment.uri.reveal()
     with pytest.raises(InvalidValue):
         updates.confirm_totp(sid, "000000")
-    sha1_app = pyotp.TOTP(enrolment.secret)  # ignores algorithm=SHA256
+    sha1_app = pyotp.TOTP(enrolment.secret.reveal())  # ignores algorithm=SHA256
     updates.confirm_totp(sid, sha1_app.at(clock.now()))
     assert updates.commit(sid) == (True, 0)
     (record,) = totp.records(stored(idm, alice.uuid).get("unix_totp"))
@@ -184,7 +186,7 @@ def test_totp__labels_are_unique_and_removal_is_staged(
     updates = idm.credential_updates
     sid = updates.begin(admin(idm), "alice")
     enrolment = updates.begin_totp(sid, "phone", unix=False)
-    updates.confirm_totp(sid, current_code(enrolment.uri, clock))
+    updates.confirm_totp(sid, current_code(enrolment.uri.reveal(), clock))
     with pytest.raises(Conflict):
         updates.begin_totp(sid, "phone", unix=False)
     with pytest.raises(InvalidRequest):
@@ -208,8 +210,9 @@ def test_backup_codes__need_a_totp_are_hashed_and_go_with_the_last_totp(
     with pytest.raises(InvalidRequest):
         updates.generate_backup_codes(sid)
     enrolment = updates.begin_totp(sid, "phone", unix=False)
-    updates.confirm_totp(sid, current_code(enrolment.uri, clock))
-    codes, status = updates.generate_backup_codes(sid)
+    updates.confirm_totp(sid, current_code(enrolment.uri.reveal(), clock))
+    secrets, status = updates.generate_backup_codes(sid)
+    codes = [code.reveal() for code in secrets]
     assert len(codes) == limits.BACKUP_CODE_COUNT and status["backup_codes"] == len(codes)
     updates.commit(sid)
     values = stored(idm, alice.uuid).get("backup_code")
@@ -234,7 +237,7 @@ def test_commit__refuses_to_leave_an_mfa_account_without_totp(
     with pytest.raises(MfaRequired):
         updates.commit(sid)
     enrolment = updates.begin_totp(sid, "phone", unix=False)
-    updates.confirm_totp(sid, current_code(enrolment.uri, clock))
+    updates.confirm_totp(sid, current_code(enrolment.uri.reveal(), clock))
     assert updates.status(sid)["commit_blocker"] is None
     assert updates.commit(sid) == (True, 0)
 
@@ -245,7 +248,7 @@ async def test_commit__refuses_a_password_vetted_for_a_second_factor_then_remove
     updates = idm.credential_updates
     sid = updates.begin(admin(idm), "alice")
     enrolment = updates.begin_totp(sid, "phone", unix=False)
-    updates.confirm_totp(sid, current_code(enrolment.uri, clock))
+    updates.confirm_totp(sid, current_code(enrolment.uri.reveal(), clock))
     await updates.set_password(sid, "password", GOOD)
     updates.remove_totp(sid, "phone", unix=False)
     with pytest.raises(PasswordRejected):
@@ -262,6 +265,7 @@ async def test_reset_token__begins_a_session_once(
 ) -> None:
     updates = idm.credential_updates
     token, expires_at = updates.create_reset_token(admin(idm), "alice", 3600)
+    token = token.reveal()
     assert expires_at.endswith("Z")
     sid = updates.begin_with_reset_token(token)
     assert updates.status(sid)["unix_allowed"] is True
@@ -273,6 +277,7 @@ async def test_reset_token__begins_a_session_once(
 
 def test_reset_token__expires(idm: Idm, alice: Entry, clock: FakeClock) -> None:
     token, _ = idm.credential_updates.create_reset_token(admin(idm), "alice", 600)
+    token = token.reveal()
     clock.advance(600)
     with pytest.raises(InvalidResetToken):
         idm.credential_updates.begin_with_reset_token(token)

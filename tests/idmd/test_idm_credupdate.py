@@ -1,5 +1,5 @@
 """Credential update sessions without I/O: the store (one per account, idle timeout, bound)
-and what a session stages, shows and writes (idmd/idm/credupdate.py)."""
+and what a session stages, shows and writes (idmd/idm/credentials/staging.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hermit_common.clock import FakeClock
 from idmd.entry import Entry, freeze_attrs
 from idmd.errors import InvalidCredentialUpdate, MfaRequired
-from idmd.idm import totp
-from idmd.idm.credupdate import Authority, StagedPassword, UpdateSessions
+from idmd.idm.credentials import totp
+from idmd.idm.credentials.staging import Authority, StagedPassword, UpdateSessions
 from idmd.server.mods import Add, Remove, Set
 
 # Whose right a session uses: asked again by the I/O layer (test_idm_credentials.py), not here.

@@ -13,13 +13,13 @@ import hashlib
 import pytest
 
 from hermit_common.errors import InvalidValue
-from idmd.idm.hashimport import (
+from idmd.idm.credentials.hashimport import (
     MAX_BCRYPT_COST,
     MAX_PBKDF2_ITERATIONS,
     scheme_of,
     validate_imported_hash,
 )
-from idmd.idm.passwords import hash_password_sync, needs_upgrade, verify_password_sync
+from idmd.idm.credentials.passwords import hash_password_sync, needs_upgrade, verify_password_sync
 from tests.idmd.crypt_hashes import make_hash
 
 PASSWORD = "heron quartz kettle ßtaple"

@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from hermit_common.clock import FakeClock
 from idmd import limits
 from idmd.idm import Idm
-from idmd.idm import authsession as flow
-from idmd.idm import login as login_module
-from idmd.idm.passwords import needs_upgrade
-from idmd.idm.totp import TotpRecord, hash_backup_code, new_record
+from idmd.idm.auth import flow
+from idmd.idm.auth import login as login_module
+from idmd.idm.credentials.passwords import needs_upgrade
+from idmd.idm.credentials.totp import TotpRecord, hash_backup_code, new_record
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Add, Set
 from tests.idmd import test_https_app as fixtures
@@ -71,7 +71,7 @@ def _add_totp(idm: Idm, uuid: str, label: str = "phone") -> TotpRecord:
 
 
 def _code(record: TotpRecord, clock: FakeClock, steps_back: int = 0) -> str:
-    return str(record.code_at(record.counter_at(clock.now()) - steps_back))
+    return record.code_at(record.counter_at(clock.now()) - steps_back).reveal()
 
 
 def _wrong(code: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 
 from hermit_common.errors import InvalidValue
 from idmd import limits
-from idmd.idm.policy import AccountPolicy, account_policy, strictest, validate_policy_value
+from idmd.idm.policy.account import AccountPolicy, account_policy, strictest, validate_policy_value
 from idmd.server import QueryServer
 from tests.idmd.conftest import make_group, make_person
 

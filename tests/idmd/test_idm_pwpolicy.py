@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.errors import NotFound, PasswordRejected
-from idmd.idm import badlist
-from idmd.idm.passwords import Secret
-from idmd.idm.pwpolicy import PasswordContext, check_password, related_tokens, vet_password
+from idmd.idm.policy import badlist
+from idmd.idm.policy.password import PasswordContext, check_password, related_tokens, vet_password
 from idmd.server import QueryServer
 from idmd.server.builtin import UUID_SYSTEM_CONFIG
 from idmd.server.identity import INTERNAL
@@ -92,18 +92,18 @@ async def test_vet_password__uses_the_account_policy_and_second_factor(qs: Query
         alice = make_person(txn, "alice")
         make_group(txn, "strict", (alice,), policy_password_min_length=["30"])
         bob = make_person(txn, "bob")
-    twelve = "heron quartz k"
+    twelve = Secret("heron quartz k")
     with pytest.raises(PasswordRejected, match="15 characters"):
         await vet_password(qs, bob.uuid, twelve)
     assert await vet_password(qs, bob.uuid, twelve, has_second_factor=True) == twelve
     with pytest.raises(PasswordRejected, match="30 characters"):
-        await vet_password(qs, alice.uuid, GOOD, has_second_factor=True)
+        await vet_password(qs, alice.uuid, Secret(GOOD), has_second_factor=True)
 
 
 async def test_vet_password__returns_a_secret(qs: QueryServer) -> None:
     with qs.write() as txn:
         bob = make_person(txn, "bob")
-    vetted = await vet_password(qs, bob.uuid, GOOD)
+    vetted = await vet_password(qs, bob.uuid, Secret(GOOD))
     assert isinstance(vetted, Secret)
     assert repr(vetted) == "[secure]"
 
@@ -113,12 +113,12 @@ async def test_vet_password__reads_the_badlist_from_system_config(qs: QueryServe
         bob = make_person(txn, "bob")
         txn.modify(INTERNAL, UUID_SYSTEM_CONFIG, [Add(badlist.ATTR, "pelican vault harmonica")])
     with pytest.raises(PasswordRejected, match="common passwords"):
-        await vet_password(qs, bob.uuid, GOOD.upper())
+        await vet_password(qs, bob.uuid, Secret(GOOD.upper()))
 
 
 async def test_vet_password__unknown_account_is_not_found(qs: QueryServer) -> None:
     with pytest.raises(NotFound):
-        await vet_password(qs, "00000000-0000-0000-0000-00000000ffff", GOOD)
+        await vet_password(qs, "00000000-0000-0000-0000-00000000ffff", Secret(GOOD))
 
 
 @settings(max_examples=200, deadline=None)

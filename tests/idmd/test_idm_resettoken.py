@@ -8,7 +8,7 @@ import pytest
 
 from hermit_common.clock import FakeClock
 from hermit_common.errors import InvalidValue
-from idmd.idm import resettoken
+from idmd.idm.credentials import resettoken
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL
 from tests.idmd.conftest import make_person
@@ -17,14 +17,15 @@ DAY = 24 * 60 * 60
 
 
 def test_generate__is_four_groups_of_four_typeable_characters() -> None:
-    token = resettoken.generate()
+    secret = resettoken.generate()
+    token = secret.reveal()
     assert re.fullmatch(r"[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}", token)
-    assert repr(token) == "[secure]"
-    assert resettoken.generate() != token
+    assert repr(secret) == "[secure]"
+    assert resettoken.generate().reveal() != token
 
 
 def test_normalise__ignores_case_dashes_and_spaces() -> None:
-    token = resettoken.generate()
+    token = resettoken.generate().reveal()
     assert resettoken.normalise(token.upper().replace("-", " ")) == token.replace("-", "")
     assert resettoken.normalise("abcd-efgh") is None
     assert resettoken.normalise("0000-0000-0000-0000") is None  # 0 is not in the alphabet
@@ -42,6 +43,7 @@ def test_redeem__works_once(qs: QueryServer, clock: FakeClock) -> None:
     with qs.write() as txn:
         alice = make_person(txn, "alice")
         token, record = tokens.create(txn, alice, issued_by="x", by=INTERNAL, ttl=DAY)
+        token = token.reveal()
     assert record.expires_at == clock.now() + DAY
     with qs.read() as txn:
         stored = txn.get(alice.uuid)
@@ -65,6 +67,7 @@ def test_redeem__refuses_an_expired_token_and_removes_it(
     with qs.write() as txn:
         alice = make_person(txn, "alice")
         token, _ = tokens.create(txn, alice, issued_by="x", by=INTERNAL, ttl=600)
+        token = token.reveal()
     clock.advance(600)
     with qs.write() as txn:
         assert tokens.redeem(txn, token) is None
@@ -79,11 +82,14 @@ def test_create__a_new_token_replaces_the_old(qs: QueryServer, clock: FakeClock)
         alice = make_person(txn, "alice")
         bob = make_person(txn, "bob")
         old, _ = tokens.create(txn, alice, issued_by="x", by=INTERNAL, ttl=DAY)
+        old = old.reveal()
     with qs.write() as txn:
         alice_now = txn.get(alice.uuid)
         assert alice_now is not None
         new, _ = tokens.create(txn, alice_now, issued_by="x", by=INTERNAL, ttl=DAY)
+        new = new.reveal()
         bobs, _ = tokens.create(txn, bob, issued_by="x", by=INTERNAL, ttl=DAY)
+        bobs = bobs.reveal()
     with qs.read() as txn:
         assert tokens.find(txn, old) is None
         new_found, bob_found = tokens.find(txn, new), tokens.find(txn, bobs)
@@ -102,11 +108,13 @@ def test_find__a_token_made_elsewhere_is_found_by_a_rescan_rationed_in_time(
         alice = make_person(txn, "alice")
         bob = make_person(txn, "bob")
         token, _ = before_restart.create(txn, alice, issued_by="x", by=INTERNAL, ttl=DAY)
+        token = token.reveal()
     with qs.read() as txn:
         found = tokens.find(txn, token)  # the first miss rebuilds the index
         assert found is not None and found.uuid == alice.uuid
     with qs.write() as txn:
         later, _ = before_restart.create(txn, bob, issued_by="x", by=INTERNAL, ttl=DAY)
+        later = later.reveal()
     with qs.read() as txn:
         assert tokens.find(txn, later) is None  # no second scan within the minute
     clock.advance(60)

@@ -11,7 +11,7 @@ import trio.testing
 from hermit_common.clock import FakeClock
 from idmd import limits
 from idmd.errors import CredentialLocked
-from idmd.idm.softlock import Softlocks, delay_after, unknown_key
+from idmd.idm.auth.softlock import Softlocks, delay_after, unknown_key
 
 ALICE = "00000000-0000-0000-0000-00000000a11c"
 

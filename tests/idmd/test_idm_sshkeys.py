@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from hermit_common.errors import InvalidValue
 from idmd import limits
 from idmd.errors import InvalidSshKey
-from idmd.idm.sshkeys import decode_stored, make_key, parse_key_line, validate_label
+from idmd.idm.directory.sshkeys import decode_stored, make_key, parse_key_line, validate_label
 
 
 def _openssh_line(key: object) -> str:

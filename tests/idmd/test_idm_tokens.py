@@ -6,7 +6,7 @@ import pytest
 from hermit_common.clock import FakeClock
 from idmd import limits
 from idmd.errors import TokenExpired, TokenRevoked, Unauthenticated
-from idmd.idm.tokens import (
+from idmd.idm.auth.tokens import (
     SIGNING_KEY_META,
     SessionRecord,
     TokenSigner,
@@ -31,8 +31,9 @@ def signer(clock: FakeClock) -> TokenSigner:
 
 def test_token__round_trip_claims(signer: TokenSigner, clock: FakeClock) -> None:
     record = new_session(read_only=False, now=clock.now())
-    token = signer.issue(ALICE, record)
-    assert repr(token) == "[secure]"
+    issued = signer.issue(ALICE, record)
+    assert repr(issued) == "[secure]"
+    token = issued.reveal()
     claims = signer.check(token)
     assert claims.account_uuid == ALICE
     assert claims.session_id == record.id
@@ -43,7 +44,7 @@ def test_token__round_trip_claims(signer: TokenSigner, clock: FakeClock) -> None
 
 def test_token__expires_exactly_at_exp(signer: TokenSigner, clock: FakeClock) -> None:
     record = new_session(read_only=True, now=clock.now())
-    token = signer.issue(ALICE, record)
+    token = signer.issue(ALICE, record).reveal()
     clock.advance(limits.READ_ONLY_TOKEN_TTL_SECONDS - 1)
     assert signer.check(token).read_only
     clock.advance(1)
@@ -53,7 +54,7 @@ def test_token__expires_exactly_at_exp(signer: TokenSigner, clock: FakeClock) ->
 
 def test_token__other_key_is_refused(signer: TokenSigner, clock: FakeClock) -> None:
     other = TokenSigner(TokenSigner.generate_key_pem(), clock)
-    token = other.issue(ALICE, new_session(read_only=False, now=clock.now()))
+    token = other.issue(ALICE, new_session(read_only=False, now=clock.now())).reveal()
     with pytest.raises(Unauthenticated) as info:
         signer.check(token)
     assert type(info.value) is Unauthenticated
@@ -78,7 +79,7 @@ def test_token__missing_claim_is_refused(signer: TokenSigner) -> None:
 
 def test_check_session__record_gone_is_revoked(signer: TokenSigner, clock: FakeClock) -> None:
     record = new_session(read_only=False, now=clock.now())
-    claims = signer.check(signer.issue(ALICE, record))
+    claims = signer.check(signer.issue(ALICE, record).reveal())
     assert check_session(claims, [record.encode()], clock.now()) == record
     other = new_session(read_only=False, now=clock.now())
     with pytest.raises(TokenRevoked):
@@ -87,7 +88,7 @@ def test_check_session__record_gone_is_revoked(signer: TokenSigner, clock: FakeC
 
 def test_check_session__scope_mismatch_is_revoked(signer: TokenSigner, clock: FakeClock) -> None:
     record = new_session(read_only=True, now=clock.now())
-    claims = signer.check(signer.issue(ALICE, record))
+    claims = signer.check(signer.issue(ALICE, record).reveal())
     forged = SessionRecord(record.id, "read_write", record.issued_at, record.expires_at)
     with pytest.raises(TokenRevoked):
         check_session(claims, [forged.encode()], clock.now())
@@ -123,8 +124,11 @@ def test_load_or_create_signing_key__made_once_then_kept() -> None:
 def test_token__verified_cache_is_bounded_and_exact(
     signer: TokenSigner, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(limits, "VERIFIED_TOKEN_CACHE_SIZE", 2)
-    tokens = [signer.issue(ALICE, new_session(read_only=True, now=clock.now())) for _ in range(3)]
+    monkeypatch.setattr(signer._verified, "maxsize", 2)
+    tokens = [
+        signer.issue(ALICE, new_session(read_only=True, now=clock.now())).reveal()
+        for _ in range(3)
+    ]
     for token in tokens:
         signer.check(token)
     assert len(signer._verified) == 2

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pyotp
 import pytest
 
-from idmd.idm import totp
-from idmd.idm.totp import TotpRecord
+from idmd.idm.credentials import totp
+from idmd.idm.credentials.totp import TotpRecord
 
 NOW = 1_800_000_000.0  # a step boundary: 1_800_000_000 / 30 is whole
 
@@ -36,10 +36,10 @@ def test_record__repr_hides_the_secret() -> None:
 def test_check__accepts_the_current_and_previous_step_only() -> None:
     record = totp.new_record("phone")
     counter = record.counter_at(NOW)
-    assert totp.check(record, record.code_at(counter), NOW) is not None
-    assert totp.check(record, record.code_at(counter - 1), NOW) is not None
-    assert totp.check(record, record.code_at(counter - 2), NOW) is None
-    assert totp.check(record, record.code_at(counter + 1), NOW) is None
+    assert totp.check(record, record.code_at(counter).reveal(), NOW) is not None
+    assert totp.check(record, record.code_at(counter - 1).reveal(), NOW) is not None
+    assert totp.check(record, record.code_at(counter - 2).reveal(), NOW) is None
+    assert totp.check(record, record.code_at(counter + 1).reveal(), NOW) is None
 
 
 def test_check__matches_what_an_authenticator_app_shows() -> None:
@@ -50,15 +50,15 @@ def test_check__matches_what_an_authenticator_app_shows() -> None:
 
 def test_check__never_accepts_a_code_twice() -> None:
     record = totp.new_record("phone")
-    code = record.code_at(record.counter_at(NOW))
+    code = record.code_at(record.counter_at(NOW)).reveal()
     used = totp.check(record, code, NOW)
     assert used is not None and used.last_counter == record.counter_at(NOW)
     assert totp.check(used, code, NOW) is None
     # Nor the previous step's code once a later one was used.
-    assert totp.check(used, record.code_at(record.counter_at(NOW) - 1), NOW) is None
+    assert totp.check(used, record.code_at(record.counter_at(NOW) - 1).reveal(), NOW) is None
     # The next step's code is fine at the next step.
     later = NOW + 30
-    assert totp.check(used, record.code_at(record.counter_at(later)), later) is not None
+    assert totp.check(used, record.code_at(record.counter_at(later)).reveal(), later) is not None
 
 
 @pytest.mark.parametrize("code", ["", "12345", "1234567", "abcdef", "١٢٣٤٥٦", " 123456"])
@@ -68,7 +68,7 @@ def test_check__refuses_malformed_codes(code: str) -> None:
 
 def test_check_any__finds_the_totp_that_matches() -> None:
     first, second = totp.new_record("a"), totp.new_record("b")
-    code = second.code_at(second.counter_at(NOW))
+    code = second.code_at(second.counter_at(NOW)).reveal()
     found = totp.check_any([first.encode(), second.encode()], code, NOW)
     assert found is not None
     value, updated = found
@@ -101,20 +101,21 @@ def test_confirm__falls_back_to_sha1_for_apps_that_ignore_the_algorithm() -> Non
 
 def test_provisioning_uri__names_the_account_and_issuer() -> None:
     record = totp.new_record("phone", "sha256")
-    uri = totp.provisioning_uri(record, "alice@example.com", "hermit")
+    secret_uri = totp.provisioning_uri(record, "alice@example.com", "hermit")
+    uri = secret_uri.reveal()
     assert uri.startswith("otpauth://totp/")
     assert "issuer=hermit" in uri and "algorithm=SHA256" in uri
-    assert repr(uri) == "[secure]"
+    assert repr(secret_uri) == "[secure]"
 
 
 def test_backup_codes__are_distinct_and_single_format() -> None:
-    codes = totp.generate_backup_codes()
+    codes = [code.reveal() for code in totp.generate_backup_codes()]
     assert len(set(codes)) == len(codes) == 10
     assert all(len(c) == 14 and c.count("-") == 2 for c in codes)
 
 
 def test_match_backup_code__finds_the_stored_hash_typed_either_way() -> None:
-    codes = totp.generate_backup_codes(3)
+    codes = [code.reveal() for code in totp.generate_backup_codes(3)]
     stored = [totp.hash_backup_code(c) for c in codes]
     assert totp.match_backup_code(stored, codes[1]) == stored[1]
     assert totp.match_backup_code(stored, codes[1].replace("-", "").upper()) == stored[1]

@@ -24,7 +24,7 @@ try:
     sock.connect(sys.argv[1])
 except OSError as exc:
     print(json.dumps({"connect": type(exc).__name__})); sys.exit(0)
-payload = json.dumps({"version": 1, "op": "recover_account", "name": "admin"}).encode()
+payload = json.dumps({"v": 1, "op": "recover_account", "name": "admin"}).encode()
 sock.sendall(struct.pack(">I", len(payload)) + payload)
 data = b""
 while len(data) < 4 or len(data) < 4 + struct.unpack(">I", data[:4])[0]:
@@ -121,7 +121,7 @@ def test_admin_socket__non_root_peer_is_refused(idmd: IdmdServer) -> None:
         os.chmod(sock_path, 0o600)
         os.chmod(idmd.workdir, 0o700)
     assert answer == {
-        "ok": False, "error": "access_denied", "detail": "the admin socket is for root only"
+        "status": "error", "error": "access_denied", "detail": "the admin socket is for root only"
     }
     assert any("refused a connection from uid 65534" in line for line in idmd.log_lines)
     server_still_serves(idmd)
@@ -134,14 +134,14 @@ def test_admin_socket__non_root_peer_is_refused(idmd: IdmdServer) -> None:
         (struct.pack(">I", 0xFFFFFFFF), "protocol_error"),
         (struct.pack(">I", 9) + b"not json!", "protocol_error"),
         (struct.pack(">I", 2) + b"[]", "protocol_error"),
-        (struct.pack(">I", 21) + b'{"op":"drop_tables"} ', "invalid_request"),
+        (struct.pack(">I", 26) + b'{"v":1,"op":"drop_tables"}', "invalid_request"),
     ],
 )
 def test_admin_socket__bad_frame_gets_an_error_and_the_server_goes_on(
     idmd: IdmdServer, data: bytes, code: str
 ) -> None:
     answer = admin_exchange(idmd, data)
-    assert (answer["ok"], answer["error"]) == (False, code)
+    assert (answer["status"], answer["error"]) == ("error", code)
     server_still_serves(idmd)
 
 

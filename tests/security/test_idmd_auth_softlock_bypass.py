@@ -33,12 +33,12 @@ import trio
 import trio.lowlevel
 
 from hermit_common.clock import FakeClock
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.errors import CredentialLocked, InvalidCredentials
 from idmd.https.app import build_app
 from idmd.idm import Idm
-from idmd.idm.passwords import Secret
-from idmd.idm.softlock import Softlocks, unknown_key
+from idmd.idm.auth.softlock import Softlocks, unknown_key
 from tests.idmd.test_https_app import BASE_URL, assert_error, bearer, login, make_person
 from tests.integration.conftest import IdmdServer
 from tests.integration.test_server_login_credentials import _login
@@ -171,6 +171,7 @@ async def world(tmp_path: Path, clock: FakeClock) -> Any:
         transport = httpx.ASGITransport(build_app(idm), raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             password, _ = await idm.recover_account("idm_admin")
+            password = password.reveal()
             admin = bearer(await login(client, "idm_admin", password))
             for name in ("alice", "bob", "carol"):
                 await make_person(client, admin, name)
@@ -273,8 +274,8 @@ async def test_softlock_bypass__an_unknown_names_flood_keeps_locks_and_its_bound
 ) -> None:
     idm, client, anon, _ = world
     bound = 16
-    monkeypatch.setattr(idm.softlocks, "_max_unknown", bound)
-    monkeypatch.setattr(idm.softlocks, "_max_known", 2)
+    monkeypatch.setattr(idm.softlocks._unknown, "maxsize", bound)
+    monkeypatch.setattr(idm.softlocks._known, "maxsize", 2)
     alice, carol = _uuid(idm, "alice"), _uuid(idm, "carol")
     for n in range(3):  # alice waits (4 s after her third failure)
         if n:

@@ -137,6 +137,7 @@ async def test_unix_auth_oracle__an_unreadable_account_costs_a_dummy_hash_check(
     await client.put("/v1/person/alice/unix_password", json={"password": "unix password 1"},
                      headers=admin)
     admin_password, _ = await idm.recover_account("admin")
+    admin_password = admin_password.reveal()
     removed = await client.post("/v1/group/unix_read/members/remove",
                                 json={"members": ["anonymous"]},
                                 headers=bearer(await login(client, "admin", admin_password)))

@@ -80,6 +80,7 @@ async def test_idmd_priv_update_window__the_window_closes_on_an_open_session(
 ) -> None:
     old, new = "the victims own password 1", "chosen by the admin 2 late"
     admin_password, _ = await idm.recover_account("idm_admin")
+    admin_password = admin_password.reveal()
     admin = bearer(await login(client, "idm_admin", admin_password))
     await make_person(client, admin, "alice", old)
     begun = await client.post("/v1/person/alice/credential/update", json={}, headers=admin)

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import trio
 
-import idmd.idm.unixview as unixview
+import idmd.idm.unix.views as unixview
 from tests.integration.conftest import IdmdServer
 from tests.integration.test_unixd_harness import directory, new_password, unique
 from tests.security.pam_steps import login

@@ -31,7 +31,7 @@ import hmac
 from collections.abc import Iterable
 
 from idmd.entry import Entry
-from idmd.idm.views import JSON, Lookup, gidnumber_of, ssh_keys_of
+from idmd.idm.directory.views import JSON, Lookup, gidnumber_of, ssh_keys_of
 
 # Domain separation: the key and the digest are each used for this purpose only.
 _VERSION_KEY_CONTEXT = b"hermit unix password_version key v1\x00"

@@ -1,7 +1,7 @@
-"""Passwords: Argon2id hashing and verification, generated passwords, and the ``Secret`` type.
+"""Passwords: Argon2id hashing and verification, checked and generated passwords.
 
-This module does not store anything and knows no accounts; ``accounts.py`` and the auth flow
-put the PHC strings it makes into the ``password`` and ``unix_password`` attributes.
+This module does not store anything and knows no accounts; ``directory.accounts`` and the auth
+flow put the PHC strings it makes into the ``password`` and ``unix_password`` attributes.
 
 Rules:
 - Hashes are PHC strings (``$argon2id$v=19$m=...,t=...,p=...$salt$hash``) made by
@@ -12,7 +12,9 @@ Rules:
 - Hashing is CPU- and memory-heavy: the async functions run it on a worker thread behind one
   process-wide ``CapacityLimiter(ARGON2_CONCURRENCY)``, so a burst of logins cannot exhaust
   memory or stall the trio loop.
-- A password never appears in a repr, a log line or an error message (``Secret``).
+- A password never appears in a repr, a log line or an error message: it travels as a
+  ``hermit_common.secret.Secret``; the ``*_sync`` functions take the revealed value, at the
+  last moment.
 
 Implements DESIGN.md "Security invariants": passwords are hashed with Argon2id.
 """
@@ -25,8 +27,9 @@ import trio
 
 from hermit_common import argon2id
 from hermit_common.errors import InvalidValue
+from hermit_common.secret import Secret
 from idmd import limits
-from idmd.idm import hashimport
+from idmd.idm.credentials import hashimport
 
 # NIST SP 800-63B 5.1.1.2: "Memorized secrets SHALL be at least 8 characters in length".
 MIN_PASSWORD_CHARS = 8
@@ -37,15 +40,6 @@ MIN_PASSWORD_CHARS = 8
 GENERATED_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 GENERATED_LENGTH = 20
 
-
-
-class Secret(str):
-    """A string holding a secret; its repr never shows the value (httpx's ``[secure]``)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "[secure]"
 
 
 def validate_password(raw: object) -> Secret:
@@ -99,18 +93,20 @@ class Hasher:
         self._limiter = trio.CapacityLimiter(limits.ARGON2_CONCURRENCY)
         # Verifying an unknown name or a missing credential against this hash costs the same
         # as a real verification, so timing does not tell whether a name exists.
-        self._dummy_hash = hash_password_sync(generate_password())
+        self._dummy_hash = hash_password_sync(generate_password().reveal())
 
-    async def hash(self, password: str) -> str:
-        return await trio.to_thread.run_sync(hash_password_sync, password, limiter=self._limiter)
+    async def hash(self, password: Secret) -> str:
+        return await trio.to_thread.run_sync(
+            hash_password_sync, password.reveal(), limiter=self._limiter
+        )
 
-    async def verify(self, password: str, phc: str | None) -> bool:
+    async def verify(self, password: Secret, phc: str | None) -> bool:
         """Whether ``password`` matches ``phc``; ``None`` (no credential) costs a dummy check."""
         if phc is None:
             await trio.to_thread.run_sync(
-                verify_password_sync, password, self._dummy_hash, limiter=self._limiter
+                verify_password_sync, password.reveal(), self._dummy_hash, limiter=self._limiter
             )
             return False
         return await trio.to_thread.run_sync(
-            verify_password_sync, password, phc, limiter=self._limiter
+            verify_password_sync, password.reveal(), phc, limiter=self._limiter
         )

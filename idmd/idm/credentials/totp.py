@@ -32,8 +32,8 @@ from typing import Literal
 
 import pyotp
 
+from hermit_common.secret import Secret
 from idmd import limits
-from idmd.idm.passwords import Secret
 from idmd.idm.records import decode_record, encode_record
 
 Algorithm = Literal["sha1", "sha256", "sha512"]

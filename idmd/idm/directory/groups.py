@@ -21,9 +21,9 @@ from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import Conflict, NotFound
 from idmd.filter import Eq
-from idmd.idm import lookup
-from idmd.idm.posix import posix_group_mods
-from idmd.idm.views import JSON, group_view
+from idmd.idm.directory import lookup
+from idmd.idm.directory.posix import posix_group_mods
+from idmd.idm.directory.views import JSON, group_view
 from idmd.names import validate_name
 from idmd.server import ReadTxn, WriteTxn
 from idmd.server.identity import Identity
@@ -139,8 +139,9 @@ def set_policy(
 ) -> tuple[bool, JSON]:
     """Set (a stored value) or clear (``None``) account policy settings of a group.
 
-    ``changes`` maps ``policy.POLICY_ATTRS`` to values ``policy.validate_policy_value`` made;
-    the access profiles let only ``system_admins`` write them.
+    ``changes`` maps ``policy.account.POLICY_ATTRS`` to values
+    ``policy.account.validate_policy_value`` made; the access profiles let only
+    ``system_admins`` write them.
     """
     entry = lookup.find_or_404(txn, "group", text)
     mods: list[Mod] = [

@@ -38,16 +38,15 @@ or inside it; the turn is always released.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
 
 import trio
 
 from hermit_common.clock import Clock
+from hermit_common.lru import Lru
 from idmd import limits
 from idmd.errors import CredentialLocked
 from idmd.names import fold_name
@@ -112,12 +111,15 @@ class Softlocks:
         self, clock: Clock, *, max_entries: int | None = None, max_unknown: int | None = None
     ) -> None:
         self._clock = clock
-        self._max_known = limits.MAX_SOFTLOCKS if max_entries is None else max_entries
-        self._max_unknown = limits.MAX_UNKNOWN_SOFTLOCKS if max_unknown is None else max_unknown
         # Invariant (both tables): ordered by last failure, oldest first (a failure moves its
         # key to the end); keys of ``_unknown`` start with UNKNOWN_PREFIX, of ``_known`` never.
-        self._known: OrderedDict[Key, _Counter] = OrderedDict()
-        self._unknown: OrderedDict[Key, _Counter] = OrderedDict()
+        # Their bounds are kept by ``_make_room``, which drops only what the rules allow.
+        self._known: Lru[Key, _Counter] = Lru(
+            limits.MAX_SOFTLOCKS if max_entries is None else max_entries
+        )
+        self._unknown: Lru[Key, _Counter] = Lru(
+            limits.MAX_UNKNOWN_SOFTLOCKS if max_unknown is None else max_unknown
+        )
         # Invariant: a key is here exactly while an attempt on it holds or waits for its turn.
         self._turns: dict[Key, _Turn] = {}
 
@@ -197,7 +199,7 @@ class Softlocks:
         key = (account, _known(credential))
         table = self._table(account)
         now = self._clock.now()
-        counter = table.pop(key, None)
+        counter = table.pop(key)
         if counter is None:
             # Only a failure outside ``attempt`` lands here (its reserved slot is the counter
             # otherwise): room is made where the rules allow, and the counter is kept anyway.
@@ -208,22 +210,22 @@ class Softlocks:
             until = max(until, counter.wait_until)
         if wait_until is not None:
             until = max(until, wait_until)
-        table[key] = _Counter(failures=failures, wait_until=until)
+        table.put(key, _Counter(failures=failures, wait_until=until))
 
     def succeeded(self, account: str, credential: str) -> None:
-        self._table(account).pop((account, _known(credential)), None)
+        self._table(account).pop((account, _known(credential)))
 
     def unlock(self, account: str) -> bool:
         """End every counter of ``account``; whether there was any."""
         table = self._table(account)
         keys = [key for key, counter in table.items() if key[0] == account and counter.failures]
         for key in keys:
-            del table[key]
+            table.pop(key)
         return bool(keys)
 
     # -- the tables ------------------------------------------------------------------------
 
-    def _table(self, account: str) -> OrderedDict[Key, _Counter]:
+    def _table(self, account: str) -> Lru[Key, _Counter]:
         return self._unknown if account.startswith(UNKNOWN_PREFIX) else self._known
 
     def _reserve(self, key: Key, label: str) -> None:
@@ -237,33 +239,33 @@ class Softlocks:
             return
         now = self._clock.now()
         if not self._make_room(table, now) and table is self._unknown:
-            waits = [c.wait_until for c in islice(table.values(), _EVICTION_SCAN)]
+            waits = [c.wait_until for _, c in table.oldest(_EVICTION_SCAN)]
             left = min((w for w in waits if w > now), default=now + 1) - now
             raise _too_many(label, max(1, math.ceil(left)))
-        table[key] = _Counter(failures=0, wait_until=0.0)
+        table.put(key, _Counter(failures=0, wait_until=0.0))
 
     def _unreserve(self, key: Key) -> None:
         """End a reserved slot no verdict filled (an error or a cancellation in the turn)."""
         table = self._table(key[0])
         counter = table.get(key)
         if counter is not None and counter.failures == 0:
-            del table[key]
+            table.pop(key)
 
-    def _make_room(self, table: OrderedDict[Key, _Counter], now: float) -> bool:
+    def _make_room(self, table: Lru[Key, _Counter], now: float) -> bool:
         """Drop counters the rules allow until ``table`` has room for one more; whether it
         has. Looks at the ``_EVICTION_SCAN`` oldest only."""
         unknown = table is self._unknown
-        bound = self._max_unknown if unknown else self._max_known
+        bound = table.maxsize
         if len(table) < bound:
             return True
         forget_after = 0.0 if unknown else limits.SOFTLOCK_FORGET_SECONDS
         droppable = [
             key
-            for key, counter in islice(table.items(), _EVICTION_SCAN)
+            for key, counter in table.oldest(_EVICTION_SCAN)
             if key not in self._turns and now >= counter.wait_until + forget_after
         ]
         for key in droppable[: len(table) - bound + 1]:
-            del table[key]
+            table.pop(key)
         return len(table) < bound
 
 

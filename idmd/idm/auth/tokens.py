@@ -1,13 +1,13 @@
 """Bearer tokens: ES256-signed JWTs that name a server-side session record.
 
 This module signs and checks tokens and encodes session records; it does not decide who may
-log in (``authsession.py``) and does not read or write entries itself, except for keeping the
+log in (``flow.py``) and does not read or write entries itself, except for keeping the
 signing key in the database meta table (``load_or_create_signing_key``).
 
 Rules:
 - Claims: ``sub`` (the account's uuid), ``sid`` (the session record's id), ``scope``
   (``read_write`` or ``read_only``), ``iat`` and ``exp`` (integer seconds). Every claim is
-  required; an API token (``idmd/idm/apitokens.py``) also carries ``knd: "api"``, and its
+  required; an API token (``idmd/idm/auth/apitokens.py``) also carries ``knd: "api"``, and its
   record is an ``api_token`` value instead of an ``auth_session`` one; an anonymous token
   carries ``knd: "anonymous"`` and has no record at all (below). The only algorithm
   accepted is ES256 (RFC 7518 3.4), so ``alg: none`` and
@@ -31,7 +31,6 @@ Rules:
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -41,9 +40,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hermit_common.clock import Clock
+from hermit_common.lru import Lru
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.errors import TokenExpired, TokenRevoked, Unauthenticated
-from idmd.idm.passwords import Secret
 from idmd.idm.records import decode_record, encode_record
 
 SIGNING_KEY_META = "token_signing_key"
@@ -198,7 +198,7 @@ class TokenSigner:
         # costs one dict lookup instead of an ECDSA verification (a third of a unix-view read).
         # Keyed by the whole token: the same bytes verify the same way under the same key.
         # Expiry and the session record are still checked on every call.
-        self._verified: OrderedDict[str, TokenClaims] = OrderedDict()
+        self._verified: Lru[str, TokenClaims] = Lru(limits.VERIFIED_TOKEN_CACHE_SIZE)
 
     @staticmethod
     def generate_key_pem() -> bytes:
@@ -230,14 +230,11 @@ class TokenSigner:
         ``TokenExpired`` once ``now >= exp``. The session record is checked by the caller
         (``check_session``), which needs the account entry.
         """
-        claims = self._verified.get(token)
+        claims = self._verified.touch(token)
         if claims is None:
             claims = self._verify(token)
-            self._verified[token] = claims
-            if len(self._verified) > limits.VERIFIED_TOKEN_CACHE_SIZE:
-                self._verified.popitem(last=False)
-        else:
-            self._verified.move_to_end(token)
+            self._verified.put(token, claims)
+            self._verified.trim()
         if self._clock.now() >= claims.expires_at:
             raise TokenExpired("the bearer token has expired; log in again")
         return claims

@@ -1,9 +1,9 @@
-"""Credential update sessions against the entry database: the I/O around ``credupdate``.
+"""Credential update sessions against the entry database: the I/O around ``staging``.
 
 This module begins sessions (deciding who may), vets and hashes passwords before they are
 staged, reads the account for each step, creates and redeems reset tokens, and runs the
 commit's one write transaction. What a session stages and the rules of commit are
-``credupdate.py``; the reset token's form is ``resettoken.py``; HTTP is
+``staging.py``; the reset token's form is ``resettoken.py``; HTTP is
 ``idmd/https/credentials.py``.
 
 Rules (docs/credential-updates.md):
@@ -37,6 +37,7 @@ from typing import Protocol
 
 from hermit_common.clock import Clock
 from hermit_common.errors import InvalidRequest, InvalidValue
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import (
@@ -49,8 +50,12 @@ from idmd.errors import (
     TokenExpired,
     TokenRevoked,
 )
-from idmd.idm import lookup, resettoken, totp
-from idmd.idm.credupdate import (
+from idmd.idm.auth.login import Caller, account_valid_at
+from idmd.idm.auth.revocation import end_sessions
+from idmd.idm.auth.tokens import check_session
+from idmd.idm.credentials import resettoken, totp
+from idmd.idm.credentials.passwords import Hasher
+from idmd.idm.credentials.staging import (
     DEFAULT_TOTP_ALGORITHM,
     GUARD,
     Authority,
@@ -62,13 +67,10 @@ from idmd.idm.credupdate import (
     UpdateSessions,
     validate_totp_label,
 )
-from idmd.idm.login import Caller, account_valid_at
-from idmd.idm.passwords import Hasher, Secret
-from idmd.idm.policy import account_policy
-from idmd.idm.revocation import end_sessions
-from idmd.idm.tokens import check_session
+from idmd.idm.directory import lookup
+from idmd.idm.directory.views import JSON
+from idmd.idm.policy.account import account_policy
 from idmd.idm.values import iso_time
-from idmd.idm.views import JSON
 from idmd.server import QueryServer, ReadTxn
 from idmd.server.identity import account_identity, on_behalf_of
 
@@ -83,13 +85,16 @@ BEGINNER_GONE = "the session that began this credential update has ended: begin 
 
 
 class PasswordVetter(Protocol):
-    """``idmd.idm.pwpolicy.vet_password``: the password policy (raises ``PasswordRejected``)."""
+    """``idmd.idm.policy.password.vet_password``: the password policy.
+
+    It raises ``PasswordRejected``.
+    """
 
     def __call__(
         self,
         server: QueryServer,
         account_uuid: str,
-        password: str,
+        password: Secret,
         *,
         has_second_factor: bool | None = None,
     ) -> Awaitable[Secret]: ...
@@ -414,7 +419,7 @@ class CredentialUpdates:
         if not session.has_second_factor("totp", entry):
             raise InvalidRequest("backup codes stand in for a TOTP code: add a TOTP first")
         codes = totp.generate_backup_codes()
-        session.backup_codes = frozenset(totp.hash_backup_code(code) for code in codes)
+        session.backup_codes = frozenset(totp.hash_backup_code(code.reveal()) for code in codes)
         return codes, self.status(session_id)
 
     def commit(self, session_id: object) -> tuple[bool, int]:

@@ -4,7 +4,7 @@ This module owns the sessions (an in-memory, bounded, expiring store), what a se
 stage (a password, a unix password, TOTPs added and removed on the primary or the unix
 credential, fresh backup codes), the status view, the rules commit applies, and the
 modifications it writes. It reads entries it is handed and performs no I/O: beginning,
-hashing, vetting and the commit's transaction are ``idmd.idm.credentials``; HTTP is
+hashing, vetting and the commit's transaction are ``idmd.idm.credentials.updates``; HTTP is
 ``idmd/https/credentials.py``.
 
 Life of a session (docs/credential-updates.md)::
@@ -32,19 +32,19 @@ Rules:
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
 from hermit_common.clock import Clock
+from hermit_common.lru import Lru
 from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import InvalidCredentialUpdate, MfaRequired, PasswordRejected
-from idmd.idm import totp
-from idmd.idm.tokens import TokenClaims
-from idmd.idm.totp import TotpRecord
+from idmd.idm.auth.tokens import TokenClaims
+from idmd.idm.credentials import totp
+from idmd.idm.credentials.totp import TotpRecord
+from idmd.idm.directory.views import JSON
 from idmd.idm.values import iso_time, validate_label
-from idmd.idm.views import JSON
 from idmd.server.mods import Add, Mod, Remove, Set
 
 PasswordAttr = Literal["password", "unix_password"]
@@ -77,7 +77,7 @@ class PendingTotp:
 @dataclass(frozen=True)
 class Authority:
     """Whose right a session uses: asked again at every step and at commit
-    (``credentials.CredentialUpdates``), so a session never outlives it."""
+    (``updates.CredentialUpdates``), so a session never outlives it."""
 
     # The account whose right to the person's credentials it is: the caller that began the
     # session, or the admin who made the reset token it began with (the commit is written
@@ -231,11 +231,10 @@ class UpdateSessions:
         idle: float = limits.CREDENTIAL_UPDATE_IDLE_SECONDS,
     ) -> None:
         self._clock = clock
-        self._max = max_sessions
         self.idle = idle
         # Invariant: ordered by last_used (each use moves a session to the end), so the idle
         # ones are at the front; at most one session per account (``_by_account``).
-        self._sessions: OrderedDict[str, UpdateSession] = OrderedDict()
+        self._sessions: Lru[str, UpdateSession] = Lru(max_sessions)
         self._by_account: dict[str, str] = {}
 
     def __len__(self) -> int:
@@ -248,8 +247,7 @@ class UpdateSessions:
         previous = self._by_account.get(account_uuid)
         if previous is not None:
             self.end(previous)
-        while len(self._sessions) >= self._max:
-            _, oldest = self._sessions.popitem(last=False)
+        for _, oldest in self._sessions.trim(room=1):
             del self._by_account[oldest.account_uuid]
         session = UpdateSession(
             id=secrets.token_urlsafe(32),
@@ -258,7 +256,7 @@ class UpdateSessions:
             authority=authority,
             last_used=self._clock.now(),
         )
-        self._sessions[session.id] = session
+        self._sessions.put(session.id, session)
         self._by_account[account_uuid] = session.id
         return session
 
@@ -268,25 +266,24 @@ class UpdateSessions:
         Errors: ``InvalidCredentialUpdate`` (unknown, committed, cancelled or idle too long).
         """
         self._expire()
-        session = self._sessions.get(session_id) if isinstance(session_id, str) else None
+        session = self._sessions.touch(session_id) if isinstance(session_id, str) else None
         if session is None:
             raise InvalidCredentialUpdate(_GONE)
         session.last_used = self._clock.now()
-        self._sessions.move_to_end(session.id)
         return session
 
     def expires_at(self, session: UpdateSession) -> float:
         return session.last_used + self.idle
 
     def end(self, session_id: str) -> None:
-        session = self._sessions.pop(session_id, None)
+        session = self._sessions.pop(session_id)
         if session is not None:
             del self._by_account[session.account_uuid]
 
     def _expire(self) -> None:
         now = self._clock.now()
-        while self._sessions:
-            oldest = next(iter(self._sessions.values()))
-            if now < oldest.last_used + self.idle:
+        while oldest := self._sessions.oldest(1):
+            _, session = oldest[0]
+            if now < session.last_used + self.idle:
                 break
-            self.end(oldest.id)
+            self.end(session.id)

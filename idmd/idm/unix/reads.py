@@ -18,10 +18,10 @@ from __future__ import annotations
 from idmd.entry import Entry
 from idmd.errors import NotFound
 from idmd.filter import And, Eq, Pres
-from idmd.idm import lookup
-from idmd.idm.tokens import SIGNING_KEY_META
-from idmd.idm.unixview import password_version, unix_group_view, unix_user_view, version_key
-from idmd.idm.views import JSON
+from idmd.idm.auth.tokens import SIGNING_KEY_META
+from idmd.idm.directory import lookup
+from idmd.idm.directory.views import JSON
+from idmd.idm.unix.views import password_version, unix_group_view, unix_user_view, version_key
 from idmd.server import ReadTxn
 from idmd.server.identity import Identity
 

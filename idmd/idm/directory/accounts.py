@@ -22,11 +22,11 @@ from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import Conflict, NotFound
 from idmd.filter import Eq
-from idmd.idm import lookup
-from idmd.idm.credupdate import PasswordAttr
-from idmd.idm.posix import posix_account_mods
-from idmd.idm.sshkeys import SshKey, validate_label
-from idmd.idm.views import (
+from idmd.idm.credentials.staging import PasswordAttr
+from idmd.idm.directory import lookup
+from idmd.idm.directory.posix import posix_account_mods
+from idmd.idm.directory.sshkeys import SshKey, validate_label
+from idmd.idm.directory.views import (
     JSON,
     account_view,
     service_account_view,
@@ -39,7 +39,7 @@ from idmd.server.identity import Identity
 from idmd.server.mods import Add, Mod, Remove, Set
 
 Kind = Literal["person", "service_account"]
-# The password attributes: the ones credential updates stage (credupdate.GUARD's keys).
+# The password attributes: the ones credential updates stage (staging.GUARD's keys).
 CredentialAttr = PasswordAttr
 
 # What PATCH may change, and the attribute each key is stored in.

@@ -2,7 +2,7 @@
 
 This module owns the token's form, its stored record (the ``reset_token`` attribute), the
 rules for creating and redeeming one, and the in-memory index that finds a token's person.
-It does not decide who may create one (the caller checks that, ``idmd.idm.credentials``) and
+It does not decide who may create one (the caller checks that, ``idmd.idm.credentials.updates``) and
 opens no transactions: callers pass theirs in.
 
 Rules:
@@ -30,13 +30,13 @@ from dataclasses import dataclass
 
 from hermit_common.clock import Clock
 from hermit_common.errors import InvalidValue
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import InvalidResetToken
 from idmd.filter import eq
-from idmd.idm.passwords import Secret
+from idmd.idm.credentials.totp import BACKUP_ALPHABET
 from idmd.idm.records import decode_record, encode_record
-from idmd.idm.totp import BACKUP_ALPHABET
 from idmd.server import ReadTxn, WriteTxn
 from idmd.server.identity import INTERNAL, Identity
 from idmd.server.mods import Set
@@ -141,7 +141,7 @@ class ResetTokens:
         """
         now = self._clock.now()
         token = generate()
-        normal = normalise(token)
+        normal = normalise(token.reveal())
         assert normal is not None  # Invariant: generate() makes well-formed tokens.
         record = ResetTokenRecord(digest(normal), now, now + ttl, issued_by)
         old = record_of(account)

@@ -5,7 +5,8 @@ that may be in someone else's hands; a session that someone signed in with the o
 must not outlive it. This module removes the session records (``auth_session``; with
 ``api_tokens`` the ``api_token`` records too) of an account inside the caller's write
 transaction, so the change and the end of the sessions commit together. It does not decide
-when to call it (``Idm``, ``credentials.py`` and ``accounts.py`` do) and never sees a token.
+when to call it (``Idm``, ``credentials.updates`` and ``directory.accounts`` do) and never
+sees a token.
 
 Rules (docs/authentication.md "Sessions after a password reset"):
 - Every session ends but ``keep``: the owner's own session that made the change (an admin's
@@ -21,7 +22,7 @@ Rules (docs/authentication.md "Sessions after a password reset"):
 
 from __future__ import annotations
 
-from idmd.idm.tokens import SessionRecord
+from idmd.idm.auth.tokens import SessionRecord
 from idmd.server import WriteTxn
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Remove

@@ -38,11 +38,11 @@ from hermit_common.errors import InvalidValue
 from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import AccessDenied, Conflict, NotFound
-from idmd.idm import lookup
+from idmd.idm.auth.tokens import Scope, SessionRecord
+from idmd.idm.directory import lookup
+from idmd.idm.directory.views import JSON
 from idmd.idm.records import decode_record, encode_record
-from idmd.idm.tokens import Scope, SessionRecord
 from idmd.idm.values import iso_time, validate_label
-from idmd.idm.views import JSON
 from idmd.server import ReadTxn, WriteTxn
 from idmd.server.identity import Identity, on_behalf_of
 from idmd.server.mods import Add, Mod, Remove

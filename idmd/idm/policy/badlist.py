@@ -2,7 +2,7 @@
 
 The words are the values of ``badlist_password`` on the builtin ``system_config`` entry, stored
 lowercase (the match is case-insensitive). This module reads and changes that list; judging a
-password against it is ``pwpolicy``'s job, and who may change it is the access profiles' (only
+password against it is ``password``'s job, and who may change it is the access profiles' (only
 ``system_admins`` may modify ``badlist_password``).
 
 Rules:

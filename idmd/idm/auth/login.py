@@ -1,9 +1,9 @@
-"""Logins, reauth and bearer tokens against the entry database: the I/O around ``authsession``.
+"""Logins, reauth and bearer tokens against the entry database: the I/O around ``flow``.
 
 This module loads accounts for the auth state machine, checks each credential a step carries
 (password, TOTP, backup code) behind the softlocks, writes session records onto accounts,
 extends privilege windows, lists and ends a caller's sessions, and turns a bearer token back
-into the caller's ``Identity``. It does not decide the flow (``authsession.py``) nor sign
+into the caller's ``Identity``. It does not decide the flow (``flow.py``) nor sign
 (``tokens.py``) nor count failures (``softlock.py``).
 
 Rules:
@@ -16,9 +16,9 @@ Rules:
   already wait for, is denied with the softlock's reason (when to retry) before any work,
   Argon2 included; a failure counts, a wrong TOTP code also waits for the next time step; a
   success resets that credential only.
-- After a password verifies, a hash that ``passwords.needs_upgrade`` names (imported, or an
-  older Argon2id cost) is replaced by a fresh Argon2id hash of the same password, unless the
-  password changed meanwhile.
+- After a password verifies, a hash that ``credentials.passwords.needs_upgrade`` names
+  (imported, or an older Argon2id cost) is replaced by a fresh Argon2id hash of the same
+  password, unless the password changed meanwhile.
 - Session records are written as ``INTERNAL`` (logging in is not an access-controlled change of
   the account); expired records of the account are removed in the same write, and beyond
   ``MAX_SESSIONS_PER_ACCOUNT`` the oldest go, so an account's entry cannot grow without bound.
@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 
 from hermit_common.clock import Clock
 from hermit_common.errors import InvalidRequest
+from hermit_common.secret import Secret
 from idmd.entry import Entry
 from idmd.errors import (
     AccessDenied,
@@ -48,8 +49,7 @@ from idmd.errors import (
     TokenRevoked,
     Unauthenticated,
 )
-from idmd.idm import lookup, totp
-from idmd.idm.authsession import (
+from idmd.idm.auth.flow import (
     ANONYMOUS_NAME,
     AuthSessions,
     AuthSubject,
@@ -59,10 +59,8 @@ from idmd.idm.authsession import (
     StepCheck,
     Success,
 )
-from idmd.idm.passwords import Hasher, Secret, needs_upgrade
-from idmd.idm.policy import account_policy
-from idmd.idm.softlock import Softlocks
-from idmd.idm.tokens import (
+from idmd.idm.auth.softlock import Softlocks
+from idmd.idm.auth.tokens import (
     SessionRecord,
     TokenClaims,
     TokenSigner,
@@ -71,9 +69,12 @@ from idmd.idm.tokens import (
     find_session,
     new_session,
 )
-from idmd.idm.values import iso_time as iso_time  # re-exported: idmd/https/auth.py
-from idmd.idm.values import time_to_epoch
-from idmd.idm.views import JSON
+from idmd.idm.credentials import totp
+from idmd.idm.credentials.passwords import Hasher, needs_upgrade
+from idmd.idm.directory import lookup
+from idmd.idm.directory.views import JSON
+from idmd.idm.policy.account import account_policy
+from idmd.idm.values import iso_time, time_to_epoch
 from idmd.server import QueryServer, ReadTxn
 from idmd.server.builtin import UUID_ANONYMOUS
 from idmd.server.identity import INTERNAL, Identity, account_identity
@@ -135,7 +136,7 @@ def subject_of(entry: Entry | None, txn: ReadTxn, name: str) -> AuthSubject:
 
 
 def spend_totp_code(
-    server: QueryServer, uuid: str, attr: str, code: str, now: float
+    server: QueryServer, uuid: str, attr: str, code: Secret, now: float
 ) -> float | None:
     """Accept ``code`` for one of the account's ``attr`` TOTPs (``totp``, ``unix_totp``) and
     store the step it used, in one write transaction: two logins racing with one code cannot
@@ -147,7 +148,7 @@ def spend_totp_code(
     with server.write() as txn:
         entry = txn.get(uuid)
         values = entry.get(attr) if entry is not None else frozenset()
-        found = totp.check_any(values, code, now)
+        found = totp.check_any(values, code.reveal(), now)
         if found is not None:
             old, updated = found
             txn.modify(INTERNAL, uuid, [Remove(attr, old), Add(attr, updated.encode())])
@@ -156,7 +157,7 @@ def spend_totp_code(
 
 
 async def upgrade_password_hash(
-    server: QueryServer, hasher: Hasher, uuid: str, attr: str, phc: str, password: str
+    server: QueryServer, hasher: Hasher, uuid: str, attr: str, phc: str, password: Secret
 ) -> None:
     """After ``password`` verified against ``phc`` (the account's ``attr``): replace a hash
     that ``needs_upgrade`` names (imported, or an older Argon2id cost) by Argon2id at today's
@@ -200,7 +201,7 @@ class Login:
         self.sessions = AuthSessions(clock)
 
     def begin(self, name: str, *, read_only: bool) -> tuple[str, Continue]:
-        """Open an auth session for ``name`` (which need not exist; see ``authsession``)."""
+        """Open an auth session for ``name`` (which need not exist; see ``flow``)."""
         with self._server.read() as txn:
             entry = lookup.find(txn, "account", name)
             subject = subject_of(entry, txn, name)
@@ -226,7 +227,7 @@ class Login:
         )
 
     async def step(
-        self, session_id: str | None, method: object, credential: str | None
+        self, session_id: str | None, method: object, credential: Secret | None
     ) -> StepResult:
         """One step; ``credential`` is what the body carries under the method's name.
 
@@ -265,7 +266,7 @@ class Login:
     # -- credentials -----------------------------------------------------------------------
 
     async def _check_credential(
-        self, check: StepCheck, credential: str
+        self, check: StepCheck, credential: Secret
     ) -> tuple[bool, float | None]:
         """Whether ``credential`` is right and, for a wrong TOTP code, until when the next try
         waits (``Softlocks.failed(wait_until=)``)."""
@@ -279,7 +280,7 @@ class Login:
             return wait is None, wait
         return self._use_backup_code(uuid, credential), None
 
-    async def _check_password(self, uuid: str | None, password: str) -> bool:
+    async def _check_password(self, uuid: str | None, password: Secret) -> bool:
         phc = None
         if uuid is not None:
             with self._server.read() as txn:
@@ -290,12 +291,12 @@ class Login:
             await upgrade_password_hash(self._server, self._hasher, uuid, "password", phc, password)
         return ok
 
-    def _use_backup_code(self, uuid: str, code: str) -> bool:
+    def _use_backup_code(self, uuid: str, code: Secret) -> bool:
         with self._server.write() as txn:
             entry = txn.get(uuid)
             if entry is None:
                 return False
-            used = totp.match_backup_code(entry.get("backup_code"), code)
+            used = totp.match_backup_code(entry.get("backup_code"), code.reveal())
             if used is None:
                 return False
             txn.modify(INTERNAL, uuid, [Remove("backup_code", used)])

@@ -3,7 +3,7 @@
 This module only shapes: it takes entries already reduced to what the caller may read (the
 server's search does that) and never reads the database itself, except through the ``Lookup``
 it is given to show references (``member``, ``memberof``, ``managed_by`` hold uuids) by spn.
-The unix views live in ``unixview.py``.
+The unix views live in ``idm/unix/views.py``.
 
 Rules:
 - An attribute the caller may not read is shown as absent: ``null`` or ``[]``.
@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from idmd.entry import Entry
-from idmd.idm.sshkeys import SshKey, decode_stored
+from idmd.idm.directory.sshkeys import SshKey, decode_stored
 
 JSON = dict[str, Any]
 

@@ -1,10 +1,10 @@
 """The password policy: whether a person may set this password on this account.
 
 What it owns: the rules a new password must pass, after NIST SP 800-63B 5.1.1.2 "Memorized
-Secret Verifiers". It stores nothing and hashes nothing (``passwords``), keeps the badlist in
-no file (``badlist`` reads it from the ``system_config`` entry) and decides no minimum length of
-its own (``policy.account_policy`` does, from the account's groups). Generated passwords are
-not vetted: they are random by construction.
+Secret Verifiers". It stores nothing and hashes nothing (``credentials.passwords``), keeps the
+badlist in no file (``badlist`` reads it from the ``system_config`` entry) and decides no
+minimum length of its own (``account.account_policy`` does, from the account's groups).
+Generated passwords are not vetted: they are random by construction.
 
 Rules, checked in this order (the first that fails is the answer):
 1. Length in characters (Unicode code points): at least the account's minimum, which is longer
@@ -40,11 +40,12 @@ from dataclasses import dataclass
 import trio
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
+from hermit_common.secret import Secret
 from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import NotFound, PasswordRejected
-from idmd.idm import badlist, policy
-from idmd.idm.passwords import Secret
+from idmd.idm.policy import account as policy
+from idmd.idm.policy import badlist
 from idmd.server import QueryServer, ReadTxn
 
 # Related tokens shorter than this are not searched for in the password (see rule 2).
@@ -158,11 +159,11 @@ def check_password(password: str, context: PasswordContext) -> None:
 async def vet_password(
     server: QueryServer,
     account_uuid: str,
-    password: str,
+    password: Secret,
     *,
     has_second_factor: bool | None = None,
 ) -> Secret:
-    """``password`` as a ``Secret`` if the policy lets ``account_uuid`` set it.
+    """``password`` itself if the policy lets ``account_uuid`` set it.
 
     ``has_second_factor=None`` means whether the account has a ``totp`` now.
 
@@ -176,5 +177,5 @@ async def vet_password(
         if has_second_factor is None:
             has_second_factor = bool(account.get("totp"))
         context = context_for(txn, account, has_second_factor=has_second_factor)
-    await trio.to_thread.run_sync(check_password, password, context)
-    return Secret(password)
+    await trio.to_thread.run_sync(check_password, password.reveal(), context)
+    return password

@@ -1,7 +1,7 @@
 """The stepped login flow of DESIGN.md, as a state machine without I/O.
 
 This module holds pending auth sessions and decides what each step leads to. It does not read
-entries, verify credentials or issue tokens: the caller (``idmd.idm.login``) loads the account
+entries, verify credentials or issue tokens: the caller (``idmd.idm.auth.login``) loads the account
 into an ``AuthSubject``, checks the credential a step carries (softlocks included), and turns a
 ``Success`` into a session record and a token, or into a longer privilege window (reauth).
 
@@ -35,15 +35,15 @@ Rules:
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from hermit_common.clock import Clock
+from hermit_common.lru import Lru
 from idmd import limits
 from idmd.errors import InvalidAuthState
-from idmd.idm.policy import AccountPolicy
-from idmd.idm.softlock import unknown_key
+from idmd.idm.auth.softlock import unknown_key
+from idmd.idm.policy.account import AccountPolicy
 
 ANONYMOUS_NAME = "anonymous"
 
@@ -167,11 +167,10 @@ class AuthSessions:
         ttl: float = limits.AUTH_SESSION_TTL_SECONDS,
     ) -> None:
         self._clock = clock
-        self._max_pending = max_pending
         self._ttl = ttl
         # Invariant: ordered by expires_at (insertion order, since ttl is fixed), so expired
         # sessions are at the front and the oldest is dropped first.
-        self._pending: OrderedDict[str, PendingSession] = OrderedDict()
+        self._pending: Lru[str, PendingSession] = Lru(max_pending)
 
     def __len__(self) -> int:
         self._expire()
@@ -182,8 +181,7 @@ class AuthSessions:
     ) -> tuple[str, Continue]:
         """Open an auth session; returns its id and the methods offered."""
         self._expire()
-        while len(self._pending) >= self._max_pending:
-            self._pending.popitem(last=False)
+        self._pending.trim(room=1)
         stages = stages_for(subject)
         session = PendingSession(
             id=secrets.token_urlsafe(24),
@@ -193,7 +191,7 @@ class AuthSessions:
             stages=stages,
             reauth_of=reauth_of,
         )
-        self._pending[session.id] = session
+        self._pending.put(session.id, session)
         return session.id, Continue(methods=stages[0])
 
     def start_step(self, session_id: str | None, method: object) -> StepCheck:
@@ -206,7 +204,7 @@ class AuthSessions:
         self._expire()
         if session_id is None:
             raise InvalidAuthState("no auth session: begin with POST /v1/auth/begin")
-        session = self._pending.pop(session_id, None)
+        session = self._pending.pop(session_id)
         if session is None or self._clock.now() >= session.expires_at:
             raise InvalidAuthState("unknown or finished auth session: begin again")
         offered = session.stages[0]
@@ -222,7 +220,7 @@ class AuthSessions:
             return Denied(_WRONG.get(check.method, WRONG_CREDENTIALS))
         remaining = session.stages[1:]
         if remaining:
-            self._pending[session.id] = replace(session, stages=remaining)
+            self._pending.put(session.id, replace(session, stages=remaining))
             return Continue(methods=remaining[0])
         if not subject.valid_at(self._clock.now()):
             return Denied(ACCOUNT_EXPIRED)
@@ -238,8 +236,8 @@ class AuthSessions:
 
     def _expire(self) -> None:
         now = self._clock.now()
-        while self._pending:
-            oldest = next(iter(self._pending.values()))
-            if now < oldest.expires_at:
+        while oldest := self._pending.oldest(1):
+            session_id, session = oldest[0]
+            if now < session.expires_at:
                 break
-            self._pending.popitem(last=False)
+            self._pending.pop(session_id)
