@@ -31,13 +31,13 @@ Implements issue 5 "Sessions and tokens" and contract 7 of docs (docs/api-tokens
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, replace
 
 from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import AccessDenied, Conflict, InvalidValue, NotFound
 from idmd.idm import lookup
+from idmd.idm.ids import new_id
 from idmd.idm.records import decode_record, encode_record
 from idmd.idm.tokens import Scope, SessionRecord
 from idmd.idm.values import iso_time, validate_label
@@ -196,7 +196,7 @@ def create_api_token(
             "tokens; destroy one first"
         )
     record = ApiTokenRecord(
-        id=secrets.token_urlsafe(16),
+        id=new_id(16),
         label=label,
         scope=scope,
         issued_at=int(now),

@@ -34,7 +34,6 @@ Rules:
 
 from __future__ import annotations
 
-import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -42,6 +41,7 @@ from typing import Literal
 from idmd import limits
 from idmd.clock import Clock
 from idmd.errors import InvalidAuthState
+from idmd.idm.ids import new_id
 from idmd.idm.policy import AccountPolicy
 from idmd.idm.softlock import unknown_key
 
@@ -186,7 +186,7 @@ class AuthSessions:
             self._pending.popitem(last=False)
         stages = stages_for(subject)
         session = PendingSession(
-            id=secrets.token_urlsafe(24),
+            id=new_id(24),
             subject=subject,
             read_only=read_only or subject.anonymous,
             expires_at=self._clock.now() + self._ttl,

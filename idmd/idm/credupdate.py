@@ -31,7 +31,6 @@ Rules:
 
 from __future__ import annotations
 
-import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -41,6 +40,7 @@ from idmd.clock import Clock
 from idmd.entry import Entry
 from idmd.errors import InvalidCredentialUpdate, MfaRequired, PasswordRejected
 from idmd.idm import totp
+from idmd.idm.ids import new_id
 from idmd.idm.tokens import TokenClaims
 from idmd.idm.totp import TotpRecord
 from idmd.idm.values import iso_time, validate_label
@@ -252,7 +252,7 @@ class UpdateSessions:
             _, oldest = self._sessions.popitem(last=False)
             del self._by_account[oldest.account_uuid]
         session = UpdateSession(
-            id=secrets.token_urlsafe(32),
+            id=new_id(32),
             account_uuid=account_uuid,
             may_unix=may_unix,
             authority=authority,
