@@ -1,0 +1,83 @@
+"""How idmd ends a TLS connection: always with a ``close_notify`` alert, never a bare TCP close.
+
+A TLS peer that sees the TCP stream end without ``close_notify`` cannot tell the end from a
+truncation attack, and Python's ``ssl`` says "EOF occurred in violation of protocol"
+(``SSLEOFError``); schemathesis' fuzz run failed on that. A raw client (``ssl`` over a socket,
+``suppress_ragged_eofs=False``) reads until the server closes: a clean close is
+``SSLZeroReturnError`` from the TLS object, or the socket's ``recv`` answering ``b""``, and
+``unwrap()`` then finishes the shutdown; a bare TCP close raises ``SSLEOFError`` instead.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+
+import pytest
+
+from tests.integration.conftest import IdmdServer
+from tests.integration.test_server_tls import address, tls_client
+
+# hypercorn's keep-alive timeout (idmd leaves its default): an idle connection is closed
+# after it. The read deadline below leaves it room on a loaded machine.
+KEEP_ALIVE_S = 5
+READ_DEADLINE_S = KEEP_ALIVE_S + 25
+
+
+def _connect(idmd: IdmdServer, context: ssl.SSLContext | None = None) -> ssl.SSLSocket:
+    context = context or idmd.ssl_context()
+    # Python's default context takes a bare TCP close for a clean one (OpenSSL's
+    # IGNORE_UNEXPECTED_EOF): this client must see the difference.
+    context.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF
+    raw = socket.create_connection(address(idmd), timeout=READ_DEADLINE_S)
+    return context.wrap_socket(
+        raw, server_hostname="127.0.0.1", suppress_ragged_eofs=False
+    )
+
+
+def _read_until_closed(tls: ssl.SSLSocket) -> bytes:
+    """Everything the server sends until it closes; ``SSLEOFError`` if it closes uncleanly."""
+    received = b""
+    while chunk := tls.recv(65536):
+        received += chunk
+    return received
+
+
+def _request(close: bool) -> bytes:
+    connection = b"Connection: close\r\n" if close else b""
+    return b"GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n" + connection + b"\r\n"
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=str)
+def test_tls_close__connection_close_ends_with_close_notify(
+    idmd: IdmdServer, version: ssl.TLSVersion
+) -> None:
+    with _connect(idmd, tls_client(idmd, version)) as tls:
+        tls.sendall(_request(close=True))
+        reply = _read_until_closed(tls)
+        assert reply.startswith(b"HTTP/1.1 200")
+        assert reply.endswith(b'{"status":"ok"}')
+        tls.unwrap()
+
+
+def test_tls_close__keep_alive_timeout_ends_with_close_notify(idmd: IdmdServer) -> None:
+    with _connect(idmd) as tls:
+        tls.sendall(_request(close=False))
+        started = time.monotonic()
+        reply = _read_until_closed(tls)
+        assert time.monotonic() - started >= KEEP_ALIVE_S - 1
+        assert reply.startswith(b"HTTP/1.1 200")
+        tls.unwrap()
+
+
+def test_tls_close__refused_body_ends_with_close_notify(idmd: IdmdServer) -> None:
+    # A body over the limit is refused before it is read: the connection cannot be reused.
+    with _connect(idmd) as tls:
+        tls.sendall(
+            b"POST /v1/auth/begin HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 999999999\r\n\r\n{"
+        )
+        reply = _read_until_closed(tls)
+        assert reply.startswith(b"HTTP/1.1 413")
+        tls.unwrap()
