@@ -16,7 +16,8 @@ from starlette.responses import JSONResponse
 
 from idmd import limits
 from idmd.errors import InvalidValue
-from idmd.https.inputs import caller_of, flag, idm_of, read_object, string
+from idmd.https.bodies import NO_KEYS, Body, flag, text
+from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import resource
 from idmd.idm.authsession import Continue, Denied, Success
 from idmd.idm.login import iso_time
@@ -33,16 +34,27 @@ _CREDENTIAL_BYTES = {
 }
 
 
+BEGIN = Body({"name": text(maxLength=limits.MAX_TEXT_LEN), "read_only": flag()})
+STEP = Body(
+    {
+        "method": text(enum=["password", "totp", "backup_code", "anonymous"]),
+        "password": text(required=False),
+        "totp": text(required=False, maxLength=limits.MAX_TOTP_CODE_LEN),
+        "backup_code": text(required=False, maxLength=limits.MAX_BACKUP_CODE_LEN),
+    }
+)
+
+
 def _cookie(value: str, *, clear: bool = False) -> str:
     return f"{COOKIE}={value}; {_COOKIE_ATTRS}" + ("; Max-Age=0" if clear else "")
 
 
 async def begin(request: Request) -> JSONResponse:
-    body = await read_object(request, allowed=("name", "read_only"), required=("name",))
-    name = string(body, "name")
+    body = await BEGIN.read(request)
+    name = body["name"]
     if len(name) > limits.MAX_TEXT_LEN:
         raise InvalidValue(f"name may have at most {limits.MAX_TEXT_LEN} characters")
-    session_id, outcome = idm_of(request).login.begin(name, read_only=flag(body, "read_only"))
+    session_id, outcome = idm_of(request).login.begin(name, read_only=body.get("read_only", False))
     return _opened(session_id, outcome)
 
 
@@ -55,19 +67,17 @@ def _opened(session_id: str, outcome: Continue) -> JSONResponse:
 
 async def reauth(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    await read_object(request, allowed=())
+    await NO_KEYS.read(request)
     session_id, outcome = idm_of(request).login.begin_reauth(caller)
     return _opened(session_id, outcome)
 
 
 async def step(request: Request) -> JSONResponse:
-    body = await read_object(
-        request, allowed=("method", *_CREDENTIAL_BYTES), required=("method",)
-    )
-    method = string(body, "method")
+    body = await STEP.read(request)
+    method = body["method"]
     credential = None
     if method in _CREDENTIAL_BYTES and method in body:
-        credential = string(body, method)
+        credential = body[method]
         most = _CREDENTIAL_BYTES[method]
         if len(credential.encode("utf-8")) > most:
             raise InvalidValue(f"a {method} may have at most {most} bytes")
@@ -95,7 +105,7 @@ async def whoami(request: Request) -> JSONResponse:
 
 async def logout(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    await read_object(request, allowed=())
+    await NO_KEYS.read(request)
     # False for a token that names no session record (anonymous, an API token): it stays
     # valid, and the answer says so rather than claim a revocation that did not happen.
     changed = idm_of(request).login.logout(caller)
@@ -109,14 +119,14 @@ async def list_sessions(request: Request) -> JSONResponse:
 
 async def destroy_session(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    await read_object(request, allowed=())
+    await NO_KEYS.read(request)
     changed = idm_of(request).login.destroy_session(caller, request.path_params["session_id"])
     return JSONResponse({"changed": changed})
 
 
 async def unlock(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    await read_object(request, allowed=())
+    await NO_KEYS.read(request)
     changed = idm_of(request).unlock_credentials(caller, request.path_params["id"])
     return JSONResponse({"changed": changed})
 

@@ -7,10 +7,13 @@ from starlette.responses import JSONResponse
 
 from idmd import limits
 from idmd.errors import InvalidValue
-from idmd.https.inputs import caller_of, idm_of, optional_string, read_object, string
+from idmd.https.bodies import Body, text
+from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import resource
 from idmd.idm import unix
 from idmd.idm.passwords import Secret
+
+AUTH = Body({"name": text(), "password": text(), "totp": text(required=False)})
 
 
 async def list_users(request: Request) -> JSONResponse:
@@ -35,14 +38,12 @@ async def get_group(request: Request) -> JSONResponse:
 
 async def auth(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    body = await read_object(
-        request, allowed=("name", "password", "totp"), required=("name", "password")
-    )
-    name = string(body, "name")
-    password = Secret(string(body, "password"))
+    body = await AUTH.read(request)
+    name = body["name"]
+    password = Secret(body["password"])
     if len(password.encode("utf-8")) > limits.MAX_PASSWORD_BYTES:
         raise InvalidValue(f"a password may have at most {limits.MAX_PASSWORD_BYTES} bytes")
-    code = optional_string(body, "totp")
+    code = body.get("totp")
     if code is not None and len(code) > limits.MAX_TOTP_CODE_LEN:
         raise InvalidValue(f"a totp code may have at most {limits.MAX_TOTP_CODE_LEN} characters")
     totp = Secret(code) if code is not None else None
