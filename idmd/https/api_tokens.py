@@ -12,20 +12,19 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from idmd import limits
-from idmd.errors import InvalidValue
 from idmd.https import fields
 from idmd.https.bodies import NO_KEYS, Body, checked, nullable, text
 from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import resource
 from idmd.idm import apitokens
+from idmd.idm.bounds import API_TOKEN_SCOPES
 from idmd.idm.values import time_to_epoch, validate_time
 
 PREFIX = "/v1/service_account/{id}/api_token"
-SCOPES = ("read_only", "read_write")
 CREATE = Body(
     {
         "label": text(**fields.label(limits.MAX_SSH_KEY_LABEL_LEN)),
-        "scope": text(required=False, enum=list(SCOPES)),
+        "scope": text(required=False, enum=list(API_TOKEN_SCOPES)),
         "expires_at": checked(nullable(fields.TIME), required=False),
     }
 )
@@ -34,9 +33,6 @@ CREATE = Body(
 async def create(request: Request) -> JSONResponse:
     caller = caller_of(request)
     body = await CREATE.read(request)
-    scope = body.get("scope", "read_only")
-    if scope not in SCOPES:
-        raise InvalidValue("scope must be read_only or read_write")
     raw_expiry = body.get("expires_at")
     expires_at = (
         None if raw_expiry is None else time_to_epoch(validate_time("expires_at", raw_expiry))
@@ -45,7 +41,7 @@ async def create(request: Request) -> JSONResponse:
         caller,
         request.path_params["id"],
         body["label"],
-        read_write=scope == "read_write",
+        scope=body.get("scope", "read_only"),
         expires_at=expires_at,
     )
     return JSONResponse({"changed": True, "token": str(token), "api_token": view})

@@ -24,7 +24,7 @@ from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import Handler, resource
 from idmd.idm.credentials import CredentialUpdates
 from idmd.idm.credupdate import MAX_TOTP_LABEL_CHARS, PasswordAttr
-from idmd.idm.passwords import MIN_PASSWORD_CHARS, validate_password
+from idmd.idm.passwords import MIN_PASSWORD_CHARS
 from idmd.idm.totp import ALGORITHMS, Algorithm
 
 PREFIX = "/v1/credential/update"
@@ -107,8 +107,8 @@ async def status(request: Request) -> JSONResponse:
 def _password_setter(attr: PasswordAttr) -> Handler:
     async def set_password(request: Request) -> JSONResponse:
         body = await PASSWORD.read(request)
-        password = validate_password(body["password"])
-        return JSONResponse(await _updates(request).set_password(body["session"], attr, password))
+        updates = _updates(request)
+        return JSONResponse(await updates.set_password(body["session"], attr, body["password"]))
 
     return set_password
 

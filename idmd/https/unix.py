@@ -5,13 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from idmd import limits
-from idmd.errors import InvalidValue
 from idmd.https.bodies import Body, text
 from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import resource
 from idmd.idm import unix
-from idmd.idm.passwords import Secret
 
 AUTH = Body({"name": text(), "password": text(), "totp": text(required=False)})
 
@@ -39,15 +36,10 @@ async def get_group(request: Request) -> JSONResponse:
 async def auth(request: Request) -> JSONResponse:
     caller = caller_of(request)
     body = await AUTH.read(request)
-    name = body["name"]
-    password = Secret(body["password"])
-    if len(password.encode("utf-8")) > limits.MAX_PASSWORD_BYTES:
-        raise InvalidValue(f"a password may have at most {limits.MAX_PASSWORD_BYTES} bytes")
-    code = body.get("totp")
-    if code is not None and len(code) > limits.MAX_TOTP_CODE_LEN:
-        raise InvalidValue(f"a totp code may have at most {limits.MAX_TOTP_CODE_LEN} characters")
-    totp = Secret(code) if code is not None else None
-    user = await idm_of(request).unix_auth(caller, name, password, totp)
+    # idm bounds the password and the code (idmd/idm/bounds.py).
+    user = await idm_of(request).unix_auth(
+        caller, body["name"], body["password"], body.get("totp")
+    )
     return JSONResponse({"state": "success", "user": user})
 
 

@@ -28,7 +28,7 @@ from idmd.errors import (
     MfaRequired,
     NotFound,
 )
-from idmd.idm import accounts, apitokens, badlist, lookup, unix
+from idmd.idm import accounts, apitokens, badlist, bounds, lookup, unix
 from idmd.idm.credentials import CredentialUpdates
 from idmd.idm.credupdate import GUARD
 from idmd.idm.login import (
@@ -39,7 +39,7 @@ from idmd.idm.login import (
     spend_totp_code,
     upgrade_password_hash,
 )
-from idmd.idm.passwords import Hasher, Secret, generate_password
+from idmd.idm.passwords import Hasher, Secret, generate_password, validate_password
 from idmd.idm.pwpolicy import vet_password
 from idmd.idm.revocation import end_sessions
 from idmd.idm.softlock import Softlocks, unknown_key
@@ -165,17 +165,19 @@ class Idm:
     # -- API tokens of service accounts (idmd/idm/apitokens.py) ----------------------------
 
     def create_api_token(
-        self, caller: Caller, text: str, label: str, *, read_write: bool,
+        self, caller: Caller, text: str, label: str, *, scope: object,
         expires_at: float | None,
     ) -> tuple[Secret, JSON]:
         """A new API token of service account ``text`` (shown once) and its record's view.
 
-        Errors: those of ``write`` and of ``apitokens.create_api_token``.
+        Errors: ``InvalidValue`` (``bounds.validate_scope``), those of ``write`` and of
+        ``apitokens.create_api_token``.
         """
+        valid_scope = bounds.validate_scope(scope)
         now = self.clock.now()
         uuid, record = self.write(
             caller, apitokens.create_api_token, text, label,
-            scope="read_write" if read_write else "read_only",
+            scope=valid_scope,
             expires_at=apitokens.validate_expiry(expires_at, now), now=now,
         )
         return self.signer.issue(uuid, record.session(), kind="api"), record.view()
@@ -188,7 +190,7 @@ class Idm:
         kind: accounts.Kind,
         text: str,
         attr: accounts.CredentialAttr,
-        password: Secret,
+        password: str,
         *,
         vet: bool = True,
     ) -> int:
@@ -203,8 +205,10 @@ class Idm:
         the caller's own session stays when it is the account's): the count is returned.
         The unix password signs in to no session, so setting it ends none.
 
-        Errors: ``PasswordRejected``, ``AccessDenied``, ``NotFound``, those of ``write``.
+        Errors: ``InvalidValue`` (``passwords.validate_password``: length, bytes),
+        ``PasswordRejected``, ``AccessDenied``, ``NotFound``, those of ``write``.
         """
+        password = validate_password(password)
         caller.require_write()
         with self.server.read() as txn:
             entry = lookup.find_to_modify(
@@ -297,7 +301,7 @@ class Idm:
         return str(password), ended
 
     async def unix_auth(
-        self, caller: Caller, name: str, password: Secret, totp: Secret | None = None
+        self, caller: Caller, name: str, password: str, totp: str | None = None
     ) -> JSON:
         """Check a POSIX account's unix password and unix TOTP, as PAM through hermit-unixd
         asks (``POST /v1/unix/auth``).
@@ -317,12 +321,15 @@ class Idm:
         for the next step. A right password stored in an older form is re-hashed with
         Argon2id.
 
-        Errors: ``MfaRequired`` (the account has a unix TOTP and no code came),
+        Errors: ``InvalidValue`` (``bounds``: the password's bytes, the code's length),
+        ``MfaRequired`` (the account has a unix TOTP and no code came),
         ``InvalidCredentials`` (unknown or unreadable name, no unix password, wrong password
         or code: all alike), ``CredentialLocked`` (too many failures, or attempts waiting:
         nothing was checked), ``AccountExpired`` (right credentials, outside the account's
         validity).
         """
+        password = bounds.validate_unix_password(password)
+        totp = bounds.validate_unix_totp_code(totp)
         with self.server.read() as txn:
             entry = lookup.find(txn, unix.ACCOUNT_CLASS, name)
             if entry is not None and not unix.may_read_user(txn, caller.identity, entry):

@@ -64,7 +64,7 @@ from idmd.idm.credupdate import (
     validate_totp_label,
 )
 from idmd.idm.login import Caller, account_valid_at
-from idmd.idm.passwords import Hasher, Secret
+from idmd.idm.passwords import Hasher, Secret, validate_password
 from idmd.idm.policy import account_policy
 from idmd.idm.revocation import end_sessions
 from idmd.idm.tokens import check_session
@@ -323,12 +323,14 @@ class CredentialUpdates:
         with self._server.read() as txn:
             return self._status(txn, session)
 
-    async def set_password(self, session_id: object, attr: PasswordAttr, password: Secret) -> JSON:
+    async def set_password(self, session_id: object, attr: PasswordAttr, password: str) -> JSON:
         """Vet and hash ``password`` and stage it as the account's ``attr``.
 
-        Errors: ``PasswordRejected`` (the policy's reason), ``AccessDenied`` (the unix
-        password without the right to it).
+        Errors: ``InvalidValue`` (``passwords.validate_password``, checked first),
+        ``PasswordRejected`` (the policy's reason), ``AccessDenied`` (the unix password
+        without the right to it).
         """
+        password = validate_password(password)
         session = self._use(session_id)
         if attr == "unix_password" and not session.may_unix:
             raise AccessDenied("you may not change the unix password of this account")
