@@ -56,20 +56,17 @@ del _ALL
 
 # values.validate_text and the UTF8 syntax: not blank, at most MAX_TEXT_LEN characters, none of
 # _NOT_IN_TEXT.
-TEXT: JSON = {
-    "type": "string",
-    "maxLength": limits.MAX_TEXT_LEN,
-    "pattern": f"^[{_EDGE}]*[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*[{_EDGE}]*$",
-}
+def _text(pattern: str) -> JSON:
+    """A string of at most MAX_TEXT_LEN characters matching ``pattern``."""
+    return {"type": "string", "maxLength": limits.MAX_TEXT_LEN, "pattern": pattern}
+
+
+TEXT = _text(f"^[{_EDGE}]*[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*[{_EDGE}]*$")
 # values.validate_mail and the MAIL syntax: one '@' between a non-empty local part and domain,
 # no space or control character; other white space only around it (stored stripped).
-MAIL: JSON = {
-    "type": "string",
-    "maxLength": limits.MAX_TEXT_LEN,
-    "pattern": (
-        f"^[{_EDGE_NOT_20}]*[^{_CONTROL}{_SPACE}@]+@[^{_CONTROL}{_SPACE}@]+[{_EDGE_NOT_20}]*$"
-    ),
-}
+MAIL = _text(
+    f"^[{_EDGE_NOT_20}]*[^{_CONTROL}{_SPACE}@]+@[^{_CONTROL}{_SPACE}@]+[{_EDGE_NOT_20}]*$"
+)
 MAILS: JSON = {"type": "array", "items": MAIL, "maxItems": limits.MAX_MEMBERS_PER_REQUEST}
 # names.validate_name, on the name folded to lowercase: a letter, then a-z 0-9 . _ -, no '..',
 # not a reserved system name. (A 32-hex-digit name is a uuid and refused too: the schema does
@@ -99,11 +96,7 @@ def label(max_len: int) -> JSON:
 _CHAR = "[^/:\\u0000-\\u001f]"
 _FIRST = "[^/:.\\u0000-\\u001f]"
 _COMPONENT = f"(?:{_FIRST}{_CHAR}*|\\.(?:{_FIRST}{_CHAR}*)?|\\.\\.{_CHAR}+)"
-LOGINSHELL: JSON = {
-    "type": "string",
-    "maxLength": limits.MAX_TEXT_LEN,
-    "pattern": f"^(?:/{_COMPONENT}?)*/{_COMPONENT}$",
-}
+LOGINSHELL = _text(f"^(?:/{_COMPONENT}?)*/{_COMPONENT}$")
 # names.validate_gidnumber: one of the ranges a gidnumber may be chosen from by hand.
 GIDNUMBER: JSON = {
     "type": "integer",

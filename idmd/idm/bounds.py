@@ -21,6 +21,7 @@ from idmd.errors import InvalidValue
 from idmd.idm.passwords import Secret
 
 Scope = Literal["read_only", "read_write"]
+Unit = Literal["characters", "bytes"]
 API_TOKEN_SCOPES: tuple[Scope, ...] = ("read_only", "read_write")
 
 # What a login step carries under its method's name, and the longest accepted, in UTF-8
@@ -32,42 +33,36 @@ STEP_CREDENTIAL_BYTES = {
 }
 
 
-def _utf8_len(text: str) -> int:
+def _within(key: str, what: str, value: object, most: int | None, unit: Unit) -> str:
+    """``value`` as a string of at most ``most`` characters or UTF-8 bytes (``None``: any)."""
+    if not isinstance(value, str):
+        raise InvalidValue(f"{key} must be a string")
+    if most is None:
+        return value
     # surrogatepass: a lone surrogate is counted, not raised on (the REST door refuses them
     # earlier; another door may not).
-    return len(text.encode("utf-8", "surrogatepass"))
-
-
-def _string(what: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise InvalidValue(f"{what} must be a string")
+    size = len(value) if unit == "characters" else len(value.encode("utf-8", "surrogatepass"))
+    if size > most:
+        raise InvalidValue(f"{what} may have at most {most} {unit}")
     return value
 
 
 def validate_login_name(name: object) -> str:
     """The name a login begins with: at most ``MAX_TEXT_LEN`` characters (it need not exist)."""
-    text = _string("name", name)
-    if len(text) > limits.MAX_TEXT_LEN:
-        raise InvalidValue(f"name may have at most {limits.MAX_TEXT_LEN} characters")
-    return text
+    return _within("name", "name", name, limits.MAX_TEXT_LEN, "characters")
 
 
 def validate_step_credential(method: object, credential: object) -> str | None:
     """The credential of a login step within its method's byte bound (``None`` passes)."""
     if credential is None:
         return None
-    text = _string(str(method), credential)
-    most = STEP_CREDENTIAL_BYTES.get(str(method)) if isinstance(method, str) else None
-    if most is not None and _utf8_len(text) > most:
-        raise InvalidValue(f"a {method} may have at most {most} bytes")
-    return text
+    most = STEP_CREDENTIAL_BYTES.get(method) if isinstance(method, str) else None
+    return _within(str(method), f"a {method}", credential, most, "bytes")
 
 
 def validate_unix_password(password: object) -> Secret:
     """A unix password to check: at most ``MAX_PASSWORD_BYTES``."""
-    text = _string("password", password)
-    if _utf8_len(text) > limits.MAX_PASSWORD_BYTES:
-        raise InvalidValue(f"a password may have at most {limits.MAX_PASSWORD_BYTES} bytes")
+    text = _within("password", "a password", password, limits.MAX_PASSWORD_BYTES, "bytes")
     return Secret(text)
 
 
@@ -75,12 +70,7 @@ def validate_unix_totp_code(code: object) -> Secret | None:
     """A unix TOTP code to check (``None``: none sent): at most ``MAX_TOTP_CODE_LEN``."""
     if code is None:
         return None
-    text = _string("totp", code)
-    if len(text) > limits.MAX_TOTP_CODE_LEN:
-        raise InvalidValue(
-            f"a totp code may have at most {limits.MAX_TOTP_CODE_LEN} characters"
-        )
-    return Secret(text)
+    return Secret(_within("totp", "a totp code", code, limits.MAX_TOTP_CODE_LEN, "characters"))
 
 
 def validate_scope(scope: object) -> Scope:

@@ -83,17 +83,21 @@ def test_tls_close__refused_body_ends_with_close_notify(idmd: IdmdServer) -> Non
         tls.unwrap()
 
 
+def _post(tls: ssl.SSLSocket, path: bytes, size: int) -> None:
+    """Send a POST of ``path`` with a JSON body of ``size`` spaces, all of it."""
+    tls.sendall(
+        b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (path, size)
+    )
+    tls.sendall(b" " * size)
+
+
 def test_tls_close__body_refused_early_is_read_so_the_answer_arrives(idmd: IdmdServer) -> None:
     # 1 MiB, over the 256 KiB a body may have: the 413 is decided from the header alone. The
     # server reads the rest before it answers and closes (body_too_large carries Connection:
     # close), so the client sends all of it and reads the 413, instead of a reset.
-    size = 1024 * 1024
     with _connect(idmd) as tls:
-        tls.sendall(
-            b"POST /v1/auth/begin HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % size
-        )
-        tls.sendall(b" " * size)
+        _post(tls, b"/v1/auth/begin", 1024 * 1024)
         assert _read_until_closed(tls).startswith(b"HTTP/1.1 413")
         tls.unwrap()
 
@@ -116,13 +120,8 @@ def test_tls_close__streamed_body_over_the_limit_is_read_too(idmd: IdmdServer) -
 def test_tls_close__early_401_reads_the_body_and_keeps_the_connection(idmd: IdmdServer) -> None:
     # A 401 is decided before the handler reads the body: the body is read all the same, so
     # the connection is ready for the next request.
-    size = 200 * 1024
     with _connect(idmd) as tls:
-        tls.sendall(
-            b"POST /v1/group HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % size
-        )
-        tls.sendall(b" " * size)
+        _post(tls, b"/v1/group", 200 * 1024)
         tls.sendall(_request(close=True))
         replies = _read_until_closed(tls)
         assert replies.startswith(b"HTTP/1.1 401")
