@@ -10,12 +10,16 @@ Rules:
   the earlier value alone;
 - a usage error raises ``UsageError`` (one line, exit 2) instead of printing argparse's
   multi-line usage; ``--help`` still prints help;
-- positional arguments never use the dest ``name``, which belongs to ``--name``.
+- positional arguments never use the dest ``name``, which belongs to ``--name``;
+- a word that begins with ``-`` but is no option of the parser is a positional value (a session
+  or API token id may begin with ``-``), unless it looks like a long option
+  (``--lowercase-words``), so a mistyped option is still reported as unrecognised.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from typing import NoReturn, TypeAlias
 
@@ -27,7 +31,32 @@ Handler = Callable[[Context, argparse.Namespace], None]
 GLOBAL_DESTS = ("url", "ca", "name", "json")
 
 
+# What hermit's own long options look like (``--display-name``, ``--json=...``); ids never do
+# unless chance makes them all lowercase, which idmd's id generator does not avoid but makes
+# harmless: its ids never begin with ``-`` at all (idmd/idm/ids.py).
+_LONG_OPTION = re.compile(r"--[a-z][a-z0-9-]*(=.*)?", re.DOTALL)
+
+
 class HermitArgumentParser(argparse.ArgumentParser):
+    def _parse_optional(
+        self, arg_string: str
+    ) -> tuple[argparse.Action | None, str, str | None] | None:
+        """argparse's classification of one word, except that an unknown ``-word`` is a value.
+
+        argparse takes every word beginning with ``-`` for an option and refuses the unknown
+        ones, so ``hermit session destroy -Xy1…`` needed an undocumented ``--`` before the id.
+        ``-h`` and the options a parser declares keep their meaning; ``-hX…`` (``-h`` with an
+        attached value, which no hermit option takes) is a value too.
+        """
+        if (
+            arg_string.startswith("-")
+            and arg_string not in self._option_string_actions
+            and arg_string != "--"
+            and not _LONG_OPTION.fullmatch(arg_string)
+        ):
+            return None
+        return super()._parse_optional(arg_string)
+
     def error(self, message: str) -> NoReturn:
         # prog is "hermit person create"; main.py prefixes "hermit: " already.
         where = self.prog.partition(" ")[2]

@@ -9,6 +9,12 @@ from hermit_common import argon2id
 
 # DESIGN.md: "Requests bigger than 256 KiB are refused with 413."
 MAX_BODY_BYTES = 256 * 1024
+# An answer given before the request body is read (413, 401, 404) first reads and discards
+# the rest of the body, up to these (nginx's lingering close reads for up to 30 s), so the
+# client finishes sending and reads the answer; RFC 9112 section 9.6 on why closing at once
+# loses it. A larger body is left unread and the connection closed.
+MAX_DRAIN_BYTES = 4 * 1024 * 1024
+DRAIN_SECONDS = 5.0
 
 # DESIGN.md: names are at most 64 characters (a common login-name limit: useradd allows 32,
 # systemd 256 for its own names; 64 fits a spn's local part and every NSS consumer).

@@ -9,7 +9,8 @@ configuration (``idmd/config.py`` did).
 Rules (DESIGN.md "Security invariants"):
 - HTTPS only: hypercorn gets exactly one socket, which we bound, wrapped in the TLS context
   of ``idmd.certs.make_tls_context`` (TLS 1.2 minimum, ALPN ``http/1.1`` only). There is no
-  code path that serves plaintext.
+  code path that serves plaintext. Every connection ends with a TLS ``close_notify``
+  (``idmd.tls_worker`` runs hypercorn's connection handler for that).
 - READY=1 goes to systemd only after both listeners accept connections; the line
   ``listening on https://HOST:PORT`` is logged at the same moment (tests read the port from it).
 - SIGTERM or SIGINT: stop accepting, let requests in flight finish (hypercorn's graceful
@@ -25,7 +26,6 @@ import ssl
 from functools import partial
 from typing import cast
 
-import hypercorn.trio
 import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.typing import Framework
@@ -40,6 +40,7 @@ from idmd.backup.service import BackupService
 from idmd.config import ServerConfig, format_host_port
 from idmd.https.app import build_app
 from idmd.idm import Idm
+from idmd.tls_worker import serve_tls
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +160,7 @@ async def _serve_https(
     # same ASGI 3.
     asgi = cast(Framework, app)
     try:
-        await hypercorn.trio.serve(
-            asgi, config, shutdown_trigger=shutdown.wait, task_status=task_status
-        )
+        # Not hypercorn.trio.serve: its TLS connections end without close_notify (tls_worker).
+        await serve_tls(asgi, config, shutdown_trigger=shutdown.wait, task_status=task_status)
     finally:
         everything.cancel()

@@ -12,11 +12,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from hermit_common.errors import InvalidValue
-from idmd.https.inputs import caller_of, idm_of, optional_string, read_object, string
+from hermit_common.secret import Secret
+from idmd import limits
+from idmd.https import fields
+from idmd.https.bodies import NO_KEYS, Body, checked, nullable, text, whole
+from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import Handler, resource
 from idmd.idm.credentials.hashimport import validate_imported_hash
-from idmd.idm.credentials.passwords import validate_password
+from idmd.idm.credentials.passwords import MIN_PASSWORD_CHARS
 from idmd.idm.directory import accounts
 from idmd.idm.directory.accounts import CredentialAttr, Kind
 from idmd.idm.directory.sshkeys import make_key
@@ -30,11 +33,61 @@ from idmd.idm.values import (
 
 PLURAL: dict[Kind, str] = {"person": "persons", "service_account": "service_accounts"}
 
+# maxLength in characters: 4 UTF-8 bytes each at most, so any such string fits the byte limit.
+PASSWORD = {
+    "type": "string",
+    "minLength": MIN_PASSWORD_CHARS,
+    "maxLength": limits.MAX_PASSWORD_BYTES // 4,
+}
+
+CREATE: dict[Kind, Body] = {
+    "person": Body(
+        {
+            "name": text(**fields.NAME),
+            "displayname": checked(fields.TEXT),
+            "mail": checked(fields.MAILS, required=False),
+        }
+    ),
+    "service_account": Body(
+        {
+            "name": text(**fields.NAME),
+            "displayname": checked(fields.TEXT),
+            "managed_by": text(),
+        }
+    ),
+}
+_UPDATE_KEYS = {
+    "displayname": checked(fields.TEXT, required=False),
+    "mail": checked(fields.MAILS, required=False),
+    "name": text(required=False, **fields.NAME),
+    "valid_from": checked(nullable(fields.TIME), required=False),
+    "expire_at": checked(nullable(fields.TIME), required=False),
+}
+UPDATE: dict[Kind, Body] = {
+    "person": Body(_UPDATE_KEYS),
+    "service_account": Body({**_UPDATE_KEYS, "managed_by": text(required=False)}),
+}
+POSIX = Body(
+    {
+        "gidnumber": whole(fields.GIDNUMBER, required=False),
+        "loginshell": checked(fields.LOGINSHELL, required=False),
+    }
+)
+# A password, or a hash another system made (docs/password-policy.md "Imported hashes").
+PASSWORD_OR_HASH = Body(
+    {
+        "password": checked(PASSWORD, required=False),
+        "password_hash": checked({"type": "string", "minLength": 1}, required=False),
+    },
+    exactly_one_of=("password", "password_hash"),
+)
+SSH_KEY = Body({"key": checked({"type": "string", "maxLength": limits.MAX_SSH_KEY_LEN})})
+
 
 def _changes(kind: Kind, body: dict[str, Any]) -> dict[str, object]:
     changes: dict[str, object] = {}
     if "name" in body:
-        changes["name"] = string(body, "name")
+        changes["name"] = body["name"]
     if "displayname" in body:
         changes["displayname"] = validate_text("displayname", body["displayname"])
     if "mail" in body:
@@ -43,7 +96,7 @@ def _changes(kind: Kind, body: dict[str, Any]) -> dict[str, object]:
         if key in body:
             changes[key] = None if body[key] is None else validate_time(key, body[key])
     if kind == "service_account" and "managed_by" in body:
-        changes["managed_by"] = string(body, "managed_by")
+        changes["managed_by"] = body["managed_by"]
     return changes
 
 
@@ -57,24 +110,15 @@ def account_routes(kind: Kind) -> list[Route]:
 
     async def create(request: Request) -> JSONResponse:
         caller = caller_of(request)
-        if kind == "person":
-            body = await read_object(
-                request, allowed=("name", "displayname", "mail"), required=("name", "displayname")
-            )
-        else:
-            body = await read_object(
-                request,
-                allowed=("name", "displayname", "managed_by"),
-                required=("name", "displayname", "managed_by"),
-            )
+        body = await CREATE[kind].read(request)
         changed, entry = idm_of(request).write(
             caller,
             accounts.create_account,
             kind,
-            name=string(body, "name"),
+            name=body["name"],
             displayname=validate_text("displayname", body["displayname"]),
             mail=validate_mail_list(body["mail"]) if "mail" in body else None,
-            managed_by=optional_string(body, "managed_by"),
+            managed_by=body.get("managed_by"),
         )
         return JSONResponse({"changed": changed, "entry": entry})
 
@@ -85,10 +129,7 @@ def account_routes(kind: Kind) -> list[Route]:
 
     async def update(request: Request) -> JSONResponse:
         caller = caller_of(request)
-        allowed = ["displayname", "mail", "name", "valid_from", "expire_at"]
-        if kind == "service_account":
-            allowed.append("managed_by")
-        body = await read_object(request, allowed=allowed)
+        body = await UPDATE[kind].read(request)
         changed, entry = idm_of(request).write(
             caller, accounts.update_account, kind, request.path_params["id"], _changes(kind, body)
         )
@@ -96,7 +137,7 @@ def account_routes(kind: Kind) -> list[Route]:
 
     async def delete(request: Request) -> JSONResponse:
         caller = caller_of(request)
-        await read_object(request, allowed=())
+        await NO_KEYS.read(request)
         changed = idm_of(request).write(
             caller, accounts.delete_account, kind, request.path_params["id"]
         )
@@ -104,7 +145,7 @@ def account_routes(kind: Kind) -> list[Route]:
 
     async def posix(request: Request) -> JSONResponse:
         caller = caller_of(request)
-        body = await read_object(request, allowed=("gidnumber", "loginshell"))
+        body = await POSIX.read(request)
         gidnumber = validate_gidnumber_type(body["gidnumber"]) if "gidnumber" in body else None
         shell = validate_loginshell(body["loginshell"]) if "loginshell" in body else None
         changed, entry = idm_of(request).write(
@@ -120,9 +161,7 @@ def account_routes(kind: Kind) -> list[Route]:
     def password_setter(attr: CredentialAttr) -> Handler:
         async def set_password(request: Request) -> JSONResponse:
             caller = caller_of(request)
-            body = await read_object(request, allowed=("password", "password_hash"))
-            if len(body) != 1:
-                raise InvalidValue("send exactly one of password and password_hash")
+            body = await PASSWORD_OR_HASH.read(request)
             if "password_hash" in body:
                 # A hash another system made (docs/password-policy.md "Imported hashes"): not
                 # vetted (we cannot see the password), upgraded to Argon2id at the first login.
@@ -131,9 +170,8 @@ def account_routes(kind: Kind) -> list[Route]:
                     caller, kind, request.path_params["id"], attr, stored
                 )
                 return JSONResponse({"changed": True, "sessions_ended": ended})
-            password = validate_password(body["password"])
             ended = await idm_of(request).set_password(
-                caller, kind, request.path_params["id"], attr, password
+                caller, kind, request.path_params["id"], attr, Secret(body["password"])
             )
             # A new password ends the account's other sessions (docs/authentication.md).
             return JSONResponse({"changed": True, "sessions_ended": ended})
@@ -147,7 +185,7 @@ def account_routes(kind: Kind) -> list[Route]:
 
     async def put_ssh_key(request: Request) -> JSONResponse:
         caller = caller_of(request)
-        body = await read_object(request, allowed=("key",), required=("key",))
+        body = await SSH_KEY.read(request)
         key = make_key(request.path_params["label"], body["key"])
         changed, view = idm_of(request).write(
             caller, accounts.put_ssh_key, kind, request.path_params["id"], key
@@ -156,7 +194,7 @@ def account_routes(kind: Kind) -> list[Route]:
 
     async def delete_ssh_key(request: Request) -> JSONResponse:
         caller = caller_of(request)
-        await read_object(request, allowed=())
+        await NO_KEYS.read(request)
         changed = idm_of(request).write(
             caller,
             accounts.delete_ssh_key,
@@ -179,7 +217,7 @@ def account_routes(kind: Kind) -> list[Route]:
 
         async def generate_password(request: Request) -> JSONResponse:
             caller = caller_of(request)
-            await read_object(request, allowed=())
+            await NO_KEYS.read(request)
             password, ended = await idm_of(request).generate_password(
                 caller, request.path_params["id"]
             )

@@ -11,24 +11,28 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from hermit_common.errors import InvalidValue
-from idmd.https.inputs import caller_of, idm_of, read_object, string
+from idmd import limits
+from idmd.https import fields
+from idmd.https.bodies import NO_KEYS, Body, checked, nullable, text
+from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import resource
 from idmd.idm.auth import apitokens
+from idmd.idm.bounds import API_TOKEN_SCOPES
 from idmd.idm.values import time_to_epoch, validate_time
 
 PREFIX = "/v1/service_account/{id}/api_token"
-SCOPES = ("read_only", "read_write")
+CREATE = Body(
+    {
+        "label": text(**fields.label(limits.MAX_SSH_KEY_LABEL_LEN)),
+        "scope": text(required=False, enum=list(API_TOKEN_SCOPES)),
+        "expires_at": checked(nullable(fields.TIME), required=False),
+    }
+)
 
 
 async def create(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    body = await read_object(
-        request, allowed=("label", "scope", "expires_at"), required=("label",)
-    )
-    scope = string(body, "scope") if "scope" in body else "read_only"
-    if scope not in SCOPES:
-        raise InvalidValue("scope must be read_only or read_write")
+    body = await CREATE.read(request)
     raw_expiry = body.get("expires_at")
     expires_at = (
         None if raw_expiry is None else time_to_epoch(validate_time("expires_at", raw_expiry))
@@ -36,8 +40,8 @@ async def create(request: Request) -> JSONResponse:
     token, view = idm_of(request).create_api_token(
         caller,
         request.path_params["id"],
-        string(body, "label"),
-        read_write=scope == "read_write",
+        body["label"],
+        scope=body.get("scope", "read_only"),
         expires_at=expires_at,
     )
     return JSONResponse({"changed": True, "token": token.reveal(), "api_token": view})
@@ -51,7 +55,7 @@ async def list_(request: Request) -> JSONResponse:
 
 async def destroy(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    await read_object(request, allowed=())
+    await NO_KEYS.read(request)
     changed = idm_of(request).write(
         caller,
         apitokens.destroy_api_token,

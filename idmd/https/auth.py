@@ -14,10 +14,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hermit_common.errors import InvalidValue
 from hermit_common.secret import Secret
 from idmd import limits
-from idmd.https.inputs import caller_of, flag, idm_of, read_object, string
+from idmd.https.bodies import NO_KEYS, Body, flag, text
+from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import resource
 from idmd.idm.auth.flow import Continue, Denied, Success
 from idmd.idm.values import iso_time
@@ -25,13 +25,17 @@ from idmd.idm.values import iso_time
 COOKIE = "hermit-auth"
 HEADER = "Hermit-Auth-Session"
 _COOKIE_ATTRS = "Secure; HttpOnly; SameSite=Strict; Path=/v1/auth"
-# What a step carries under its method's name, and the longest accepted (in bytes): codes are
-# short, a longer value is refused before it reaches the softlocks or a hash.
-_CREDENTIAL_BYTES = {
-    "password": limits.MAX_PASSWORD_BYTES,
-    "totp": limits.MAX_TOTP_CODE_LEN,
-    "backup_code": limits.MAX_BACKUP_CODE_LEN,
-}
+
+
+BEGIN = Body({"name": text(maxLength=limits.MAX_TEXT_LEN), "read_only": flag()})
+STEP = Body(
+    {
+        "method": text(enum=["password", "totp", "backup_code", "anonymous"]),
+        "password": text(required=False),
+        "totp": text(required=False, maxLength=limits.MAX_TOTP_CODE_LEN),
+        "backup_code": text(required=False, maxLength=limits.MAX_BACKUP_CODE_LEN),
+    }
+)
 
 
 def _cookie(value: str, *, clear: bool = False) -> str:
@@ -39,11 +43,10 @@ def _cookie(value: str, *, clear: bool = False) -> str:
 
 
 async def begin(request: Request) -> JSONResponse:
-    body = await read_object(request, allowed=("name", "read_only"), required=("name",))
-    name = string(body, "name")
-    if len(name) > limits.MAX_TEXT_LEN:
-        raise InvalidValue(f"name may have at most {limits.MAX_TEXT_LEN} characters")
-    session_id, outcome = idm_of(request).login.begin(name, read_only=flag(body, "read_only"))
+    body = await BEGIN.read(request)
+    # idm bounds the name (idmd/idm/bounds.py).
+    login = idm_of(request).login
+    session_id, outcome = login.begin(body["name"], read_only=body.get("read_only", False))
     return _opened(session_id, outcome)
 
 
@@ -56,23 +59,17 @@ def _opened(session_id: str, outcome: Continue) -> JSONResponse:
 
 async def reauth(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    await read_object(request, allowed=())
+    await NO_KEYS.read(request)
     session_id, outcome = idm_of(request).login.begin_reauth(caller)
     return _opened(session_id, outcome)
 
 
 async def step(request: Request) -> JSONResponse:
-    body = await read_object(
-        request, allowed=("method", *_CREDENTIAL_BYTES), required=("method",)
-    )
-    method = string(body, "method")
-    credential = None
-    if method in _CREDENTIAL_BYTES and method in body:
-        value = string(body, method)
-        most = _CREDENTIAL_BYTES[method]
-        if len(value.encode("utf-8")) > most:
-            raise InvalidValue(f"a {method} may have at most {most} bytes")
-        credential = Secret(value)
+    body = await STEP.read(request)
+    method = body["method"]
+    # The credential travels under the method's name; idm bounds its bytes.
+    value = body.get(method) if method in STEP.keys and method != "method" else None
+    credential = Secret(value) if value is not None else None
     session_id = request.headers.get(HEADER) or request.cookies.get(COOKIE)
     result = await idm_of(request).login.step(session_id, method, credential)
     outcome = result.outcome
@@ -97,7 +94,7 @@ async def whoami(request: Request) -> JSONResponse:
 
 async def logout(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    await read_object(request, allowed=())
+    await NO_KEYS.read(request)
     # False for a token that names no session record (anonymous, an API token): it stays
     # valid, and the answer says so rather than claim a revocation that did not happen.
     changed = idm_of(request).login.logout(caller)
@@ -111,14 +108,14 @@ async def list_sessions(request: Request) -> JSONResponse:
 
 async def destroy_session(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    await read_object(request, allowed=())
+    await NO_KEYS.read(request)
     changed = idm_of(request).login.destroy_session(caller, request.path_params["session_id"])
     return JSONResponse({"changed": changed})
 
 
 async def unlock(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    await read_object(request, allowed=())
+    await NO_KEYS.read(request)
     changed = idm_of(request).unlock_credentials(caller, request.path_params["id"])
     return JSONResponse({"changed": changed})
 

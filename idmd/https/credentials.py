@@ -17,15 +17,51 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from hermit_common.errors import InvalidValue
+from hermit_common.secret import Secret
 from idmd import limits
-from idmd.https.inputs import caller_of, flag, idm_of, read_object, string
+from idmd.https import fields
+from idmd.https.bodies import NO_KEYS, Body, checked, flag, text, whole
+from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import Handler, resource
-from idmd.idm.credentials.passwords import validate_password
-from idmd.idm.credentials.staging import PasswordAttr
+from idmd.idm.credentials.passwords import MIN_PASSWORD_CHARS
+from idmd.idm.credentials.staging import MAX_TOTP_LABEL_CHARS, PasswordAttr
 from idmd.idm.credentials.totp import ALGORITHMS, Algorithm
 from idmd.idm.credentials.updates import CredentialUpdates
 
 PREFIX = "/v1/credential/update"
+
+# The session id travels in every step's body; an unknown one is 404, whatever its type.
+_SESSION = {"session": checked({"type": "string"})}
+_LABEL = checked(fields.label(MAX_TOTP_LABEL_CHARS))
+# maxLength in characters: 4 UTF-8 bytes each at most, so any such string fits the byte limit.
+_PASSWORD = checked(
+    {
+        "type": "string",
+        "minLength": MIN_PASSWORD_CHARS,
+        "maxLength": limits.MAX_PASSWORD_BYTES // 4,
+    }
+)
+RESET_TOKEN = Body(
+    {
+        "ttl": whole(
+            {"type": "integer", "minimum": 60, "maximum": limits.MAX_RESET_TOKEN_TTL_SECONDS},
+            required=False,
+        )
+    }
+)
+BEGIN_WITH_RESET_TOKEN = Body({"reset_token": text()})
+SESSION = Body(_SESSION)
+PASSWORD = Body({**_SESSION, "password": _PASSWORD})
+TOTP_BEGIN = Body(
+    {
+        **_SESSION,
+        "label": _LABEL,
+        "unix": flag(),
+        "algorithm": checked({"enum": list(ALGORITHMS)}, required=False),
+    }
+)
+TOTP_CONFIRM = Body({**_SESSION, "code": text()})
+TOTP_REMOVE = Body({**_SESSION, "label": _LABEL, "unix": flag()})
 
 
 def _updates(request: Request) -> CredentialUpdates:
@@ -41,7 +77,7 @@ def _algorithm(body: dict[str, Any]) -> Algorithm:
 
 async def begin(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    await read_object(request, allowed=())
+    await NO_KEYS.read(request)
     updates = _updates(request)
     session = updates.begin(caller, request.path_params["id"])
     return JSONResponse({"session": session, "status": updates.status(session)})
@@ -49,7 +85,7 @@ async def begin(request: Request) -> JSONResponse:
 
 async def create_reset_token(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    body = await read_object(request, allowed=("ttl",))
+    body = await RESET_TOKEN.read(request)
     ttl = body.get("ttl", limits.DEFAULT_RESET_TOKEN_TTL_SECONDS)
     token, expires_at = _updates(request).create_reset_token(
         caller, request.path_params["id"], ttl
@@ -58,35 +94,31 @@ async def create_reset_token(request: Request) -> JSONResponse:
 
 
 async def begin_with_reset_token(request: Request) -> JSONResponse:
-    body = await read_object(request, allowed=("reset_token",), required=("reset_token",))
-    token = string(body, "reset_token")
+    body = await BEGIN_WITH_RESET_TOKEN.read(request)
     updates = _updates(request)
-    session = updates.begin_with_reset_token(token)
+    session = updates.begin_with_reset_token(body["reset_token"])
     return JSONResponse({"session": session, "status": updates.status(session)})
 
 
 async def status(request: Request) -> JSONResponse:
-    body = await read_object(request, allowed=("session",), required=("session",))
+    body = await SESSION.read(request)
     return JSONResponse(_updates(request).status(body["session"]))
 
 
 def _password_setter(attr: PasswordAttr) -> Handler:
     async def set_password(request: Request) -> JSONResponse:
-        body = await read_object(
-            request, allowed=("session", "password"), required=("session", "password")
-        )
-        password = validate_password(body["password"])
-        return JSONResponse(await _updates(request).set_password(body["session"], attr, password))
+        body = await PASSWORD.read(request)
+        updates = _updates(request)
+        password = Secret(body["password"])
+        return JSONResponse(await updates.set_password(body["session"], attr, password))
 
     return set_password
 
 
 async def totp_begin(request: Request) -> JSONResponse:
-    body = await read_object(
-        request, allowed=("session", "label", "unix", "algorithm"), required=("session", "label")
-    )
+    body = await TOTP_BEGIN.read(request)
     enrolment = _updates(request).begin_totp(
-        body["session"], body["label"], unix=flag(body, "unix"), algorithm=_algorithm(body)
+        body["session"], body["label"], unix=body.get("unix", False), algorithm=_algorithm(body)
     )
     return JSONResponse(
         {
@@ -101,34 +133,32 @@ async def totp_begin(request: Request) -> JSONResponse:
 
 
 async def totp_confirm(request: Request) -> JSONResponse:
-    body = await read_object(request, allowed=("session", "code"), required=("session", "code"))
-    return JSONResponse(_updates(request).confirm_totp(body["session"], string(body, "code")))
+    body = await TOTP_CONFIRM.read(request)
+    return JSONResponse(_updates(request).confirm_totp(body["session"], body["code"]))
 
 
 async def totp_remove(request: Request) -> JSONResponse:
-    body = await read_object(
-        request, allowed=("session", "label", "unix"), required=("session", "label")
-    )
+    body = await TOTP_REMOVE.read(request)
     changed, view = _updates(request).remove_totp(
-        body["session"], body["label"], unix=flag(body, "unix")
+        body["session"], body["label"], unix=body.get("unix", False)
     )
     return JSONResponse({"changed": changed, "status": view})
 
 
 async def backup_codes(request: Request) -> JSONResponse:
-    body = await read_object(request, allowed=("session",), required=("session",))
+    body = await SESSION.read(request)
     codes, view = _updates(request).generate_backup_codes(body["session"])
     return JSONResponse({"backup_codes": [code.reveal() for code in codes], "status": view})
 
 
 async def commit(request: Request) -> JSONResponse:
-    body = await read_object(request, allowed=("session",), required=("session",))
+    body = await SESSION.read(request)
     changed, ended = _updates(request).commit(body["session"])
     return JSONResponse({"changed": changed, "sessions_ended": ended})
 
 
 async def cancel(request: Request) -> JSONResponse:
-    body = await read_object(request, allowed=("session",), required=("session",))
+    body = await SESSION.read(request)
     _updates(request).cancel(body["session"])
     return JSONResponse({"changed": True})
 

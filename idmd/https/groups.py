@@ -5,11 +5,53 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from idmd.https.inputs import caller_of, idm_of, read_object, string, string_list
+from idmd import limits
+from idmd.https import fields
+from idmd.https.bodies import NO_KEYS, Body, checked, nullable, text, texts, whole
+from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import Handler, resource
 from idmd.idm.directory import groups
 from idmd.idm.policy.account import POLICY_ATTRS, validate_policy_value
 from idmd.idm.values import validate_gidnumber_type, validate_text
+
+CREATE = Body(
+    {"name": text(**fields.NAME), "description": checked(nullable(fields.TEXT), required=False)}
+)
+UPDATE = Body(
+    {
+        "description": checked(nullable(fields.TEXT), required=False),
+        "name": text(required=False, **fields.NAME),
+    }
+)
+MEMBERS = Body({"members": texts(maxItems=limits.MAX_MEMBERS_PER_REQUEST)})
+POSIX = Body({"gidnumber": whole(fields.GIDNUMBER, required=False)})
+_SECONDS = {"type": "integer", "minimum": limits.MIN_POLICY_LIFETIME_SECONDS}
+# The body's keys and the policy attribute each sets (docs/api.md "Group policy"); null clears.
+POLICY = Body(
+    {
+        "min_credential": checked(
+            nullable({"enum": ["password", "mfa", "passkey"]}), required=False
+        ),
+        "session_lifetime": whole(
+            nullable({**_SECONDS, "maximum": limits.MAX_SESSION_LIFETIME_SECONDS}),
+            required=False,
+        ),
+        "privilege_lifetime": whole(
+            nullable({**_SECONDS, "maximum": limits.MAX_PRIVILEGE_LIFETIME_SECONDS}),
+            required=False,
+        ),
+        "password_min_length": whole(
+            nullable(
+                {
+                    "type": "integer",
+                    "minimum": limits.ABSOLUTE_MIN_PASSWORD_CHARS,
+                    "maximum": limits.MAX_POLICY_PASSWORD_CHARS,
+                }
+            ),
+            required=False,
+        ),
+    }
+)
 
 
 async def list_(request: Request) -> JSONResponse:
@@ -19,12 +61,12 @@ async def list_(request: Request) -> JSONResponse:
 
 async def create(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    body = await read_object(request, allowed=("name", "description"), required=("name",))
+    body = await CREATE.read(request)
     description = body.get("description")
     changed, entry = idm_of(request).write(
         caller,
         groups.create_group,
-        name=string(body, "name"),
+        name=body["name"],
         description=None if description is None else validate_text("description", description),
     )
     return JSONResponse({"changed": changed, "entry": entry})
@@ -37,10 +79,10 @@ async def get(request: Request) -> JSONResponse:
 
 async def update(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    body = await read_object(request, allowed=("description", "name"))
+    body = await UPDATE.read(request)
     changes: dict[str, str | None] = {}
     if "name" in body:
-        changes["name"] = string(body, "name")
+        changes["name"] = body["name"]
     if "description" in body:
         description = body["description"]
         changes["description"] = (
@@ -54,7 +96,7 @@ async def update(request: Request) -> JSONResponse:
 
 async def delete(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    await read_object(request, allowed=())
+    await NO_KEYS.read(request)
     changed = idm_of(request).write(caller, groups.delete_group, request.path_params["id"])
     return JSONResponse({"changed": changed})
 
@@ -62,12 +104,12 @@ async def delete(request: Request) -> JSONResponse:
 def _change_members(add: bool) -> Handler:
     async def change(request: Request) -> JSONResponse:
         caller = caller_of(request)
-        body = await read_object(request, allowed=("members",), required=("members",))
+        body = await MEMBERS.read(request)
         changed, entry = idm_of(request).write(
             caller,
             groups.change_members,
             request.path_params["id"],
-            string_list(body, "members"),
+            body["members"],
             add=add,
         )
         return JSONResponse({"changed": changed, "entry": entry})
@@ -77,7 +119,7 @@ def _change_members(add: bool) -> Handler:
 
 async def posix(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    body = await read_object(request, allowed=("gidnumber",))
+    body = await POSIX.read(request)
     gidnumber = validate_gidnumber_type(body["gidnumber"]) if "gidnumber" in body else None
     changed, entry = idm_of(request).write(
         caller, groups.set_posix, request.path_params["id"], gidnumber=gidnumber
@@ -85,13 +127,13 @@ async def posix(request: Request) -> JSONResponse:
     return JSONResponse({"changed": changed, "entry": entry})
 
 
-# The body's keys and the policy attribute each sets (docs/api.md "Group policy").
+# Each key of POLICY and the policy attribute it sets.
 POLICY_KEYS = {attr.removeprefix("policy_"): attr for attr in POLICY_ATTRS}
 
 
 async def set_policy(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    body = await read_object(request, allowed=tuple(POLICY_KEYS))
+    body = await POLICY.read(request)
     changes = {
         POLICY_KEYS[key]: None if raw is None else validate_policy_value(POLICY_KEYS[key], raw)
         for key, raw in body.items()

@@ -3,10 +3,16 @@
 Rules (docs/api.md "Conventions"):
 - A body is at most ``MAX_BODY_BYTES``: a larger ``Content-Length`` is refused before reading,
   and the bytes are counted while streaming too (a missing or lying header does not help).
+- An answer never leaves the request body half read, where it can help it: before the last
+  part of any answer goes out, the rest of the body (up to ``MAX_DRAIN_BYTES``, for at most
+  ``DRAIN_SECONDS``) is read and discarded. hypercorn closes a connection whose request is
+  unfinished the moment the answer ends; the client, still sending, then gets a reset and an
+  error instead of the answer (RFC 9112 section 9.6, "Tear-down").
 - A body is one JSON object: malformed JSON (also invalid UTF-8, lone surrogates, NaN,
   nesting too deep) is ``malformed_json``; any other JSON value is ``invalid_request``.
 - A key the route does not know is ``invalid_attribute``; a missing required key is
-  ``invalid_request``; a value of the wrong JSON type is ``invalid_value``.
+  ``invalid_request``. Which keys a route knows, and their JSON types, each route declares
+  once in a ``bodies.Body``.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ import json
 from collections.abc import Collection
 from typing import Any
 
+import trio
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hermit_common.errors import InvalidRequest, InvalidValue
+from hermit_common.errors import InvalidRequest
 from idmd import limits
 from idmd.errors import BodyTooLarge, InvalidAttribute, MalformedJson
 from idmd.https.errors import error_response
@@ -38,23 +45,64 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for key, value in scope["headers"]:
-            if key.lower() == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                response = error_response(BodyTooLarge(_TOO_LARGE))
-                await response(scope, receive, send)
-                return
-        received = 0
+        body = _RequestBody(receive, _content_length(scope))
+        if body.declared is not None and body.declared > self.max_bytes:
+            response = error_response(BodyTooLarge(_TOO_LARGE))
+            await response(scope, receive, body.draining(send))
+            return
 
         async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(_TOO_LARGE)
+            message = await body.receive()
+            if body.received > self.max_bytes:
+                raise BodyTooLarge(_TOO_LARGE)
             return message
 
-        await self.app(scope, counting_receive, send)
+        await self.app(scope, counting_receive, body.draining(send))
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope["headers"]:
+        if key.lower() == b"content-length" and value.isdigit():
+            return int(value)
+    return None
+
+
+class _RequestBody:
+    """One request's body as it is received: how much has come, and whether all of it."""
+
+    def __init__(self, receive: Receive, declared: int | None) -> None:
+        self._receive = receive
+        self.declared = declared
+        self.received = 0
+        # Invariant: true once the last part (more_body false) or a disconnect was received.
+        self.done = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            self.done = not message.get("more_body", False)
+        else:
+            self.done = True
+        return message
+
+    async def drain(self) -> None:
+        """Read and discard the rest of the body, within MAX_DRAIN_BYTES and DRAIN_SECONDS."""
+        if self.declared is not None and self.declared > limits.MAX_DRAIN_BYTES:
+            return
+        with trio.move_on_after(limits.DRAIN_SECONDS):
+            while not self.done and self.received <= limits.MAX_DRAIN_BYTES:
+                await self.receive()
+
+    def draining(self, send: Send) -> Send:
+        """``send`` that drains the body before an answer's last part goes out."""
+
+        async def drain_then_send(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                await self.drain()
+            await send(message)
+
+        return drain_then_send
 
 
 def _refuse_constant(name: str) -> Any:
@@ -113,32 +161,6 @@ async def read_object(
     if missing:
         raise InvalidRequest(f"the key {missing[0]!r} is required")
     return body
-
-
-def string(body: dict[str, Any], key: str) -> str:
-    value = body[key]
-    if not isinstance(value, str):
-        raise InvalidValue(f"{key} must be a string")
-    return value
-
-
-def optional_string(body: dict[str, Any], key: str) -> str | None:
-    return string(body, key) if key in body else None
-
-
-def flag(body: dict[str, Any], key: str) -> bool:
-    """The boolean at ``key``; false when the key is left out."""
-    value = body.get(key, False)
-    if not isinstance(value, bool):
-        raise InvalidValue(f"{key} must be true or false")
-    return value
-
-
-def string_list(body: dict[str, Any], key: str) -> list[str]:
-    value = body[key]
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InvalidValue(f"{key} must be a list of strings")
-    return value
 
 
 def idm_of(request: Request) -> Idm:

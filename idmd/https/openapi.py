@@ -5,7 +5,9 @@ status code and body shape. ``tests/idmd/test_https_openapi.py`` checks that eve
 app is in it and every operation in it is a route, and a schemathesis run checks the answers.
 
 Rules:
-- Bodies are closed (``additionalProperties: false``): an unknown key is ``400``.
+- Request bodies are not written here: each is the ``schema()`` of the ``bodies.Body`` its
+  handler reads with, so the document and the parsing cannot disagree. They are closed
+  (``additionalProperties: false``): an unknown key is ``400``.
 - Each operation lists the error statuses it can answer, all with the ``Error`` shape; ``5xx``
   is never listed (there must be none).
 - Operations behind a bearer token declare ``security``; the others declare none.
@@ -15,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from idmd import limits
-from idmd.idm.credentials.passwords import MIN_PASSWORD_CHARS
-from idmd.idm.credentials.staging import MAX_TOTP_LABEL_CHARS
+from idmd.https import accounts, api_tokens, auth, credentials, groups, system, unix
+from idmd.https.bodies import NO_KEYS
+from idmd.idm.directory.accounts import Kind
 
 JSON = dict[str, Any]
 
@@ -202,43 +204,11 @@ def _entry_result(schema: str) -> JSON:
     return _obj({"changed": BOOL, "entry": _ref(schema)})
 
 
-# maxLength in characters: 4 UTF-8 bytes each at most, so any such string fits the byte limit.
-PASSWORD_BODY = _obj(
-    {
-        "password": {
-            "type": "string",
-            "minLength": MIN_PASSWORD_CHARS,
-            "maxLength": limits.MAX_PASSWORD_BYTES // 4,
-        }
-    }
-)
-EMPTY_BODY = _obj({})
-# The account password routes also take a hash made by another system (docs/password-policy.md
-# "Imported hashes") instead of a password.
-PASSWORD_OR_HASH_BODY = {
-    "oneOf": [PASSWORD_BODY, _obj({"password_hash": {"type": "string", "minLength": 1}})]
-}
-
-
-def _account_paths(kind: str, schema: str, plural: str) -> JSON:
+def _account_paths(kind: Kind, schema: str, plural: str) -> JSON:
     base = f"/v1/{kind}"
     noun = kind.replace("_", " ")
-    patch_props: JSON = {
-        "displayname": STRING,
-        "mail": STRINGS,
-        "name": STRING,
-        "valid_from": _nullable(TIME),
-        "expire_at": _nullable(TIME),
-    }
-    if kind == "person":
-        create_body = _obj(
-            {"name": STRING, "displayname": STRING, "mail": STRINGS}, ["name", "displayname"]
-        )
-        create_errors: tuple[int, ...] = (409,)
-    else:
-        create_body = _obj({"name": STRING, "displayname": STRING, "managed_by": STRING})
-        create_errors = (404, 409)
-        patch_props["managed_by"] = STRING
+    create_errors: tuple[int, ...] = (409,) if kind == "person" else (404, 409)
+    password_body = accounts.PASSWORD_OR_HASH.schema()
     idp = ("id",)
     paths: JSON = {
         base: {
@@ -246,7 +216,10 @@ def _account_paths(kind: str, schema: str, plural: str) -> JSON:
                 f"List {noun}s", _obj({plural: {"type": "array", "items": _ref(schema)}}), ()
             ),
             "post": _operation(
-                f"Create a {noun}", _entry_result(schema), create_errors, body=create_body
+                f"Create a {noun}",
+                _entry_result(schema),
+                create_errors,
+                body=accounts.CREATE[kind].schema(),
             ),
         },
         f"{base}/{{id}}": {
@@ -255,7 +228,7 @@ def _account_paths(kind: str, schema: str, plural: str) -> JSON:
                 f"Change a {noun}",
                 _entry_result(schema),
                 (404, 409),
-                body=_obj(patch_props, []),
+                body=accounts.UPDATE[kind].schema(),
                 params=idp,
             ),
             "delete": _operation(f"Delete a {noun}", _ref("Changed"), (400,), params=idp),
@@ -265,7 +238,7 @@ def _account_paths(kind: str, schema: str, plural: str) -> JSON:
                 f"Make a {noun} POSIX",
                 _entry_result(schema),
                 (404, 409),
-                body=_obj({"gidnumber": GIDNUMBER, "loginshell": STRING}, []),
+                body=accounts.POSIX.schema(),
                 params=idp,
             )
         },
@@ -274,7 +247,7 @@ def _account_paths(kind: str, schema: str, plural: str) -> JSON:
                 "Set the password, or import a hash",
                 _ref("CredentialChanged"),
                 (404,),
-                body=PASSWORD_OR_HASH_BODY,
+                body=password_body,
                 params=idp,
             )
         },
@@ -283,7 +256,7 @@ def _account_paths(kind: str, schema: str, plural: str) -> JSON:
                 "Set the unix password, or import a hash",
                 _ref("CredentialChanged"),
                 (404,),
-                body=PASSWORD_OR_HASH_BODY,
+                body=password_body,
                 params=idp,
             )
         },
@@ -300,7 +273,7 @@ def _account_paths(kind: str, schema: str, plural: str) -> JSON:
                 "Store an SSH public key under a label",
                 _obj({"changed": BOOL, "ssh_key": _ref("SshKey")}),
                 (404,),
-                body=_obj({"key": {"type": "string", "maxLength": limits.MAX_SSH_KEY_LEN}}),
+                body=accounts.SSH_KEY.schema(),
                 params=("id", "label"),
             ),
             "delete": _operation(
@@ -322,9 +295,7 @@ def _account_paths(kind: str, schema: str, plural: str) -> JSON:
 
 def _group_paths() -> JSON:
     idp = ("id",)
-    members_body = _obj(
-        {"members": {"type": "array", "items": STRING, "maxItems": limits.MAX_MEMBERS_PER_REQUEST}}
-    )
+    members_body = groups.MEMBERS.schema()
     return {
         "/v1/group": {
             "get": _operation(
@@ -334,7 +305,7 @@ def _group_paths() -> JSON:
                 "Create a group",
                 _entry_result("Group"),
                 (409,),
-                body=_obj({"name": STRING, "description": STRING}, ["name"]),
+                body=groups.CREATE.schema(),
             ),
         },
         "/v1/group/{id}": {
@@ -343,7 +314,7 @@ def _group_paths() -> JSON:
                 "Change a group",
                 _entry_result("Group"),
                 (404, 409),
-                body=_obj({"description": _nullable(STRING), "name": STRING}, []),
+                body=groups.UPDATE.schema(),
                 params=idp,
             ),
             "delete": _operation("Delete a group", _ref("Changed"), (400,), params=idp),
@@ -363,7 +334,7 @@ def _group_paths() -> JSON:
                 "Make a group POSIX",
                 _entry_result("Group"),
                 (404, 409),
-                body=_obj({"gidnumber": GIDNUMBER}, []),
+                body=groups.POSIX.schema(),
                 params=idp,
             )
         },
@@ -378,7 +349,7 @@ def _auth_paths() -> JSON:
                 "Begin a login",
                 _ref("AuthState"),
                 (),
-                body=_obj({"name": STRING, "read_only": BOOL}, ["name"]),
+                body=auth.BEGIN.schema(),
                 secured=False,
                 ok_headers=session_header,
             )
@@ -388,17 +359,7 @@ def _auth_paths() -> JSON:
                 "One login step (needs the auth session from begin)",
                 _ref("AuthState"),
                 (),
-                body=_obj(
-                    {
-                        "method": {"enum": ["password", "totp", "backup_code", "anonymous"]},
-                        "password": STRING,
-                        "totp": {"type": "string", "maxLength": limits.MAX_TOTP_CODE_LEN},
-                        "backup_code": {
-                            "type": "string", "maxLength": limits.MAX_BACKUP_CODE_LEN
-                        },
-                    },
-                    ["method"],
-                ),
+                body=auth.STEP.schema(),
                 secured=False,
             )
         },
@@ -501,10 +462,7 @@ def _unix_paths() -> JSON:
                 _obj({"state": {"const": "success"}, "user": _ref("UnixUser")}),
                 # No 404: an unknown or unreadable account answers 401 like a wrong password.
                 (429,),
-                body=_obj(
-                    {"name": STRING, "password": STRING, "totp": STRING},
-                    required=["name", "password"],
-                ),
+                body=unix.AUTH.schema(),
             )
         },
     }
@@ -521,14 +479,6 @@ def _api_token_paths() -> JSON:
             "expires_at": _nullable(TIME),
         }
     )
-    create_body = _obj(
-        {
-            "label": STRING,
-            "scope": {"enum": ["read_only", "read_write"]},
-            "expires_at": _nullable(TIME),
-        },
-        ["label"],
-    )
     return {
         base: {
             "get": _operation(
@@ -541,7 +491,7 @@ def _api_token_paths() -> JSON:
                 "Create an API token (the token is in this answer only)",
                 _obj({"changed": BOOL, "token": STRING, "api_token": token}),
                 (404, 409),
-                body=create_body,
+                body=api_tokens.CREATE.schema(),
                 params=("id",),
             ),
         },
@@ -555,11 +505,7 @@ def _api_token_paths() -> JSON:
 
 def _credential_update_paths() -> JSON:
     """docs/api.md "Credential updates": the session id travels in the body, never the url."""
-    session = {"session": STRING}
-    password = {"type": "string", "minLength": MIN_PASSWORD_CHARS,
-                "maxLength": limits.MAX_PASSWORD_BYTES // 4}
-    label = {"type": "string", "minLength": 1, "maxLength": MAX_TOTP_LABEL_CHARS,
-             "pattern": "^[a-zA-Z0-9._-]+$"}
+    session = credentials.SESSION.schema()
     status = _ref("CredentialUpdateStatus")
     begun = _obj({"session": STRING, "status": status})
 
@@ -570,7 +516,7 @@ def _credential_update_paths() -> JSON:
     return {
         "/v1/person/{id}/credential/update": {
             "post": _operation(
-                "Begin a credential update session", begun, (404,), body=EMPTY_BODY,
+                "Begin a credential update session", begun, (404,), body=NO_KEYS.schema(),
                 params=("id",),
             )
         },
@@ -579,94 +525,64 @@ def _credential_update_paths() -> JSON:
                 "Create a reset token (replaces any other)",
                 _obj({"changed": BOOL, "token": STRING, "expires_at": TIME}),
                 (404,),
-                body=_obj({"ttl": {"type": "integer", "minimum": 60,
-                                   "maximum": limits.MAX_RESET_TOKEN_TTL_SECONDS}}, []),
+                body=credentials.RESET_TOKEN.schema(),
                 params=("id",),
             )
         },
         f"{base}/begin": step(
             "Begin a session with a reset token (no bearer; the token is used up)", begun,
-            (401, 403), _obj({"reset_token": STRING}),
+            (401, 403), credentials.BEGIN_WITH_RESET_TOKEN.schema(),
         ),
         # Every step asks the session's right again (403: its privilege window is over, or
         # the right is gone).
         f"{base}/status": step(
-            "What the session has staged", status, (403, 404), _obj(session)
+            "What the session has staged", status, (403, 404), session
         ),
         f"{base}/password": step(
-            "Stage a new password", status, (403, 404), _obj({**session, "password": password})
+            "Stage a new password", status, (403, 404), credentials.PASSWORD.schema()
         ),
         f"{base}/unix_password": step(
-            "Stage a new unix password", status, (403, 404),
-            _obj({**session, "password": password}),
+            "Stage a new unix password", status, (403, 404), credentials.PASSWORD.schema(),
         ),
         f"{base}/totp/begin": step(
             "Begin adding a TOTP (answers its secret once)",
             _obj({"label": STRING, "secret": STRING, "uri": STRING, "algorithm": STRING,
                   "digits": {"type": "integer"}, "step": {"type": "integer"}}),
             (403, 404, 409),
-            _obj({**session, "label": label, "unix": BOOL,
-                  "algorithm": {"enum": ["sha1", "sha256", "sha512"]}}, ["session", "label"]),
+            credentials.TOTP_BEGIN.schema(),
         ),
         f"{base}/totp/confirm": step(
             "Confirm the TOTP being added with a current code", status, (403, 404),
-            _obj({**session, "code": STRING}),
+            credentials.TOTP_CONFIRM.schema(),
         ),
         f"{base}/totp/remove": step(
             "Stage the removal of a TOTP",
             _obj({"changed": BOOL, "status": status}),
             (403, 404),
-            _obj({**session, "label": label, "unix": BOOL}, ["session", "label"]),
+            credentials.TOTP_REMOVE.schema(),
         ),
         f"{base}/backup_codes": step(
             "Generate backup codes (answered once)",
             _obj({"backup_codes": STRINGS, "status": status}),
             (403, 404),
-            _obj(session),
+            session,
         ),
         f"{base}/commit": step(
             "Write everything staged and end the session (and the account's other sessions)",
             _ref("CredentialChanged"), (403, 404),
-            _obj(session),
+            session,
         ),
         f"{base}/cancel": step(
-            "End the session without writing", _ref("Changed"), (), _obj(session)
+            "End the session without writing", _ref("Changed"), (), session
         ),
     }
 
 
 def _password_policy_paths() -> JSON:
     """The badlist and groups' account policy (docs/api.md "System", "Group policy")."""
-    words_body = _obj(
-        {
-            "words": {
-                "type": "array",
-                "items": {"type": "string", "minLength": 1, "maxLength": limits.MAX_TEXT_LEN},
-                "maxItems": limits.MAX_BADLIST_WORDS,
-            }
-        }
-    )
+    words_body = system.WORDS.schema()
     count_result = _obj({"changed": BOOL, "count": {"type": "integer", "minimum": 0}})
-    seconds = {"type": "integer", "minimum": limits.MIN_POLICY_LIFETIME_SECONDS}
-    policy_body = _obj(
-        {
-            "min_credential": _nullable({"enum": ["password", "mfa", "passkey"]}),
-            "session_lifetime": _nullable(
-                {**seconds, "maximum": limits.MAX_SESSION_LIFETIME_SECONDS}
-            ),
-            "privilege_lifetime": _nullable(
-                {**seconds, "maximum": limits.MAX_PRIVILEGE_LIFETIME_SECONDS}
-            ),
-            "password_min_length": _nullable(
-                {
-                    "type": "integer",
-                    "minimum": limits.ABSOLUTE_MIN_PASSWORD_CHARS,
-                    "maximum": limits.MAX_POLICY_PASSWORD_CHARS,
-                }
-            ),
-        },
-        [],
-    )
+    policy_body = groups.POLICY.schema()
     return {
         "/v1/system/pw_badlist": {
             "get": _operation(

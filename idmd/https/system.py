@@ -12,9 +12,20 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from idmd.https.inputs import caller_of, idm_of, read_object, string_list
+from idmd import limits
+from idmd.https.bodies import Body, texts
+from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import Handler, resource
 from idmd.idm.policy import badlist
+
+WORDS = Body(
+    {
+        "words": texts(
+            items={"type": "string", "minLength": 1, "maxLength": limits.MAX_TEXT_LEN},
+            maxItems=limits.MAX_BADLIST_WORDS,
+        )
+    }
+)
 
 
 async def show_badlist(request: Request) -> JSONResponse:
@@ -26,8 +37,8 @@ async def show_badlist(request: Request) -> JSONResponse:
 def _change_badlist(add: bool) -> Handler:
     async def change(request: Request) -> JSONResponse:
         caller = caller_of(request)
-        body = await read_object(request, allowed=("words",), required=("words",))
-        words = badlist.validate_words(string_list(body, "words"))
+        body = await WORDS.read(request)
+        words = badlist.validate_words(body["words"])
         operation = badlist.add_words if add else badlist.remove_words
         changed, count = idm_of(request).write(caller, operation, words)
         return JSONResponse({"changed": changed, "count": count})

@@ -5,12 +5,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hermit_common.errors import InvalidValue
 from hermit_common.secret import Secret
-from idmd import limits
-from idmd.https.inputs import caller_of, idm_of, optional_string, read_object, string
+from idmd.https.bodies import Body, text
+from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import resource
 from idmd.idm.unix import reads as unix
+
+AUTH = Body({"name": text(), "password": text(), "totp": text(required=False)})
 
 
 async def list_users(request: Request) -> JSONResponse:
@@ -35,18 +36,12 @@ async def get_group(request: Request) -> JSONResponse:
 
 async def auth(request: Request) -> JSONResponse:
     caller = caller_of(request)
-    body = await read_object(
-        request, allowed=("name", "password", "totp"), required=("name", "password")
+    body = await AUTH.read(request)
+    # idm bounds the password and the code (idmd/idm/bounds.py).
+    code = body.get("totp")
+    user = await idm_of(request).unix_auth(
+        caller, body["name"], Secret(body["password"]), Secret(code) if code is not None else None
     )
-    name = string(body, "name")
-    password = Secret(string(body, "password"))
-    if len(password.reveal().encode("utf-8")) > limits.MAX_PASSWORD_BYTES:
-        raise InvalidValue(f"a password may have at most {limits.MAX_PASSWORD_BYTES} bytes")
-    code = optional_string(body, "totp")
-    if code is not None and len(code) > limits.MAX_TOTP_CODE_LEN:
-        raise InvalidValue(f"a totp code may have at most {limits.MAX_TOTP_CODE_LEN} characters")
-    totp = Secret(code) if code is not None else None
-    user = await idm_of(request).unix_auth(caller, name, password, totp)
     return JSONResponse({"state": "success", "user": user})
 
 

@@ -10,7 +10,7 @@ The process shell calls exactly ``Idm.open``, ``Idm.close``, ``Idm.recover_accou
 
 Rules:
 - Synchronous operations (``directory.accounts``, ``directory.groups``,
-  ``unix.reads``) run inside one transaction via
+  ``unix_reads.reads``) run inside one transaction via
   ``read``/``write``; nothing awaits while a transaction is open.
 - ``write`` refuses a read-only identity before opening the transaction (``ReadOnlySession``),
   so even a write that would change nothing is refused to a read-only token.
@@ -30,6 +30,7 @@ from idmd.errors import (
     MfaRequired,
     NotFound,
 )
+from idmd.idm import bounds
 from idmd.idm.auth import apitokens
 from idmd.idm.auth.login import (
     Caller,
@@ -42,7 +43,7 @@ from idmd.idm.auth.login import (
 from idmd.idm.auth.revocation import end_sessions
 from idmd.idm.auth.softlock import Softlocks, unknown_key
 from idmd.idm.auth.tokens import TokenSigner, load_or_create_signing_key
-from idmd.idm.credentials.passwords import Hasher, generate_password
+from idmd.idm.credentials.passwords import Hasher, generate_password, validate_password
 from idmd.idm.credentials.staging import GUARD
 from idmd.idm.credentials.updates import CredentialUpdates
 from idmd.idm.directory import accounts, lookup
@@ -170,17 +171,19 @@ class Idm:
     # -- API tokens of service accounts (idmd/idm/auth/apitokens.py) ----------------------------
 
     def create_api_token(
-        self, caller: Caller, text: str, label: str, *, read_write: bool,
+        self, caller: Caller, text: str, label: str, *, scope: object,
         expires_at: float | None,
     ) -> tuple[Secret, JSON]:
         """A new API token of service account ``text`` (shown once) and its record's view.
 
-        Errors: those of ``write`` and of ``apitokens.create_api_token``.
+        Errors: ``InvalidValue`` (``bounds.validate_scope``), those of ``write`` and of
+        ``apitokens.create_api_token``.
         """
+        valid_scope = bounds.validate_scope(scope)
         now = self.clock.now()
         uuid, record = self.write(
             caller, apitokens.create_api_token, text, label,
-            scope="read_write" if read_write else "read_only",
+            scope=valid_scope,
             expires_at=apitokens.validate_expiry(expires_at, now), now=now,
         )
         return self.signer.issue(uuid, record.session(), kind="api"), record.view()
@@ -208,8 +211,10 @@ class Idm:
         the caller's own session stays when it is the account's): the count is returned.
         The unix password signs in to no session, so setting it ends none.
 
-        Errors: ``PasswordRejected``, ``AccessDenied``, ``NotFound``, those of ``write``.
+        Errors: ``InvalidValue`` (``passwords.validate_password``: length, bytes),
+        ``PasswordRejected``, ``AccessDenied``, ``NotFound``, those of ``write``.
         """
+        password = validate_password(password)
         caller.require_write()
         with self.server.read() as txn:
             entry = lookup.find_to_modify(
@@ -322,12 +327,15 @@ class Idm:
         for the next step. A right password stored in an older form is re-hashed with
         Argon2id.
 
-        Errors: ``MfaRequired`` (the account has a unix TOTP and no code came),
+        Errors: ``InvalidValue`` (``bounds``: the password's bytes, the code's length),
+        ``MfaRequired`` (the account has a unix TOTP and no code came),
         ``InvalidCredentials`` (unknown or unreadable name, no unix password, wrong password
         or code: all alike), ``CredentialLocked`` (too many failures, or attempts waiting:
         nothing was checked), ``AccountExpired`` (right credentials, outside the account's
         validity).
         """
+        password = bounds.validate_unix_password(password)
+        totp = bounds.validate_unix_totp_code(totp)
         with self.server.read() as txn:
             entry = lookup.find(txn, unix_reads.ACCOUNT_CLASS, name)
             if entry is not None and not unix_reads.may_read_user(txn, caller.identity, entry):

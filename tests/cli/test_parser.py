@@ -104,3 +104,20 @@ def test_parser__usage_error_is_one_usage_error(argv: list[str], message: str) -
         build_parser().parse_args(argv)
     assert message in caught.value.detail
     assert "\n" not in caught.value.detail
+
+
+@pytest.mark.parametrize("session_id", ["-Xq3_k9", "--Zz9_aB-c", "-h0Ab", "-json"])
+def test_parser__id_that_begins_with_a_dash_is_a_positional(session_id: str) -> None:
+    args = build_parser().parse_args(["session", "destroy", session_id, "--json"])
+    assert (args.session_id, args.json) == (session_id, True)
+
+
+def test_parser__api_token_id_that_begins_with_a_dash_is_a_positional() -> None:
+    args = build_parser().parse_args(["service-account", "api-token", "destroy", "sa", "-t0k"])
+    assert (args.account, args.token_id) == ("sa", "-t0k")
+
+
+def test_parser__mistyped_long_option_is_still_refused() -> None:
+    with pytest.raises(UsageError) as caught:
+        build_parser().parse_args(["session", "list", "--jsn"])
+    assert "unrecognized arguments: --jsn" in caught.value.detail

@@ -31,7 +31,6 @@ Implements issue 5 "Sessions and tokens" and contract 7 of docs (docs/api-tokens
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, replace
 
 from hermit_common.errors import InvalidValue
@@ -41,6 +40,7 @@ from idmd.errors import AccessDenied, Conflict, NotFound
 from idmd.idm.auth.tokens import Scope, SessionRecord
 from idmd.idm.directory import lookup
 from idmd.idm.directory.views import JSON
+from idmd.idm.ids import new_id
 from idmd.idm.records import decode_record, encode_record
 from idmd.idm.values import iso_time, validate_label
 from idmd.server import ReadTxn, WriteTxn
@@ -197,7 +197,7 @@ def create_api_token(
             "tokens; destroy one first"
         )
     record = ApiTokenRecord(
-        id=secrets.token_urlsafe(16),
+        id=new_id(16),
         label=label,
         scope=scope,
         issued_at=int(now),

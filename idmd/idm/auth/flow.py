@@ -34,7 +34,6 @@ Rules:
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -43,6 +42,7 @@ from hermit_common.lru import Lru
 from idmd import limits
 from idmd.errors import InvalidAuthState
 from idmd.idm.auth.softlock import unknown_key
+from idmd.idm.ids import new_id
 from idmd.idm.policy.account import AccountPolicy
 
 ANONYMOUS_NAME = "anonymous"
@@ -184,7 +184,7 @@ class AuthSessions:
         self._pending.trim(room=1)
         stages = stages_for(subject)
         session = PendingSession(
-            id=secrets.token_urlsafe(24),
+            id=new_id(24),
             subject=subject,
             read_only=read_only or subject.anonymous,
             expires_at=self._clock.now() + self._ttl,

@@ -49,6 +49,7 @@ from idmd.errors import (
     TokenRevoked,
     Unauthenticated,
 )
+from idmd.idm import bounds
 from idmd.idm.auth.flow import (
     ANONYMOUS_NAME,
     AuthSessions,
@@ -201,7 +202,11 @@ class Login:
         self.sessions = AuthSessions(clock)
 
     def begin(self, name: str, *, read_only: bool) -> tuple[str, Continue]:
-        """Open an auth session for ``name`` (which need not exist; see ``flow``)."""
+        """Open an auth session for ``name`` (which need not exist; see ``flow``).
+
+        Errors: ``InvalidValue`` (``bounds.validate_login_name``).
+        """
+        name = bounds.validate_login_name(name)
         with self._server.read() as txn:
             entry = lookup.find(txn, "account", name)
             subject = subject_of(entry, txn, name)
@@ -231,8 +236,10 @@ class Login:
     ) -> StepResult:
         """One step; ``credential`` is what the body carries under the method's name.
 
-        Errors: ``InvalidAuthState`` (the session is then over).
+        Errors: ``InvalidValue`` (``bounds.validate_step_credential``: checked first, the
+        session is untouched), ``InvalidAuthState`` (the session is then over).
         """
+        credential = bounds.validate_step_credential(method, credential)
         check = self.sessions.start_step(session_id, method)
         if check.method != "anonymous":
             if credential is None:

@@ -30,7 +30,6 @@ Rules:
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -44,6 +43,7 @@ from hermit_common.lru import Lru
 from hermit_common.secret import Secret
 from idmd import limits
 from idmd.errors import TokenExpired, TokenRevoked, Unauthenticated
+from idmd.idm.ids import new_id
 from idmd.idm.records import decode_record, encode_record
 
 SIGNING_KEY_META = "token_signing_key"
@@ -153,7 +153,7 @@ def new_session(
         end = min(expires_at, issued_at + privilege_lifetime)
         privileged_until = issued_at if read_only else end
     return SessionRecord(
-        id=secrets.token_urlsafe(16),
+        id=new_id(16),
         scope="read_only" if read_only else "read_write",
         issued_at=issued_at,
         expires_at=expires_at,

@@ -43,7 +43,11 @@ GENERATED_LENGTH = 20
 
 
 def validate_password(raw: object) -> Secret:
-    """Return ``raw`` as a ``Secret`` or raise ``InvalidValue`` (the message never quotes it)."""
+    """Return ``raw`` as a ``Secret`` or raise ``InvalidValue`` (the message never quotes it).
+
+    ``raw`` is a ``Secret`` from a door, or a plain string."""
+    if isinstance(raw, Secret):
+        raw = raw.reveal()
     if not isinstance(raw, str):
         raise InvalidValue("a password must be a string")
     if len(raw) < MIN_PASSWORD_CHARS:

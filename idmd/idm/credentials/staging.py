@@ -31,7 +31,6 @@ Rules:
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -44,6 +43,7 @@ from idmd.idm.auth.tokens import TokenClaims
 from idmd.idm.credentials import totp
 from idmd.idm.credentials.totp import TotpRecord
 from idmd.idm.directory.views import JSON
+from idmd.idm.ids import new_id
 from idmd.idm.values import iso_time, validate_label
 from idmd.server.mods import Add, Mod, Remove, Set
 
@@ -250,7 +250,7 @@ class UpdateSessions:
         for _, oldest in self._sessions.trim(room=1):
             del self._by_account[oldest.account_uuid]
         session = UpdateSession(
-            id=secrets.token_urlsafe(32),
+            id=new_id(32),
             account_uuid=account_uuid,
             may_unix=may_unix,
             authority=authority,

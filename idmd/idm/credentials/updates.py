@@ -54,7 +54,7 @@ from idmd.idm.auth.login import Caller, account_valid_at
 from idmd.idm.auth.revocation import end_sessions
 from idmd.idm.auth.tokens import check_session
 from idmd.idm.credentials import resettoken, totp
-from idmd.idm.credentials.passwords import Hasher
+from idmd.idm.credentials.passwords import Hasher, validate_password
 from idmd.idm.credentials.staging import (
     DEFAULT_TOTP_ALGORITHM,
     GUARD,
@@ -327,12 +327,16 @@ class CredentialUpdates:
         with self._server.read() as txn:
             return self._status(txn, session)
 
-    async def set_password(self, session_id: object, attr: PasswordAttr, password: Secret) -> JSON:
+    async def set_password(
+        self, session_id: object, attr: PasswordAttr, password: Secret
+    ) -> JSON:
         """Vet and hash ``password`` and stage it as the account's ``attr``.
 
-        Errors: ``PasswordRejected`` (the policy's reason), ``AccessDenied`` (the unix
-        password without the right to it).
+        Errors: ``InvalidValue`` (``passwords.validate_password``, checked first),
+        ``PasswordRejected`` (the policy's reason), ``AccessDenied`` (the unix password
+        without the right to it).
         """
+        password = validate_password(password)
         session = self._use(session_id)
         if attr == "unix_password" and not session.may_unix:
             raise AccessDenied("you may not change the unix password of this account")
