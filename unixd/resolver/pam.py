@@ -59,10 +59,10 @@ from __future__ import annotations
 
 import enum
 import secrets
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from hermit_common.lru import Lru
 from unixd.proto.messages import (
     CodePrompt,
     DeniedPrompt,
@@ -299,8 +299,7 @@ class SessionTable:
     """The conversations of one connection, by session id; a bounded LRU."""
 
     def __init__(self, capacity: int = MAX_SESSIONS_PER_CONNECTION) -> None:
-        self._capacity = capacity
-        self._sessions: OrderedDict[str, Conversation] = OrderedDict()
+        self._sessions: Lru[str, Conversation] = Lru(capacity)
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -311,16 +310,12 @@ class SessionTable:
 
     def add(self, conversation: Conversation) -> str:
         session = self.new_id()
-        self._sessions[session] = conversation
-        while len(self._sessions) > self._capacity:
-            self._sessions.popitem(last=False)
+        self._sessions.put(session, conversation)
+        self._sessions.trim()
         return session
 
     def get(self, session: str) -> Conversation | None:
-        conversation = self._sessions.get(session)
-        if conversation is not None:
-            self._sessions.move_to_end(session)
-        return conversation
+        return self._sessions.touch(session)
 
     def remove(self, session: str) -> None:
-        self._sessions.pop(session, None)
+        self._sessions.pop(session)
