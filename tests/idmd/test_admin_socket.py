@@ -22,30 +22,12 @@ from idmd.admin_socket import (
     parse_request,
     serve_admin_socket,
 )
-from idmd.errors import InvalidRequest, NotFound
+from idmd.errors import InvalidRequest
 from idmd.framing import FrameDecoder, decode_payload, encode_frame
 from idmd.limits import MAX_ADMIN_FRAME_BYTES
+from tests.idmd.fake_admin_target import FakeIdm
 
 TIMEOUT = 5.0
-
-
-class FakeIdm:
-    """Implements ``AdminTarget``: ``alice`` exists; ``boom`` makes recovery fail as a bug."""
-
-    def __init__(self) -> None:
-        self.recovered: list[str] = []
-        self.problems: list[str] = []
-
-    async def recover_account(self, name: str) -> tuple[str, int]:
-        if name == "boom":
-            raise RuntimeError("a bug in the identity layer")
-        if name != "alice":
-            raise NotFound(f"no account {name}")
-        self.recovered.append(name)
-        return "new-password-for-alice", 2
-
-    def verify(self) -> list[str]:
-        return self.problems
 
 
 @pytest.fixture

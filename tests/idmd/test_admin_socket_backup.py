@@ -24,7 +24,7 @@ from idmd.clock import FakeClock
 from idmd.errors import InvalidRequest
 from idmd.server import QueryServer
 from tests.idmd.conftest import DOMAIN
-from tests.idmd.test_admin_socket import FakeIdm
+from tests.idmd.fake_admin_target import FakeIdm
 
 TIMEOUT = 30.0
 

@@ -13,10 +13,7 @@ from idmd.clock import FakeClock
 from idmd.idm import Idm
 from idmd.idm.apitokens import NO_EXPIRY, ApiTokenRecord
 from idmd.idm.tokens import SessionRecord
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import assert_error, bearer, login, make_person
-
-idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
+from tests.idmd.app_client import assert_error, bearer, login, make_person
 
 SA = "/v1/service_account/robot/api_token"
 

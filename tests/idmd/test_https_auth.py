@@ -8,11 +8,9 @@ import pytest
 from idmd import limits
 from idmd.clock import FakeClock
 from idmd.idm import Idm
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import assert_error, bearer, login, make_person
+from tests.idmd.app_client import assert_error, bearer, login, make_person
 
 # The shared fixtures (pytest finds fixtures by module attribute).
-idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
 
 PASSWORD = "correct horse battery"
 

@@ -8,10 +8,7 @@ import httpx
 import pytest
 
 from idmd import limits
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import assert_error, bearer, login, make_person
-
-idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
+from tests.idmd.app_client import assert_error, bearer, login, make_person
 
 
 async def _group(client: httpx.AsyncClient, admin: dict[str, str], name: str) -> Any:

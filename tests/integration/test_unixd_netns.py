@@ -36,7 +36,7 @@ from tests.integration.test_unixd_harness import (
     run_unixd,
     unique,
 )
-from tests.unixd.test_netwatch import PrivateBus
+from tests.unixd.private_bus import PrivateBus
 from unixd.resolver.netwatch import LOGIND_MANAGER, LOGIND_NAME, NM_NAME, NM_STATE
 
 # unixd's first back-off is 15 s and the second 30 s (unixd/resolver/state.py); a wake-up

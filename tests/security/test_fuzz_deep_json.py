@@ -21,17 +21,8 @@ from pathlib import Path
 import pytest
 import trio
 
-from tests.unixd.test_resolver import Env
-from tests.unixd.test_server import (
-    NOBODY_CLIENT,
-    call,
-    connect,
-    run_as_nobody,
-    served,
-    sockdir,
-)
-
-__all__ = ["served", "sockdir"]
+from tests.unixd.resolver_env import Env
+from tests.unixd.socket_client import NOBODY_CLIENT, call, connect, run_as_nobody
 
 # Far past CPython's default recursion limit (1000), far below the 64 KiB request limit.
 DEPTH = 20_000

@@ -39,7 +39,7 @@ from idmd.https.app import build_app
 from idmd.idm import Idm
 from idmd.idm.passwords import Secret
 from idmd.idm.softlock import Softlocks, unknown_key
-from tests.idmd.test_https_app import BASE_URL, assert_error, bearer, login, make_person
+from tests.idmd.app_client import BASE_URL, assert_error, bearer, login, make_person
 from tests.integration.conftest import IdmdServer
 from tests.integration.test_server_login_credentials import _login
 from tests.integration.test_unixd_harness import directory, unique

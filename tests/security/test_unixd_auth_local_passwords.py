@@ -49,8 +49,8 @@ from tests.idmd.crypt_hashes import make_hash
 from tests.integration.conftest import IdmdServer, scratch_dir
 from tests.integration.test_unixd_harness import directory, new_password, unique
 from tests.native.conftest import build_native
-from tests.unixd.test_resolver import PASSWORD, started_env
-from tests.unixd.test_resolver_fake_idmd import FakeIdmd
+from tests.unixd.fake_idmd import FakeIdmd
+from tests.unixd.resolver_env import PASSWORD, started_env
 from unixd.proto import messages as m
 from unixd.proto.errors import InvalidField
 from unixd.resolver.dispatch import Peer, answer

@@ -43,8 +43,8 @@ from contrib.harness.unixd_client import send_host_identities
 from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
 from tests.integration.test_unixd_harness import _toml, directory, new_password, unique
 from tests.security.pam_steps import login
-from tests.unixd.test_resolver import PASSWORD, Env, started_env
-from tests.unixd.test_resolver_fake_idmd import FakeIdmd, uuid_for
+from tests.unixd.fake_idmd import FakeIdmd, uuid_for
+from tests.unixd.resolver_env import PASSWORD, Env, started_env
 from unixd.proto import messages as m
 from unixd.resolver.dispatch import Peer, answer
 

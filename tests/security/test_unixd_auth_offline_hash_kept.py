@@ -33,8 +33,8 @@ import idmd.idm.unixview as unixview
 from tests.integration.conftest import IdmdServer
 from tests.integration.test_unixd_harness import directory, new_password, unique
 from tests.security.pam_steps import login
-from tests.unixd.test_resolver import PASSWORD, TIMEOUT, Env, started_env
-from tests.unixd.test_resolver_fake_idmd import FakeIdmd, uuid_for
+from tests.unixd.fake_idmd import FakeIdmd, uuid_for
+from tests.unixd.resolver_env import PASSWORD, TIMEOUT, Env, started_env
 from unixd.pam import NO_HASH, WRONG_PASSWORD
 from unixd.proto import messages as m
 from unixd.resolver.dispatch import Peer, answer

@@ -27,7 +27,7 @@ import pytest
 from tests.integration.conftest import IdmdServer, scratch_dir
 from tests.integration.test_unixd_harness import BIN, Unixd, directory, run_unixd, unique
 from tests.integration.test_unixd_tasks import wait_until
-from tests.unixd.test_server import NOBODY_CLIENT, run_as_nobody
+from tests.unixd.socket_client import NOBODY_CLIENT, run_as_nobody
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("setpriv"),

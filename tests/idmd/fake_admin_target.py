@@ -1,0 +1,25 @@
+"""A fake of what idmd's admin socket serves (``AdminTarget``), for the admin socket's tests."""
+
+from __future__ import annotations
+
+from idmd.errors import NotFound
+
+
+class FakeIdm:
+    """Implements ``AdminTarget``: ``alice`` exists; ``boom`` makes recovery fail as a bug."""
+
+    def __init__(self) -> None:
+        self.recovered: list[str] = []
+        self.problems: list[str] = []
+
+    async def recover_account(self, name: str) -> tuple[str, int]:
+        if name == "boom":
+            raise RuntimeError("a bug in the identity layer")
+        if name != "alice":
+            raise NotFound(f"no account {name}")
+        self.recovered.append(name)
+        return "new-password-for-alice", 2
+
+    def verify(self) -> list[str]:
+        return self.problems
+
