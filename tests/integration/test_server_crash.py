@@ -17,7 +17,7 @@ import trio
 
 from contrib.harness.idmd_process import IdmdProcess
 from tests.integration.conftest import IdmdServer, own_idmd, run_idmd, scratch_dir
-from tests.integration.test_server_backup import persons
+from tests.integration.directory import persons
 
 WORKERS = 8
 KILL_AFTER_ACKS = 40

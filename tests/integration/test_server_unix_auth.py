@@ -20,7 +20,7 @@ import httpx
 import pyotp
 
 from tests.integration.conftest import IdmdServer
-from tests.integration.test_unixd_harness import Directory, directory, unique
+from tests.integration.directory import Directory, directory, unique
 
 CLIENTS = 20
 ATTEMPTS_PER_CLIENT = 5

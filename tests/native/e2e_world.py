@@ -44,6 +44,7 @@ from pathlib import Path
 
 from contrib.harness.host_namespace import children, with_sources
 from contrib.harness.unixd_client import call_unixd
+from contrib.harness.unixd_process import UnixdProcess, write_config
 from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
 from tests.native.conftest import build_native
 
@@ -140,18 +141,20 @@ class Unixd:
 
     config: Path
     socket: Path
-    proc: subprocess.Popen[str] | None = None
+    process: UnixdProcess | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([str(BIN / "hermit-unixd"), "--allow-root",
-                                      "-c", str(self.config)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     text=True)
+        """Start unixd (``contrib/harness/unixd_process.py``); back once it sent READY=1."""
+        self.process = UnixdProcess.launch(self.config)
+
+    @property
+    def proc(self) -> subprocess.Popen[str] | None:
+        return self.process.proc if self.process is not None else None
 
     @property
     def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
+        assert self.process is not None
+        return self.process.pid
 
     def call(self, op: str, **fields: object) -> dict[str, object]:
         return call_unixd(self.socket, {"op": op, **fields})
@@ -170,8 +173,8 @@ class Unixd:
         wait_until(answering, f"hermit-unixd to answer, {server}")
 
     def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
+        if self.process is not None:
+            self.process.stop()
 
 
 @dataclass
@@ -304,12 +307,7 @@ def serve_world(workdir: Path, idmd: IdmdServer, *, tasks: bool) -> Iterator[Wor
     world = World(idmd=idmd, workdir=workdir, unixd=Unixd(config, workdir / "sock"),
                   password=secrets.token_urlsafe(18))
     populate(idmd, world)
-    config.write_text(
-        f'uri = "{idmd.url}"\nca_path = "{idmd.ca}"\n'
-        f'allowed_login_groups = ["{ALLOWED_GROUP}"]\n'
-        f'socket_path = "{workdir}/sock"\ntask_socket_path = "{workdir}/task.sock"\n'
-        f'cache_path = "{workdir}/cache/cache.db"\n'
-    )
+    write_config(workdir, idmd.url, idmd.ca, allowed_login_groups=[ALLOWED_GROUP])
     config.chmod(0o644)
     build = workdir / "build"
     build_native(build, config, DEADLINE_MS, asan=False)

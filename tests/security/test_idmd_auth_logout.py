@@ -17,8 +17,7 @@ import httpx
 
 from tests.cli.hermit_process import HermitProcess
 from tests.integration.conftest import IdmdServer
-from tests.integration.test_unixd_harness import directory, unique
-from tests.integration.test_unixd_token import anonymous_token, api_token
+from tests.integration.directory import anonymous_token, api_token, directory, unique
 
 
 def _logout(idmd: IdmdServer, token: str) -> tuple[int, object]:

@@ -24,8 +24,14 @@ from idmd.clock import FakeClock
 from idmd.idm import Idm
 from tests.idmd.app_client import assert_error, bearer, login, make_person
 from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
-from tests.integration.test_unixd_harness import Directory, directory, unique
-from tests.integration.test_unixd_token import anonymous_token, api_token, unix_read_only_for
+from tests.integration.directory import (
+    Directory,
+    anonymous_token,
+    api_token,
+    directory,
+    unique,
+    unix_read_only_for,
+)
 
 WRONG = {"error": "invalid_credentials", "detail": "wrong name or password"}
 

@@ -47,7 +47,7 @@ from contrib.harness.host_namespace import (
 )
 from tests.idmd.crypt_hashes import make_hash
 from tests.integration.conftest import IdmdServer, scratch_dir
-from tests.integration.test_unixd_harness import directory, new_password, unique
+from tests.integration.directory import directory, new_password, unique
 from tests.native.conftest import build_native
 from tests.unixd.fake_idmd import FakeIdmd
 from tests.unixd.resolver_env import PASSWORD, started_env

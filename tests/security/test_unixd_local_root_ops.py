@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import IdmdServer, scratch_dir
-from tests.integration.test_unixd_harness import BIN, Unixd, directory, run_unixd, unique
-from tests.integration.test_unixd_tasks import wait_until
+from tests.integration.directory import directory, unique
+from tests.integration.unixd_harness import BIN, Unixd, run_unixd, wait_until
 from tests.unixd.socket_client import NOBODY_CLIENT, run_as_nobody
 
 pytestmark = pytest.mark.skipif(
