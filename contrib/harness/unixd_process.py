@@ -13,6 +13,7 @@ or token it must refuse): those tests run the binary themselves and read its exi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -22,6 +23,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TextIO
 
 from contrib.harness.unixd_client import call_unixd
 
@@ -59,10 +61,12 @@ class UnixdProcess:
     """A running hermit-unixd. Use ``UnixdProcess.start(config)`` as a context manager, or
     ``launch`` and ``stop`` for a daemon a test kills and starts again on the same cache."""
 
-    def __init__(self, config: Path, proc: subprocess.Popen[str]) -> None:
+    def __init__(self, config: Path | None, proc: subprocess.Popen[str],
+                 log: Path | None = None) -> None:
         self.config = config
         self.proc = proc
         self.pid = proc.pid
+        self.log = log
         self.stderr_lines: list[str] = []
         # Keeps draining stderr so unixd never blocks on a full pipe.
         self._drainer = threading.Thread(target=self._drain, daemon=True)
@@ -70,36 +74,56 @@ class UnixdProcess:
 
     @classmethod
     @contextmanager
-    def start(cls, config: Path, *, env: Mapping[str, str] | None = None,
-              prefix: Sequence[str] = (), bin_dir: Path = BIN) -> Iterator[UnixdProcess]:
-        unixd = cls.launch(config, env=env, prefix=prefix, bin_dir=bin_dir)
+    def start(cls, config: Path, **options: Any) -> Iterator[UnixdProcess]:
+        """``launch`` (same options), stopped at the end."""
+        unixd = cls.launch(config, **options)
         try:
             yield unixd
         finally:
             unixd.stop()
 
     @classmethod
-    def launch(cls, config: Path, *, env: Mapping[str, str] | None = None,
-               prefix: Sequence[str] = (), bin_dir: Path = BIN) -> UnixdProcess:
-        """Start hermit-unixd on ``config`` and return once it has sent READY=1; the readiness
-        socket lives beside the config.
+    def launch(cls, config: Path | None, *, env: Mapping[str, str] | None = None,
+               environ: Mapping[str, str] | None = None, prefix: Sequence[str] = (),
+               allow_root: bool = True, notify_dir: Path | None = None,
+               log: Path | None = None, bin_dir: Path = BIN) -> UnixdProcess:
+        """Start hermit-unixd on ``config`` and return once it has sent READY=1.
 
-        ``env`` is added to its environment; ``prefix`` runs it through commands that exec
-        it in the end (``unshare ... sh -c 'mount ...; exec "$@"'``), so the pid is unixd's.
+        - ``config`` None: unixd reads its default path (in a host namespace, the staged one);
+        - ``env`` is added to the environment, which is ``environ`` (default: this process's);
+        - ``prefix`` runs it through commands that exec it in the end (``unshare ... sh -c
+          'mount ...; exec "$@"'``, ``nsenter``, ``setpriv`` to another uid), so the pid is
+          unixd's; ``allow_root=False`` leaves out ``--allow-root`` (unixd run as its user);
+        - the readiness socket lives in ``notify_dir`` (default: beside the config), open to
+          a unixd running as another uid;
+        - ``log``: stdout and stderr go to that file instead of ``stderr``.
         """
-        config = config.resolve()
-        notify_path = config.parent / "notify"
+        if config is not None:
+            config = config.resolve()
+        where = notify_dir or (config.parent if config is not None else None)
+        if where is None:
+            raise ValueError("a unixd without a config path needs a notify_dir")
+        notify_path = where / "notify"
         notify_path.unlink(missing_ok=True)
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        argv = [*prefix, str(bin_dir / "hermit-unixd"),
+                *(["--allow-root"] if allow_root else []),
+                *(["-c", str(config)] if config is not None else [])]
+        environment = {**(os.environ if environ is None else environ), **(env or {}),
+                       "NOTIFY_SOCKET": str(notify_path)}
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify, \
+                contextlib.ExitStack() as closing:
             notify.bind(str(notify_path))
+            notify_path.chmod(0o666)  # unixd may run as another uid; the directory is private
             notify.settimeout(READY_TIMEOUT_S)
+            output: int | TextIO = subprocess.PIPE
+            if log is not None:
+                output = closing.enter_context(log.open("w"))
             proc = subprocess.Popen(
-                [*prefix, str(bin_dir / "hermit-unixd"), "--allow-root", "-c", str(config)],
-                env={**os.environ, **(env or {}), "NOTIFY_SOCKET": str(notify_path)},
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                text=True, cwd="/",
+                argv, env=environment, stdin=subprocess.DEVNULL,
+                stdout=output if log is not None else subprocess.DEVNULL,
+                stderr=subprocess.STDOUT if log is not None else output, text=True, cwd="/",
             )
-            unixd = cls(config, proc)
+            unixd = cls(config, proc, log)
             try:
                 ready = notify.recv(64)
             except TimeoutError:
@@ -113,13 +137,17 @@ class UnixdProcess:
         return unixd
 
     def _drain(self) -> None:
-        assert self.proc.stderr is not None
+        if self.proc.stderr is None:
+            return
         for line in self.proc.stderr:
             self.stderr_lines.append(line)
 
     @property
     def stderr(self) -> str:
-        """What unixd wrote on stderr so far (all of it once ``stop`` returned)."""
+        """What unixd wrote on stderr so far (all of it once ``stop`` returned); with a
+        ``log``, that file's text."""
+        if self.log is not None:
+            return self.log.read_text(errors="replace")
         return "".join(self.stderr_lines)
 
     def call(self, op: str, **fields: object) -> dict[str, object]:
@@ -128,6 +156,7 @@ class UnixdProcess:
 
     @property
     def socket_path(self) -> Path:
+        """The client socket the config names."""
         return Path(self._config_value("socket_path"))
 
     @property
@@ -135,6 +164,8 @@ class UnixdProcess:
         return Path(self._config_value("task_socket_path"))
 
     def _config_value(self, key: str) -> str:
+        if self.config is None:
+            raise KeyError(f"{key}: this unixd reads its default config")
         for line in self.config.read_text().splitlines():
             name, _, value = line.partition(" = ")
             if name == key:

@@ -185,7 +185,7 @@ def test_bind_admin_socket__refuses_when_someone_listens(sock_path: Path) -> Non
 def test_bind_admin_socket__refuses_a_path_that_is_not_a_socket(sock_path: Path) -> None:
     sock_path.parent.mkdir()
     sock_path.write_text("data")
-    with pytest.raises(OSError, match="is not a socket"):
+    with pytest.raises(FileExistsError, match="is not a socket"):
         bind_admin_socket(sock_path)
     assert sock_path.read_text() == "data"
 

@@ -245,9 +245,10 @@ async def test_token__account_expiring_later_stops_token(
 ) -> None:
     await make_person(client, admin, "alice", PASSWORD)
     token = await login(client, "alice", PASSWORD)
-    await client.patch(
+    patched = await client.patch(
         "/v1/person/alice", json={"expire_at": "2027-01-15T08:30:00Z"}, headers=admin
     )
+    assert patched.status_code == 200, patched.text
     assert (await client.get("/v1/auth/whoami", headers=bearer(token))).status_code == 200
     clock.advance(30 * 60)
     assert_error(await client.get("/v1/auth/whoami", headers=bearer(token)), 403, "account_expired")

@@ -114,6 +114,10 @@ def test_gidnumber__enabling_posix_on_modify_allocates(qs: QueryServer) -> None:
         alice = make_person(txn, "alice")
         after, _ = txn.modify(INTERNAL, alice.uuid, [Add("class", "posix_account")])
     assert after.first("gidnumber") == str(ALLOC_RANGE[0])
+    # The change is stored, not only returned.
+    with qs.read() as txn:
+        stored = txn.get(alice.uuid)
+        assert stored is not None and stored.first("gidnumber") == str(ALLOC_RANGE[0])
 
 
 @pytest.mark.parametrize("gid", ["0", "999", "65534", "60001", "2147483648"])

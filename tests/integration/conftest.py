@@ -24,6 +24,8 @@ of docs/api.md), ``client(token=None)`` (an ``httpx.Client`` pinned to the CA),
 Tests that must stop or break a server (kill -9, a broken config) start their own with
 ``own_idmd(workdir)``, which yields the same kind of object; never stop the shared one.
 The process plumbing is ``contrib/harness/idmd_process.py`` (shared with the benchmark).
+``made`` gives a test a ``Directory`` on the shared server (``directory.py``: people, groups,
+keys made through the REST API), whose entries are deleted after the test.
 """
 
 from __future__ import annotations
@@ -36,11 +38,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from contrib.harness.idmd_process import BIN, IdmdProcess
+
+if TYPE_CHECKING:
+    from tests.integration.directory import Directory
 
 HERMIT_IDMD = BIN / "hermit-idmd"
 RUN_TIMEOUT_S = 60
@@ -136,6 +142,16 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
 def idmd() -> Iterator[IdmdServer]:
     with scratch_dir("hermit-idmd-") as workdir, own_idmd(workdir) as server:
         yield server
+
+
+@pytest.fixture
+def made(idmd: IdmdServer) -> Iterator[Directory]:
+    """A ``Directory`` (``directory.py``) on the shared server; what it made goes after."""
+    # directory.py imports IdmdServer from here: import it once this module is complete.
+    from tests.integration.directory import directory
+
+    with directory(idmd) as made:
+        yield made
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -5,20 +5,10 @@ the same login); unknown and expired accounts; the negative cache."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from tests.integration.conftest import IdmdServer
-from tests.integration.directory import Directory, directory, new_password, ssh_public_key, unique
+from tests.integration.directory import Directory, new_password, ssh_public_key, unique
 from tests.integration.unixd_harness import run_unixd
 from unixd.pam import CODE_PROMPT, WRONG_PASSWORD_OR_CODE
-
-
-@pytest.fixture
-def made(idmd: IdmdServer) -> Iterator[Directory]:
-    with directory(idmd) as made:
-        yield made
 
 
 def test_unixd__users_groups_and_keys_resolve_online(idmd: IdmdServer, made: Directory) -> None:

@@ -7,21 +7,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
+from contrib.harness.waiting import wait_until
 from tests.integration.conftest import IdmdServer, scratch_dir
-from tests.integration.directory import Directory, directory, unique
-from tests.integration.unixd_harness import BIN, Unixd, run_unixd, wait_until
+from tests.integration.directory import Directory, unique
+from tests.integration.unixd_harness import BIN, Unixd, run_unixd
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="hermit-unixd-tasks runs as root")
-
-
-@pytest.fixture
-def made(idmd: IdmdServer) -> Iterator[Directory]:
-    with directory(idmd) as made:
-        yield made
 
 
 def test_unixd_tasks__local_identities_win_and_homes_are_created(

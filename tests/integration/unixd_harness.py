@@ -23,7 +23,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,16 +37,6 @@ from idmd.framing import FrameDecoder, decode_payload, encode_frame
 from tests.integration.conftest import IdmdServer, scratch_dir
 
 BIN = Path(sys.executable).parent
-WAIT_S = 30.0
-
-
-def wait_until(predicate: object, what: str) -> None:
-    """Poll ``predicate`` until it is true, at most ``WAIT_S``."""
-    deadline = time.monotonic() + WAIT_S
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass

@@ -36,7 +36,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from pathlib import Path
 from contrib.harness.host_namespace import children, with_sources
 from contrib.harness.unixd_client import call_unixd
 from contrib.harness.unixd_process import UnixdProcess, write_config
+from contrib.harness.waiting import wait_until
 from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
 from tests.native.conftest import build_native
 
@@ -52,7 +52,6 @@ BIN = Path(sys.executable).parent
 MULTIARCH = subprocess.run(["gcc", "-print-multiarch"], capture_output=True, text=True,
                            check=True).stdout.strip() or "x86_64-linux-gnu"
 LIBDIR = f"/usr/lib/{MULTIARCH}"
-READY_BOUND_SECONDS = 30
 RUN_TIMEOUT_SECONDS = 60
 # The modules of a world wait this long for unixd (the production NSS deadline).
 DEADLINE_MS = 5000
@@ -114,14 +113,6 @@ class Account:
     @property
     def spn(self) -> str:
         return f"{self.name}@{DOMAIN}"
-
-
-def wait_until(predicate: object, what: str) -> None:
-    deadline = time.monotonic() + READY_BOUND_SECONDS
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def stop_process(proc: subprocess.Popen[str]) -> None:

@@ -12,18 +12,10 @@ from typing import Any
 from tests.native.e2e_world import World
 
 CONVERSATION = Path(__file__).with_name("pam_conversation.py")
-
-
 # Linux-PAM's codes (security/_pam_types.h).
 PAM_SUCCESS = 0
-
-
 PAM_PERM_DENIED = 6
-
-
 PAM_AUTH_ERR = 7
-
-
 PAM_USER_UNKNOWN = 10
 
 

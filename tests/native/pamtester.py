@@ -17,17 +17,9 @@ from tests.native.fake_unixd import Action, FakeUnixd
 from tests.native.nss_driver import ASAN_RUNTIME
 
 SERVICE = "hermit-test"
-
-
 PASSWORD = "correct horse battery"  # a test fixture, not a secret
-
-
 CODE = "123456"
-
-
 RUN_BOUND_SECONDS = 60
-
-
 # The module runs inside pamtester with ASan preloaded; a memory error or a leak makes
 # pamtester exit 99, which no test expects.
 INNER = (

@@ -180,6 +180,7 @@ def test_python_pam__session_creates_the_home_and_its_alias(world: World) -> Non
     assert os.readlink(alias) == f"/home/{ewan.uuid}"
     # In the namespace, the home NSS shows is that alias, and it leads to the directory.
     shown = world.run("sh", "-c", 'cd "$(getent passwd ewan | cut -d: -f6)" && pwd -P')
+    assert shown.returncode == 0, shown.stderr
     assert shown.stdout == f"/home/{ewan.uuid}\n", shown.stderr
 
 

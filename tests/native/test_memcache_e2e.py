@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.native.e2e_world import DEADLINE_MS, World, wait_until, world_of
+from contrib.harness.waiting import wait_until
+from tests.native.e2e_world import DEADLINE_MS, World, world_of
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root for mount namespaces"),

@@ -2,7 +2,7 @@
 written by unixd's own writer (``unixd.resolver.memcache``) with no socket at all; expired,
 missing, corrupt and replaced files; ERANGE; names the writer leaves out.
 
-Each run is a child process (``nss_calls.py``, through test_nss_module's ``run_calls``) that
+Each run is a child process (``nss_calls.py``, through nss_driver's ``run_calls``) that
 may also replace or unlink a file between calls and count its mappings of one; every run
 asserts no crash, no leak and no descriptor left open.
 """

@@ -48,7 +48,6 @@ PARALLEL_GUESSES = 40
 BURST = 10_000
 ALICE = "00000000-0000-0000-0000-00000000a11c"
 BOB = "00000000-0000-0000-0000-000000000b0b"
-# Bound for polling past the few-second wait the burst leaves behind.
 
 
 def checks_allowed_within(seconds: float) -> int:

@@ -45,6 +45,7 @@ from contrib.harness.host_namespace import (
     stop_pid,
     with_hermit,
 )
+from contrib.harness.unixd_process import UnixdProcess
 from tests.idmd.crypt_hashes import make_hash
 from tests.integration.conftest import IdmdServer, scratch_dir
 from tests.integration.directory import directory, new_password, unique
@@ -211,12 +212,11 @@ def test_unixd_auth__local_accounts_are_pam_units_and_shadow_is_never_read(
             bound = ns.run(["mount", "--bind", str(work / "shadow"), "/etc/shadow"])
             assert bound.returncode == 0, bound.stderr
             with _shadow_watch(work / "shadow") as watch:
-                unixd_log = work / "unixd.log"
-                unixd = ns.spawn([str(BIN / "hermit-unixd")], unixd_log, user=unixd_user,
-                                 env=INSIDE_ENV)
-                daemons.append(unixd)
-                _wait("hermit-unixd", ns.path("/run/hermit-unixd/sock").exists, unixd,
-                      unixd_log)
+                # As nobody, on the staged /etc/hermit/unixd.toml; back once it is READY.
+                unixd = UnixdProcess.launch(None, prefix=ns.argv([], user=unixd_user),
+                                            allow_root=False, environ=INSIDE_ENV,
+                                            notify_dir=work, log=work / "unixd.log")
+                daemons.append(unixd.proc)
                 tasks_log = work / "tasks.log"
                 tasks = ns.spawn([str(BIN / "hermit-unixd-tasks")], tasks_log, env=INSIDE_ENV)
                 daemons.append(tasks)
@@ -253,7 +253,7 @@ def test_unixd_auth__local_accounts_are_pam_units_and_shadow_is_never_read(
                                      stdin=person_password + "\n")
             assert directory_login.returncode == 0, (directory_login.stdout
                                                      + directory_login.stderr)
-            assert tasks.poll() is None and unixd.poll() is None
+            assert tasks.poll() is None and unixd.proc.poll() is None
         finally:
             for proc in reversed(daemons):
                 stop_pid(proc)
