@@ -142,7 +142,9 @@ def test_unixd_auth__password_version_follows_the_unix_password_only(
             wrong = anonymous.post("/v1/unix/auth", json={"name": name, "password": "nope"})
         assert wrong.status_code in (401, 403)
         assert version(name) == first
-        made.client.patch(f"/v1/person/{name}", json={"displayname": "Another Name"})
+        # A change that is not the password (asserted: a refused PATCH would prove nothing).
+        renamed = made.client.patch(f"/v1/person/{name}", json={"displayname": "Another Name"})
+        assert renamed.status_code == 200, renamed.text
         assert version(name) == first
         made.set_password(name, new_password())
         second = version(name)
