@@ -16,14 +16,11 @@ import httpx
 import pytest
 
 from idmd.clock import FakeClock
-from idmd.entry import Entry
 from idmd.https.app import build_app
 from idmd.idm import Idm
-from idmd.server import QueryServer, WriteTxn
-from idmd.server.identity import INTERNAL
+from idmd.server import QueryServer
 from tests.idmd.app_client import BASE_URL, bearer, login
-
-DOMAIN = "example.com"
+from tests.idmd.entries import DOMAIN
 
 
 @pytest.fixture
@@ -44,18 +41,6 @@ def qs(db_path: str, clock: FakeClock) -> Iterator[QueryServer]:
         assert server.verify() == []
     finally:
         server.close()
-
-
-def make_person(txn: WriteTxn, name: str, **attrs: list[str]) -> Entry:
-    return txn.create(
-        INTERNAL, {"class": ["person"], "name": [name], "displayname": [name.title()], **attrs}
-    )
-
-
-def make_group(txn: WriteTxn, name: str, members: tuple[Entry, ...] = (), **attrs: list[str]
-               ) -> Entry:
-    extra = {"member": [m.uuid for m in members]} if members else {}
-    return txn.create(INTERNAL, {"class": ["group"], "name": [name], **extra, **attrs})
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from idmd.backup.service import BackupService
 from idmd.clock import FakeClock
 from idmd.errors import InvalidRequest
 from idmd.server import QueryServer
-from tests.idmd.conftest import DOMAIN
+from tests.idmd.entries import DOMAIN
 from tests.idmd.fake_admin_target import FakeIdm
 
 TIMEOUT = 30.0

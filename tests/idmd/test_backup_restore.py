@@ -32,7 +32,7 @@ from idmd.idm.tokens import SIGNING_KEY_META, TokenSigner, new_session
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Set
-from tests.idmd.conftest import DOMAIN, make_person
+from tests.idmd.entries import DOMAIN, make_person
 
 ORIGIN = "https://idm.example.com"
 Tables = dict[str, list[tuple[bytes, bytes]]]

@@ -29,7 +29,7 @@ from idmd.idm.tokens import TokenClaims, new_session
 from idmd.server import builtin
 from idmd.server.identity import INTERNAL, account_identity
 from idmd.server.mods import Add, Set
-from tests.idmd.conftest import make_group, make_person
+from tests.idmd.entries import make_group, make_person
 
 GOOD = Secret("correct horse battery staple 42")
 ALSO_GOOD = Secret("an entirely different long passphrase 7")

@@ -18,7 +18,7 @@ from idmd.server import QueryServer
 from idmd.server.builtin import UUID_ADMIN, UUID_SYSTEM_ADMINS
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Add, Purge, Set
-from tests.idmd.conftest import make_group, make_person
+from tests.idmd.entries import make_group, make_person
 
 
 def test_base__assigns_uuid_classes_and_spn(qs: QueryServer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from idmd.be.backend import eq_prefix, id_key
 from idmd.entry import encode_attrs
 from idmd.server import QueryServer
-from tests.idmd.conftest import make_group, make_person
+from tests.idmd.entries import make_group, make_person
 
 
 def _raw_write(qs: QueryServer, ns: str, key: bytes, value: bytes | None) -> None:

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contrib.harness.idmd_process import IdmdProcess
-from tests.integration.conftest import IdmdServer
+from tests.integration.idmd_server import IdmdServer
 
 
 def unique(prefix: str) -> str:

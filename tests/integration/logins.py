@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pyotp
 
-from tests.integration.conftest import IdmdServer
+from tests.integration.idmd_server import IdmdServer
 
 
 @dataclass

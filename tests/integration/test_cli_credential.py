@@ -19,9 +19,9 @@ import pytest
 
 from hermit_cli.main import run
 from hermit_cli.tokens import TokenStore
-from tests.cli.conftest import TtyStringIO
 from tests.cli.hermit_process import HermitProcess, enrol_totp, logged_in
-from tests.integration.conftest import IdmdServer
+from tests.cli.scripted_server import TtyStringIO
+from tests.integration.idmd_server import IdmdServer
 
 STEP = "/v1/credential/update"
 

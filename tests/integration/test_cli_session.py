@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.cli.hermit_process import HERMIT, RUN_TIMEOUT_S, HermitProcess
-from tests.integration.conftest import IdmdServer
+from tests.integration.idmd_server import IdmdServer
 from tests.integration.logins import (
     AdminToken,
     Person,

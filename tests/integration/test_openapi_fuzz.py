@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.conftest import IdmdServer
+from tests.integration.idmd_server import IdmdServer
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 CHECKS = (

@@ -22,8 +22,8 @@ import trio
 from contrib.harness.idmd_process import IdmdProcess, write_config
 from contrib.harness.idmd_process import run_idmd as run_idmd_checked
 from idmd.backup.format import open_backup
-from tests.integration.conftest import IdmdServer, own_idmd, run_idmd, scratch_dir
 from tests.integration.directory import persons
+from tests.integration.idmd_server import IdmdServer, own_idmd, run_idmd, scratch_dir
 
 WORKERS = 6
 BACKUP_AFTER_ACKS = 30

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import IdmdServer
+from tests.integration.idmd_server import IdmdServer
 from tests.integration.logins import AdminToken, bearer, enrol_totp, login_steps, make_person, ok
 
 # Clients hammering one account at once, as issue 5's bad-input list asks.

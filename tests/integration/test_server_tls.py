@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.integration.conftest import IdmdServer
+from tests.integration.idmd_server import IdmdServer
 
 CONNECT_TIMEOUT_S = 10
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
 from tests.integration.directory import Directory, directory, new_password, unique
+from tests.integration.idmd_server import IdmdServer, own_idmd, scratch_dir
 from tests.integration.unixd_harness import Unixd, run_unixd, send_local_identities
 
 LOCAL_UID = 59123

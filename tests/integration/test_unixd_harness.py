@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.conftest import IdmdServer
 from tests.integration.directory import directory, unique
+from tests.integration.idmd_server import IdmdServer
 from tests.integration.unixd_harness import run_unixd
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.conftest import own_idmd, scratch_dir
 from tests.integration.directory import directory, new_password, ssh_public_key, unique
+from tests.integration.idmd_server import own_idmd, scratch_dir
 from tests.integration.unixd_harness import restart_on_same_port, run_unixd
 
 

@@ -5,8 +5,8 @@ the same login); unknown and expired accounts; the negative cache."""
 
 from __future__ import annotations
 
-from tests.integration.conftest import IdmdServer
 from tests.integration.directory import Directory, new_password, ssh_public_key, unique
+from tests.integration.idmd_server import IdmdServer
 from tests.integration.unixd_harness import run_unixd
 from unixd.pam import CODE_PROMPT, WRONG_PASSWORD_OR_CODE
 

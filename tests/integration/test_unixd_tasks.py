@@ -11,8 +11,8 @@ import subprocess
 import pytest
 
 from contrib.harness.waiting import wait_until
-from tests.integration.conftest import IdmdServer, scratch_dir
 from tests.integration.directory import Directory, unique
+from tests.integration.idmd_server import IdmdServer, scratch_dir
 from tests.integration.unixd_harness import BIN, Unixd, run_unixd
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="hermit-unixd-tasks runs as root")

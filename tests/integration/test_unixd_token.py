@@ -8,7 +8,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
 from tests.integration.directory import (
     anonymous_token,
     api_token,
@@ -18,6 +17,7 @@ from tests.integration.directory import (
     unique,
     unix_read_only_for,
 )
+from tests.integration.idmd_server import IdmdServer, own_idmd, scratch_dir
 from tests.integration.unixd_harness import BIN, run_unixd
 
 

@@ -34,7 +34,7 @@ from contrib.harness import unixd_client
 from contrib.harness.idmd_process import IdmdProcess
 from contrib.harness.unixd_process import UnixdProcess, write_config
 from idmd.framing import FrameDecoder, decode_payload, encode_frame
-from tests.integration.conftest import IdmdServer, scratch_dir
+from tests.integration.idmd_server import IdmdServer, scratch_dir
 
 BIN = Path(sys.executable).parent
 
@@ -50,6 +50,7 @@ class Unixd:
 
     @property
     def config(self) -> Path:
+        assert self.process.config is not None  # run_unixd always writes one
         return self.process.config
 
     @property

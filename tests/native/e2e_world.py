@@ -45,8 +45,8 @@ from contrib.harness.host_namespace import children, with_sources
 from contrib.harness.unixd_client import call_unixd
 from contrib.harness.unixd_process import UnixdProcess, write_config
 from contrib.harness.waiting import wait_until
-from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
-from tests.native.conftest import build_native
+from tests.integration.idmd_server import IdmdServer, own_idmd, scratch_dir
+from tests.native.native_build import build_native
 
 BIN = Path(sys.executable).parent
 MULTIARCH = subprocess.run(["gcc", "-print-multiarch"], capture_output=True, text=True,

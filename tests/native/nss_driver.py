@@ -15,8 +15,8 @@ from typing import Any
 
 import trio
 
-from tests.native.conftest import NativeBuild
 from tests.native.fake_unixd import Action, FakeUnixd, Script, always
+from tests.native.native_build import NativeBuild
 from unixd.proto.messages import encode_request
 
 HERE = Path(__file__).resolve().parent

@@ -12,8 +12,8 @@ from typing import Any
 
 import trio
 
-from tests.native.conftest import NativeBuild
 from tests.native.fake_unixd import Action, FakeUnixd
+from tests.native.native_build import NativeBuild
 from tests.native.nss_driver import ASAN_RUNTIME
 
 SERVICE = "hermit-test"

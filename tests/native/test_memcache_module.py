@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.native.conftest import NativeBuild
 from tests.native.fake_unixd import always
 from tests.native.memcache_files import FUTURE, group_rec, passwd_rec, publish
+from tests.native.native_build import NativeBuild
 from tests.native.nss_driver import (
     ALICE,
     ALICE_BYTES,

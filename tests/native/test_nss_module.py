@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import trio
 
-from tests.native.conftest import NativeBuild
 from tests.native.fake_unixd import Action, Raw, Stall, always, frame_of
+from tests.native.native_build import NativeBuild
 from tests.native.nss_driver import (
     ALICE,
     ALICE_BYTES,

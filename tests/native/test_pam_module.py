@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.native.conftest import NativeBuild
 from tests.native.fake_unixd import Action, Raw, always, frame_of
+from tests.native.native_build import NativeBuild
 from tests.native.pamtester import CODE, PASSWORD, SERVICE, pamtester, stack, steps_of
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a mount namespace")

@@ -40,8 +40,8 @@ from idmd.idm import Idm
 from idmd.idm.passwords import Secret
 from idmd.idm.softlock import Softlocks, unknown_key
 from tests.idmd.app_client import BASE_URL, assert_error, bearer, login, make_person
-from tests.integration.conftest import IdmdServer
 from tests.integration.directory import directory, unique
+from tests.integration.idmd_server import IdmdServer
 from tests.integration.logins import login_steps
 
 PARALLEL_GUESSES = 40

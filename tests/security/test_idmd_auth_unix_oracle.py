@@ -23,7 +23,6 @@ import pytest
 from idmd.clock import FakeClock
 from idmd.idm import Idm
 from tests.idmd.app_client import assert_error, bearer, login, make_person
-from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
 from tests.integration.directory import (
     Directory,
     anonymous_token,
@@ -32,6 +31,7 @@ from tests.integration.directory import (
     unique,
     unix_read_only_for,
 )
+from tests.integration.idmd_server import IdmdServer, own_idmd, scratch_dir
 
 WRONG = {"error": "invalid_credentials", "detail": "wrong name or password"}
 

@@ -47,9 +47,9 @@ from contrib.harness.host_namespace import (
 )
 from contrib.harness.unixd_process import UnixdProcess
 from tests.idmd.crypt_hashes import make_hash
-from tests.integration.conftest import IdmdServer, scratch_dir
 from tests.integration.directory import directory, new_password, unique
-from tests.native.conftest import build_native
+from tests.integration.idmd_server import IdmdServer, scratch_dir
+from tests.native.native_build import build_native
 from tests.unixd.fake_idmd import FakeIdmd
 from tests.unixd.resolver_env import PASSWORD, started_env
 from unixd.proto import messages as m

@@ -40,8 +40,8 @@ import trio
 import unixd.pam as pam_rules
 from contrib.harness.unixd_client import send_host_identities
 from contrib.harness.unixd_process import UnixdProcess, write_config
-from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
 from tests.integration.directory import directory, new_password, unique
+from tests.integration.idmd_server import IdmdServer, own_idmd, scratch_dir
 from tests.security.pam_steps import login
 from tests.unixd.fake_idmd import FakeIdmd, uuid_for
 from tests.unixd.resolver_env import PASSWORD, Env, started_env

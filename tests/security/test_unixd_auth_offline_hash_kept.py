@@ -30,8 +30,8 @@ import pytest
 import trio
 
 import idmd.idm.unixview as unixview
-from tests.integration.conftest import IdmdServer
 from tests.integration.directory import directory, new_password, unique
+from tests.integration.idmd_server import IdmdServer
 from tests.security.pam_steps import login
 from tests.unixd.fake_idmd import FakeIdmd, uuid_for
 from tests.unixd.resolver_env import PASSWORD, TIMEOUT, Env, started_env

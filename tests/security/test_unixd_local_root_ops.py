@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from contrib.harness.waiting import wait_until
-from tests.integration.conftest import IdmdServer, scratch_dir
 from tests.integration.directory import directory, unique
+from tests.integration.idmd_server import IdmdServer, scratch_dir
 from tests.integration.unixd_harness import BIN, Unixd, run_unixd
 from tests.unixd.socket_client import NOBODY_CLIENT, run_as_nobody
 
