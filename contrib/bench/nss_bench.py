@@ -39,7 +39,6 @@ import os
 import secrets
 import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -61,6 +60,7 @@ from contrib.harness.host_namespace import (  # noqa: E402
 )
 from contrib.harness.idmd_process import IdmdProcess  # noqa: E402
 from contrib.harness.unixd_client import call_unixd, send_host_identities  # noqa: E402
+from contrib.harness.unixd_process import UnixdProcess, write_config  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -493,7 +493,7 @@ def measure(args: argparse.Namespace, work: Path, server: IdmdProcess, out: Path
 def inside(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="hermit-nssbench-"))
     work.chmod(0o755)  # processes that dropped privileges load the modules from here
-    unixd: subprocess.Popen[bytes] | None = None
+    unixd: UnixdProcess | None = None
     report = Report()
     notes: dict[str, object] = {"users": args.users, "groups": GROUPS,
                                 "timer": "hyperfine -N" if shutil.which("hyperfine")
@@ -513,23 +513,16 @@ def inside(args: argparse.Namespace) -> None:
             notes["fill_seconds"] = round(time.perf_counter() - started, 1)
             print(f"filled idmd with {args.users} users and {GROUPS} groups in "
                   f"{notes['fill_seconds']} s", flush=True)
-            config.write_text(
-                f'uri = "{server.url}"\nca_path = "{server.ca_path}"\n'
-                'allowed_login_groups = ["grp001"]\n'
-                f'socket_path = "{work}/sock"\ntask_socket_path = "{work}/task.sock"\n'
-                f'cache_path = "{work}/cache/cache.db"\n'
-            )
+            write_config(work, server.url, server.ca_path, allowed_login_groups=["grp001"])
             config.chmod(0o644)
-            unixd = subprocess.Popen([str(BIN / "hermit-unixd"), "--allow-root", "-c",
-                                      str(config)], stderr=subprocess.DEVNULL, cwd="/")
-            wait_online(work / "sock", unixd)
+            unixd = UnixdProcess.launch(config)
+            wait_online(work / "sock", unixd.proc)
             mount_hermit(work, out)
             notes["password"] = password
             measure(args, work, server, out, config, report, notes)
     finally:
-        if unixd is not None and unixd.poll() is None:
-            os.kill(unixd.pid, signal.SIGTERM)
-            unixd.wait(timeout=30)
+        if unixd is not None:
+            unixd.stop()
         shutil.rmtree(work, ignore_errors=True)
     notes.pop("password", None)
     RESULTS.mkdir(exist_ok=True)
@@ -539,7 +532,7 @@ def inside(args: argparse.Namespace) -> None:
     print(f"notes: {json.dumps(notes)}\nwrote {path}")
 
 
-def wait_online(sock: Path, proc: subprocess.Popen[bytes]) -> None:
+def wait_online(sock: Path, proc: subprocess.Popen[str]) -> None:
     """Until unixd at ``sock`` is online; then it gets the host's local identities on the
     task socket beside it (it answers nothing else before them; no tasks daemon runs here)."""
     deadline = time.monotonic() + READY_S

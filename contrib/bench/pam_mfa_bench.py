@@ -30,7 +30,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from contrib.bench.nss_bench import build, mount_hermit, wait_online  # noqa: E402
 from contrib.harness.host_namespace import reexec_in_mount_namespace  # noqa: E402
 from contrib.harness.idmd_process import IdmdProcess  # noqa: E402
+from contrib.harness.unixd_process import UnixdProcess, write_config  # noqa: E402
 from idmd import limits  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -151,7 +151,7 @@ def measure(reps: int, password: str, apps: dict[str, pyotp.TOTP]) -> dict[str, 
 def inside(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="hermit-pammfa-"))
     work.chmod(0o755)  # processes that dropped privileges load the module from here
-    unixd: subprocess.Popen[bytes] | None = None
+    unixd: UnixdProcess | None = None
     notes: dict[str, object] = {
         "reps": args.reps,
         "argon2id": f"m={limits.ARGON2_MEMORY_KIB} KiB, t={limits.ARGON2_ITERATIONS}, "
@@ -170,16 +170,10 @@ def inside(args: argparse.Namespace) -> None:
                   flush=True)
             apps = trio.run(fill, server, args.reps, password)
             notes["fill_seconds"] = round(time.perf_counter() - started, 1)
-            config.write_text(
-                f'uri = "{server.url}"\nca_path = "{server.ca_path}"\n'
-                f'allowed_login_groups = ["{GROUP}"]\n'
-                f'socket_path = "{work}/sock"\ntask_socket_path = "{work}/task.sock"\n'
-                f'cache_path = "{work}/cache/cache.db"\n'
-            )
+            write_config(work, server.url, server.ca_path, allowed_login_groups=[GROUP])
             config.chmod(0o644)
-            unixd = subprocess.Popen([str(BIN / "hermit-unixd"), "--allow-root", "-c",
-                                      str(config)], stderr=subprocess.DEVNULL, cwd="/")
-            wait_online(work / "sock", unixd)
+            unixd = UnixdProcess.launch(config)
+            wait_online(work / "sock", unixd.proc)
             mount_hermit(work, out)
             names = [pwonly(i) for i in range(1, args.reps + 1)] + list(apps)
             warm = subprocess.run(["getent", "passwd", *names], capture_output=True, text=True,
@@ -189,9 +183,8 @@ def inside(args: argparse.Namespace) -> None:
                                    f"{len(names)} bench accounts")
             times = measure(args.reps, password, apps)
     finally:
-        if unixd is not None and unixd.poll() is None:
-            os.kill(unixd.pid, signal.SIGTERM)
-            unixd.wait(timeout=30)
+        if unixd is not None:
+            unixd.stop()
         shutil.rmtree(work, ignore_errors=True)
     medians = {name: statistics.median(values) for name, values in times.items()}
     p90 = {name: statistics.quantiles(values, n=10)[-1] if len(values) >= 2 else values[0]

@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from contrib.harness.idmd_process import IdmdProcess
 from contrib.harness.unixd_client import call_unixd
+from contrib.harness.unixd_process import UnixdProcess, write_config
 from hermit_common.framing import FrameDecoder, decode_payload, encode_frame
 
 BIN = Path(sys.executable).parent
@@ -184,23 +185,12 @@ def main() -> None:
 
 def run_unixd(server: IdmdProcess, work: Path, args: argparse.Namespace) -> None:
     sock = work / "sock"
-    config = work / "unixd.toml"
-    config.write_text(
-        f'uri = "{server.url}"\nca_path = "{server.ca_path}"\n'
-        f'socket_path = "{sock}"\ntask_socket_path = "{work}/task.sock"\n'
-        f'cache_path = "{work}/cache/cache.db"\nhome_prefix = "{work}/home"\n'
-        "request_timeout = 30\nconnect_timeout = 2\ncache_timeout = 3600\n"
-    )
-    unixd = subprocess.Popen(
-        [str(args.bin / "hermit-unixd"), "--allow-root", "-c", str(config)],
-        stderr=subprocess.DEVNULL, cwd="/",
-    )
+    config = write_config(work, server.url, server.ca_path, home_prefix=f"{work}/home",
+                          request_timeout=30, connect_timeout=2, cache_timeout=3600)
+    unixd = UnixdProcess.launch(config, bin_dir=args.bin)
     tasks = None
     try:
         deadline = time.monotonic() + 30
-        while not sock.exists():
-            assert time.monotonic() < deadline, "hermit-unixd did not start"
-            time.sleep(0.05)
         tasks = subprocess.Popen([str(args.bin / "hermit-unixd-tasks"), "-c", str(config)],
                                  stderr=subprocess.DEVNULL, cwd="/")
         while call_unixd(sock, {"v": 1, "op": "ssh_keys", "name": "root"}).get("keys") != []:
@@ -236,10 +226,10 @@ def run_unixd(server: IdmdProcess, work: Path, args: argparse.Namespace) -> None
         assert all(reply == {"kind": "success"} for _, reply in offline), offline
         print(f"PAM password offline: median {statistics.median(t for t, _ in offline):.0f} ms")
     finally:
-        for proc in (tasks, unixd):
-            if proc is not None and proc.poll() is None:
-                os.kill(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=30)
+        if tasks is not None and tasks.poll() is None:
+            os.kill(tasks.pid, signal.SIGTERM)
+            tasks.wait(timeout=30)
+        unixd.stop()
 
 
 if __name__ == "__main__":

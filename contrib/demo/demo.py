@@ -52,6 +52,7 @@ from contrib.harness.host_namespace import (
 )
 from contrib.harness.idmd_process import BIN, IdmdProcess, write_config
 from contrib.harness.runtime import everyone_runtime
+from contrib.harness.unixd_process import UnixdProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 HERMIT = BIN / "hermit"
@@ -296,10 +297,11 @@ def start_unixd(demo: Demo, ns: HostNamespace, user: str) -> subprocess.Popen[st
     if runtime.copied:
         demo.show(f"the clone is out of nobody's reach: hermit-unixd runs from a world-readable "
                   f"copy of hermit in {runtime.bin.parent.parent}")
-    log = demo.workdir / "unixd.log"
-    proc = ns.spawn([str(runtime.bin / "hermit-unixd")], log, user=user, env=INSIDE_ENV)
-    sock = ns.path("/run/hermit-unixd/sock")
-    wait_for("hermit-unixd", sock.exists, proc, log)
+    # Back once unixd is READY (its sockets bound); it logs where start_tasks reads.
+    unixd = UnixdProcess.launch(None, prefix=ns.argv([], user=user), allow_root=False,
+                                environ=INSIDE_ENV, notify_dir=demo.workdir,
+                                log=demo.workdir / "unixd.log", bin_dir=runtime.bin)
+    proc = unixd.proc
     owner = pwd.getpwuid(os.stat(f"/proc/{proc.pid}").st_uid).pw_name
     demo.show(f"pid {proc.pid}, user {owner}, listening on /run/hermit-unixd/sock")
     return proc

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.cli.conftest import Hermit, ScriptedServer
+from tests.cli.scripted_server import Hermit, ScriptedServer
 
 RECORD = {
     "id": "tid-1", "label": "ci", "scope": "read_only",

@@ -20,7 +20,7 @@ from hermit_cli.auth import (
 from hermit_cli.client import ApiClient, AuthAnswer
 from hermit_cli.errors import ApiError, LoginError
 from hermit_common.secret import Secret
-from tests.cli.conftest import URL, ScriptedServer
+from tests.cli.scripted_server import URL, ScriptedServer
 
 CONTINUE_PASSWORD = {"state": "continue", "methods": ["password"]}
 

@@ -11,7 +11,7 @@ import pytest
 from hermit_cli.client import ApiClient, make_ssl_context, validate_url
 from hermit_cli.errors import ApiError, TransportError, UsageError
 from hermit_common.secret import Secret
-from tests.cli.conftest import URL, ScriptedServer
+from tests.cli.scripted_server import URL, ScriptedServer
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from hermit_cli.main import run
-from tests.cli.conftest import NOW, Hermit, Result, ScriptedServer, TtyStringIO
+from tests.cli.scripted_server import NOW, Hermit, Result, ScriptedServer, TtyStringIO
 
 BEGIN = "/v1/person/bob/credential/update"
 STEP = "/v1/credential/update"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.cli.conftest import Hermit, ScriptedServer
+from tests.cli.scripted_server import Hermit, ScriptedServer
 
 GROUP = {"uuid": "u", "name": "staff", "spn": "staff@example.com", "classes": ["group"],
          "description": None, "members": [], "memberof": [], "posix": None}

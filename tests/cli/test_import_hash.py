@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.cli.conftest import Hermit, ScriptedServer
+from tests.cli.scripted_server import Hermit, ScriptedServer
 
 
 def test_import_hash__sends_the_hash_from_stdin_and_never_prints_it(

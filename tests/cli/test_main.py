@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from hermit_cli.main import run
-from tests.cli.conftest import URL, Hermit, ScriptedServer
+from tests.cli.scripted_server import URL, Hermit, ScriptedServer
 
 PERSON = {
     "uuid": "u-1", "name": "bob", "spn": "bob@example.com", "classes": ["person"],

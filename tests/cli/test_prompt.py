@@ -9,7 +9,7 @@ import pytest
 from hermit_cli.auth import CODE
 from hermit_cli.errors import UsageError
 from hermit_cli.prompt import login_credential_asker, read_new_password
-from tests.cli.conftest import TtyStringIO
+from tests.cli.scripted_server import TtyStringIO
 
 
 def _no_prompt(prompt: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from hermit_cli.commands.system import BATCH_BYTES, MAX_BADLIST_WORDS, batches, read_words
 from hermit_cli.errors import UsageError
-from tests.cli.conftest import Hermit, ScriptedServer
+from tests.cli.scripted_server import Hermit, ScriptedServer
 
 
 def test_read_words__skips_blank_lines_and_comments() -> None:

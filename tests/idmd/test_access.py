@@ -17,7 +17,7 @@ from idmd.server.builtin import (
 )
 from idmd.server.identity import INTERNAL, account_identity
 from idmd.server.mods import Add, Set
-from tests.idmd.conftest import make_group, make_person
+from tests.idmd.entries import make_group, make_person
 
 KEY = "laptop:ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE8 alice@laptop"
 ANON = account_identity(UUID_ANONYMOUS, read_only=True)

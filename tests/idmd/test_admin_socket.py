@@ -15,7 +15,6 @@ import trio.testing
 
 from hermit_common.errors import InvalidRequest
 from hermit_common.framing import FrameDecoder, decode_payload, encode_frame
-from hermit_common.secret import Secret
 from idmd.admin_socket import (
     AdminSocketUnavailable,
     RecoverAccount,
@@ -25,29 +24,10 @@ from idmd.admin_socket import (
     parse_request,
     serve_admin_socket,
 )
-from idmd.errors import NotFound
 from idmd.limits import MAX_ADMIN_FRAME_BYTES
+from tests.idmd.fake_admin_target import FakeIdm
 
 TIMEOUT = 5.0
-
-
-class FakeIdm:
-    """Implements ``AdminTarget``: ``alice`` exists; ``boom`` makes recovery fail as a bug."""
-
-    def __init__(self) -> None:
-        self.recovered: list[str] = []
-        self.problems: list[str] = []
-
-    async def recover_account(self, name: str) -> tuple[Secret, int]:
-        if name == "boom":
-            raise RuntimeError("a bug in the identity layer")
-        if name != "alice":
-            raise NotFound(f"no account {name}")
-        self.recovered.append(name)
-        return Secret("new-password-for-alice"), 2
-
-    def verify(self) -> list[str]:
-        return self.problems
 
 
 @pytest.fixture
@@ -205,7 +185,7 @@ def test_bind_admin_socket__refuses_when_someone_listens(sock_path: Path) -> Non
 def test_bind_admin_socket__refuses_a_path_that_is_not_a_socket(sock_path: Path) -> None:
     sock_path.parent.mkdir()
     sock_path.write_text("data")
-    with pytest.raises(OSError, match="is not a socket"):
+    with pytest.raises(FileExistsError, match="is not a socket"):
         bind_admin_socket(sock_path)
     assert sock_path.read_text() == "data"
 

@@ -23,8 +23,8 @@ from idmd.admin_socket import (
 from idmd.backup.format import open_backup
 from idmd.backup.service import BackupService
 from idmd.server import QueryServer
-from tests.idmd.conftest import DOMAIN
-from tests.idmd.test_admin_socket import FakeIdm
+from tests.idmd.entries import DOMAIN
+from tests.idmd.fake_admin_target import FakeIdm
 
 TIMEOUT = 30.0
 

@@ -33,7 +33,7 @@ from idmd.idm.credentials.passwords import hash_password_sync
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Set
-from tests.idmd.conftest import DOMAIN, make_person
+from tests.idmd.entries import DOMAIN, make_person
 
 ORIGIN = "https://idm.example.com"
 Tables = dict[str, list[tuple[bytes, bytes]]]

@@ -26,7 +26,7 @@ from idmd.filter import (
 )
 from idmd.limits import MAX_FILTER_DEPTH
 from idmd.server import QueryServer
-from tests.idmd.conftest import make_group, make_person
+from tests.idmd.entries import make_group, make_person
 
 
 def test_parse_filter__each_operator() -> None:

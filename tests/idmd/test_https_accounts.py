@@ -9,10 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import assert_error, bearer, login, make_person
-
-idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
+from tests.idmd.app_client import assert_error, bearer, login, make_person
 
 PASSWORD = "correct horse battery"
 
@@ -146,6 +143,10 @@ async def test_person__patch_rename_and_validity(
     assert response.json()["changed"] is True
     assert (entry["name"], entry["spn"]) == ("alicia", "alicia@example.com")
     assert entry["expire_at"] == "2030-01-01T00:00:00Z"
+    # The change is stored, not only answered.
+    stored = (await client.get("/v1/person/alicia", headers=admin)).json()
+    assert (stored["name"], stored["displayname"], stored["mail"], stored["expire_at"]) == (
+        "alicia", "Alicia", ["a@example.com"], "2030-01-01T00:00:00Z")
     again = await client.patch("/v1/person/alicia", json=patch | {"name": "alicia"}, headers=admin)
     assert again.json()["changed"] is False
     cleared = await client.patch("/v1/person/alicia", json={"expire_at": None}, headers=admin)

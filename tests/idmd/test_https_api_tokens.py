@@ -13,10 +13,7 @@ from idmd import limits
 from idmd.idm import Idm
 from idmd.idm.auth.apitokens import NO_EXPIRY, ApiTokenRecord
 from idmd.idm.auth.tokens import SessionRecord
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import assert_error, bearer, login, make_person
-
-idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
+from tests.idmd.app_client import assert_error, bearer, login, make_person
 
 SA = "/v1/service_account/robot/api_token"
 

@@ -1,97 +1,15 @@
-"""The app's plumbing: status, the error mapping, body limits, malformed bodies, routing.
-
-Also holds the fixtures the other ``test_https_*`` files import: a real ``Idm`` on a SQLite
-file in ``tmp_path``, the app driven in-process over ``httpx.ASGITransport``, and logins.
-"""
+"""The app's plumbing: status, the error mapping, body limits, malformed bodies, routing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from hermit_common.clock import FakeClock
 from idmd import limits
-from idmd.https.app import build_app
 from idmd.idm import Idm
-
-BASE_URL = "https://idm.example.com"
-
-
-@pytest.fixture
-def idm(tmp_path: Path, clock: FakeClock) -> Iterator[Idm]:
-    opened = Idm.open(
-        str(tmp_path / "hermit.db"), domain="example.com", origin=BASE_URL, clock=clock
-    )
-    yield opened
-    assert opened.verify() == []
-    opened.close()
-
-
-@pytest.fixture
-async def client(idm: Idm) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(build_app(idm), raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
-        yield c
-
-
-async def login(
-    client: httpx.AsyncClient, name: str, password: str | None, *, read_only: bool = False
-) -> str:
-    """A bearer token for ``name`` (``password`` None: the anonymous method)."""
-    begin = await client.post("/v1/auth/begin", json={"name": name, "read_only": read_only})
-    assert begin.status_code == 200, begin.text
-    session = {"Hermit-Auth-Session": begin.headers["Hermit-Auth-Session"]}
-    body: dict[str, Any] = (
-        {"method": "anonymous"}
-        if password is None
-        else {"method": "password", "password": password}
-    )
-    step = await client.post("/v1/auth/step", json=body, headers=session)
-    assert step.json()["state"] == "success", step.json()
-    return str(step.json()["token"])
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-async def admin(idm: Idm, client: httpx.AsyncClient) -> dict[str, str]:
-    """Headers of an idm_admin session (manages people, groups, POSIX, service accounts)."""
-    password, _ = await idm.recover_account("idm_admin")
-    password = password.reveal()
-    return bearer(await login(client, "idm_admin", password))
-
-
-async def make_person(
-    client: httpx.AsyncClient, admin: dict[str, str], name: str, password: str | None = None
-) -> dict[str, Any]:
-    created = await client.post(
-        "/v1/person", json={"name": name, "displayname": name.title()}, headers=admin
-    )
-    assert created.status_code == 200, created.text
-    if password is not None:
-        response = await client.put(
-            f"/v1/person/{name}/password", json={"password": password}, headers=admin
-        )
-        assert response.status_code == 200, response.text
-    entry: dict[str, Any] = created.json()["entry"]
-    return entry
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error", "detail"}
-    assert body["error"] == code
-    assert body["detail"]
-
-
-# --- tests ---------------------------------------------------------------------------------
+from tests.idmd.app_client import assert_error
 
 
 async def test_app__status_needs_no_login(client: httpx.AsyncClient) -> None:

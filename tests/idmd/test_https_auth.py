@@ -8,11 +8,9 @@ import pytest
 from hermit_common.clock import FakeClock
 from idmd import limits
 from idmd.idm import Idm
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import assert_error, bearer, login, make_person
+from tests.idmd.app_client import assert_error, bearer, login, make_person
 
 # The shared fixtures (pytest finds fixtures by module attribute).
-idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
 
 PASSWORD = "correct horse battery"
 
@@ -248,9 +246,10 @@ async def test_token__account_expiring_later_stops_token(
 ) -> None:
     await make_person(client, admin, "alice", PASSWORD)
     token = await login(client, "alice", PASSWORD)
-    await client.patch(
+    patched = await client.patch(
         "/v1/person/alice", json={"expire_at": "2027-01-15T08:30:00Z"}, headers=admin
     )
+    assert patched.status_code == 200, patched.text
     assert (await client.get("/v1/auth/whoami", headers=bearer(token))).status_code == 200
     clock.advance(30 * 60)
     assert_error(await client.get("/v1/auth/whoami", headers=bearer(token)), 403, "account_expired")

@@ -19,10 +19,7 @@ from hermit_common.errors import InvalidRequest, InvalidValue
 from idmd.errors import InvalidAttribute
 from idmd.https.bodies import NO_KEYS, Body, checked, flag, text, texts
 from idmd.https.openapi import build_document
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import assert_error
-
-idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
+from tests.idmd.app_client import assert_error
 
 DOCUMENT = build_document()
 WRITES = ("post", "put", "patch", "delete")

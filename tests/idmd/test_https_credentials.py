@@ -10,10 +10,7 @@ import pyotp
 from hermit_common.clock import FakeClock
 from idmd import limits
 from idmd.idm import Idm
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import bearer, login, make_person
-
-idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
+from tests.idmd.app_client import bearer, login, make_person
 
 GOOD = "correct horse battery staple 42"
 BASE = "/v1/credential/update"

@@ -8,10 +8,7 @@ import httpx
 import pytest
 
 from idmd import limits
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import assert_error, bearer, login, make_person
-
-idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
+from tests.idmd.app_client import assert_error, bearer, login, make_person
 
 
 async def _group(client: httpx.AsyncClient, admin: dict[str, str], name: str) -> Any:
@@ -65,6 +62,9 @@ async def test_group__patch_and_delete(client: httpx.AsyncClient, admin: dict[st
     )
     assert patched.json()["changed"] is True
     assert patched.json()["entry"]["name"] == "team"
+    # The change is stored, not only answered.
+    stored = (await client.get("/v1/group/team", headers=admin)).json()
+    assert (stored["name"], stored["description"]) == ("team", "The team")
     same = await client.patch("/v1/group/team", json={"description": "The team"}, headers=admin)
     assert same.json()["changed"] is False
     cleared = await client.patch("/v1/group/team", json={"description": None}, headers=admin)

@@ -20,10 +20,7 @@ from idmd.https.app import build_app
 from idmd.https.openapi import build_document
 from idmd.https.routing import _Resource
 from idmd.idm import Idm
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import BASE_URL, bearer, login
-
-idm, client = fixtures.idm, fixtures.client
+from tests.idmd.app_client import BASE_URL, bearer, login
 
 DOCUMENT = build_document()
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)

@@ -9,10 +9,7 @@ import pytest
 
 from idmd import limits
 from idmd.idm.policy.badlist import default_words
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import assert_error, bearer, login, make_person
-
-idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
+from tests.idmd.app_client import assert_error, bearer, login, make_person
 
 
 @pytest.fixture

@@ -17,10 +17,7 @@ from idmd.idm.credentials.passwords import needs_upgrade
 from idmd.idm.credentials.totp import TotpRecord, new_record
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Add, Set
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import assert_error, bearer, login, make_person
-
-idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
+from tests.idmd.app_client import assert_error, bearer, login, make_person
 
 UNIX_PASSWORD = "unix password 1"
 

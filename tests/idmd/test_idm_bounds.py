@@ -11,9 +11,7 @@ from idmd.entry import Entry
 from idmd.errors import InvalidAuthState, NotFound
 from idmd.idm import Idm, bounds
 from idmd.idm.credentials.passwords import MIN_PASSWORD_CHARS
-from tests.idmd.test_idm_credentials import admin, alice, idm
-
-__all__ = ["alice", "idm"]  # fixtures
+from tests.idmd.idm_callers import admin
 
 # 171 euro signs: 171 characters, 513 UTF-8 bytes (one over MAX_PASSWORD_BYTES).
 OVER_512_BYTES = "\u20ac" * 171

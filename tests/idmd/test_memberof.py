@@ -7,7 +7,7 @@ from idmd.entry import Entry
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Add, Remove
-from tests.idmd.conftest import make_group, make_person
+from tests.idmd.entries import make_group, make_person
 
 
 def _get(qs: QueryServer, name: str) -> Entry:

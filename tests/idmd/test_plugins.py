@@ -12,7 +12,7 @@ from idmd.server import QueryServer
 from idmd.server.builtin import UUID_ADMIN, UUID_SYSTEM_ADMINS
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Add, Purge, Set
-from tests.idmd.conftest import make_group, make_person
+from tests.idmd.entries import make_group, make_person
 
 
 def test_base__assigns_uuid_classes_and_spn(qs: QueryServer) -> None:
@@ -108,6 +108,10 @@ def test_gidnumber__enabling_posix_on_modify_allocates(qs: QueryServer) -> None:
         alice = make_person(txn, "alice")
         after, _ = txn.modify(INTERNAL, alice.uuid, [Add("class", "posix_account")])
     assert after.first("gidnumber") == str(ALLOC_RANGE[0])
+    # The change is stored, not only returned.
+    with qs.read() as txn:
+        stored = txn.get(alice.uuid)
+        assert stored is not None and stored.first("gidnumber") == str(ALLOC_RANGE[0])
 
 
 @pytest.mark.parametrize("gid", ["0", "999", "65534", "60001", "2147483648"])

@@ -11,7 +11,7 @@ from idmd.schema import complete_classes, normalise_attrs, validate_entry
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Add, Purge
-from tests.idmd.conftest import make_person
+from tests.idmd.entries import make_person
 
 U = "0b1e9c2e-7a4b-4c7e-9f57-3d2f1c1a8e11"
 

@@ -11,7 +11,7 @@ from idmd.server import QueryServer, WriteInProgress
 from idmd.server.builtin import UUID_ANONYMOUS, UUID_SYSTEM_CONFIG, builtin_entries
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Add, Remove, Set
-from tests.idmd.conftest import DOMAIN, make_group, make_person
+from tests.idmd.entries import DOMAIN, make_group, make_person
 
 
 class Boom(Exception):

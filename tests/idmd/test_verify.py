@@ -5,7 +5,7 @@ from __future__ import annotations
 from idmd.be.backend import eq_prefix, id_key
 from idmd.entry import encode_attrs
 from idmd.server import QueryServer
-from tests.idmd.conftest import make_group, make_person
+from tests.idmd.entries import make_group, make_person
 
 
 def _raw_write(qs: QueryServer, ns: str, key: bytes, value: bytes | None) -> None:
@@ -57,7 +57,10 @@ def test_verify__reports_duplicates_and_schema_violations(qs: QueryServer) -> No
     _raw_write(qs, "entry", id_key(bob.id), encode_attrs(attrs))
     problems = qs.verify()
     assert any("name 'alice' is held by entries" in p for p in problems)
+    # Both holders are named (this test once ended by asserting that two fresh entries' ids
+    # differ, which cannot fail).
+    assert f"name 'alice' is held by entries {sorted([alice.id, bob.id])}" in problems
     assert any("requires displayname" in p for p in problems)
     assert any("spn is not name@example.com" in p for p in problems)
     _raw_write(qs, "entry", id_key(bob.id), encode_attrs(bob.attrs))
-    assert alice.id != bob.id
+    assert qs.verify() == []

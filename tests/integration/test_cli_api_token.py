@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.hermit_process import HermitProcess, logged_in
-from tests.integration.conftest import IdmdServer
+from tests.integration.idmd_server import IdmdServer
 
 
 @pytest.fixture(scope="module")

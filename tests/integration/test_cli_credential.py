@@ -2,7 +2,7 @@
 API against a real hermit-idmd over TLS, as idm_admin and as the person.
 
 The idle timeout and a reset token's expiry need a clock the test moves; they are covered
-in-process with a FakeClock (tests/idmd/test_https_credentials.py, test_idm_credupdate.py).
+in-process with a FakeClock (tests/idmd/test_https_credentials.py, test_idm_credentials_staging.py).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pytest
 
 from hermit_cli.main import run
 from hermit_cli.tokens import TokenStore
-from tests.cli.conftest import TtyStringIO
 from tests.cli.hermit_process import HermitProcess, enrol_totp, logged_in
-from tests.integration.conftest import IdmdServer
+from tests.cli.scripted_server import TtyStringIO
+from tests.integration.idmd_server import IdmdServer
 
 STEP = "/v1/credential/update"
 

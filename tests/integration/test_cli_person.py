@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.cli.hermit_process import HermitProcess, logged_in
-from tests.integration.conftest import IdmdServer
+from tests.integration.idmd_server import IdmdServer
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from tests.cli.hermit_process import HERMIT, RUN_TIMEOUT_S, HermitProcess
-from tests.integration.conftest import IdmdServer
-from tests.integration.test_server_login_credentials import (
+from tests.integration.idmd_server import IdmdServer
+from tests.integration.logins import (
     AdminToken,
     Person,
     enrol_totp,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from idmd.limits import MAX_ADMIN_FRAME_BYTES
-from tests.integration.conftest import IdmdServer
+from tests.integration.idmd_server import IdmdServer
 
 # A stdlib-only admin client for another uid (the venv need not be readable by nobody).
 NOBODY_CLIENT = r"""

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.integration.conftest import IdmdServer
+from tests.integration.idmd_server import IdmdServer
 
 READ_TIMEOUT_S = 10.0
 # How long to wait for the server to hang up: well under hypercorn's keep-alive timeout (5 s),

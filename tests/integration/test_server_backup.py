@@ -22,7 +22,8 @@ import trio
 from contrib.harness.idmd_process import IdmdProcess, write_config
 from contrib.harness.idmd_process import run_idmd as run_idmd_checked
 from idmd.backup.format import open_backup
-from tests.integration.conftest import IdmdServer, own_idmd, run_idmd, scratch_dir
+from tests.integration.directory import persons
+from tests.integration.idmd_server import IdmdServer, own_idmd, run_idmd, scratch_dir
 
 WORKERS = 6
 BACKUP_AFTER_ACKS = 30
@@ -36,14 +37,6 @@ def fingerprint(directory: Path) -> dict[str, str]:
         p.name: hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(directory.iterdir()) if p.is_file() and not p.name.endswith(".sock")
     }
-
-
-def persons(server: IdmdProcess | IdmdServer, token: str) -> set[str]:
-    with httpx.Client(base_url=server.url, verify=server.ssl_context(),
-                      headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
-        listed = client.get("/v1/person")
-    assert listed.status_code == 200, listed.text
-    return {person["name"] for person in listed.json()["persons"]}
 
 
 class Burst:

@@ -16,8 +16,8 @@ import httpx
 import trio
 
 from contrib.harness.idmd_process import IdmdProcess
-from tests.integration.conftest import IdmdServer, own_idmd, run_idmd, scratch_dir
-from tests.integration.test_server_backup import persons
+from tests.integration.directory import persons
+from tests.integration.idmd_server import IdmdServer, own_idmd, run_idmd, scratch_dir
 
 WORKERS = 8
 KILL_AFTER_ACKS = 40

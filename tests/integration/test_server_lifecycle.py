@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from contrib.harness.idmd_process import write_config
-from tests.integration.conftest import HERMIT_IDMD, run_idmd, scratch_dir
+from tests.integration.idmd_server import HERMIT_IDMD, run_idmd, scratch_dir
 
 NOTIFY_TIMEOUT_S = 30
 

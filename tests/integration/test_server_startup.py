@@ -6,7 +6,7 @@ import stat
 from pathlib import Path
 
 from contrib.harness.idmd_process import write_config
-from tests.integration.conftest import run_idmd
+from tests.integration.idmd_server import run_idmd
 
 
 def test_server__refuses_to_start_without_certificate_and_key(tmp_path: Path) -> None:

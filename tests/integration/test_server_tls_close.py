@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from tests.integration.conftest import IdmdServer
-from tests.integration.test_server_tls import address, tls_client
+from tests.integration.idmd_server import IdmdServer
+from tests.integration.tls_clients import address, tls_client
 
 # hypercorn's keep-alive timeout (idmd leaves its default): an idle connection is closed
 # after it. The read deadline below leaves it room on a loaded machine.

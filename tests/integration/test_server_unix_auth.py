@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pyotp
 
-from tests.integration.conftest import IdmdServer
-from tests.integration.test_unixd_harness import Directory, directory, unique
+from tests.integration.directory import Directory, directory, unique
+from tests.integration.idmd_server import IdmdServer
 
 CLIENTS = 20
 ATTEMPTS_PER_CLIENT = 5

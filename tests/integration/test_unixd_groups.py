@@ -5,29 +5,15 @@ server stopped, a group unixd only saw inside a user's view still resolves by gi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
-from tests.integration.test_unixd_harness import (
-    Directory,
-    Unixd,
-    directory,
-    new_password,
-    run_unixd,
-    send_local_identities,
-    unique,
-)
+from tests.integration.directory import Directory, directory, new_password, unique
+from tests.integration.idmd_server import IdmdServer, own_idmd, scratch_dir
+from tests.integration.unixd_harness import Unixd, run_unixd, send_local_identities
 
 LOCAL_UID = 59123
-
-
-@pytest.fixture
-def made(idmd: IdmdServer) -> Iterator[Directory]:
-    with directory(idmd) as made:
-        yield made
 
 
 def gid_of(made: Directory, group: str) -> int:

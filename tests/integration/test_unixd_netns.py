@@ -26,17 +26,10 @@ from jeepney import message_bus, new_signal
 from jeepney.io.blocking import open_dbus_connection
 from jeepney.wrappers import unwrap_msg
 
-from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
-from tests.integration.test_unixd_harness import (
-    Firewall,
-    Unixd,
-    directory,
-    new_password,
-    own_network_namespace,
-    run_unixd,
-    unique,
-)
-from tests.unixd.test_netwatch import PrivateBus
+from tests.integration.directory import directory, new_password, unique
+from tests.integration.idmd_server import IdmdServer, own_idmd, scratch_dir
+from tests.integration.unixd_harness import Firewall, Unixd, own_network_namespace, run_unixd
+from tests.unixd.private_bus import PrivateBus
 from unixd.resolver.netwatch import LOGIND_MANAGER, LOGIND_NAME, NM_NAME, NM_STATE
 
 # unixd's first back-off is 15 s and the second 30 s (unixd/resolver/state.py); a wake-up

@@ -7,15 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.conftest import own_idmd, scratch_dir
-from tests.integration.test_unixd_harness import (
-    directory,
-    new_password,
-    restart_on_same_port,
-    run_unixd,
-    ssh_public_key,
-    unique,
-)
+from tests.integration.directory import directory, new_password, ssh_public_key, unique
+from tests.integration.idmd_server import own_idmd, scratch_dir
+from tests.integration.unixd_harness import restart_on_same_port, run_unixd
 
 
 def test_unixd_offline__seen_entries_and_passwords_survive_the_server_stopping() -> None:

@@ -7,30 +7,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import IdmdServer, scratch_dir
-from tests.integration.test_unixd_harness import BIN, Directory, Unixd, directory, run_unixd, unique
+from contrib.harness.waiting import wait_until
+from tests.integration.directory import Directory, unique
+from tests.integration.idmd_server import IdmdServer, scratch_dir
+from tests.integration.unixd_harness import BIN, Unixd, run_unixd
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="hermit-unixd-tasks runs as root")
-WAIT_S = 30.0
-
-
-@pytest.fixture
-def made(idmd: IdmdServer) -> Iterator[Directory]:
-    with directory(idmd) as made:
-        yield made
-
-
-def wait_until(predicate: object, what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_unixd_tasks__local_identities_win_and_homes_are_created(

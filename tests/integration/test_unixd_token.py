@@ -8,49 +8,22 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
-from tests.integration.test_unixd_harness import (
-    BIN,
-    Directory,
+from tests.integration.directory import (
+    anonymous_token,
+    api_token,
     directory,
     new_password,
-    run_unixd,
     ssh_public_key,
     unique,
+    unix_read_only_for,
 )
-
-
-def anonymous_token(server: IdmdServer) -> str:
-    with server.client() as client:
-        begin = client.post("/v1/auth/begin", json={"name": "anonymous"})
-        step = client.post("/v1/auth/step", json={"method": "anonymous"},
-                           headers={"Hermit-Auth-Session": begin.headers["Hermit-Auth-Session"]})
-    token = step.json()["token"]
-    assert isinstance(token, str)
-    return token
-
-
-def api_token(made: Directory, account: str, label: str) -> tuple[str, str]:
-    """A new read-only API token of ``account``: its id and the token."""
-    response = made.client.post(f"/v1/service_account/{account}/api_token",
-                                json={"label": label})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    return body["api_token"]["id"], body["token"]
+from tests.integration.idmd_server import IdmdServer, own_idmd, scratch_dir
+from tests.integration.unixd_harness import BIN, run_unixd
 
 
 def write_token(path: Path, token: str) -> None:
     path.write_text(token + "\n")
     path.chmod(0o600)
-
-
-def unix_read_only_for(server: IdmdServer, account: str) -> None:
-    """As the system admin: ``account`` joins unix_read and anonymous leaves it."""
-    with server.client(server.login("admin", server.admin_password)) as client:
-        for action, member in (("add", account), ("remove", "anonymous")):
-            response = client.post(f"/v1/group/unix_read/members/{action}",
-                                   json={"members": [member]})
-            assert response.status_code == 200, response.text
 
 
 def test_unixd_token__a_host_reads_with_an_api_token_instead_of_anonymous() -> None:

@@ -38,7 +38,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,14 +45,15 @@ from pathlib import Path
 
 from contrib.harness.host_namespace import children, with_sources
 from contrib.harness.unixd_client import call_unixd
-from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
-from tests.native.conftest import build_native
+from contrib.harness.unixd_process import UnixdProcess, write_config
+from contrib.harness.waiting import wait_until
+from tests.integration.idmd_server import IdmdServer, own_idmd, scratch_dir
+from tests.native.native_build import build_native
 
 BIN = Path(sys.executable).parent
 MULTIARCH = subprocess.run(["gcc", "-print-multiarch"], capture_output=True, text=True,
                            check=True).stdout.strip() or "x86_64-linux-gnu"
 LIBDIR = f"/usr/lib/{MULTIARCH}"
-READY_BOUND_SECONDS = 30
 RUN_TIMEOUT_SECONDS = 60
 # The modules of a world wait this long for unixd (the production NSS deadline).
 DEADLINE_MS = 5000
@@ -118,14 +118,6 @@ class Account:
         return f"{self.name}@{DOMAIN}"
 
 
-def wait_until(predicate: object, what: str) -> None:
-    deadline = time.monotonic() + READY_BOUND_SECONDS
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def stop_process(proc: subprocess.Popen[str]) -> None:
     """SIGTERM to a process this harness started, SIGKILL if it does not go."""
     if proc.poll() is None:
@@ -143,18 +135,20 @@ class Unixd:
 
     config: Path
     socket: Path
-    proc: subprocess.Popen[str] | None = None
+    process: UnixdProcess | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([str(BIN / "hermit-unixd"), "--allow-root",
-                                      "-c", str(self.config)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     text=True)
+        """Start unixd (``contrib/harness/unixd_process.py``); back once it sent READY=1."""
+        self.process = UnixdProcess.launch(self.config)
+
+    @property
+    def proc(self) -> subprocess.Popen[str] | None:
+        return self.process.proc if self.process is not None else None
 
     @property
     def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
+        assert self.process is not None
+        return self.process.pid
 
     def call(self, op: str, **fields: object) -> dict[str, object]:
         return call_unixd(self.socket, {"op": op, **fields})
@@ -173,8 +167,8 @@ class Unixd:
         wait_until(answering, f"hermit-unixd to answer, {server}")
 
     def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
+        if self.process is not None:
+            self.process.stop()
 
 
 @dataclass
@@ -311,12 +305,7 @@ def serve_world(workdir: Path, idmd: IdmdServer, *, tasks: bool) -> Iterator[Wor
     world = World(idmd=idmd, workdir=workdir, unixd=Unixd(config, workdir / "sock"),
                   password=secrets.token_urlsafe(18))
     populate(idmd, world)
-    config.write_text(
-        f'uri = "{idmd.url}"\nca_path = "{idmd.ca}"\n'
-        f'allowed_login_groups = ["{ALLOWED_GROUP}"]\n'
-        f'socket_path = "{workdir}/sock"\ntask_socket_path = "{workdir}/task.sock"\n'
-        f'cache_path = "{workdir}/cache/cache.db"\n'
-    )
+    write_config(workdir, idmd.url, idmd.ca, allowed_login_groups=[ALLOWED_GROUP])
     config.chmod(0o644)
     build = workdir / "build"
     build_native(build, config, DEADLINE_MS, asan=False)

@@ -1,6 +1,6 @@
 """A child process that calls ``_nss_hermit_*`` straight through ctypes and reports raw results.
 
-Run by tests/native/test_nss_module.py as ``python nss_calls.py LIBRARY`` with a JSON list of
+Run by tests/native/nss_driver.py as ``python nss_calls.py LIBRARY`` with a JSON list of
 calls on stdin; prints one JSON object: ``results`` (one per call: ``status``, ``errno`` and
 the record when the call filled one), ``fds_before``/``fds_after`` (open descriptors around
 all calls) and ``leaks`` (LeakSanitizer's verdict after all calls, when ASan is preloaded).

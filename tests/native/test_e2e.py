@@ -54,6 +54,7 @@ def test_getent_passwd__by_name_and_by_uid(world: World) -> None:
     assert (name, passwd, int(uid), int(gid), gecos, home, shell) == (
         "ewan", "*", ewan.uid, ewan.uid, "Ewan Test", f"/home/{ewan.spn}", "/bin/bash")
     by_uid = world.run("getent", "passwd", str(ewan.uid))
+    assert by_uid.returncode == 0, by_uid.stderr
     assert by_uid.stdout == by_name.stdout
 
 
@@ -94,6 +95,7 @@ def test_getent_group__a_shadowed_member_name_is_not_listed(world: World) -> Non
 def test_getent__enumeration(world: World) -> None:
     users = world.run("getent", "passwd")
     groups = world.run("getent", "group")
+    assert (users.returncode, groups.returncode) == (0, 0), users.stderr + groups.stderr
     assert any(fields(line)[0] == "ewan" for line in users.stdout.splitlines())
     assert any(fields(line)[0] == "root" for line in users.stdout.splitlines())
     names = {fields(line)[0] for line in groups.stdout.splitlines()}
@@ -175,6 +177,7 @@ def test_sshd__a_user_outside_the_allowed_groups_is_refused(world: World, sshd: 
     assert olga.key is not None
     # Her key is hers (the helper prints it); the account check refuses the login.
     keys = world.run("/srv/hermit-ssh-authorizedkeys", "olga")
+    assert keys.returncode == 0, keys.stderr
     assert keys.stdout.split()[:2] == olga.key.with_suffix(".pub").read_text().split()[:2]
     done = ssh_with_key(sshd, "olga", olga.key, "id")
     assert done.returncode == 255

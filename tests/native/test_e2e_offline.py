@@ -58,8 +58,10 @@ def offline_sshd(world: World) -> Iterator[int]:
 
 def test_offline__nss_answers_from_the_cache(world: World, offline_sshd: int) -> None:
     user = world.run("getent", "passwd", "ewan")
+    assert user.returncode == 0, user.stderr
     assert user.stdout.startswith(f"ewan:*:{world.ewan.uid}:"), user.stderr
     group = world.run("getent", "group", "e2e-inner")
+    assert group.returncode == 0, group.stderr
     assert group.stdout.startswith(f"e2e-inner:*:{world.inner_gid}:"), group.stderr
     done = world.run("id", "ewan")
     assert done.returncode == 0, done.stderr

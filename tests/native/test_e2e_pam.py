@@ -6,29 +6,27 @@ account check (login groups, expiry) and a session that creates the home directo
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.native.e2e_world import World, world_of
+from tests.native.pam_in_world import (
+    PAM_AUTH_ERR,
+    PAM_PERM_DENIED,
+    PAM_SUCCESS,
+    PAM_USER_UNKNOWN,
+    codes,
+    python_pam,
+)
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root for mount namespaces"),
     pytest.mark.integration,
 ]
 
-CONVERSATION = Path(__file__).with_name("pam_conversation.py")
-# Linux-PAM's codes (security/_pam_types.h).
-PAM_SUCCESS = 0
-PAM_PERM_DENIED = 6
-PAM_AUTH_ERR = 7
-PAM_USER_UNKNOWN = 10
 FELL_THROUGH = "fell through to the next module"
 PASSWORD_PROMPT = ["echo_off", "Password: "]
 
@@ -44,19 +42,6 @@ def no_softlock_left(world: World) -> Iterator[None]:
     """A wrong password makes idmd slow ewan's next attempts; the next test starts unlocked."""
     yield
     world.unlock("ewan")
-
-
-def python_pam(world: World, service: str, user: str, answers: list[str],
-               *steps: str) -> dict[str, Any]:
-    """pam_conversation.py in the namespace; its JSON answer."""
-    request = {"service": service, "user": user, "answers": answers, "steps": list(steps)}
-    done = world.run(sys.executable, str(CONVERSATION), stdin=json.dumps(request))
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
-
-
-def codes(outcome: dict[str, Any]) -> list[tuple[str, int]]:
-    return [(step, code) for step, code, _ in outcome["results"]]
 
 
 # Passwords -------------------------------------------------------------------------------
@@ -195,6 +180,7 @@ def test_python_pam__session_creates_the_home_and_its_alias(world: World) -> Non
     assert os.readlink(alias) == f"/home/{ewan.uuid}"
     # In the namespace, the home NSS shows is that alias, and it leads to the directory.
     shown = world.run("sh", "-c", 'cd "$(getent passwd ewan | cut -d: -f6)" && pwd -P')
+    assert shown.returncode == 0, shown.stderr
     assert shown.stdout == f"/home/{ewan.uuid}\n", shown.stderr
 
 

@@ -34,7 +34,7 @@ from tests.native.e2e_world import (
     running_sshd,
     world_of,
 )
-from tests.native.test_e2e_pam import PAM_AUTH_ERR, PAM_SUCCESS, codes, python_pam
+from tests.native.pam_in_world import PAM_AUTH_ERR, PAM_SUCCESS, codes, python_pam
 from unixd.resolver.pam import (
     CODE_PROMPT,
     OFFLINE_MFA_DENIED,

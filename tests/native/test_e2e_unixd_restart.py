@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.native.e2e_world import DEADLINE_MS, RUN_TIMEOUT_SECONDS, World, wait_until, world_of
+from contrib.harness.waiting import wait_until
+from tests.native.e2e_world import DEADLINE_MS, RUN_TIMEOUT_SECONDS, World, world_of
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root for mount namespaces"),

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.native.e2e_world import DEADLINE_MS, World, wait_until, world_of
+from contrib.harness.waiting import wait_until
+from tests.native.e2e_world import DEADLINE_MS, World, world_of
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root for mount namespaces"),
@@ -49,8 +50,10 @@ def published(world: World, text: bytes) -> bool:
 
 def test_memcache__warm_lookups_answer_while_unixd_is_stopped(world: World) -> None:
     warm = answers(world)
-    wait_until(lambda: published(world, b"ewan") and b"e2e-inner" in (
-        world.workdir / "group.mc").read_bytes(), "the memory cache to hold ewan")
+    # Both of ewan's groups: ``id`` names e2e-outer too (waiting for e2e-inner alone raced).
+    wait_until(lambda: published(world, b"ewan") and all(
+        group in (world.workdir / "group.mc").read_bytes()
+        for group in (b"e2e-inner", b"e2e-outer")), "the memory cache to hold ewan")
     os.kill(world.unixd.pid, signal.SIGSTOP)
     try:
         started = time.monotonic()

@@ -2,7 +2,7 @@
 written by unixd's own writer (``unixd.resolver.memcache``) with no socket at all; expired,
 missing, corrupt and replaced files; ERANGE; names the writer leaves out.
 
-Each run is a child process (``nss_calls.py``, through test_nss_module's ``run_calls``) that
+Each run is a child process (``nss_calls.py``, through nss_driver's ``run_calls``) that
 may also replace or unlink a file between calls and count its mappings of one; every run
 asserts no crash, no leak and no descriptor left open.
 """
@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from tests.native.conftest import NativeBuild
 from tests.native.fake_unixd import always
-from tests.native.test_nss_module import (
+from tests.native.memcache_files import FUTURE, group_rec, passwd_rec, publish
+from tests.native.native_build import NativeBuild
+from tests.native.nss_driver import (
     ALICE,
     ALICE_BYTES,
     BOB,
@@ -31,28 +32,10 @@ from tests.native.test_nss_module import (
     ok,
     run_calls,
 )
-from unixd.proto.messages import Group, Passwd
 from unixd.resolver import memcache as mc
 from unixd.resolver import records
 from unixd.resolver.local import parse_local_identities
 from unixd.resolver.memcache import Kind
-
-FUTURE = 4_000_000_000  # a wall time long after the test (a u32 would end in 2106)
-
-
-def passwd_rec(user: dict[str, Any], expires: int = FUTURE) -> mc.Record:
-    return mc.passwd_record(Passwd(user["name"], user["uid"], user["gid"], user["gecos"],
-                                   user["dir"], user["shell"]), expires)
-
-
-def group_rec(group: dict[str, Any], expires: int = FUTURE) -> mc.Record:
-    return mc.group_record(Group(group["name"], group["gid"], tuple(group["members"])), expires)
-
-
-def publish(socket_dir: Path, kind: Kind, recs: list[mc.Record], name: str | None = None) -> Path:
-    path = socket_dir / (name or kind.file_name)
-    path.write_bytes(mc.encode(kind, recs))
-    return path
 
 
 def publish_all(socket_dir: Path) -> None:

@@ -8,7 +8,8 @@ the service still serves everyone else.
 The fixtures are those of the other suites, re-exported so an attack can use the real parts:
 ``idmd`` (a real hermit-idmd over TLS, its own instance for this directory), ``native_build``
 and ``socket_dir`` (the C modules built against a test config), ``qs``/``clock``/``db_path``
-(an in-process entry database with a fake clock).
+(an in-process entry database with a fake clock), ``idm``/``client``/``admin`` (the REST app
+in-process on that clock), ``served``/``sockdir`` (unixd's resolver behind real sockets).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.idmd.conftest import clock, db_path, qs
+from tests.idmd.conftest import admin, client, clock, db_path, idm, qs
 from tests.integration.conftest import idmd
 from tests.native.conftest import native_build, socket_dir
+from tests.unixd.conftest import served, sockdir
 
-__all__ = ["clock", "db_path", "idmd", "native_build", "qs", "socket_dir"]
+__all__ = ["admin", "client", "clock", "db_path", "idm", "idmd", "native_build", "qs",
+           "served", "sockdir", "socket_dir"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import IdmdServer
+from tests.integration.idmd_server import IdmdServer
 
 # The builtin groups: their members are changed by system_admins only (builtin protection).
 BUILTIN_GROUPS = frozenset({

@@ -3,7 +3,7 @@ on unixd's password checks (tests/security/test_unixd_auth_*)."""
 
 from __future__ import annotations
 
-from tests.unixd.test_resolver import Env
+from tests.unixd.resolver_env import Env
 from unixd.proto import messages as m
 from unixd.resolver.dispatch import Peer, answer
 

@@ -20,18 +20,14 @@ from pathlib import Path
 import pytest
 import trio
 
-from tests.unixd.test_resolver import Env
-from tests.unixd.test_server import (
+from tests.unixd.resolver_env import Env
+from tests.unixd.socket_client import (
     NOBODY_CLIENT,
     call,
     connect,
     nobody_python,
     run_as_nobody,
-    served,
-    sockdir,
 )
-
-__all__ = ["served", "sockdir"]
 
 # Far past CPython's default recursion limit (1000), far below the 64 KiB request limit.
 DEPTH = 20_000

@@ -23,7 +23,7 @@ import pytest
 from contrib.harness.idmd_process import IdmdProcess, write_config
 from hermit_common.clock import FakeClock
 from idmd.idm import Idm
-from tests.integration.conftest import HERMIT_IDMD, RUN_TIMEOUT_S
+from tests.integration.idmd_server import HERMIT_IDMD, RUN_TIMEOUT_S
 
 UMASKS = [0o022, 0o000]
 COMPANIONS = ("", "-wal", "-shm", ".lock")

@@ -16,9 +16,8 @@ from pathlib import Path
 import httpx
 
 from tests.cli.hermit_process import HermitProcess
-from tests.integration.conftest import IdmdServer
-from tests.integration.test_unixd_harness import directory, unique
-from tests.integration.test_unixd_token import anonymous_token, api_token
+from tests.integration.directory import anonymous_token, api_token, directory, unique
+from tests.integration.idmd_server import IdmdServer
 
 
 def _logout(idmd: IdmdServer, token: str) -> tuple[int, object]:

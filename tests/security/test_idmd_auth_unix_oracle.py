@@ -22,13 +22,16 @@ import pytest
 
 from hermit_common.clock import FakeClock
 from idmd.idm import Idm
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import assert_error, bearer, login, make_person
-from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
-from tests.integration.test_unixd_harness import Directory, directory, unique
-from tests.integration.test_unixd_token import anonymous_token, api_token, unix_read_only_for
-
-idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
+from tests.idmd.app_client import assert_error, bearer, login, make_person
+from tests.integration.directory import (
+    Directory,
+    anonymous_token,
+    api_token,
+    directory,
+    unique,
+    unix_read_only_for,
+)
+from tests.integration.idmd_server import IdmdServer, own_idmd, scratch_dir
 
 WRONG = {"error": "invalid_credentials", "detail": "wrong name or password"}
 

@@ -23,7 +23,7 @@ from idmd.errors import AccessDenied
 from idmd.server import QueryServer, WriteTxn, builtin
 from idmd.server.identity import INTERNAL, Identity, account_identity, on_behalf_of
 from idmd.server.mods import Add, Set
-from tests.idmd.conftest import DOMAIN, make_group, make_person
+from tests.idmd.entries import DOMAIN, make_group, make_person
 
 
 def _as(entry: Entry) -> Identity:

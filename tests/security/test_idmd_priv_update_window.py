@@ -18,13 +18,11 @@ from hermit_common.clock import FakeClock
 from idmd.https.auth import HEADER
 from idmd.idm import Idm
 from idmd.limits import DEFAULT_PRIVILEGE_LIFETIME_SECONDS
-from tests.idmd import test_https_app as app
-from tests.idmd.test_https_app import bearer, login, make_person
+from tests.idmd.app_client import bearer, login, make_person
 from tests.security import idmd_priv_crew
 from tests.security.idmd_priv_crew import Crew, fresh_password, ok, refused
 
 crew = idmd_priv_crew.crew
-idm, client = app.idm, app.client
 
 STEP = "/v1/credential/update"
 

@@ -46,12 +46,13 @@ from contrib.harness.host_namespace import (
     with_hermit,
 )
 from contrib.harness.runtime import everyone_runtime
+from contrib.harness.unixd_process import UnixdProcess
 from tests.idmd.crypt_hashes import make_hash
-from tests.integration.conftest import IdmdServer, scratch_dir
-from tests.integration.test_unixd_harness import directory, new_password, unique
-from tests.native.conftest import build_native
-from tests.unixd.test_resolver import PASSWORD, started_env
-from tests.unixd.test_resolver_fake_idmd import FakeIdmd
+from tests.integration.directory import directory, new_password, unique
+from tests.integration.idmd_server import IdmdServer, scratch_dir
+from tests.native.native_build import build_native
+from tests.unixd.fake_idmd import FakeIdmd
+from tests.unixd.resolver_env import PASSWORD, started_env
 from unixd.proto import messages as m
 from unixd.proto.errors import InvalidField
 from unixd.resolver.dispatch import Peer, answer
@@ -212,12 +213,12 @@ def test_unixd_auth__local_accounts_are_pam_units_and_shadow_is_never_read(
             bound = ns.run(["mount", "--bind", str(work / "shadow"), "/etc/shadow"])
             assert bound.returncode == 0, bound.stderr
             with _shadow_watch(work / "shadow") as watch:
-                unixd_log = work / "unixd.log"
-                unixd = ns.spawn([str(everyone_runtime().bin / "hermit-unixd")], unixd_log,
-                                 user=unixd_user, env=INSIDE_ENV)
-                daemons.append(unixd)
-                _wait("hermit-unixd", ns.path("/run/hermit-unixd/sock").exists, unixd,
-                      unixd_log)
+                # As nobody, on the staged /etc/hermit/unixd.toml; back once it is READY.
+                unixd = UnixdProcess.launch(None, prefix=ns.argv([], user=unixd_user),
+                                            allow_root=False, environ=INSIDE_ENV,
+                                            bin_dir=everyone_runtime().bin,
+                                            notify_dir=work, log=work / "unixd.log")
+                daemons.append(unixd.proc)
                 tasks_log = work / "tasks.log"
                 tasks = ns.spawn([str(BIN / "hermit-unixd-tasks")], tasks_log, env=INSIDE_ENV)
                 daemons.append(tasks)
@@ -255,7 +256,7 @@ def test_unixd_auth__local_accounts_are_pam_units_and_shadow_is_never_read(
                                      stdin=person_password + "\n")
             assert directory_login.returncode == 0, (directory_login.stdout
                                                      + directory_login.stderr)
-            assert tasks.poll() is None and unixd.poll() is None
+            assert tasks.poll() is None and unixd.proc.poll() is None
         finally:
             for proc in reversed(daemons):
                 stop_pid(proc)

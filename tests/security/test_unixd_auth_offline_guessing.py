@@ -25,7 +25,6 @@ The attacks:
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
@@ -41,11 +40,12 @@ import trio
 import unixd.resolver.pam as pam_rules
 from contrib.harness.runtime import everyone_runtime
 from contrib.harness.unixd_client import send_host_identities
-from tests.integration.conftest import IdmdServer, own_idmd, scratch_dir
-from tests.integration.test_unixd_harness import _toml, directory, new_password, unique
+from contrib.harness.unixd_process import UnixdProcess, write_config
+from tests.integration.directory import directory, new_password, unique
+from tests.integration.idmd_server import IdmdServer, own_idmd, scratch_dir
 from tests.security.pam_steps import login
-from tests.unixd.test_resolver import PASSWORD, Env, started_env
-from tests.unixd.test_resolver_fake_idmd import FakeIdmd, uuid_for
+from tests.unixd.fake_idmd import FakeIdmd, uuid_for
+from tests.unixd.resolver_env import PASSWORD, Env, started_env
 from unixd.proto import messages as m
 from unixd.resolver.dispatch import Peer, answer
 
@@ -53,7 +53,6 @@ BIN = Path(sys.executable).parent
 ALICE_UID, BOB_UID = 70001, 70002
 BOB_PASSWORD = "bob's password"
 ATTEMPTS, DELAY = 3, 5.0
-READY_TIMEOUT_S = 30.0
 # RFC 5424 / syslog(3): facility authpriv is 10, so PRI = 10 * 8 + severity.
 AUTHPRIV = 10
 
@@ -226,43 +225,22 @@ class Host:
 def unixd_with_private_devlog(server: IdmdServer, **keys: object) -> Iterator[Host]:
     with scratch_dir("hul-") as workdir:
         workdir.chmod(0o755)  # hermit-unix runs as other uids
-        values: dict[str, object] = {
-            "uri": server.url, "ca_path": str(server.ca), "socket_path": f"{workdir}/sock",
-            "task_socket_path": f"{workdir}/task.sock",
-            "cache_path": f"{workdir}/cache/cache.db", "connect_timeout": 1,
-            "request_timeout": 3, **keys,
-        }
-        config = workdir / "unixd.toml"
-        config.write_text("".join(f"{key} = {_toml(value)}\n" for key, value in values.items()))
+        config = write_config(workdir, server.url, server.ca,
+                              **{"connect_timeout": 1, "request_timeout": 3, **keys})
         config.chmod(0o644)
         syslog = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         syslog.bind(str(workdir / "log.sock"))
         syslog.setblocking(False)
-        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        notify.bind(str(workdir / "notify"))
-        notify.settimeout(READY_TIMEOUT_S)
-        env = {**os.environ, "NOTIFY_SOCKET": str(workdir / "notify")}
-        proc = subprocess.Popen(
-            ["unshare", "-m", "--propagation", "private", "sh", "-c", DEVLOG, str(workdir),
-             str(BIN / "hermit-unixd"), "--allow-root", "-c", str(config)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        unixd = UnixdProcess.launch(config, prefix=["unshare", "-m", "--propagation", "private",
+                                                    "sh", "-c", DEVLOG, str(workdir)])
         try:
-            assert notify.recv(64) == b"READY=1"
             # unixd answers nothing before it knows the local accounts (what the tasks daemon
             # would send): the host's own, read as hermit-unixd-tasks reads them.
             send_host_identities(workdir / "task.sock")
             yield Host(workdir, config, syslog)
         finally:
-            # unshare execs sh, which execs unixd: the Popen's pid is unixd's.
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            stderr = proc.stderr.read() if proc.stderr else ""
-            assert "Traceback" not in stderr, stderr
-            notify.close()
+            unixd.stop()
+            assert "Traceback" not in unixd.stderr, unixd.stderr
             syslog.close()
 
 

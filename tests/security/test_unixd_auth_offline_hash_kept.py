@@ -30,11 +30,11 @@ import pytest
 import trio
 
 import idmd.idm.unix.views as unixview
-from tests.integration.conftest import IdmdServer
-from tests.integration.test_unixd_harness import directory, new_password, unique
+from tests.integration.directory import directory, new_password, unique
+from tests.integration.idmd_server import IdmdServer
 from tests.security.pam_steps import login
-from tests.unixd.test_resolver import PASSWORD, TIMEOUT, Env, started_env
-from tests.unixd.test_resolver_fake_idmd import FakeIdmd, uuid_for
+from tests.unixd.fake_idmd import FakeIdmd, uuid_for
+from tests.unixd.resolver_env import PASSWORD, TIMEOUT, Env, started_env
 from unixd.proto import messages as m
 from unixd.resolver.dispatch import Peer, answer
 from unixd.resolver.pam import NO_HASH, WRONG_PASSWORD
@@ -142,7 +142,9 @@ def test_unixd_auth__password_version_follows_the_unix_password_only(
             wrong = anonymous.post("/v1/unix/auth", json={"name": name, "password": "nope"})
         assert wrong.status_code in (401, 403)
         assert version(name) == first
-        made.client.patch(f"/v1/person/{name}", json={"displayname": "Another Name"})
+        # A change that is not the password (asserted: a refused PATCH would prove nothing).
+        renamed = made.client.patch(f"/v1/person/{name}", json={"displayname": "Another Name"})
+        assert renamed.status_code == 200, renamed.text
         assert version(name) == first
         made.set_password(name, new_password())
         second = version(name)

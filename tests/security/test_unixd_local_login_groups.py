@@ -12,8 +12,9 @@ socket exactly as pam_hermit.so asks it (``pam_account``).
 
 from __future__ import annotations
 
-from tests.integration.conftest import IdmdServer
-from tests.integration.test_unixd_harness import directory, new_password, run_unixd, unique
+from tests.integration.directory import directory, new_password, unique
+from tests.integration.idmd_server import IdmdServer
+from tests.integration.unixd_harness import run_unixd
 
 DOMAIN = "example.com"  # the shared idmd's domain (contrib/harness/idmd_process.py)
 

@@ -24,14 +24,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.native.e2e_world import (
-    BIN,
-    RUN_TIMEOUT_SECONDS,
-    World,
-    stop_process,
-    wait_until,
-    world_of,
-)
+from contrib.harness.waiting import wait_until
+from tests.native.e2e_world import BIN, RUN_TIMEOUT_SECONDS, World, stop_process, world_of
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root for mount namespaces"),

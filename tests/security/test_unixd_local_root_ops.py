@@ -24,10 +24,11 @@ from pathlib import Path
 import pytest
 
 from contrib.harness.runtime import everyone_runtime
-from tests.integration.conftest import IdmdServer, scratch_dir
-from tests.integration.test_unixd_harness import BIN, Unixd, directory, run_unixd, unique
-from tests.integration.test_unixd_tasks import wait_until
-from tests.unixd.test_server import NOBODY_CLIENT, nobody_python, run_as_nobody
+from contrib.harness.waiting import wait_until
+from tests.integration.directory import directory, unique
+from tests.integration.idmd_server import IdmdServer, scratch_dir
+from tests.integration.unixd_harness import BIN, Unixd, run_unixd
+from tests.unixd.socket_client import NOBODY_CLIENT, nobody_python, run_as_nobody
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("setpriv"),

@@ -30,11 +30,11 @@ from pathlib import Path
 import pytest
 import trio
 
-from tests.native.conftest import NativeBuild
 from tests.native.fake_unixd import FakeUnixd, always
-from tests.native.test_memcache_module import passwd_rec, publish
-from tests.native.test_nss_module import ALICE, Status, getpwnam, ok, run_calls
-from tests.native.test_pam_module import pamtester, stack
+from tests.native.memcache_files import passwd_rec, publish
+from tests.native.native_build import NativeBuild
+from tests.native.nss_driver import ALICE, Status, getpwnam, ok, run_calls
+from tests.native.pamtester import pamtester, stack
 from unixd.resolver.memcache import Kind
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,

@@ -17,8 +17,8 @@ import trio
 import trio.testing
 
 from hermit_common.framing import encode_frame
-from tests.unixd.test_resolver import TIMEOUT, Env, started_env, wait_for
-from tests.unixd.test_resolver_fake_idmd import FakeIdmd
+from tests.unixd.fake_idmd import FakeIdmd
+from tests.unixd.resolver_env import TIMEOUT, Env, started_env, wait_for
 from unixd.proto import limits
 from unixd.proto import messages as m
 from unixd.resolver import memcache as mc

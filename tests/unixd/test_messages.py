@@ -293,18 +293,19 @@ def test_parse_request__refuses_malformed_input(
 
 
 @pytest.mark.parametrize(
-    ("payload", "code"),
+    ("payload", "error", "code"),
     [
-        (b"not json", "protocol_error"),
-        (b"[]", "protocol_error"),
-        (b'{"v":1,"op":"x"}', "unknown_op"),
+        (b"not json", PeerProtocolError, "protocol_error"),
+        (b"[]", PeerProtocolError, "protocol_error"),
+        (b'{"v":1,"op":"x"}', UnknownOp, "unknown_op"),
     ],
 )
 def test_decode_request__malformed_payloads_carry_their_wire_code(
-    payload: bytes, code: str
+    payload: bytes, error: type[PeerProtocolError], code: str
 ) -> None:
-    with pytest.raises(PeerProtocolError) as caught:
+    with pytest.raises(error) as caught:
         decode_request(payload)
+    assert type(caught.value) is error
     assert caught.value.code == code
 
 
@@ -447,8 +448,11 @@ def test_error_response__from_exception_is_one_bounded_line() -> None:
     ],
 )
 def test_response__refuses_values_that_break_the_protocol(build: object, message: str) -> None:
-    with pytest.raises(InvalidField, match=message):
+    # A name or member name is refused by the name check, with its own class.
+    error = InvalidLookupName if message in ("'name'", "'members'") else InvalidField
+    with pytest.raises(error, match=message) as caught:
         build()  # type: ignore[operator]
+    assert type(caught.value) is error
 
 
 @pytest.mark.parametrize(

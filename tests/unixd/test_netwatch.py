@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from jeepney.io.trio import DBusRouter, open_dbus_router
 from jeepney.low_level import HeaderFields
 from jeepney.wrappers import unwrap_msg
 
+from tests.unixd.private_bus import WAIT_SECONDS, PrivateBus
 from unixd.resolver.netwatch import (
     BUS_RULES,
     LOGIND_MANAGER,
@@ -30,43 +30,6 @@ from unixd.resolver.netwatch import (
     is_wake_signal,
     watch_network,
 )
-
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
-# Bounds for waiting on the daemon and on a delivered signal; never slept, only waited on.
-WAIT_SECONDS = 10
-
-
-class PrivateBus:
-    def __init__(self, directory: Path) -> None:
-        config = directory / "bus.conf"
-        config.write_text(BUS_CONFIG.format(socket=directory / "bus"))
-        self.process = subprocess.Popen(
-            ["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address"],
-            stdout=subprocess.PIPE, text=True,
-        )
-        assert self.process.stdout is not None
-        # The daemon prints its address once it listens: that line is the readiness probe.
-        self.address = self.process.stdout.readline().strip()
-        assert self.address.startswith("unix:"), "dbus-daemon did not start"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=WAIT_SECONDS)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from tests.unixd.test_resolver_fake_idmd import FakeIdmd, make_provider, uuid_for
+from tests.unixd.fake_idmd import FakeIdmd, make_provider, uuid_for
 from unixd.resolver.errors import (
     AccountOutsideValidity,
     CredentialLocked,

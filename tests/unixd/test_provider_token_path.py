@@ -10,7 +10,7 @@ import httpx
 import pytest
 import trio
 
-from tests.unixd.test_resolver_fake_idmd import URI, FakeIdmd
+from tests.unixd.fake_idmd import URI, FakeIdmd
 from unixd.resolver.errors import GoOffline
 from unixd.resolver.provider import IdmProvider
 from unixd.resolver.tokenfile import TokenFileError

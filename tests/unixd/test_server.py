@@ -10,9 +10,6 @@ import os
 import shutil
 import socket
 import struct
-import subprocess
-import tempfile
-from collections.abc import AsyncIterator, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -20,72 +17,24 @@ import pytest
 import trio
 import trio.testing
 
-from contrib.harness.runtime import everyone_runtime
-from hermit_common.framing import HEADER, FrameDecoder, decode_payload, encode_frame
-from tests.unixd.test_resolver import Env, build_env
-from tests.unixd.test_resolver_fake_idmd import FakeIdmd
+from hermit_common.framing import HEADER, encode_frame
+from tests.unixd.resolver_env import Env
+from tests.unixd.socket_client import (
+    NOBODY_CLIENT,
+    assert_closed,
+    call,
+    connect,
+    nobody_python,
+    read_frame,
+    run_as_nobody,
+)
 from unixd.proto import limits
 from unixd.resolver import dispatch
 from unixd.server import (
     READ_TIMEOUT_SECONDS,
     bind_unix_socket,
     handle_client,
-    handle_tasks,
-    serve_socket,
 )
-
-AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-
-
-@pytest.fixture
-def sockdir() -> Iterator[Path]:
-    # tmp_path is too long for sun_path; the directory is reachable by nobody on purpose.
-    path = Path(tempfile.mkdtemp(prefix="hu-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-async def served(
-    tmp_path: Path, sockdir: Path, nursery: trio.Nursery
-) -> AsyncIterator[tuple[Env, Path, Path]]:
-    fake = FakeIdmd()
-    fake.add_user("alice", 70001, password="correct horse battery")
-    env, resolver = build_env(tmp_path, fake)
-    await nursery.start(resolver.run)
-    client_path, task_path = sockdir / "sock", sockdir / "task.sock"
-    client_sock = bind_unix_socket(client_path, 0o666)
-    task_sock = bind_unix_socket(task_path, 0o600)
-    await nursery.start(serve_socket, client_sock, partial(handle_client, resolver=resolver))
-    await nursery.start(serve_socket, task_sock, partial(handle_tasks, link=env.link))
-    yield env, client_path, task_path
-    env.cache.close()
-
-
-async def connect(path: Path) -> trio.SocketStream:
-    return await trio.open_unix_socket(str(path))
-
-
-async def read_frame(stream: trio.abc.ReceiveStream) -> dict[str, object] | None:
-    decoder = FrameDecoder(limits.MAX_TASK_FRAME_BYTES)
-    while True:
-        frame = decoder.next_frame()
-        if isinstance(frame, bytes):
-            return decode_payload(frame)
-        if not isinstance(frame, bytes) and frame.name == "CLOSED":
-            return None
-        decoder.feed(bytes(await stream.receive_some(65536)))
-
-
-async def call(stream: trio.abc.Stream, obj: dict[str, object]) -> dict[str, object] | None:
-    await stream.send_all(encode_frame(obj, limits.MAX_REQUEST_FRAME_BYTES))
-    return await read_frame(stream)
-
-
-async def assert_closed(stream: trio.abc.ReceiveStream) -> None:
-    with trio.fail_after(10):
-        assert await stream.receive_some(65536) == b""
 
 
 @pytest.mark.parametrize(
@@ -196,34 +145,6 @@ async def test_client_socket__an_idle_connection_between_requests_is_kept(
         reply = await call(ours, {"v": 1, "op": "status"})
         assert reply is not None and reply["status"] == "ok"
         await ours.aclose()
-
-
-def nobody_python() -> str:
-    """A python nobody can run, even when the clone's .venv is out of its reach (/root)."""
-    return str(everyone_runtime().bin / "python")
-
-
-def run_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*AS_NOBODY, *args], capture_output=True, text=True, timeout=60,
-                          check=False)
-
-
-NOBODY_CLIENT = """
-import json, socket, struct, sys
-sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-sock.connect(sys.argv[1])
-body = sys.argv[2].encode()
-data = b""
-try:
-    sock.sendall(struct.pack(">I", len(body)) + body)
-    while chunk := sock.recv(65536):
-        data += chunk
-        if len(data) >= 4 and len(data) >= 4 + struct.unpack(">I", data[:4])[0]:
-            break
-except (ConnectionResetError, BrokenPipeError):  # dropped, our request unread
-    pass
-print(data[4:].decode() if data else "EOF")
-"""
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),

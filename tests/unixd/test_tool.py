@@ -13,8 +13,8 @@ from pathlib import Path
 import trio
 
 from contrib.harness.runtime import everyone_runtime
-from tests.unixd.test_resolver import Env
-from tests.unixd.test_server import AS_NOBODY, served, sockdir  # noqa: F401 - fixtures
+from tests.unixd.resolver_env import Env
+from tests.unixd.socket_client import AS_NOBODY
 from unixd.proto.messages import LOCAL_ACCOUNT_REASON
 from unixd.resolver.local import parse_local_identities
 from unixd.resolver.pam import OTHER_ACCOUNT
@@ -41,7 +41,7 @@ async def hermit_unix(config: Path, *args: str, stdin: str = "",
 
 
 async def test_tool__status_prints_the_server_state_and_counts(
-    served: tuple[Env, Path, Path],  # noqa: F811
+    served: tuple[Env, Path, Path],
 ) -> None:
     env, client_path, _ = served
     env.cache.put_user(env.fake.user_named("alice"))
@@ -52,7 +52,7 @@ async def test_tool__status_prints_the_server_state_and_counts(
 
 
 async def test_tool__cache_invalidate_expires_every_entry(
-    served: tuple[Env, Path, Path],  # noqa: F811
+    served: tuple[Env, Path, Path],
 ) -> None:
     env, client_path, _ = served
     env.cache.put_user(env.fake.user_named("alice"))
@@ -63,7 +63,7 @@ async def test_tool__cache_invalidate_expires_every_entry(
 
 
 async def test_tool__cache_clear_needs_really_and_root(
-    served: tuple[Env, Path, Path],  # noqa: F811
+    served: tuple[Env, Path, Path],
 ) -> None:
     env, client_path, _ = served
     config = write_config(client_path)
@@ -82,7 +82,7 @@ async def test_tool__cache_clear_needs_really_and_root(
 
 
 async def test_tool__auth_test_answers_prompts_from_stdin_and_checks_the_account(
-    served: tuple[Env, Path, Path],  # noqa: F811
+    served: tuple[Env, Path, Path],
 ) -> None:
     env, client_path, _ = served
     config = write_config(client_path)
@@ -121,7 +121,7 @@ def test_tool__imports_no_trio_and_no_httpx() -> None:
 
 
 async def test_tool__auth_test_says_a_local_account_is_pam_units_and_refuses_other_uids(
-    served: tuple[Env, Path, Path],  # noqa: F811
+    served: tuple[Env, Path, Path],
 ) -> None:
     env, client_path, _ = served
     config = write_config(client_path)

@@ -19,10 +19,7 @@ from idmd.idm.credentials.passwords import needs_upgrade
 from idmd.idm.credentials.totp import TotpRecord, hash_backup_code, new_record
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Add, Set
-from tests.idmd import test_https_app as fixtures
-from tests.idmd.test_https_app import assert_error, bearer, login, make_person
-
-idm, client, admin = fixtures.idm, fixtures.client, fixtures.admin
+from tests.idmd.app_client import assert_error, bearer, login, make_person
 
 PASSWORD = "correct horse battery"
 BACKUP_CODE = "abcd-efgh-jkmn"

@@ -12,7 +12,8 @@ from idmd.idm.credentials import totp
 from idmd.idm.credentials.staging import Authority, StagedPassword, UpdateSessions
 from idmd.server.mods import Add, Remove, Set
 
-# Whose right a session uses: asked again by the I/O layer (test_idm_credentials.py), not here.
+# Whose right a session uses: asked again by the I/O layer (test_idm_credentials_updates.py),
+# not here.
 AUTH = Authority(actor_uuid="a", unix_by="a")
 
 

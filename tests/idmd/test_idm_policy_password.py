@@ -15,7 +15,7 @@ from idmd.server import QueryServer
 from idmd.server.builtin import UUID_SYSTEM_CONFIG
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Add
-from tests.idmd.conftest import make_group, make_person
+from tests.idmd.entries import make_group, make_person
 
 # Passes every rule for an account named alice (no second factor: 15 characters or more).
 GOOD = "pelican vault harmonica"

@@ -8,7 +8,7 @@ from hermit_common.errors import InvalidValue
 from idmd import limits
 from idmd.idm.policy.account import AccountPolicy, account_policy, strictest, validate_policy_value
 from idmd.server import QueryServer
-from tests.idmd.conftest import make_group, make_person
+from tests.idmd.entries import make_group, make_person
 
 
 def test_account_policy__defaults_without_any_policy_group(qs: QueryServer) -> None:

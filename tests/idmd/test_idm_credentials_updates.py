@@ -3,9 +3,6 @@ cancel, idle timeout, policy, reset tokens (idmd/idm/credentials/updates.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pyotp
 import pytest
 
@@ -23,54 +20,17 @@ from idmd.errors import (
     PasswordRejected,
     ReadOnlySession,
 )
-from idmd.idm import Caller, Idm
-from idmd.idm.auth.tokens import TokenClaims, new_session
+from idmd.idm import Idm
 from idmd.idm.credentials import totp
 from idmd.idm.credentials.passwords import verify_password_sync
 from idmd.server import builtin
-from idmd.server.identity import INTERNAL, account_identity
-from idmd.server.mods import Add, Set
-from tests.idmd.conftest import make_group, make_person
+from idmd.server.identity import INTERNAL
+from idmd.server.mods import Set
+from tests.idmd.entries import make_group, make_person
+from tests.idmd.idm_callers import admin, caller, stored
 
 GOOD = Secret("correct horse battery staple 42")
 ALSO_GOOD = Secret("an entirely different long passphrase 7")
-
-
-@pytest.fixture
-def idm(tmp_path: Path, clock: FakeClock) -> Iterator[Idm]:
-    opened = Idm.open(
-        str(tmp_path / "hermit.db"), domain="example.com", origin="https://idm", clock=clock
-    )
-    yield opened
-    assert opened.verify() == []
-    opened.close()
-
-
-@pytest.fixture
-def alice(idm: Idm) -> Entry:
-    with idm.server.write() as txn:
-        return make_person(txn, "alice")
-
-
-def caller(idm: Idm, uuid: str, *, read_only: bool = False) -> Caller:
-    """A caller with a live login session of ``uuid`` (a credential update asks the session
-    again at every step), privileged throughout."""
-    record = new_session(read_only=read_only, now=idm.clock.now())
-    with idm.server.write() as txn:
-        txn.modify(INTERNAL, uuid, [Add("auth_session", record.encode())])
-    claims = TokenClaims(uuid, record.id, record.scope, record.issued_at, record.expires_at)
-    return Caller(account_identity(uuid, read_only=read_only), claims, "x", "x@example.com")
-
-
-def admin(idm: Idm) -> Caller:
-    return caller(idm, builtin.UUID_IDM_ADMIN)
-
-
-def stored(idm: Idm, uuid: str) -> Entry:
-    with idm.server.read() as txn:
-        entry = txn.get(uuid)
-    assert entry is not None
-    return entry
 
 
 def current_code(record_uri: str, clock: FakeClock) -> str:

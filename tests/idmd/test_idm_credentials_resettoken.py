@@ -11,7 +11,7 @@ from hermit_common.errors import InvalidValue
 from idmd.idm.credentials import resettoken
 from idmd.server import QueryServer
 from idmd.server.identity import INTERNAL
-from tests.idmd.conftest import make_person
+from tests.idmd.entries import make_person
 
 DAY = 24 * 60 * 60
 
