@@ -16,6 +16,7 @@ import socket
 from collections.abc import Mapping
 from pathlib import Path
 
+from hermit_common.framesocket import receive_frame
 from hermit_common.framing import FrameDecoder, decode_payload, encode_frame
 from unixd.proto import limits
 from unixd.tasks.identities import IdentityFiles, read_identities
@@ -27,36 +28,30 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 def call_unixd(path: Path, request: dict[str, object]) -> dict[str, object]:
     """One request on unixd's client socket; its answer."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(TIMEOUT_S)
-        sock.connect(str(path))
-        sock.sendall(encode_frame({"v": 1, **request}, MAX_REQUEST_BYTES))
-        decoder = FrameDecoder(MAX_RESPONSE_BYTES)
-        while not isinstance(frame := decoder.next_frame(), bytes):
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("hermit-unixd closed the connection")
-            decoder.feed(chunk)
-        return decode_payload(frame)
+    return _exchange(path, {"v": 1, **request}, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES)
 
 
 def send_local_identities(task_socket: Path, fields: Mapping[str, object]) -> None:
     """One ``local_identities`` with ``fields`` (``passwd``, ``group``, ...) on unixd's task
     socket, as root; what was sent stays in force after the connection closes."""
     request = {"v": 1, "id": 1, "op": "local_identities", **fields}
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(TIMEOUT_S)
-        sock.connect(str(task_socket))
-        sock.sendall(encode_frame(request, limits.MAX_TASK_FRAME_BYTES))
-        decoder = FrameDecoder(limits.MAX_TASK_FRAME_BYTES)
-        while not isinstance(frame := decoder.next_frame(), bytes):
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("hermit-unixd closed the task socket without an answer")
-            decoder.feed(chunk)
-    answer = decode_payload(frame)
+    limit = limits.MAX_TASK_FRAME_BYTES
+    answer = _exchange(task_socket, request, limit, limit)
     if answer != {"re": 1, "status": "ok"}:
         raise ConnectionError(f"hermit-unixd refused the local identities: {answer}")
+
+
+def _exchange(path: Path, request: dict[str, object], request_bytes: int,
+              response_bytes: int) -> dict[str, object]:
+    """One frame out and one back over a fresh connection to ``path``."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(TIMEOUT_S)
+        sock.connect(str(path))
+        sock.sendall(encode_frame(request, request_bytes))
+        frame = receive_frame(sock, FrameDecoder(response_bytes))
+    if frame is None:
+        raise ConnectionError(f"hermit-unixd closed {path} without an answer")
+    return decode_payload(frame)
 
 
 def send_host_identities(task_socket: Path) -> None:
