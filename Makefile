@@ -4,19 +4,45 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev demo test lint bench fuzz clean install install-python
+.PHONY: deps dev demo test lint bench fuzz clean install install-python
 
-# The C programs: each sub-make rebuilds only what changed.
-dev: $(STAMP)
+# The Debian packages of packaging/debian-packages.txt (checked with dpkg-query): as root the
+# missing ones are installed, with no service started or left enabled; otherwise it prints the
+# one apt-get line to run and stops. BENCH=1 adds make bench's.
+deps:
+	@packaging/debian-deps $(if $(BENCH),bench)
+
+# The C programs: each sub-make rebuilds only what changed. Before .venv is (re)built, one that
+# a make dev did not finish (no stamp), that was built in another directory (the clone moved:
+# its scripts name the old path) or whose python or pip no longer runs is removed.
+dev: deps
+	@if [ -e $(VENV) ]; then \
+		built_in=$$(cat $(STAMP) 2>/dev/null || true); \
+		if [ ! -e $(STAMP) ]; then \
+			echo "make dev: .venv is half-built (an earlier make dev stopped): building it again"; \
+			rm -rf $(VENV); \
+		elif [ "$$built_in" != "$(CURDIR)" ]; then \
+			echo "make dev: .venv was built for $${built_in:-an unrecorded directory}, not $(CURDIR) (a moved clone's venv still names its old path): building it again"; \
+			rm -rf $(VENV); \
+		elif ! $(PY) -m pip --version >/dev/null 2>&1; then \
+			echo "make dev: .venv's python or pip does not run: building it again"; \
+			rm -rf $(VENV); \
+		fi; \
+	fi
+	@$(MAKE) -s --no-print-directory $(STAMP)
 	$(MAKE) -s -C sshkeys-helper
 	$(MAKE) -s -C nss_module
 	$(MAKE) -s -C pam_module
 
+# The stamp, holding the directory .venv was built in, is written only once all went well.
 $(STAMP): pyproject.toml constraints.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { echo "make dev: creating .venv from $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "make dev: installing hermit and its test tools into .venv (pip, about a minute the first time)"
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
-	touch $(STAMP)
+	@# setuptools' notice that an editable install imports from the clone: that is its purpose.
+	PYTHONWARNINGS='ignore:Editable installation' \
+		$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	echo "$(CURDIR)" > $(STAMP)
 
 lint: dev
 	$(VENV)/bin/ruff check idmd hermit_cli unixd hermit_common tests contrib
@@ -36,7 +62,7 @@ FUZZ_TARGETS ?=
 fuzz: dev
 	$(PY) -m tests.fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# The benchmarks need wrk and hyperfine (apt-get install wrk hyperfine); the host-side ones run
+# The benchmarks need wrk and hyperfine (make deps BENCH=1); the host-side ones run
 # as root (namespaces, users' homes).
 bench: dev
 	$(PY) contrib/bench/idmd_bench.py
@@ -94,6 +120,7 @@ install:
 # Installed without .pyc files, then compiled with the final paths; under DESTDIR every text
 # file in the venv's bin/ (the scripts' #! lines, activate) names the final location instead.
 install-python:
+	@echo "make install: installing hermit and its runtime dependencies into $(VENV_DEST) (pip)"
 	umask 022; src=$$(mktemp -d) && trap 'rm -rf "$$src"' EXIT && \
 	cp -r pyproject.toml README.md idmd hermit_cli unixd hermit_common "$$src"/ && \
 	find "$$src" -name __pycache__ -prune -exec rm -rf {} + && \
