@@ -215,3 +215,20 @@ def test_good_values_pass_the_same_methods(idm: Idm, alice: Entry, group: Entry)
     system_admin = caller(idm, builtin.UUID_ADMIN)
     assert idm.set_group_policy(system_admin, "staff", {"min_credential": "mfa"})[0]
     assert idm.change_badlist(system_admin, ["Hunter2hunter2"], add=True)[0]
+
+
+@pytest.mark.parametrize("algorithm", ["md5", "SHA256", None, 256])
+def test_begin_totp__refuses_an_unknown_algorithm_before_the_session(
+    idm: Idm, alice: Entry, algorithm: object
+) -> None:
+    updates = idm.credential_updates
+    # No session: the algorithm is refused first (not InvalidCredentialUpdate).
+    with pytest.raises(InvalidValue) as raised:
+        updates.begin_totp("no-such-session", "phone", unix=False, algorithm=algorithm)
+    assert type(raised.value) is InvalidValue
+    session = updates.begin(admin(idm), "alice")
+    with pytest.raises(InvalidValue):
+        updates.begin_totp(session, "phone", unix=False, algorithm=algorithm)
+    assert updates.status(session)["pending_totp"] is None
+    enrolment = updates.begin_totp(session, "phone", unix=False, algorithm="sha512")
+    assert enrolment.algorithm == "sha512"
