@@ -6,7 +6,7 @@ loop). What it does not: HTTP (``idmd/https``), access decisions (the access pro
 the server on every search and write as the caller's ``Identity``), storage.
 
 The process shell calls exactly ``Idm.open``, ``Idm.close``, ``Idm.recover_account`` and
-``Idm.verify``; the https layer calls the rest.
+``Idm.verify``; the doors (the https layer today) call the rest.
 
 Rules:
 - Synchronous operations (``directory.accounts``, ``directory.groups``,
