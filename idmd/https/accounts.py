@@ -1,12 +1,11 @@
 """``/v1/person`` and ``/v1/service_account``: the same routes over the two kinds of account.
 
-docs/api.md "People" and "Service accounts". Each handler reads and checks its body here, then
-calls one operation of ``idmd.idm.directory.accounts`` inside one transaction as the caller.
+docs/api.md "People" and "Service accounts". Each handler reads its body (JSON types only) and
+calls one ``Idm`` method as the caller, which validates the values (``idmd/idm/__init__.py``),
+or one read or delete of ``idmd.idm.directory.accounts`` through ``Idm.read``/``Idm.write``.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -18,18 +17,9 @@ from idmd.https import fields
 from idmd.https.bodies import NO_KEYS, Body, checked, nullable, text, whole
 from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import Handler, resource
-from idmd.idm.credentials.hashimport import validate_imported_hash
 from idmd.idm.credentials.passwords import MIN_PASSWORD_CHARS
 from idmd.idm.directory import accounts
 from idmd.idm.directory.accounts import CredentialAttr, Kind
-from idmd.idm.directory.sshkeys import make_key
-from idmd.idm.values import (
-    validate_gidnumber_type,
-    validate_loginshell,
-    validate_mail_list,
-    validate_text,
-    validate_time,
-)
 
 PLURAL: dict[Kind, str] = {"person": "persons", "service_account": "service_accounts"}
 
@@ -84,22 +74,6 @@ PASSWORD_OR_HASH = Body(
 SSH_KEY = Body({"key": checked({"type": "string", "maxLength": limits.MAX_SSH_KEY_LEN})})
 
 
-def _changes(kind: Kind, body: dict[str, Any]) -> dict[str, object]:
-    changes: dict[str, object] = {}
-    if "name" in body:
-        changes["name"] = body["name"]
-    if "displayname" in body:
-        changes["displayname"] = validate_text("displayname", body["displayname"])
-    if "mail" in body:
-        changes["mail"] = validate_mail_list(body["mail"])
-    for key in ("valid_from", "expire_at"):
-        if key in body:
-            changes[key] = None if body[key] is None else validate_time(key, body[key])
-    if kind == "service_account" and "managed_by" in body:
-        changes["managed_by"] = body["managed_by"]
-    return changes
-
-
 def account_routes(kind: Kind) -> list[Route]:
     prefix = f"/v1/{kind}"
 
@@ -111,15 +85,7 @@ def account_routes(kind: Kind) -> list[Route]:
     async def create(request: Request) -> JSONResponse:
         caller = caller_of(request)
         body = await CREATE[kind].read(request)
-        changed, entry = idm_of(request).write(
-            caller,
-            accounts.create_account,
-            kind,
-            name=body["name"],
-            displayname=validate_text("displayname", body["displayname"]),
-            mail=validate_mail_list(body["mail"]) if "mail" in body else None,
-            managed_by=body.get("managed_by"),
-        )
+        changed, entry = idm_of(request).create_account(caller, kind, body)
         return JSONResponse({"changed": changed, "entry": entry})
 
     async def get(request: Request) -> JSONResponse:
@@ -130,8 +96,8 @@ def account_routes(kind: Kind) -> list[Route]:
     async def update(request: Request) -> JSONResponse:
         caller = caller_of(request)
         body = await UPDATE[kind].read(request)
-        changed, entry = idm_of(request).write(
-            caller, accounts.update_account, kind, request.path_params["id"], _changes(kind, body)
+        changed, entry = idm_of(request).update_account(
+            caller, kind, request.path_params["id"], body
         )
         return JSONResponse({"changed": changed, "entry": entry})
 
@@ -146,15 +112,8 @@ def account_routes(kind: Kind) -> list[Route]:
     async def posix(request: Request) -> JSONResponse:
         caller = caller_of(request)
         body = await POSIX.read(request)
-        gidnumber = validate_gidnumber_type(body["gidnumber"]) if "gidnumber" in body else None
-        shell = validate_loginshell(body["loginshell"]) if "loginshell" in body else None
-        changed, entry = idm_of(request).write(
-            caller,
-            accounts.set_posix,
-            kind,
-            request.path_params["id"],
-            gidnumber=gidnumber,
-            loginshell=shell,
+        changed, entry = idm_of(request).set_account_posix(
+            caller, kind, request.path_params["id"], body
         )
         return JSONResponse({"changed": changed, "entry": entry})
 
@@ -165,9 +124,8 @@ def account_routes(kind: Kind) -> list[Route]:
             if "password_hash" in body:
                 # A hash another system made (docs/password-policy.md "Imported hashes"): not
                 # vetted (we cannot see the password), upgraded to Argon2id at the first login.
-                stored = validate_imported_hash(body["password_hash"])
                 ended = idm_of(request).import_password_hash(
-                    caller, kind, request.path_params["id"], attr, stored
+                    caller, kind, request.path_params["id"], attr, body["password_hash"]
                 )
                 return JSONResponse({"changed": True, "sessions_ended": ended})
             ended = await idm_of(request).set_password(
@@ -186,9 +144,8 @@ def account_routes(kind: Kind) -> list[Route]:
     async def put_ssh_key(request: Request) -> JSONResponse:
         caller = caller_of(request)
         body = await SSH_KEY.read(request)
-        key = make_key(request.path_params["label"], body["key"])
-        changed, view = idm_of(request).write(
-            caller, accounts.put_ssh_key, kind, request.path_params["id"], key
+        changed, view = idm_of(request).put_ssh_key(
+            caller, kind, request.path_params["id"], request.path_params["label"], body["key"]
         )
         return JSONResponse({"changed": changed, "ssh_key": view})
 

@@ -1,8 +1,9 @@
 """``/v1/service_account/{id}/api_token``: creating, listing and destroying API tokens.
 
-docs/api.md "API tokens". Each handler checks its body here and calls ``Idm.create_api_token``
-or one operation of ``idmd.idm.auth.apitokens`` as the caller. The token itself appears in exactly
-one answer, the creating ``POST``'s; it is never logged.
+docs/api.md "API tokens". Each handler reads its body (JSON types only) and calls
+``Idm.create_api_token`` (which validates the values) or one operation of
+``idmd.idm.auth.apitokens`` as the caller. The token itself appears in exactly one answer, the
+creating ``POST``'s; it is never logged.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import resource
 from idmd.idm.auth import apitokens
 from idmd.idm.bounds import API_TOKEN_SCOPES
-from idmd.idm.values import time_to_epoch, validate_time
 
 PREFIX = "/v1/service_account/{id}/api_token"
 CREATE = Body(
@@ -33,16 +33,12 @@ CREATE = Body(
 async def create(request: Request) -> JSONResponse:
     caller = caller_of(request)
     body = await CREATE.read(request)
-    raw_expiry = body.get("expires_at")
-    expires_at = (
-        None if raw_expiry is None else time_to_epoch(validate_time("expires_at", raw_expiry))
-    )
     token, view = idm_of(request).create_api_token(
         caller,
         request.path_params["id"],
         body["label"],
         scope=body.get("scope", "read_only"),
-        expires_at=expires_at,
+        expires_at=body.get("expires_at"),
     )
     return JSONResponse({"changed": True, "token": token.reveal(), "api_token": view})
 

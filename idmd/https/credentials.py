@@ -1,7 +1,7 @@
 """Credential update sessions and reset tokens over HTTP (docs/api.md "Credential updates").
 
-Each handler reads and checks its body, then calls one method of
-``Idm.credential_updates`` (``idmd.idm.credentials.updates``).
+Each handler reads its body (JSON types only), then calls one method of
+``Idm.credential_updates`` (``idmd.idm.credentials.updates``), which validates the values.
 
 Wire format: a session begins at ``POST /v1/person/{id}/credential/update`` (bearer) or
 ``POST /v1/credential/update/begin`` with a reset token (no bearer); every later call carries
@@ -11,12 +11,9 @@ proxies' histories), and needs no bearer token: the session id is the capability
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from hermit_common.errors import InvalidValue
 from hermit_common.secret import Secret
 from idmd import limits
 from idmd.https import fields
@@ -24,8 +21,12 @@ from idmd.https.bodies import NO_KEYS, Body, checked, flag, text, whole
 from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import Handler, resource
 from idmd.idm.credentials.passwords import MIN_PASSWORD_CHARS
-from idmd.idm.credentials.staging import MAX_TOTP_LABEL_CHARS, PasswordAttr
-from idmd.idm.credentials.totp import ALGORITHMS, Algorithm
+from idmd.idm.credentials.staging import (
+    DEFAULT_TOTP_ALGORITHM,
+    MAX_TOTP_LABEL_CHARS,
+    PasswordAttr,
+)
+from idmd.idm.credentials.totp import ALGORITHMS
 from idmd.idm.credentials.updates import CredentialUpdates
 
 PREFIX = "/v1/credential/update"
@@ -66,13 +67,6 @@ TOTP_REMOVE = Body({**_SESSION, "label": _LABEL, "unix": flag()})
 
 def _updates(request: Request) -> CredentialUpdates:
     return idm_of(request).credential_updates
-
-
-def _algorithm(body: dict[str, Any]) -> Algorithm:
-    value: object = body.get("algorithm", "sha256")
-    if value in ALGORITHMS:
-        return value
-    raise InvalidValue(f"algorithm must be one of {', '.join(ALGORITHMS)}")
 
 
 async def begin(request: Request) -> JSONResponse:
@@ -118,7 +112,10 @@ def _password_setter(attr: PasswordAttr) -> Handler:
 async def totp_begin(request: Request) -> JSONResponse:
     body = await TOTP_BEGIN.read(request)
     enrolment = _updates(request).begin_totp(
-        body["session"], body["label"], unix=body.get("unix", False), algorithm=_algorithm(body)
+        body["session"],
+        body["label"],
+        unix=body.get("unix", False),
+        algorithm=body.get("algorithm", DEFAULT_TOTP_ALGORITHM),
     )
     return JSONResponse(
         {

@@ -1,4 +1,9 @@
-"""``/v1/group``: groups, their members and their POSIX data (docs/api.md "Groups")."""
+"""``/v1/group``: groups, their members and their POSIX data (docs/api.md "Groups").
+
+Each handler reads its body (JSON types only) and calls one ``Idm`` method as the caller,
+which validates the values, or one operation of ``idmd.idm.directory.groups`` through
+``Idm.read``/``Idm.write`` where a request carries no value to validate.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,6 @@ from idmd.https.bodies import NO_KEYS, Body, checked, nullable, text, texts, who
 from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import Handler, resource
 from idmd.idm.directory import groups
-from idmd.idm.policy.account import POLICY_ATTRS, validate_policy_value
-from idmd.idm.values import validate_gidnumber_type, validate_text
 
 CREATE = Body(
     {"name": text(**fields.NAME), "description": checked(nullable(fields.TEXT), required=False)}
@@ -26,7 +29,7 @@ UPDATE = Body(
 MEMBERS = Body({"members": texts(maxItems=limits.MAX_MEMBERS_PER_REQUEST)})
 POSIX = Body({"gidnumber": whole(fields.GIDNUMBER, required=False)})
 _SECONDS = {"type": "integer", "minimum": limits.MIN_POLICY_LIFETIME_SECONDS}
-# The body's keys and the policy attribute each sets (docs/api.md "Group policy"); null clears.
+# policy.account.POLICY_SETTINGS' keys (docs/api.md "Group policy"); null clears.
 POLICY = Body(
     {
         "min_credential": checked(
@@ -62,12 +65,8 @@ async def list_(request: Request) -> JSONResponse:
 async def create(request: Request) -> JSONResponse:
     caller = caller_of(request)
     body = await CREATE.read(request)
-    description = body.get("description")
-    changed, entry = idm_of(request).write(
-        caller,
-        groups.create_group,
-        name=body["name"],
-        description=None if description is None else validate_text("description", description),
+    changed, entry = idm_of(request).create_group(
+        caller, name=body["name"], description=body.get("description")
     )
     return JSONResponse({"changed": changed, "entry": entry})
 
@@ -80,17 +79,7 @@ async def get(request: Request) -> JSONResponse:
 async def update(request: Request) -> JSONResponse:
     caller = caller_of(request)
     body = await UPDATE.read(request)
-    changes: dict[str, str | None] = {}
-    if "name" in body:
-        changes["name"] = body["name"]
-    if "description" in body:
-        description = body["description"]
-        changes["description"] = (
-            None if description is None else validate_text("description", description)
-        )
-    changed, entry = idm_of(request).write(
-        caller, groups.update_group, request.path_params["id"], changes
-    )
+    changed, entry = idm_of(request).update_group(caller, request.path_params["id"], body)
     return JSONResponse({"changed": changed, "entry": entry})
 
 
@@ -120,27 +109,14 @@ def _change_members(add: bool) -> Handler:
 async def posix(request: Request) -> JSONResponse:
     caller = caller_of(request)
     body = await POSIX.read(request)
-    gidnumber = validate_gidnumber_type(body["gidnumber"]) if "gidnumber" in body else None
-    changed, entry = idm_of(request).write(
-        caller, groups.set_posix, request.path_params["id"], gidnumber=gidnumber
-    )
+    changed, entry = idm_of(request).set_group_posix(caller, request.path_params["id"], body)
     return JSONResponse({"changed": changed, "entry": entry})
-
-
-# Each key of POLICY and the policy attribute it sets.
-POLICY_KEYS = {attr.removeprefix("policy_"): attr for attr in POLICY_ATTRS}
 
 
 async def set_policy(request: Request) -> JSONResponse:
     caller = caller_of(request)
     body = await POLICY.read(request)
-    changes = {
-        POLICY_KEYS[key]: None if raw is None else validate_policy_value(POLICY_KEYS[key], raw)
-        for key, raw in body.items()
-    }
-    changed, entry = idm_of(request).write(
-        caller, groups.set_policy, request.path_params["id"], changes
-    )
+    changed, entry = idm_of(request).set_group_policy(caller, request.path_params["id"], body)
     return JSONResponse({"changed": changed, "entry": entry})
 
 

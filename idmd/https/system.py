@@ -1,10 +1,10 @@
 """``/v1/system``: settings of the whole system; today the password badlist (docs/api.md
 "System").
 
-The handlers read and check their bodies here and call ``idmd.idm.policy.badlist`` inside one
-transaction as the caller; the access profiles let only ``system_admins`` read or change the
-list. Words are sent and shown casefolded; adding a word that is there, or removing one that
-is not, changes nothing (``changed: false``).
+The handlers read their bodies (JSON types only) and call ``Idm.change_badlist`` (which
+validates the words) or read ``idmd.idm.policy.badlist`` as the caller; the access profiles
+let only ``system_admins`` read or change the list. Words are sent and shown casefolded;
+adding a word that is there, or removing one that is not, changes nothing (``changed: false``).
 """
 
 from __future__ import annotations
@@ -38,9 +38,7 @@ def _change_badlist(add: bool) -> Handler:
     async def change(request: Request) -> JSONResponse:
         caller = caller_of(request)
         body = await WORDS.read(request)
-        words = badlist.validate_words(body["words"])
-        operation = badlist.add_words if add else badlist.remove_words
-        changed, count = idm_of(request).write(caller, operation, words)
+        changed, count = idm_of(request).change_badlist(caller, body["words"], add=add)
         return JSONResponse({"changed": changed, "count": count})
 
     return change

@@ -6,7 +6,7 @@ loop). What it does not: HTTP (``idmd/https``), access decisions (the access pro
 the server on every search and write as the caller's ``Identity``), storage.
 
 The process shell calls exactly ``Idm.open``, ``Idm.close``, ``Idm.recover_account`` and
-``Idm.verify``; the https layer calls the rest.
+``Idm.verify``; the doors (the https layer today) call the rest.
 
 Rules:
 - Synchronous operations (``directory.accounts``, ``directory.groups``,
@@ -14,11 +14,16 @@ Rules:
   ``read``/``write``; nothing awaits while a transaction is open.
 - ``write`` refuses a read-only identity before opening the transaction (``ReadOnlySession``),
   so even a write that would change nothing is refused to a read-only token.
+- idm validates, doors convert types. A write that takes values from a request has its own
+  method here (``create_account``, ``set_group_policy``, ``import_password_hash``, ...) that
+  takes them as the door read them and validates them first, before ``ReadOnlySession`` and
+  every access check; a door calls that method, never ``write`` with that operation, so the
+  REST routes, the web pages and the OAuth2 endpoints answer a bad value alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Concatenate, ParamSpec, TypeVar
 
 from hermit_common.clock import Clock
@@ -43,15 +48,26 @@ from idmd.idm.auth.login import (
 from idmd.idm.auth.revocation import end_sessions
 from idmd.idm.auth.softlock import Softlocks, unknown_key
 from idmd.idm.auth.tokens import TokenSigner, load_or_create_signing_key
+from idmd.idm.credentials.hashimport import validate_imported_hash
 from idmd.idm.credentials.passwords import Hasher, generate_password, validate_password
 from idmd.idm.credentials.staging import GUARD
 from idmd.idm.credentials.updates import CredentialUpdates
-from idmd.idm.directory import accounts, lookup
+from idmd.idm.directory import accounts, groups, lookup
+from idmd.idm.directory.sshkeys import make_key
 from idmd.idm.directory.views import JSON
 from idmd.idm.policy import badlist
+from idmd.idm.policy.account import validate_policy_changes
 from idmd.idm.policy.password import vet_password
 from idmd.idm.unix import reads as unix_reads
-from idmd.idm.values import iso_time
+from idmd.idm.values import (
+    iso_time,
+    time_to_epoch,
+    validate_gidnumber_type,
+    validate_loginshell,
+    validate_mail_list,
+    validate_text,
+    validate_time,
+)
 from idmd.server import QueryServer, ReadTxn, WriteTxn
 from idmd.server.identity import INTERNAL, Identity
 from idmd.server.mods import Set
@@ -172,21 +188,121 @@ class Idm:
 
     def create_api_token(
         self, caller: Caller, text: str, label: str, *, scope: object,
-        expires_at: float | None,
+        expires_at: object,
     ) -> tuple[Secret, JSON]:
         """A new API token of service account ``text`` (shown once) and its record's view.
 
-        Errors: ``InvalidValue`` (``bounds.validate_scope``), those of ``write`` and of
-        ``apitokens.create_api_token``.
+        ``expires_at``: an RFC 3339 time as a door read it, or ``None`` (the longest life).
+        Errors: ``InvalidValue`` (``values.validate_time``, then ``bounds.validate_scope``),
+        those of ``write`` and of ``apitokens.create_api_token``.
         """
+        expiry = None if expires_at is None else time_to_epoch(
+            validate_time("expires_at", expires_at)
+        )
         valid_scope = bounds.validate_scope(scope)
         now = self.clock.now()
         uuid, record = self.write(
             caller, apitokens.create_api_token, text, label,
             scope=valid_scope,
-            expires_at=apitokens.validate_expiry(expires_at, now), now=now,
+            expires_at=apitokens.validate_expiry(expiry, now), now=now,
         )
         return self.signer.issue(uuid, record.session(), kind="api"), record.view()
+
+    # -- directory writes: each takes the values as a door read them (the API's keys) and
+    # -- validates them before any access check, then runs one operation in ``write``.
+
+    def create_account(
+        self, caller: Caller, kind: accounts.Kind, values: Mapping[str, object]
+    ) -> tuple[bool, JSON]:
+        """Create a person or service account from ``name``, ``displayname``, optional
+        ``mail`` (a list of addresses) and, for a service account, ``managed_by``.
+
+        Errors: ``InvalidValue`` (``values.validate_text``, ``validate_mail_list``), those of
+        ``write`` and of ``accounts.create_account`` (the name is checked there).
+        """
+        displayname = validate_text("displayname", values.get("displayname"))
+        mail = validate_mail_list(values["mail"]) if "mail" in values else None
+        return self.write(
+            caller, accounts.create_account, kind,
+            name=values.get("name"), displayname=displayname, mail=mail,
+            managed_by=values.get("managed_by"),
+        )
+
+    def update_account(
+        self, caller: Caller, kind: accounts.Kind, text: str, changes: Mapping[str, object]
+    ) -> tuple[bool, JSON]:
+        """Apply a PATCH of account ``text``. Errors: those of ``accounts.validate_changes``,
+        ``write`` and ``accounts.update_account``."""
+        valid = accounts.validate_changes(kind, changes)
+        return self.write(caller, accounts.update_account, kind, text, valid)
+
+    def set_account_posix(
+        self, caller: Caller, kind: accounts.Kind, text: str, values: Mapping[str, object]
+    ) -> tuple[bool, JSON]:
+        """Make account ``text`` a POSIX account, with an optional ``gidnumber`` and
+        ``loginshell``. Errors: ``InvalidValue`` (``values.validate_gidnumber_type``,
+        ``validate_loginshell``), those of ``write`` and ``accounts.set_posix``."""
+        gidnumber = (
+            validate_gidnumber_type(values["gidnumber"]) if "gidnumber" in values else None
+        )
+        shell = validate_loginshell(values["loginshell"]) if "loginshell" in values else None
+        return self.write(
+            caller, accounts.set_posix, kind, text, gidnumber=gidnumber, loginshell=shell
+        )
+
+    def put_ssh_key(
+        self, caller: Caller, kind: accounts.Kind, text: str, label: object, line: object
+    ) -> tuple[bool, JSON]:
+        """Store the public key ``line`` under ``label`` on account ``text``. Errors:
+        ``InvalidValue``/``InvalidSshKey`` (``sshkeys.make_key``), those of ``write`` and
+        ``accounts.put_ssh_key``."""
+        key = make_key(label, line)
+        return self.write(caller, accounts.put_ssh_key, kind, text, key)
+
+    def create_group(
+        self, caller: Caller, *, name: object, description: object = None
+    ) -> tuple[bool, JSON]:
+        """Create a group (``description``: ``None`` for none). Errors: ``InvalidValue``
+        (``groups.validate_description``), those of ``write`` and ``groups.create_group``."""
+        valid = groups.validate_description(description)
+        return self.write(caller, groups.create_group, name=name, description=valid)
+
+    def update_group(
+        self, caller: Caller, text: str, changes: Mapping[str, object]
+    ) -> tuple[bool, JSON]:
+        """Apply a PATCH of group ``text``. Errors: those of ``groups.validate_changes``,
+        ``write`` and ``groups.update_group``."""
+        valid = groups.validate_changes(changes)
+        return self.write(caller, groups.update_group, text, valid)
+
+    def set_group_posix(
+        self, caller: Caller, text: str, values: Mapping[str, object]
+    ) -> tuple[bool, JSON]:
+        """Make group ``text`` a POSIX group, with an optional ``gidnumber``. Errors:
+        ``InvalidValue`` (``values.validate_gidnumber_type``), those of ``write`` and
+        ``groups.set_posix``."""
+        gidnumber = (
+            validate_gidnumber_type(values["gidnumber"]) if "gidnumber" in values else None
+        )
+        return self.write(caller, groups.set_posix, text, gidnumber=gidnumber)
+
+    def set_group_policy(
+        self, caller: Caller, text: str, settings: Mapping[str, object]
+    ) -> tuple[bool, JSON]:
+        """Set (or, with ``None``, clear) account policy settings of group ``text``, named by
+        ``policy.account.POLICY_SETTINGS``' keys. Errors: those of
+        ``policy.account.validate_policy_changes``, ``write`` and ``groups.set_policy``."""
+        changes = validate_policy_changes(settings)
+        return self.write(caller, groups.set_policy, text, changes)
+
+    def change_badlist(self, caller: Caller, words: Iterable[object], *, add: bool) -> tuple[
+        bool, int
+    ]:
+        """Add (or remove) ``words`` to (from) the password badlist; whether it changed and
+        how many words it holds. Errors: ``InvalidValue`` (``badlist.validate_words``), those
+        of ``write``."""
+        valid = badlist.validate_words(words)
+        return self.write(caller, badlist.add_words if add else badlist.remove_words, valid)
 
     # -- credentials (slow: hashed off the loop, outside any transaction) ----------------
 
@@ -233,18 +349,20 @@ class Idm:
         kind: accounts.Kind,
         text: str,
         attr: accounts.CredentialAttr,
-        stored: str,
+        raw_hash: object,
     ) -> int:
-        """Store a hash another system made (already ``hashimport.validate_imported_hash``-ed);
-        how many other sessions that ended (as ``set_password``).
+        """Store a hash another system made; how many other sessions that ended (as
+        ``set_password``).
 
         It verifies as it is until the first successful login, which replaces it with
         Argon2id (``passwords.needs_upgrade``). Imported hashes are for admins migrating
         accounts: the password behind one is never vetted, so an account may not import one
         for itself (it would step around the password policy).
 
-        Errors: ``AccessDenied`` (the caller's own account), those of ``write``.
+        Errors: ``InvalidValue`` (``hashimport.validate_imported_hash``: never quoting the
+        hash), ``AccessDenied`` (the caller's own account), those of ``write``.
         """
+        stored = validate_imported_hash(raw_hash)
         caller.require_write()
         with self.server.read() as txn:
             entry = lookup.find_or_404(txn, kind, text)

@@ -32,6 +32,7 @@ from typing import Literal
 
 import pyotp
 
+from hermit_common.errors import InvalidValue
 from hermit_common.secret import Secret
 from idmd import limits
 from idmd.idm.records import decode_record, encode_record
@@ -39,6 +40,14 @@ from idmd.idm.records import decode_record, encode_record
 Algorithm = Literal["sha1", "sha256", "sha512"]
 ALGORITHMS: tuple[Algorithm, ...] = ("sha1", "sha256", "sha512")
 _DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+
+
+def validate_algorithm(raw: object) -> Algorithm:
+    """A TOTP's hash algorithm as a request names it. Errors: ``InvalidValue``."""
+    for known in ALGORITHMS:
+        if raw == known:
+            return known
+    raise InvalidValue(f"algorithm must be one of {', '.join(ALGORITHMS)}")
 
 # Backup codes: lowercase letters and digits without look-alikes (0/o, 1/l/i), 31 symbols,
 # 12 of them = 59 bits; shown in groups of four ("abcd-efgh-jkmn") and typed either way.

@@ -357,11 +357,13 @@ class CredentialUpdates:
         label: str,
         *,
         unix: bool,
-        algorithm: totp.Algorithm = DEFAULT_TOTP_ALGORITHM,
+        algorithm: object = DEFAULT_TOTP_ALGORITHM,
     ) -> TotpEnrolment:
         """A fresh TOTP for the person's app, pending until ``confirm_totp`` (replacing any
-        other pending one). Errors: ``Conflict`` (the label is taken), ``InvalidRequest``
-        (too many TOTPs), ``AccessDenied`` (unix without the right)."""
+        other pending one). Errors: ``InvalidValue`` (``totp.validate_algorithm``, before the
+        session is looked up), ``Conflict`` (the label is taken), ``InvalidRequest`` (too many
+        TOTPs), ``AccessDenied`` (unix without the right)."""
+        valid_algorithm = totp.validate_algorithm(algorithm)
         session = self._use(session_id)
         attr, label, entry = self._totp_target(session, label, unix=unix)
         labels = session.totp_labels(attr, entry)
@@ -371,7 +373,7 @@ class CredentialUpdates:
             raise InvalidRequest(
                 f"a credential may have at most {limits.MAX_TOTPS_PER_CREDENTIAL} TOTPs"
             )
-        record = totp.new_record(label, algorithm)
+        record = totp.new_record(label, valid_algorithm)
         session.pending_totp = PendingTotp(attr, record)
         account = str(entry.first("spn")) + (" (unix)" if unix else "")
         return TotpEnrolment(

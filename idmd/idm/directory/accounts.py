@@ -33,6 +33,7 @@ from idmd.idm.directory.views import (
     ssh_key_view,
     ssh_keys_of,
 )
+from idmd.idm.values import validate_mail_list, validate_text, validate_time
 from idmd.names import validate_name
 from idmd.server import ReadTxn, WriteTxn
 from idmd.server.identity import Identity
@@ -69,7 +70,7 @@ def _after_write(txn: ReadTxn, ident: Identity, kind: Kind, entry: Entry) -> JSO
     return view(kind, lookup.read_as(txn, ident, entry), txn)
 
 
-def resolve_group(txn: ReadTxn, text: str) -> str:
+def resolve_group(txn: ReadTxn, text: object) -> str:
     """The uuid of the group ``text`` names (for ``managed_by``)."""
     if not isinstance(text, str):
         raise InvalidValue("managed_by must name a group")
@@ -84,10 +85,10 @@ def create_account(
     ident: Identity,
     kind: Kind,
     *,
-    name: str,
+    name: object,
     displayname: str,
     mail: frozenset[str] | None = None,
-    managed_by: str | None = None,
+    managed_by: object = None,
 ) -> tuple[bool, JSON]:
     """Create a person or service account (``managed_by``: a group's name, spn or uuid)."""
     name = validate_name(name)
@@ -114,10 +115,32 @@ def create_account(
     return True, _after_write(txn, ident, kind, entry)
 
 
+def validate_changes(kind: Kind, raw: Mapping[str, object]) -> dict[str, object]:
+    """A PATCH's keys of ``UPDATABLE`` as a door read them, the values made what
+    ``update_account`` takes (names and ``managed_by`` are checked there, in the transaction).
+
+    Errors: ``InvalidValue`` (``values.validate_text``, ``validate_mail_list``,
+    ``validate_time``), in the order of the keys here whatever the request's order.
+    """
+    changes: dict[str, object] = {}
+    if "name" in raw:
+        changes["name"] = raw["name"]
+    if "displayname" in raw:
+        changes["displayname"] = validate_text("displayname", raw["displayname"])
+    if "mail" in raw:
+        changes["mail"] = validate_mail_list(raw["mail"])
+    for key in ("valid_from", "expire_at"):
+        if key in raw:
+            changes[key] = None if raw[key] is None else validate_time(key, raw[key])
+    if kind == "service_account" and "managed_by" in raw:
+        changes["managed_by"] = raw["managed_by"]
+    return changes
+
+
 def update_account(
     txn: WriteTxn, ident: Identity, kind: Kind, text: str, changes: Mapping[str, object]
 ) -> tuple[bool, JSON]:
-    """Apply a PATCH whose values the https layer has type-checked.
+    """Apply a PATCH whose values ``validate_changes`` made.
 
     ``changes`` maps keys of ``UPDATABLE`` to: ``name``/``displayname``: str; ``mail``: a
     frozenset of addresses; ``valid_from``/``expire_at``: a stored time or ``None`` (clear);

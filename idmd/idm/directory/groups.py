@@ -24,6 +24,7 @@ from idmd.filter import Eq
 from idmd.idm.directory import lookup
 from idmd.idm.directory.posix import posix_group_mods
 from idmd.idm.directory.views import JSON, group_view
+from idmd.idm.values import validate_text
 from idmd.names import validate_name
 from idmd.server import ReadTxn, WriteTxn
 from idmd.server.identity import Identity
@@ -46,7 +47,7 @@ def _after_write(txn: ReadTxn, ident: Identity, entry: Entry) -> JSON:
 
 
 def create_group(
-    txn: WriteTxn, ident: Identity, *, name: str, description: str | None
+    txn: WriteTxn, ident: Identity, *, name: object, description: str | None
 ) -> tuple[bool, JSON]:
     name = validate_name(name)
     attrs: dict[str, frozenset[str]] = {
@@ -69,16 +70,33 @@ def create_group(
     return True, _after_write(txn, ident, entry)
 
 
+def validate_changes(raw: Mapping[str, object]) -> dict[str, object]:
+    """A PATCH's ``name`` and ``description`` as a door read them, made what ``update_group``
+    takes (the name is checked there). Errors: ``InvalidValue`` (``values.validate_text``)."""
+    changes: dict[str, object] = {}
+    if "name" in raw:
+        changes["name"] = raw["name"]
+    if "description" in raw:
+        changes["description"] = validate_description(raw["description"])
+    return changes
+
+
+def validate_description(raw: object) -> str | None:
+    """A group's description (``None``: none, or clear it). Errors: ``InvalidValue``."""
+    return None if raw is None else validate_text("description", raw)
+
+
 def update_group(
-    txn: WriteTxn, ident: Identity, text: str, changes: Mapping[str, str | None]
+    txn: WriteTxn, ident: Identity, text: str, changes: Mapping[str, object]
 ) -> tuple[bool, JSON]:
-    """Apply a PATCH: ``name`` (str) and ``description`` (str, or ``None`` to clear)."""
+    """Apply a PATCH ``validate_changes`` made: ``name`` (str) and ``description`` (str, or
+    ``None`` to clear)."""
     entry = lookup.find_or_404(txn, "group", text)
     mods: list[Mod] = []
     for key, value in changes.items():
         if key == "name" and value is not None:
             mods.append(Set("name", frozenset({validate_name(value)})))
-        elif key == "description":
+        elif key == "description" and (value is None or isinstance(value, str)):
             mods.append(Set("description", frozenset() if value is None else frozenset({value})))
         else:
             raise InvalidValue(f"{key} cannot be set to this value")
@@ -140,7 +158,7 @@ def set_policy(
     """Set (a stored value) or clear (``None``) account policy settings of a group.
 
     ``changes`` maps ``policy.account.POLICY_ATTRS`` to values
-    ``policy.account.validate_policy_value`` made; the access profiles let only
+    ``policy.account.validate_policy_changes`` made; the access profiles let only
     ``system_admins`` write them.
     """
     entry = lookup.find_or_404(txn, "group", text)

@@ -13,6 +13,7 @@ writes nothing; the login flow, the credential update sessions and the password 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,6 +31,8 @@ POLICY_ATTRS = (
     "policy_privilege_lifetime",
     "policy_password_min_length",
 )
+# The API's name of each setting (docs/api.md "Group policy") and the attribute it is stored in.
+POLICY_SETTINGS = {attr.removeprefix("policy_"): attr for attr in POLICY_ATTRS}
 
 
 @dataclass(frozen=True)
@@ -122,3 +125,15 @@ def validate_policy_value(attr: str, raw: object) -> str:
     if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
         raise InvalidValue(f"{attr.removeprefix('policy_')} must be a whole number {low}-{high}")
     return str(raw)
+
+
+def validate_policy_changes(raw: Mapping[str, object]) -> dict[str, str | None]:
+    """The settings a request changes (``POLICY_SETTINGS``' keys; ``None`` clears one), as
+    policy attributes and their stored forms. Errors: ``InvalidValue``."""
+    changes: dict[str, str | None] = {}
+    for key, value in raw.items():
+        attr = POLICY_SETTINGS.get(key)
+        if attr is None:
+            raise InvalidValue(f"{key} is not a policy setting")
+        changes[attr] = None if value is None else validate_policy_value(attr, value)
+    return changes
