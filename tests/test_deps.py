@@ -100,3 +100,23 @@ def test_deps__nothing_missing_is_silent_and_succeeds(with_list: Path) -> None:
     (with_list / "debian-packages.txt").write_text("coreutils  # installed everywhere\n")
     done = run(with_list, as_nobody=True)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="runs the script as nobody")
+def test_deps__a_tag_after_which_other_tags_follow_still_reads_the_whole_list(
+    with_list: Path,
+) -> None:
+    """.ci/run's `debian-deps ci` on the real list's shape: its last lines carry another tag."""
+    (with_list / "debian-packages.txt").write_text(
+        "coreutils  # installed everywhere\n"
+        f"{MISSING}-ci ci  # CI's own\n"
+        f"{MISSING}-bench bench  # only with the bench tag\n")
+    done = run(with_list, "ci", as_nobody=True)
+    assert done.returncode == 1
+    assert f"apt-get install --no-install-recommends {MISSING}-ci\n" in done.stderr
+    assert "-bench" not in done.stderr
+    (with_list / "debian-packages.txt").write_text(
+        "coreutils  # installed everywhere\nbash ci  # here too\n"
+        f"{MISSING}-bench bench  # only with the bench tag\n")
+    assert run(with_list, "ci", as_nobody=True).returncode == 0
