@@ -381,26 +381,21 @@ class Login:
         if entry is None:
             raise TokenRevoked(SESSION_GONE)
         now = self._clock.now()
+        privileged_until: int | None = None
         if claims.kind == "anonymous":
+            # No record to check: the claims must name the anonymous account, read-only.
             if entry.uuid != UUID_ANONYMOUS or not claims.read_only:
                 raise Unauthenticated("the bearer token is not valid")
-            if not account_valid_at(entry, now):
-                raise AccountExpired("this account is expired or not yet valid")
-            return Caller(
-                identity=account_identity(entry.uuid, read_only=True),
-                claims=claims,
-                name=entry.first("name") or "",
-                spn=entry.first("spn") or "",
-                privileged_until=None,
-            )
-        record = check_session(claims, entry.get(claims.record_attr), now)
+            read_only = True
+        else:
+            record = check_session(claims, entry.get(claims.record_attr), now)
+            if claims.kind == "api":
+                read_only = claims.read_only
+            else:
+                read_only = not record.privileged_at(now)
+                privileged_until = record.privilege_end
         if not account_valid_at(entry, now):
             raise AccountExpired("this account is expired or not yet valid")
-        if claims.kind == "api":
-            read_only, privileged_until = claims.read_only, None
-        else:
-            read_only = not record.privileged_at(now)
-            privileged_until = record.privilege_end
         return Caller(
             identity=account_identity(entry.uuid, read_only=read_only),
             claims=claims,
