@@ -21,6 +21,7 @@ shutdown (``config.graceful_timeout``); cancelling the caller stops at once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 
@@ -32,6 +33,8 @@ from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState, Framework, LifespanState
 from hypercorn.utils import ShutdownError, raise_shutdown, repr_socket_addr, wrap_app
+
+log = logging.getLogger(__name__)
 
 
 async def serve_tls(
@@ -67,9 +70,19 @@ async def serve_tls(
                 listeners.append(trio.SSLListener(listener, tls, https_compatible=False))
                 binds.append(f"https://{repr_socket_addr(sock.family, sock.getsockname())}")
             task_status.started(binds)
-            handler = partial(
-                TCPServer, asgi, config, context, ConnectionState(lifespan_state.copy())
-            )
+            state = ConnectionState(lifespan_state.copy())
+
+            async def handler(stream: trio.SSLStream[trio.SocketStream]) -> None:
+                # A connection's failure is its own: trio.serve_listeners would let it end
+                # the whole server. With close_notify, closing a connection whose peer has
+                # already gone raises (the alert cannot be sent): that is the end of it.
+                try:
+                    await TCPServer(asgi, config, context, state, stream)
+                except* (trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass
+                except* Exception:
+                    log.exception("a TLS connection failed")
+
             try:
                 async with trio.open_nursery(strict_exception_groups=True) as nursery:
                     nursery.start_soon(raise_shutdown, shutdown_trigger)
