@@ -79,7 +79,7 @@ async def _full_login(
     client: httpx.AsyncClient, name: str, code: str, method: str = "totp"
 ) -> dict[str, Any]:
     auth, methods = await Flow.begin(client, name)
-    assert methods == ["totp", "backup_code"]
+    assert methods == ["totp", "backup_code", "passkey"]
     second = await auth.step(method, code)
     if second["state"] != "continue":
         return second
@@ -293,7 +293,7 @@ async def test_login__an_unknown_name_is_slowed_like_a_real_one(
     client: httpx.AsyncClient,
 ) -> None:
     auth, methods = await Flow.begin(client, "nobody-here")
-    assert methods == ["password"]
+    assert methods == ["password", "passkey"]
     assert (await auth.step("password", "guess one"))["reason"] == "wrong password"
     auth, _ = await Flow.begin(client, "Nobody-Here")
     assert await auth.step("password", "guess two") == {
@@ -408,7 +408,7 @@ async def test_privilege__writes_stop_when_the_window_ends_until_reauth(
     assert (await client.get("/v1/person/alice", headers=bearer(token))).status_code == 200
 
     auth, methods = await Flow.reauth(client, token)
-    assert methods == ["password"]
+    assert methods == ["password", "passkey"]
     assert (await auth.step("password", "wrong password"))["state"] == "denied"
     assert_error(await _can_write(client, token, "two"), 403, "read_only_session")
     clock.advance(1)
@@ -427,7 +427,7 @@ async def test_reauth__asks_a_totp_account_for_its_code_first(
     token = str((await _full_login(client, "alice", _code(record, clock)))["token"])
     clock.advance(limits.DEFAULT_PRIVILEGE_LIFETIME_SECONDS)
     auth, methods = await Flow.reauth(client, token)
-    assert methods == ["totp", "backup_code"]
+    assert methods == ["totp", "backup_code", "passkey"]
     assert (await auth.step("totp", _code(record, clock)))["state"] == "continue"
     assert (await auth.step("password", PASSWORD))["state"] == "success"
     assert (await _can_write(client, token, "again")).status_code == 200
