@@ -103,9 +103,12 @@ class SoftAuthenticator:
 
     # -- the two ceremonies ----------------------------------------------------------------
 
-    def create(self, options: Mapping[str, Any]) -> JSON:
+    def create(
+        self, options: Mapping[str, Any], *, credential_id: bytes | None = None
+    ) -> JSON:
         """``navigator.credentials.create(options)`` then ``toJSON()``.
 
+        ``credential_id``: the new credential's id (a test's forgery), else 32 random bytes.
         Errors: ``AuthenticatorRefused("InvalidStateError")`` when one of
         ``excludeCredentials`` is this authenticator's, as a browser refuses.
         """
@@ -121,7 +124,7 @@ class SoftAuthenticator:
             raise AuthenticatorRefused("NotSupportedError", "ES256 was not offered")
         user = public_key["user"]
         credential = SoftCredential(
-            credential_id=secrets.token_bytes(32),
+            credential_id=credential_id or secrets.token_bytes(32),
             private_key=ec.generate_private_key(ec.SECP256R1()),
             rp_id=rp_id,
             user_handle=websafe_decode(user["id"]),
