@@ -271,10 +271,10 @@ class Login:
         is then over).
         """
         if method == "passkey":
-            if passkey is None:
-                raise InvalidAuthState("the passkey step needs a passkey")
-            assertion = passkeys.read_assertion(passkey)
+            assertion = passkeys.read_assertion(passkey) if passkey is not None else None
             check = self.sessions.start_step(session_id, method)
+            if assertion is None:
+                raise InvalidAuthState("the passkey step needs a passkey")
             reason, proved = self._check_passkey(check, assertion)
             outcome = self.sessions.finish_step(
                 check, credential_ok=reason is None, subject=proved, reason=reason
