@@ -645,7 +645,7 @@ async def test_passkey__ends_the_flow_of_a_totp_account_at_once(
 ) -> None:
     uuid, authenticator = await _alice_with_passkey(client, admin)
     _add_totp(idm, uuid)
-    auth, methods = await Flow.begin(client, "alice")
+    _, methods = await Flow.begin(client, "alice")
     assert methods == ["totp", "backup_code", "passkey"]
     assert (await passkey_login(client, "alice", authenticator))["state"] == "success"
 
