@@ -59,7 +59,8 @@ def _enrol(idmd: IdmdServer, name: str, password: str, label: str) -> SoftAuthen
         sid = _ok(client.post(f"/v1/person/{name}/credential/update", json={}))["session"]
         options = _ok(client.post(f"{STEP}/passkey/begin", json={"session": sid, "label": label}))
         answer = authenticator.create(options)
-        staged = _ok(client.post(f"{STEP}/passkey/finish", json={"session": sid, "passkey": answer}))
+        finish = {"session": sid, "passkey": answer}
+        staged = _ok(client.post(f"{STEP}/passkey/finish", json=finish))
         assert [p["label"] for p in staged["passkeys"]] == [label]
         _ok(client.post(f"{STEP}/commit", json={"session": sid}))
     return authenticator
