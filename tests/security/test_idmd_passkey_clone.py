@@ -59,3 +59,22 @@ async def test_passkey_clone__a_counter_that_stops_is_denied(
     denied = await send(client, session, authenticator.get(options))
     assert denied.json() == {"state": "denied", "reason": passkeys.CLONED}
     assert snapshot(idm, uuid) == before
+
+
+async def test_passkey_clone__two_answers_with_one_counter_pass_once(
+    client: httpx.AsyncClient, admin: dict[str, str], idm: Idm
+) -> None:
+    """Two sign-ins racing with the same counter (the original and its clone, each answering
+    its own session before either is checked): the counter is checked and stored in one
+    write transaction, so the first passes and the second is denied."""
+    uuid, original = await person_with_passkey(client, admin)
+    clone = original.clone()
+    (first_options, first), (second_options, second) = [
+        await begin(client, None) for _ in range(2)
+    ]
+    answers = original.get(first_options), clone.get(second_options)
+    assert (await send(client, first, answers[0])).json()["state"] == "success"
+    after_first = snapshot(idm, uuid)
+    denied = await send(client, second, answers[1])
+    assert denied.json() == {"state": "denied", "reason": passkeys.CLONED}
+    assert snapshot(idm, uuid) == after_first
