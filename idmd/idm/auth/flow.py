@@ -29,8 +29,9 @@ Rules:
   expired or finished id, another method) is ``InvalidAuthState``. ``start_step`` takes the
   session out of the store, so a session can be stepped at most once at a time and a finished
   one is gone for good.
-- An unknown name is offered ``["password"]`` like an account without TOTP and denied at the
-  step with the same reason as a wrong password, so names cannot be probed.
+- An unknown name is offered ``["password", "passkey"]`` like an account without TOTP and
+  denied at the step with the same reason as a wrong password (or an unknown passkey), so
+  names cannot be probed.
 - ``anonymous`` is offered ``["anonymous"]``; its success is always read-only.
 - Validity (``valid_from`` / ``expire_at``) and the account policy's ``min_credential`` are
   judged only after every credential was right, so they tell nothing to someone without them.

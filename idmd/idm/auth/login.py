@@ -1,9 +1,9 @@
 """Logins, reauth and bearer tokens against the entry database: the I/O around ``flow``.
 
 This module loads accounts for the auth state machine, checks each credential a step carries
-(password, TOTP, backup code) behind the softlocks, writes session records onto accounts,
-extends privilege windows, lists and ends a caller's sessions, and turns a bearer token back
-into the caller's ``Identity``. It does not decide the flow (``flow.py``) nor sign
+(password, TOTP and backup code behind the softlocks; a passkey), writes session records onto
+accounts, extends privilege windows, lists and ends a caller's sessions, and turns a bearer
+token back into the caller's ``Identity``. It does not decide the flow (``flow.py``) nor sign
 (``tokens.py``) nor count failures (``softlock.py``).
 
 Rules:
