@@ -28,7 +28,7 @@ from hermit_common.secret import Secret
 from idmd.idm import Caller, Idm
 from idmd.web import cookies
 from idmd.web.csrf import CsrfGuard, new_browser_id
-from idmd.web.forms import read_form
+from idmd.web.forms import NotAForm, read_form
 
 STALE_FORM = (
     "This form is out of date or was sent from another site, so nothing was changed. "
@@ -111,7 +111,10 @@ async def guard(request: Request) -> tuple[Visitor, dict[str, str]]:
     Errors: ``Forbidden``; those of ``forms.read_form`` (``BodyTooLarge``, ``InvalidRequest``).
     """
     visitor = visitor_of(request)
-    form = await read_form(request)
+    try:
+        form = await read_form(request)
+    except NotAForm:
+        raise Forbidden(STALE_FORM) from None
     binding = None if visitor.new_browser and visitor.token is None else visitor.binding
     if not visitor.door.csrf.allows(binding, form.get("csrf"), request.headers.get("origin")):
         raise Forbidden(STALE_FORM)

@@ -5,8 +5,8 @@ value (idm does, through the same methods the API calls) and checks no CSRF toke
 (``csrf.py``).
 
 Rules (docs/web.md "Forms"):
-- Only ``application/x-www-form-urlencoded`` (what every page's form and the passkey script
-  send); anything else is ``InvalidRequest``.
+- Only ``application/x-www-form-urlencoded`` (what every page's form sends); anything else
+  is ``NotAForm``, which the guard answers like a form without its CSRF token (403).
 - At most ``MAX_FORM_BYTES``: a larger ``Content-Length`` is refused before reading, and the
   bytes are counted while streaming (a missing or lying header does not help); over it is
   ``BodyTooLarge``, answered with the 413 page.
@@ -30,6 +30,10 @@ MAX_FORM_BYTES = 64 * 1024
 # The most fields a page's form has is five; a few spare.
 MAX_FORM_FIELDS = 16
 FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+class NotAForm(InvalidRequest):
+    """A POST whose body is not a form (so it carries no CSRF token either)."""
 TOO_LARGE = f"a form may have at most {MAX_FORM_BYTES} bytes"
 
 
@@ -42,7 +46,7 @@ async def read_form(request: Request) -> dict[str, str]:
     """The fields of the request's form body. Errors: see the module doc."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != FORM_TYPE:
-        raise InvalidRequest(f"a form must be sent as {FORM_TYPE}")
+        raise NotAForm(f"a form must be sent as {FORM_TYPE}")
     declared = declared_length(request)
     if declared is not None and declared > MAX_FORM_BYTES:
         raise BodyTooLarge(TOO_LARGE)

@@ -11,10 +11,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from idmd.https.app import build_app
 from idmd.idm import Idm
-from tests.idmd.app_client import BASE_URL
 from tests.idmd.conftest import admin, client, clock, idm
+from tests.web.web_client import open_browser
 
 __all__ = ["admin", "browser", "client", "clock", "idm"]
 
@@ -22,6 +21,5 @@ __all__ = ["admin", "browser", "client", "clock", "idm"]
 @pytest.fixture
 async def browser(idm: Idm) -> AsyncIterator[httpx.AsyncClient]:
     """A browser of its own (cookie jar) on the same server as ``client``."""
-    transport = httpx.ASGITransport(build_app(idm), raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
+    async with open_browser(idm) as c:
         yield c

@@ -4,11 +4,19 @@ with the browser's ``Origin``, sign in by username and password (and code), and 
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
+from collections.abc import AsyncIterator
 
 import httpx
 
+from hermit_common.clock import FakeClock
+from idmd.https.app import build_app
+from idmd.idm import Idm
+from idmd.idm.credentials.totp import TotpRecord, new_record
+from idmd.server.identity import INTERNAL
+from idmd.server.mods import Add
 from tests.idmd.app_client import BASE_URL
 
 ORIGIN = BASE_URL
@@ -60,3 +68,27 @@ async def sign_in(
         client, "/ui/login/step", {"method": "password", "password": password},
         csrf=csrf_of(page),
     )
+
+
+def add_totp(idm: Idm, uuid: str, label: str = "phone") -> TotpRecord:
+    """Give the account a TOTP directly (as a committed credential update would)."""
+    record = new_record(label)
+    with idm.server.write() as txn:
+        txn.modify(INTERNAL, uuid, [Add("totp", record.encode())])
+    return record
+
+
+def code_now(record: TotpRecord, clock: FakeClock) -> str:
+    return record.code_at(record.counter_at(clock.now())).reveal()
+
+
+def session_cookie(client: httpx.AsyncClient) -> str | None:
+    return client.cookies.get("__Host-hermit-session")
+
+
+@contextlib.asynccontextmanager
+async def open_browser(idm: Idm) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser of its own (cookie jar) on idmd's app over ``idm``."""
+    transport = httpx.ASGITransport(build_app(idm), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
+        yield c
