@@ -92,3 +92,25 @@ async def open_browser(idm: Idm) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(build_app(idm), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
         yield c
+
+
+async def reset_token(client: httpx.AsyncClient, admin: dict[str, str], name: str) -> str:
+    made = await client.post(f"/v1/person/{name}/credential/reset_token", json={}, headers=admin)
+    assert made.status_code == 200, made.text
+    return str(made.json()["token"])
+
+
+async def redeem(browser: httpx.AsyncClient, token: str) -> httpx.Response:
+    """Redeem ``token`` on the reset page; the credentials page it leads to."""
+    first = await browser.get("/ui/reset")
+    redeemed = await post(browser, "/ui/reset", {"token": token}, csrf=csrf_of(first))
+    assert redeemed.status_code == 303, alert_of(redeemed)
+    assert redeemed.headers["location"] == "/ui/credentials"
+    return await browser.get("/ui/credentials")
+
+
+def secret_on(page: httpx.Response) -> str:
+    """The TOTP secret the credentials page shows as text."""
+    found = re.search(r'<code class="secret">([A-Z2-7=]+)</code>', page.text)
+    assert found is not None, "no TOTP secret on the page"
+    return found.group(1)
