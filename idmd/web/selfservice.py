@@ -53,7 +53,6 @@ class Shown:
 
     alert: str | None = None
     notice: str | None = None
-    status: int = 200
     reauth: bool = False
     # One-time values, shown once: a TOTP being added, fresh backup codes, a passkey's
     # creation options for the script.
@@ -114,7 +113,7 @@ def _render(
             status = _overview(visitor)
         except HermitError as error:
             return page(
-                visitor, "message.html", status=error.status, alert=error.detail,
+                visitor, "message.html", alert=error.detail,
                 set_cookies=tuple(set_cookies), title="Credentials",
             )
     if status is None:
@@ -126,11 +125,9 @@ def _render(
     )
     if shown.reauth and shown.alert is None:
         shown.alert = SIGN_IN_AGAIN
-        shown.status = 403
     return page(
         visitor,
         "credentials.html",
-        status=shown.status,
         alert=shown.alert,
         notice=shown.notice,
         set_cookies=tuple(set_cookies),
@@ -218,7 +215,6 @@ async def _passkey_finish(
     raw = form.get("passkey", "")
     if not raw:
         shown.alert = "Adding a passkey needs JavaScript in this browser."
-        shown.status = 400
         return
     try:
         answer = json.loads(raw)
@@ -226,7 +222,6 @@ async def _passkey_finish(
         answer = None
     if not isinstance(answer, dict):
         shown.alert = "The passkey's answer is not well-formed."
-        shown.status = 400
         return
     updates.finish_passkey(sid, answer)  # type: ignore[attr-defined]
     shown.notice = "The passkey is staged: Save changes to keep it."
@@ -277,7 +272,7 @@ def _change_route(action: Action) -> Callable[[Request], Awaitable[Response]]:
             except ReadOnlySession:
                 return _render(visitor, request, None, None, Shown(reauth=True))
             except HermitError as error:
-                shown = Shown(alert=error.detail, status=error.status)
+                shown = Shown(alert=error.detail)
                 return _render(visitor, request, None, None, shown)
         shown = Shown()
         try:
@@ -285,11 +280,11 @@ def _change_route(action: Action) -> Callable[[Request], Awaitable[Response]]:
         except ReadOnlySession:
             shown = Shown(reauth=True)
         except InvalidCredentialUpdate as error:
-            shown = Shown(alert=error.detail, status=error.status)
+            shown = Shown(alert=error.detail)
             shown.cookies.append(cookies.clear_cookie(cookies.UPDATE))
             return _render(visitor, request, None, None, shown)
         except HermitError as error:
-            shown = Shown(alert=error.detail, status=error.status)
+            shown = Shown(alert=error.detail)
         return _render(visitor, request, session_id, None, shown)
 
     return change
@@ -308,7 +303,7 @@ async def save(request: Request) -> Response:
     except ReadOnlySession:
         return _render(visitor, request, session_id, None, Shown(reauth=True))
     except HermitError as error:
-        shown = Shown(alert=error.detail, status=error.status)
+        shown = Shown(alert=error.detail)
         return _render(visitor, request, session_id, None, shown)
     clear = cookies.clear_cookie(cookies.UPDATE)
     if visitor.caller is None:
@@ -349,7 +344,7 @@ async def end_session(request: Request) -> Response:
     except ReadOnlySession:
         return _render(visitor, request, None, None, Shown(reauth=True))
     except HermitError as error:
-        return _render(visitor, request, None, None, Shown(alert=error.detail, status=error.status))
+        return _render(visitor, request, None, None, Shown(alert=error.detail))
     if target == caller.claims.session_id:
         visitor.caller, visitor.token = None, None
         cleared = tuple(
@@ -372,7 +367,7 @@ async def redeem(request: Request) -> Response:
         session_id = _updates(visitor).begin_with_reset_token(form.get("token", "").strip())
     except HermitError as error:
         return page(
-            visitor, "reset.html", status=error.status, alert=error.detail, title="Reset token"
+            visitor, "reset.html", alert=error.detail, title="Reset token"
         )
     return redirect(
         visitor, "/ui/credentials", set_cookies=(cookies.set_cookie(cookies.UPDATE, session_id),)

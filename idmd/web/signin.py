@@ -49,29 +49,28 @@ SIGNED_OUT = "You are signed out."
 
 
 def _first_page(
-    visitor: Visitor, *, status: int = 200, alert: str | None = None, notice: str | None = None,
+    visitor: Visitor, *, alert: str | None = None, notice: str | None = None,
     clear_login: bool = True,
 ) -> Response:
     extra = (cookies.clear_cookie(cookies.LOGIN),) if clear_login else ()
     return page(
-        visitor, "login.html", status=status, alert=alert, notice=notice, set_cookies=extra,
+        visitor, "login.html", alert=alert, notice=notice, set_cookies=extra,
         title="Sign in",
     )
 
 
 def _step_page(
     visitor: Visitor, session_id: str, outcome: Continue, *, reauth: bool,
-    status: int = 200, alert: str | None = None, autostart: bool = False,
+    alert: str | None = None, autostart: bool = False,
 ) -> Response:
     methods = [m for m in outcome.methods if m in WEB_METHODS]
     if not methods:
-        return _first_page(visitor, status=403, alert=NO_ANONYMOUS)
+        return _first_page(visitor, alert=NO_ANONYMOUS)
     passkey = getattr(outcome, "passkey", None)
     value = (REAUTH if reauth else "") + session_id
     return page(
         visitor,
         "step.html",
-        status=status,
         alert=alert,
         set_cookies=(cookies.set_cookie(cookies.LOGIN, value),),
         title="Sign in again" if reauth else "Sign in",
@@ -95,7 +94,7 @@ async def begin(request: Request) -> Response:
             form.get("username", ""), read_only=False
         )
     except HermitError as error:
-        return _first_page(visitor, status=error.status, alert=error.detail)
+        return _first_page(visitor, alert=error.detail)
     return _step_page(visitor, session_id, outcome, reauth=False)
 
 
@@ -118,7 +117,7 @@ async def step(request: Request) -> Response:
             session_id, method, Secret(value) if value is not None else None
         )
     except HermitError as error:
-        return _refused(visitor, error.detail, error.status, reauth)
+        return _refused(visitor, error.detail, reauth)
     return _outcome(visitor, session_id, result, reauth)
 
 
@@ -128,7 +127,7 @@ async def passkey_begin(request: Request) -> Response:
     try:
         session_id, outcome = visitor.door.idm.login.begin(None, read_only=False)  # type: ignore[arg-type]
     except HermitError as error:
-        return _first_page(visitor, status=error.status, alert=error.detail)
+        return _first_page(visitor, alert=error.detail)
     # The person pressed "Sign in with a passkey" already: the script asks at once.
     return _step_page(visitor, session_id, outcome, reauth=False, autostart=True)
 
@@ -138,29 +137,29 @@ async def passkey_finish(request: Request) -> Response:
     session_id, reauth = _pending(request)
     raw = form.get("passkey", "")
     if not raw:
-        return _refused(visitor, NEEDS_SCRIPT, 400, reauth)
+        return _refused(visitor, NEEDS_SCRIPT, reauth)
     try:
         answer = json.loads(raw)
     except ValueError:
         answer = None
     if not isinstance(answer, Mapping):
-        return _refused(visitor, "The passkey's answer is not well-formed.", 400, reauth)
+        return _refused(visitor, "The passkey's answer is not well-formed.", reauth)
     try:
         result = await visitor.door.idm.login.step(
             session_id, "passkey", None, passkey=answer  # type: ignore[call-arg]
         )
     except HermitError as error:
-        return _refused(visitor, error.detail, error.status, reauth)
+        return _refused(visitor, error.detail, reauth)
     return _outcome(visitor, session_id, result, reauth)
 
 
-def _refused(visitor: Visitor, reason: str, status: int, reauth: bool) -> Response:
+def _refused(visitor: Visitor, reason: str, reauth: bool) -> Response:
     if reauth and visitor.caller is not None:
         return page(
-            visitor, "reauth.html", status=status, alert=reason,
+            visitor, "reauth.html", alert=reason,
             set_cookies=(cookies.clear_cookie(cookies.LOGIN),), title="Sign in again",
         )
-    return _first_page(visitor, status=status, alert=reason)
+    return _first_page(visitor, alert=reason)
 
 
 def _outcome(
@@ -179,18 +178,18 @@ def _outcome(
             visitor, "/ui/credentials", set_cookies=(cookies.clear_cookie(cookies.LOGIN),)
         )
     reason = outcome.reason if isinstance(outcome, Denied) else BEGIN_AGAIN
-    return _refused(visitor, reason, 401, reauth)
+    return _refused(visitor, reason, reauth)
 
 
 async def reauth(request: Request) -> Response:
     """Sign in again: the same steps, lengthening this session's privilege window."""
     visitor, _ = await guard(request)
     if visitor.caller is None:
-        return _first_page(visitor, status=401, alert=BEGIN_AGAIN)
+        return _first_page(visitor, alert=BEGIN_AGAIN)
     try:
         session_id, outcome = visitor.door.idm.login.begin_reauth(visitor.caller)
     except HermitError as error:
-        return page(visitor, "reauth.html", status=error.status, alert=error.detail,
+        return page(visitor, "reauth.html", alert=error.detail,
                     title="Sign in again")
     return _step_page(visitor, session_id, outcome, reauth=True)
 

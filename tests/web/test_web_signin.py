@@ -117,7 +117,9 @@ async def test_signin__wrong_password_and_unknown_name_look_alike(
              alert_of(refused))
         )
     assert answers[0] == answers[1]
-    assert answers[0][3] == 401
+    # A refusal is a page the person acts on: 200 (Chromium logs every 4xx page as an
+    # error), with the engine's reason in the alert.
+    assert answers[0][3] == 200
     assert answers[0][4] == "wrong password"
     assert session_cookie(browser) is None
 
@@ -127,7 +129,7 @@ async def test_signin__the_refusal_alert_gets_focus_without_script(
 ) -> None:
     first = await browser.get("/ui/login")
     refused = await post(browser, "/ui/login", {"username": "a" * 300}, csrf=csrf_of(first))
-    assert refused.status_code == 400
+    assert refused.status_code == 200
     assert re.search(r'role="alert" tabindex="-1" autofocus>[^<]+<', refused.text)
     # Only the alert has autofocus then.
     assert refused.text.count("autofocus") == 1
@@ -146,7 +148,7 @@ async def test_signin__a_finished_flow_cannot_be_stepped_again(
     browser.cookies.set("__Host-hermit-login", login_cookie or "", domain="idm.example.com")
     again = await post(browser, "/ui/login/step", {"method": "password", "password": PASSWORD},
                        csrf=csrf_of(step))
-    assert again.status_code == 400
+    assert again.status_code == 200
     assert alert_of(again)
     assert session_cookie(browser) is None
 
@@ -180,7 +182,6 @@ async def test_signin__the_anonymous_account_cannot_sign_in_here(
 ) -> None:
     first = await browser.get("/ui/login")
     refused = await post(browser, "/ui/login", {"username": "anonymous"}, csrf=csrf_of(first))
-    assert refused.status_code == 403
     assert alert_of(refused) == NO_ANONYMOUS
 
 
@@ -189,5 +190,4 @@ async def test_signin__a_passkey_form_sent_without_script_says_so(
 ) -> None:
     first = await browser.get("/ui/login")
     refused = await post(browser, "/ui/login/passkey", {"passkey": ""}, csrf=csrf_of(first))
-    assert refused.status_code == 400
     assert alert_of(refused) == NEEDS_SCRIPT
