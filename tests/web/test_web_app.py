@@ -3,12 +3,15 @@ everything under /ui goes to the door."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from idmd.https.app import build_app
 from idmd.idm import Idm
+from idmd.web.app import STATIC
 from tests.idmd.app_client import assert_error, make_person
-from tests.web.web_client import alert_of, csrf_of, sign_in
+from tests.web.web_client import alert_of, csrf_of, post, sign_in
 
 
 async def test_app__unknown_page_is_an_html_404(browser: httpx.AsyncClient) -> None:
@@ -63,3 +66,43 @@ async def test_app__the_login_page_of_a_signed_in_browser_leads_on(
     response = await browser.get("/ui/login")
     assert response.status_code == 303
     assert response.headers["location"] == "/ui/"
+
+
+def _unlabelled(page: str) -> list[str]:
+    """Inputs a person can reach that have no <label for=...>, and inline script or style."""
+    labelled = set(re.findall(r'<label for="([^"]+)">', page))
+    problems = []
+    for tag in re.findall(r"<input\b[^>]*>", page):
+        if 'type="hidden"' in tag:
+            continue
+        found = re.search(r'\bid="([^"]+)"', tag)
+        if found is None or found.group(1) not in labelled:
+            problems.append(tag)
+    return problems
+
+
+async def test_app__every_input_of_every_page_has_a_label(
+    client: httpx.AsyncClient, admin: dict[str, str], browser: httpx.AsyncClient,
+) -> None:
+    await make_person(client, admin, "alice")
+    pages = [await browser.get("/ui/login"), await browser.get("/ui/reset")]
+    step = await post(browser, "/ui/login", {"username": "alice"}, csrf=csrf_of(pages[0]))
+    pages.append(step)
+    made = await client.post("/v1/person/alice/credential/reset_token", json={}, headers=admin)
+    start = await browser.get("/ui/reset")
+    await post(browser, "/ui/reset", {"token": made.json()["token"]}, csrf=csrf_of(start))
+    credentials = await browser.get("/ui/credentials")
+    totp = await post(browser, "/ui/credentials/totp", {"label": "phone"},
+                      csrf=csrf_of(credentials))
+    pages += [credentials, totp]
+    for page in pages:
+        assert page.status_code == 200
+        assert _unlabelled(page.text) == []
+        assert re.search(r"<input\b", page.text)
+
+
+def test_app__the_script_makes_no_connections() -> None:
+    """The CSP allows no fetch: the passkey script only fills and sends forms."""
+    script = (STATIC / "passkeys.js").read_text()
+    for word in ("fetch(", "XMLHttpRequest", "eval(", "innerHTML", "WebSocket", "sendBeacon"):
+        assert word not in script

@@ -7,6 +7,7 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
+from idmd.idm import Idm
 from idmd.web.headers import CSP, HSTS, SecurityHeadersMiddleware
 
 EXPECTED_CSP = (
@@ -77,3 +78,16 @@ async def test_headers__a_header_set_already_is_replaced_not_doubled() -> None:
         response = await c.get("/anything")
     assert response.headers.get_list("cache-control") == ["no-store"]
     assert response.headers["content-security-policy"] == EXPECTED_CSP
+
+
+async def test_headers__the_apis_500_answers_carry_them_too(
+    idm: Idm, client: httpx.AsyncClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(caller: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(idm, "whoami", broken)
+    response = await client.get("/v1/auth/whoami", headers=admin)
+    assert response.status_code == 500
+    assert response.headers["strict-transport-security"] == HSTS
+    assert response.headers["cache-control"] == "no-store"

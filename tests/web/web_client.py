@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 
@@ -114,3 +116,29 @@ def secret_on(page: httpx.Response) -> str:
     found = re.search(r'<code class="secret">([A-Z2-7=]+)</code>', page.text)
     assert found is not None, "no TOTP secret on the page"
     return found.group(1)
+
+
+_PASSKEY_FORM = re.compile(
+    r'<form method="post" action="([^"]+)"[^>]*data-passkey="(get|create)"\s+'
+    r'data-passkey-options="([^"]+)"([^>]*)>',
+    re.S,
+)
+
+
+def passkey_form(page: httpx.Response) -> tuple[str, str, dict[str, Any], bool]:
+    """The page's passkey ceremony form: its action, kind ("get" or "create"), the options the
+    script hands to the browser, and whether the script starts it at once."""
+    found = _PASSKEY_FORM.search(page.text)
+    assert found is not None, "the page has no passkey ceremony"
+    action, kind, options, rest = found.groups()
+    parsed: dict[str, Any] = json.loads(html.unescape(options))
+    return action, kind, parsed, "data-passkey-autostart" in rest
+
+
+async def send_passkey(
+    browser: httpx.AsyncClient, page: httpx.Response, answer: dict[str, Any]
+) -> httpx.Response:
+    """What the script does with the authenticator's answer: put ``toJSON()`` in the form and
+    send it."""
+    action, _, _, _ = passkey_form(page)
+    return await post(browser, action, {"passkey": json.dumps(answer)}, csrf=csrf_of(page))
