@@ -45,6 +45,10 @@ SAVED = "Your changes are saved."
 NOTHING_SAVED = "There was nothing to save."
 DISCARDED = "Your changes are discarded."
 RESET_SAVED = "Your changes are saved. You can sign in now."
+SIGNED_IN_RESET = (
+    "This browser is signed in: your own credentials are under Credentials. To use a reset "
+    "token, sign out first."
+)
 
 
 @dataclass
@@ -358,11 +362,17 @@ async def end_session(request: Request) -> Response:
 # -- reset tokens ----------------------------------------------------------------------------
 
 async def reset_page(request: Request) -> Response:
-    return page(visitor_of(request), "reset.html", title="Reset token")
+    visitor = visitor_of(request)
+    if visitor.caller is not None:
+        return page(visitor, "message.html", alert=SIGNED_IN_RESET, title="Reset token")
+    return page(visitor, "reset.html", title="Reset token")
 
 
 async def redeem(request: Request) -> Response:
     visitor, form = await guard(request)
+    if visitor.caller is not None:
+        # The token would be used up for a page this browser's session then hides.
+        return page(visitor, "message.html", alert=SIGNED_IN_RESET, title="Reset token")
     try:
         session_id = _updates(visitor).begin_with_reset_token(form.get("token", "").strip())
     except HermitError as error:
