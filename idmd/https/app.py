@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute
 
+from idmd import web
 from idmd.https import accounts, api_tokens, auth, credentials, groups, system, unix
 from idmd.https.errors import EXCEPTION_HANDLERS
 from idmd.https.inputs import BodyLimitMiddleware
@@ -50,4 +51,4 @@ def build_app(idm: Idm) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.idm = idm
-    return app
+    return web.mount(app)
