@@ -5,11 +5,11 @@ install`` is never run) through ``launch_persistent_context`` in a private profi
 trusting one test server's certificate by the SPKI hash of its leaf
 (``--ignore-certificate-errors-spki-list``), so every other certificate error still fails;
 collecting what must fail a test: a Content-Security-Policy violation (a
-``securitypolicyviolation`` listener every document gets before its own scripts, plus
-Chromium's own security log for pages with JavaScript off) and a console error or an uncaught
-exception; and CDP virtual authenticators (WebAuthn domain): add one (CTAP2, internal,
-resident keys, user verification), list and add credentials, and copy a credential to another
-authenticator to play a cloned one. It knows nothing about hermit's pages.
+``securitypolicyviolation`` listener every document gets before its own scripts, and
+Chromium's own console report of the refusal, which comes with JavaScript off too) and a
+console error or an uncaught exception; and CDP virtual authenticators (WebAuthn domain): add
+one (CTAP2, internal, resident keys, user verification), list and add credentials, and copy a
+credential to another authenticator to play a cloned one. It knows nothing about hermit's pages.
 
 Resource handling: ``launch(...)`` is a context manager; the browser process, Playwright's
 driver and the profile directory are gone when it exits, whatever happened.
@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -35,6 +36,7 @@ from playwright.sync_api import (
     ConsoleMessage,
     Error,
     Page,
+    Playwright,
     sync_playwright,
 )
 
@@ -87,27 +89,21 @@ class Collector:
         page.on("console", lambda message: self._console(page, message))
         page.on("pageerror", lambda error: self._exception(page, error))
 
-    def attach_security_log(self, page: Page, cdp: CDPSession) -> None:
-        """Chromium's own log of CSP refusals, seen even with JavaScript off."""
-        cdp.send("Log.enable")
-        cdp.on("Log.entryAdded", lambda event: self._log_entry(page, event))
-
     def _console(self, page: Page, message: ConsoleMessage) -> None:
         if message.type != "error":
             return
-        kind = "csp" if message.text.startswith(CSP_PREFIX) else "console"
         # For a resource that failed to load, the location is the resource's url.
         where = str(message.location.get("url") or page.url)
-        self.problems.append(Problem(kind, message.text, where))
+        if urlsplit(where).path == "/favicon.ico":
+            return  # Chromium asks for it by itself; no page named it.
+        text = message.text
+        # Chromium's own report of a refusal ("... violates the following Content Security
+        # Policy directive ..."), which comes with JavaScript off too, or the listener's.
+        csp = text.startswith(CSP_PREFIX) or "Content Security Policy" in text
+        self.problems.append(Problem("csp" if csp else "console", text, where))
 
     def _exception(self, page: Page, error: Error) -> None:
         self.problems.append(Problem("exception", f"{error.name}: {error.message}", page.url))
-
-    def _log_entry(self, page: Page, event: dict[str, Any]) -> None:
-        entry = event.get("entry", {})
-        text = str(entry.get("text", ""))
-        if entry.get("source") == "security" or "Content Security Policy" in text:
-            self.problems.append(Problem("csp", text, str(entry.get("url") or page.url)))
 
     def take(self) -> list[Problem]:
         """The problems so far, forgetting them (a test that provokes one on purpose)."""
@@ -130,8 +126,6 @@ class Browser:
         """A new tab with the collectors attached."""
         page = self.context.new_page()
         self.collector.attach(page)
-        if not self.javascript:
-            self.collector.attach_security_log(page, self.context.new_cdp_session(page))
         return page
 
     @property
@@ -143,6 +137,25 @@ class Browser:
         self.context.clear_cookies()
         for page in list(self.context.pages):
             page.close()
+
+
+# The one Playwright driver of this process: its sync API runs an event loop of its own, and a
+# second sync_playwright() while one is running is refused; a browser launched while another
+# runs (a test's JavaScript-off browser beside its module's) shares the driver.
+_driver: list[Playwright] = []
+
+
+@contextmanager
+def _playwright() -> Iterator[Playwright]:
+    if _driver:
+        yield _driver[0]
+        return
+    with sync_playwright() as playwright:
+        _driver.append(playwright)
+        try:
+            yield playwright
+        finally:
+            _driver.clear()
 
 
 @contextmanager
@@ -162,7 +175,7 @@ def launch(spki: str | None, *, javascript: bool = True, host_rules: str | None 
         args.append(f"--host-resolver-rules={host_rules}")
     profile = Path(tempfile.mkdtemp(prefix="hermit-chromium-"))
     try:
-        with sync_playwright() as playwright:
+        with _playwright() as playwright:
             context = playwright.chromium.launch_persistent_context(
                 str(profile), executable_path=str(CHROMIUM), headless=headless, args=args,
                 java_script_enabled=javascript, locale="en-GB", timezone_id="UTC",
