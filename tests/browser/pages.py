@@ -7,8 +7,11 @@ Tab and Enter itself.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import time
 
+import pyotp
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.people import Person
@@ -103,11 +106,32 @@ def save_changes(page: Page) -> None:
     page.get_by_role("button", name="Save changes").click()
 
 
-BASE32_SECRET = re.compile(r"\b[A-Z2-7]{16,}=*\b")
+def fill_and_press(page: Page, label: str, value: str, button: str) -> None:
+    """Fill the field named ``label`` and press ``button`` of the same form."""
+    field = page.get_by_label(label, exact=True)
+    field.fill(value)
+    field.locator("xpath=ancestor::form[1]").get_by_role("button", name=button).click()
 
 
-def shown_totp_secret(page: Page) -> str:
-    """The TOTP secret the credentials page shows as text (beside its QR code)."""
-    found = BASE32_SECRET.findall(page.locator("body").inner_text().replace(" ", ""))
-    assert len(found) == 1, f"expected one TOTP secret on the page, found {len(found)}"
-    return str(found[0])
+def set_password(page: Page, password: str) -> None:
+    fill_and_press(page, "New password", password, "Set password")
+
+
+BASE32_SECRET = re.compile(r"[A-Z2-7]{16,}")
+
+
+def add_totp(page: Page, label: str) -> pyotp.TOTP:
+    """Add a TOTP on the credentials page: its name, then the secret the page shows as text
+    (beside the QR code) into an app, then the app's code of the previous step (so the current
+    one stays unused for a sign-in). Staged until "Save changes"."""
+    fill_and_press(page, "TOTP name", label, "Add a TOTP")
+    figure = page.get_by_role("figure")
+    qr = figure.get_by_role("img", name=f"QR code of the TOTP {label}")
+    expect(qr).to_be_visible()
+    # Inline SVG: the CSP's img-src 'self' would refuse a data: URL.
+    expect(qr.locator("svg")).to_have_count(1)
+    found = BASE32_SECRET.findall(figure.inner_text().replace(" ", ""))
+    assert len(found) == 1, f"expected one TOTP secret beside the QR code, found {len(found)}"
+    app = pyotp.TOTP(found[0], digest=hashlib.sha256)
+    fill_and_press(page, "Code", app.at(time.time() - app.interval), "Confirm")
+    return app
