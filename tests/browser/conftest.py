@@ -9,6 +9,9 @@
   violation, console error or uncaught exception seen in any tab fails it (a test that
   provokes one on purpose takes it with ``chromium.collector.take()``).
 - ``people`` (function): ``People`` (``people.py``) on ``web``; what it made goes after.
+- ``clocked`` (module) and ``clocked_people`` (function): the same app served from this
+  process on a ``FakeClock`` (``clocked_server.py``), for the tests about time, and its
+  ``People``. It has ``web``'s certificate, so ``chromium`` trusts it.
 
 Chromium tests run one file at a time (``pytest tests/browser/test_web_login.py``): the
 machines are small and a browser is heavy.
@@ -23,6 +26,7 @@ import pytest
 from playwright.sync_api import Page
 
 from contrib.harness.browser import Browser, launch
+from tests.browser.clocked_server import ClockedServer, clocked_idmd
 from tests.browser.people import People
 from tests.browser.web_server import WebServer, web_idmd
 from tests.integration.idmd_server import scratch_dir
@@ -57,6 +61,24 @@ def people(web: WebServer) -> Iterator[People]:
     server = web.server
     with server.client(server.login("idm_admin", server.idm_admin_password)) as client, \
             server.client(server.login("admin", server.admin_password)) as admin:
+        made = People(client, admin)
+        try:
+            yield made
+        finally:
+            made.clean_up()
+
+
+@pytest.fixture(scope="module")
+def clocked(web: WebServer) -> Iterator[ClockedServer]:
+    with scratch_dir("hermit-clocked-") as workdir, \
+            clocked_idmd(workdir, web.server.workdir / "tls") as server:
+        yield server
+
+
+@pytest.fixture
+def clocked_people(clocked: ClockedServer) -> Iterator[People]:
+    with clocked.client(clocked.login("idm_admin", clocked.idm_admin_password)) as client, \
+            clocked.client(clocked.login("admin", clocked.admin_password)) as admin:
         made = People(client, admin)
         try:
             yield made

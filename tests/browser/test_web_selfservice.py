@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.browser.clocked_server import ClockedServer
 from tests.browser.pages import (
     add_totp,
     alert,
@@ -158,3 +159,29 @@ def test_reset__an_unknown_token_is_an_alert_and_the_page_keeps_serving(
     person = people.person()
     redeem_reset_token(page, web.origin, people.reset_token(person))
 
+
+
+def test_credentials__outside_the_privilege_window_a_change_asks_to_sign_in_again(
+    page: Page, clocked: ClockedServer, clocked_people: People
+) -> None:
+    person = clocked_people.person()
+    assert person.password is not None
+    clocked_people.policy_group(person, privilege_lifetime=60)
+    sign_in(page, clocked.origin, person)
+    open_credentials(page, clocked.origin)
+    fresh = new_password()
+    set_password(page, fresh)
+    expect(page.get_by_text("A new password is staged.")).to_be_visible()
+    clocked.clock.advance(61)
+    save_changes(page)
+    # Refused with the reason, what was staged kept, nothing written.
+    expect(alert(page)).to_be_focused()
+    expect(page.get_by_text("A new password is staged.")).to_be_visible()
+    assert clocked.login(person.name, person.password)
+    page.get_by_role("button", name="Sign in again").click()
+    expect(page.get_by_role("heading", name="Sign in again")).to_be_visible()
+    give_password(page, person.password)
+    expect(credentials_heading(page)).to_be_visible()
+    save_changes(page)
+    expect(page.get_by_role("status")).to_be_visible()
+    assert clocked.login(person.name, fresh)
