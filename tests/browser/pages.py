@@ -135,3 +135,49 @@ def add_totp(page: Page, label: str) -> pyotp.TOTP:
     app = pyotp.TOTP(found[0], digest=hashlib.sha256)
     fill_and_press(page, "Code", app.at(time.time() - app.interval), "Confirm")
     return app
+
+
+def passkeys_region(page: Page) -> Locator:
+    return page.get_by_role("region", name="Passkeys")
+
+
+def passkey_item(page: Page, label: str) -> Locator:
+    """The passkey ``label`` in the credentials page's list."""
+    return passkeys_region(page).get_by_role("listitem").filter(
+        has=page.get_by_text(label, exact=True))
+
+
+def add_passkey(page: Page, label: str) -> None:
+    """Name a new passkey and add it: the page's script asks the tab's authenticator (a
+    virtual one here) and posts its answer; the passkey is then listed, staged until "Save
+    changes"."""
+    fill_and_press(page, "Passkey name", label, "Add a passkey")
+    expect(passkey_item(page, label)).to_be_visible()
+
+
+def remove_passkey(page: Page, label: str) -> None:
+    passkey_item(page, label).get_by_role("button", name="Remove").click()
+    expect(passkey_item(page, label)).to_have_count(0)
+
+
+def enrol_passkey_with_reset_token(page: Page, origin: str, token: str, label: str) -> None:
+    """Redeem ``token`` at /ui/reset, add a passkey and save: no password is involved."""
+    redeem_reset_token(page, origin, token)
+    add_passkey(page, label)
+    save_changes(page)
+    expect(page.get_by_role("status")).to_be_visible()
+
+
+def start_passkey_sign_in(page: Page, origin: str, name: str | None = None) -> None:
+    """"Sign in with a passkey": from the first page (usernameless) or, with ``name``, from
+    the page after the username."""
+    if name is None:
+        page.goto(f"{origin}/ui/login")
+    else:
+        give_username(page, origin, name)
+    page.get_by_role("button", name="Sign in with a passkey").click()
+
+
+def sign_in_with_passkey(page: Page, origin: str, name: str | None = None) -> None:
+    start_passkey_sign_in(page, origin, name)
+    expect(applications(page)).to_be_visible()
