@@ -8,6 +8,8 @@
 - ``page`` (function): a new tab of ``chromium`` with no cookies. After the test, any CSP
   violation, console error or uncaught exception seen in any tab fails it (a test that
   provokes one on purpose takes it with ``chromium.collector.take()``).
+- ``nojs_chromium`` (module) and ``nojs_page`` (function): the same with JavaScript off
+  (every page but the passkey ceremonies must work so).
 - ``people`` (function): ``People`` (``people.py``) on ``web``; what it made goes after.
 - ``clocked`` (module) and ``clocked_people`` (function): the same app served from this
   process on a ``FakeClock`` (``clocked_server.py``), for the tests about time, and its
@@ -44,16 +46,31 @@ def chromium(web: WebServer) -> Iterator[Browser]:
         yield browser
 
 
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    chromium.forget_state()
-    chromium.collector.take()
-    tab = chromium.new_page()
+@pytest.fixture(scope="module")
+def nojs_chromium(web: WebServer) -> Iterator[Browser]:
+    with launch(web.spki, javascript=False) as browser:
+        yield browser
+
+
+def _clean_tab(browser: Browser) -> Iterator[Page]:
+    browser.forget_state()
+    browser.collector.take()
+    tab = browser.new_page()
     yield tab
-    problems = chromium.collector.describe()
-    chromium.collector.take()
+    problems = browser.collector.describe()
+    browser.collector.take()
     if problems:
         pytest.fail(f"the pages showed problems:\n{problems}")
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    yield from _clean_tab(chromium)
+
+
+@pytest.fixture
+def nojs_page(nojs_chromium: Browser) -> Iterator[Page]:
+    yield from _clean_tab(nojs_chromium)
 
 
 @pytest.fixture

@@ -181,3 +181,16 @@ def start_passkey_sign_in(page: Page, origin: str, name: str | None = None) -> N
 def sign_in_with_passkey(page: Page, origin: str, name: str | None = None) -> None:
     start_passkey_sign_in(page, origin, name)
     expect(applications(page)).to_be_visible()
+
+
+def is_focused(target: Locator) -> bool:
+    return bool(target.evaluate("element => element === document.activeElement"))
+
+
+def tab_to(page: Page, target: Locator, *, limit: int = 40) -> None:
+    """Press Tab until ``target`` has focus (as a keyboard user would); fail after ``limit``."""
+    for _ in range(limit):
+        if is_focused(target):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{limit} presses of Tab never reached {target}")
