@@ -4,7 +4,7 @@ ceremonies working with JavaScript off. Driven in Chromium by accessible names o
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, ViewportSize, expect
 
 from tests.browser.pages import (
     applications,
@@ -23,7 +23,7 @@ from tests.browser.people import People, new_password
 from tests.browser.web_server import WebServer
 
 # 200 % zoom of the 1280 x 800 window: the CSS viewport is half as wide and high.
-ZOOMED = {"width": 640, "height": 400}
+ZOOMED = ViewportSize(width=640, height=400)
 
 
 def test_keyboard__sign_in_and_out_with_tab_and_enter_only(
