@@ -37,6 +37,7 @@ from playwright.sync_api import (
     Error,
     Page,
     Playwright,
+    Response,
     sync_playwright,
 )
 
@@ -79,15 +80,35 @@ class Problem:
     url: str
 
 
+FAILED_LOAD = "Failed to load resource"
+
+
 @dataclass
 class Collector:
-    """Every problem seen in any page of one browser; a test asserts it is empty."""
+    """Every problem seen in any page of one browser; a test asserts it is empty.
 
-    problems: list[Problem] = field(default_factory=list)
+    Not counted: the favicon Chromium asks for by itself (no page names it), and Chromium's
+    "Failed to load resource" for a *document* the server answered with an error status: a
+    refusal page (a wrong password is a 401 with the reason in an alert) is the server's
+    answer, which the test asserts itself. A stylesheet, script or image that fails counts.
+    """
+
+    seen: list[Problem] = field(default_factory=list)
+    refused_documents: set[str] = field(default_factory=set)
 
     def attach(self, page: Page) -> None:
         page.on("console", lambda message: self._console(page, message))
         page.on("pageerror", lambda error: self._exception(page, error))
+        page.on("response", self._response)
+
+    def _response(self, response: Response) -> None:
+        if response.request.resource_type == "document" and response.status >= 400:
+            self.refused_documents.add(response.url)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for p in self.seen
+                if not (p.text.startswith(FAILED_LOAD) and p.url in self.refused_documents)]
 
     def _console(self, page: Page, message: ConsoleMessage) -> None:
         if message.type != "error":
@@ -100,14 +121,15 @@ class Collector:
         # Chromium's own report of a refusal ("... violates the following Content Security
         # Policy directive ..."), which comes with JavaScript off too, or the listener's.
         csp = text.startswith(CSP_PREFIX) or "Content Security Policy" in text
-        self.problems.append(Problem("csp" if csp else "console", text, where))
+        self.seen.append(Problem("csp" if csp else "console", text, where))
 
     def _exception(self, page: Page, error: Error) -> None:
-        self.problems.append(Problem("exception", f"{error.name}: {error.message}", page.url))
+        self.seen.append(Problem("exception", f"{error.name}: {error.message}", page.url))
 
     def take(self) -> list[Problem]:
         """The problems so far, forgetting them (a test that provokes one on purpose)."""
-        taken, self.problems = self.problems, []
+        taken = self.problems
+        self.seen = []
         return taken
 
     def describe(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import queue
 import shutil
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -48,7 +49,8 @@ class ClockedServer:
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, verify=str(self.ca), headers=headers, timeout=30)
+        return httpx.Client(base_url=self.url, verify=ssl.create_default_context(cafile=self.ca),
+                            headers=headers, timeout=30)
 
     def login(self, name: str, password: str) -> str:
         with self.client() as client:
