@@ -75,6 +75,7 @@ bench: dev
 	$(PY) contrib/bench/pam_mfa_bench.py
 	$(PY) contrib/bench/sshkeys_helper_bench.py
 	$(PY) contrib/bench/backup_bench.py
+	$(PY) contrib/bench/web_bench.py
 
 # make install (root): the system install of docs/install.md. DESTDIR stages it elsewhere (a
 # package build, tests/test_install.py); the paths below are where the files end up.

@@ -28,15 +28,17 @@ READY_TIMEOUT_S = 30.0
 _LISTENING = re.compile(r"listening on https://([0-9.]+):(\d+)")
 
 
-def write_config(workdir: Path, domain: str = "example.com") -> Path:
+def write_config(workdir: Path, domain: str = "example.com", *, port: int = 0,
+                 origin: str = "https://localhost:8443") -> Path:
+    """``port`` 0 lets the server pick; a browser needs ``origin`` to name the port it serves."""
     config = workdir / "server.toml"
     config.write_text(
-        f'bind_address = "127.0.0.1:0"\n'
+        f'bind_address = "127.0.0.1:{port}"\n'
         f'tls_chain = "{workdir}/tls/chain.pem"\n'
         f'tls_key = "{workdir}/tls/key.pem"\n'
         f'db_path = "{workdir}/hermit.db"\n'
         f'domain = "{domain}"\n'
-        f'origin = "https://localhost:8443"\n'
+        f'origin = "{origin}"\n'
         f'admin_socket_path = "{workdir}/admin.sock"\n'
         f'log_level = "info"\n'
     )
@@ -59,9 +61,10 @@ class IdmdProcess:
 
     @classmethod
     @contextmanager
-    def start(cls, workdir: Path, *, fresh: bool = True) -> Iterator[IdmdProcess]:
+    def start(cls, workdir: Path, *, fresh: bool = True, port: int = 0,
+              origin: str = "https://localhost:8443") -> Iterator[IdmdProcess]:
         if fresh:
-            write_config(workdir)
+            write_config(workdir, port=port, origin=origin)
             run_idmd(workdir / "server.toml", "cert-generate")
         server = cls.launch(workdir)
         try:
