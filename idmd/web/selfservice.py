@@ -41,6 +41,11 @@ from idmd.web import cookies
 from idmd.web.door import Visitor, guard, page, redirect, visitor_of
 
 SIGN_IN_AGAIN = "Your changes need a recent sign-in: sign in again first, then go on."
+STAGED_KEPT = " What you staged is kept for after that."
+STAGED_GONE = (
+    "Nothing was saved: the changes you staged were left too long (or changed from another "
+    "place) and are gone. Make them again, then Save changes."
+)
 SAVED = "Your changes are saved."
 NOTHING_SAVED = "There was nothing to save."
 DISCARDED = "Your changes are discarded."
@@ -120,6 +125,12 @@ def _render(
                 visitor, "message.html", alert=error.detail,
                 set_cookies=tuple(set_cookies), title="Credentials",
             )
+    if status is None and shown.alert is not None:
+        # Nobody signed in and the reset token's session is over: say why, then sign in.
+        return page(
+            visitor, "saved.html", alert=shown.alert, set_cookies=tuple(set_cookies),
+            title="Credentials",
+        )
     if status is None:
         return redirect(visitor, "/ui/login", set_cookies=tuple(set_cookies))
     if session_id is not None:
@@ -128,7 +139,8 @@ def _render(
         visitor.door.idm.login.list_sessions(visitor.caller) if visitor.caller else None
     )
     if shown.reauth and shown.alert is None:
-        shown.alert = SIGN_IN_AGAIN
+        # Outside the window the engine shows nothing of the session; it keeps it.
+        shown.alert = SIGN_IN_AGAIN + (STAGED_KEPT if session_id is not None else "")
     return page(
         visitor,
         "credentials.html",
@@ -300,6 +312,10 @@ async def save(request: Request) -> Response:
     session_id, _, reauth = _open_session(visitor, request)
     if reauth:
         return _render(visitor, request, session_id, None, Shown(reauth=True))
+    if session_id is None and request.cookies.get(cookies.UPDATE):
+        # Staged changes whose session ended (idle too long, or begun again elsewhere).
+        shown = Shown(alert=STAGED_GONE, cookies=[cookies.clear_cookie(cookies.UPDATE)])
+        return _render(visitor, request, None, None, shown)
     if session_id is None:
         return _render(visitor, request, None, None, Shown(notice=NOTHING_SAVED))
     try:
