@@ -45,7 +45,6 @@ REAUTH = "r."
 NEEDS_SCRIPT = "Signing in with a passkey needs JavaScript in this browser."
 NO_ANONYMOUS = "The anonymous account cannot sign in here."
 BEGIN_AGAIN = "This sign-in has ended. Begin again."
-SIGNED_OUT = "You are signed out."
 
 
 def _first_page(
