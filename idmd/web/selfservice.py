@@ -78,7 +78,7 @@ def _updates(visitor: Visitor) -> CredentialUpdates:
 
 def _overview(visitor: Visitor) -> JSON:
     assert visitor.caller is not None
-    return _updates(visitor).overview(visitor.caller)  # type: ignore[attr-defined,no-any-return]
+    return _updates(visitor).overview(visitor.caller)
 
 
 def _open_session(visitor: Visitor, request: Request) -> tuple[str | None, JSON | None, bool]:
@@ -220,7 +220,7 @@ async def _passkey_begin(
     updates: CredentialUpdates, sid: str, form: Mapping[str, str], shown: Shown
 ) -> None:
     label = form.get("label", "")
-    options = updates.begin_passkey(sid, label)  # type: ignore[attr-defined]
+    options = updates.begin_passkey(sid, label)
     shown.passkey_options = json.dumps(options)
     shown.passkey_label = label
 
@@ -239,14 +239,14 @@ async def _passkey_finish(
     if not isinstance(answer, dict):
         shown.alert = "The passkey's answer is not well-formed."
         return
-    updates.finish_passkey(sid, answer)  # type: ignore[attr-defined]
+    updates.finish_passkey(sid, answer)
     shown.notice = "The passkey is staged: Save changes to keep it."
 
 
 async def _passkey_rename(
     updates: CredentialUpdates, sid: str, form: Mapping[str, str], shown: Shown
 ) -> None:
-    updates.rename_passkey(  # type: ignore[attr-defined]
+    updates.rename_passkey(
         sid, form.get("label", ""), form.get("new_label", "")
     )
     shown.notice = "The new name is staged: Save changes to keep it."
@@ -255,7 +255,7 @@ async def _passkey_rename(
 async def _passkey_remove(
     updates: CredentialUpdates, sid: str, form: Mapping[str, str], shown: Shown
 ) -> None:
-    removed, _ = updates.remove_passkey(sid, form.get("label", ""))  # type: ignore[attr-defined]
+    removed, _ = updates.remove_passkey(sid, form.get("label", ""))
     shown.notice = "The passkey's removal is staged." if removed else "There is no such passkey."
 
 
