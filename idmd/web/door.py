@@ -147,7 +147,8 @@ def page(
 
 def redirect(visitor: Visitor, to: str, *, set_cookies: tuple[str, ...] = ()) -> Response:
     """A 303 to ``to`` (the page after a POST: reloading it never posts again)."""
-    response = RedirectResponse(to, status_code=303)
+    # It may set the session cookie: never stored by a cache (headers.py covers HTML only).
+    response = RedirectResponse(to, status_code=303, headers={"Cache-Control": "no-store"})
     remember(visitor, response, set_cookies)
     return response
 

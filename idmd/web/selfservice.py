@@ -41,6 +41,11 @@ from idmd.web import cookies
 from idmd.web.door import Visitor, guard, page, redirect, visitor_of
 
 SIGN_IN_AGAIN = "Your changes need a recent sign-in: sign in again first, then go on."
+STAGED_KEPT = " What you staged is kept for after that."
+STAGED_GONE = (
+    "Nothing was saved: the changes you staged were left too long (or changed from another "
+    "place) and are gone. Make them again, then Save changes."
+)
 SAVED = "Your changes are saved."
 NOTHING_SAVED = "There was nothing to save."
 DISCARDED = "Your changes are discarded."
@@ -73,7 +78,7 @@ def _updates(visitor: Visitor) -> CredentialUpdates:
 
 def _overview(visitor: Visitor) -> JSON:
     assert visitor.caller is not None
-    return _updates(visitor).overview(visitor.caller)  # type: ignore[attr-defined,no-any-return]
+    return _updates(visitor).overview(visitor.caller)
 
 
 def _open_session(visitor: Visitor, request: Request) -> tuple[str | None, JSON | None, bool]:
@@ -120,6 +125,12 @@ def _render(
                 visitor, "message.html", alert=error.detail,
                 set_cookies=tuple(set_cookies), title="Credentials",
             )
+    if status is None and shown.alert is not None:
+        # Nobody signed in and the reset token's session is over: say why, then sign in.
+        return page(
+            visitor, "saved.html", alert=shown.alert, set_cookies=tuple(set_cookies),
+            title="Credentials",
+        )
     if status is None:
         return redirect(visitor, "/ui/login", set_cookies=tuple(set_cookies))
     if session_id is not None:
@@ -128,7 +139,8 @@ def _render(
         visitor.door.idm.login.list_sessions(visitor.caller) if visitor.caller else None
     )
     if shown.reauth and shown.alert is None:
-        shown.alert = SIGN_IN_AGAIN
+        # Outside the window the engine shows nothing of the session; it keeps it.
+        shown.alert = SIGN_IN_AGAIN + (STAGED_KEPT if session_id is not None else "")
     return page(
         visitor,
         "credentials.html",
@@ -208,7 +220,7 @@ async def _passkey_begin(
     updates: CredentialUpdates, sid: str, form: Mapping[str, str], shown: Shown
 ) -> None:
     label = form.get("label", "")
-    options = updates.begin_passkey(sid, label)  # type: ignore[attr-defined]
+    options = updates.begin_passkey(sid, label)
     shown.passkey_options = json.dumps(options)
     shown.passkey_label = label
 
@@ -227,14 +239,14 @@ async def _passkey_finish(
     if not isinstance(answer, dict):
         shown.alert = "The passkey's answer is not well-formed."
         return
-    updates.finish_passkey(sid, answer)  # type: ignore[attr-defined]
+    updates.finish_passkey(sid, answer)
     shown.notice = "The passkey is staged: Save changes to keep it."
 
 
 async def _passkey_rename(
     updates: CredentialUpdates, sid: str, form: Mapping[str, str], shown: Shown
 ) -> None:
-    updates.rename_passkey(  # type: ignore[attr-defined]
+    updates.rename_passkey(
         sid, form.get("label", ""), form.get("new_label", "")
     )
     shown.notice = "The new name is staged: Save changes to keep it."
@@ -243,7 +255,7 @@ async def _passkey_rename(
 async def _passkey_remove(
     updates: CredentialUpdates, sid: str, form: Mapping[str, str], shown: Shown
 ) -> None:
-    removed, _ = updates.remove_passkey(sid, form.get("label", ""))  # type: ignore[attr-defined]
+    removed, _ = updates.remove_passkey(sid, form.get("label", ""))
     shown.notice = "The passkey's removal is staged." if removed else "There is no such passkey."
 
 
@@ -300,6 +312,10 @@ async def save(request: Request) -> Response:
     session_id, _, reauth = _open_session(visitor, request)
     if reauth:
         return _render(visitor, request, session_id, None, Shown(reauth=True))
+    if session_id is None and request.cookies.get(cookies.UPDATE):
+        # Staged changes whose session ended (idle too long, or begun again elsewhere).
+        shown = Shown(alert=STAGED_GONE, cookies=[cookies.clear_cookie(cookies.UPDATE)])
+        return _render(visitor, request, None, None, shown)
     if session_id is None:
         return _render(visitor, request, None, None, Shown(notice=NOTHING_SAVED))
     try:

@@ -45,7 +45,6 @@ REAUTH = "r."
 NEEDS_SCRIPT = "Signing in with a passkey needs JavaScript in this browser."
 NO_ANONYMOUS = "The anonymous account cannot sign in here."
 BEGIN_AGAIN = "This sign-in has ended. Begin again."
-SIGNED_OUT = "You are signed out."
 
 
 def _first_page(
@@ -66,7 +65,7 @@ def _step_page(
     methods = [m for m in outcome.methods if m in WEB_METHODS]
     if not methods:
         return _first_page(visitor, alert=NO_ANONYMOUS)
-    passkey = getattr(outcome, "passkey", None)
+    passkey = outcome.passkey
     value = (REAUTH if reauth else "") + session_id
     return page(
         visitor,
@@ -125,7 +124,7 @@ async def passkey_begin(request: Request) -> Response:
     """Open a usernameless auth session and show the page whose script asks for a passkey."""
     visitor, _ = await guard(request)
     try:
-        session_id, outcome = visitor.door.idm.login.begin(None, read_only=False)  # type: ignore[arg-type]
+        session_id, outcome = visitor.door.idm.login.begin(None, read_only=False)
     except HermitError as error:
         return _first_page(visitor, alert=error.detail)
     # The person pressed "Sign in with a passkey" already: the script asks at once.
@@ -146,7 +145,7 @@ async def passkey_finish(request: Request) -> Response:
         return _refused(visitor, "The passkey's answer is not well-formed.", reauth)
     try:
         result = await visitor.door.idm.login.step(
-            session_id, "passkey", None, passkey=answer  # type: ignore[call-arg]
+            session_id, "passkey", None, passkey=answer
         )
     except HermitError as error:
         return _refused(visitor, error.detail, reauth)

@@ -12,16 +12,20 @@ import pyotp
 from hermit_common.clock import FakeClock
 from idmd import limits
 from idmd.idm import Idm
-from idmd.web.selfservice import SIGN_IN_AGAIN
+from idmd.web.selfservice import SIGN_IN_AGAIN, SIGNED_IN_RESET, STAGED_GONE, STAGED_KEPT
 from tests.idmd.app_client import make_person
+from tests.idmd.soft_authenticator import SoftAuthenticator
 from tests.web.web_client import (
+    ORIGIN,
     alert_of,
     csrf_of,
     open_browser,
+    passkey_form,
     post,
     redeem,
     reset_token,
     secret_on,
+    send_passkey,
     session_cookie,
     sign_in,
 )
@@ -254,3 +258,148 @@ async def test_selfservice__end_another_session(
         out = await post(browser, "/ui/sessions/end", {"session": current}, csrf=csrf_of(ended))
         assert out.headers["location"] == "/ui/login"
         assert session_cookie(browser) is None
+
+
+# -- passkeys (the script's part played by tests/idmd/soft_authenticator.py) ----------------------
+
+
+async def _add_passkey(
+    browser: httpx.AsyncClient, page: httpx.Response, authenticator: SoftAuthenticator,
+    label: str,
+) -> httpx.Response:
+    ceremony = await _change(browser, page, "passkey/begin", {"label": label})
+    action, kind, options, autostart = passkey_form(ceremony)
+    assert (action, kind, autostart) == ("/ui/credentials/passkey", "create", True)
+    staged = await send_passkey(browser, ceremony, authenticator.create(options))
+    assert "The passkey is staged" in staged.text, alert_of(staged)
+    return staged
+
+
+async def test_selfservice__a_reset_token_enrols_a_passkey_with_no_password(
+    client: httpx.AsyncClient, admin: dict[str, str], browser: httpx.AsyncClient, idm: Idm
+) -> None:
+    await make_person(client, admin, "alice")
+    authenticator = SoftAuthenticator(origin=ORIGIN)
+    page = await redeem(browser, await reset_token(client, admin, "alice"))
+    staged = await _add_passkey(browser, page, authenticator, "laptop")
+    assert "<strong>laptop</strong>" in staged.text
+    saved = await post(browser, "/ui/credentials/save", {}, csrf=csrf_of(staged))
+    assert "Your changes are saved." in saved.text, alert_of(saved)
+    # The passkey alone signs in (usernameless), with no password ever set.
+    async with open_browser(idm) as later:
+        first = await later.get("/ui/login")
+        ceremony = await post(later, "/ui/login/passkey/begin", {}, csrf=csrf_of(first))
+        _, _, options, _ = passkey_form(ceremony)
+        done = await send_passkey(later, ceremony, authenticator.get(options))
+        assert done.status_code == 303, alert_of(done)
+
+
+async def test_selfservice__rename_and_remove_passkeys(
+    client: httpx.AsyncClient, admin: dict[str, str], browser: httpx.AsyncClient
+) -> None:
+    await make_person(client, admin, "alice", PASSWORD)
+    await sign_in(browser, "alice", PASSWORD)
+    page = await browser.get("/ui/credentials")
+    staged = await _add_passkey(browser, page, SoftAuthenticator(origin=ORIGIN), "laptop")
+    staged = await _add_passkey(browser, staged, SoftAuthenticator(origin=ORIGIN), "phone")
+    saved = await post(browser, "/ui/credentials/save", {}, csrf=csrf_of(staged))
+    assert "Your changes are saved." in saved.text, alert_of(saved)
+    assert "Rename" in _buttons(saved) and "Remove" in _buttons(saved)
+    renamed = await _change(browser, saved, "passkey/rename",
+                            {"label": "laptop", "new_label": "work-laptop"})
+    assert "<strong>work-laptop</strong>" in renamed.text, alert_of(renamed)
+    removed = await _change(browser, renamed, "passkey/remove", {"label": "phone"})
+    assert "<strong>phone</strong>" not in removed.text, alert_of(removed)
+    saved = await post(browser, "/ui/credentials/save", {}, csrf=csrf_of(removed))
+    page = await browser.get("/ui/credentials")
+    assert "<strong>work-laptop</strong>" in page.text
+    assert "<strong>phone</strong>" not in page.text
+    assert "<strong>laptop</strong>" not in page.text
+
+
+async def test_selfservice__a_passkey_answer_without_script_or_malformed_stages_nothing(
+    client: httpx.AsyncClient, admin: dict[str, str], browser: httpx.AsyncClient
+) -> None:
+    await make_person(client, admin, "alice")
+    page = await redeem(browser, await reset_token(client, admin, "alice"))
+    ceremony = await _change(browser, page, "passkey/begin", {"label": "laptop"})
+    for raw in ("", "not json", "[]"):
+        refused = await _change(browser, ceremony, "passkey", {"passkey": raw})
+        assert alert_of(refused)
+        assert "No passkeys." in refused.text
+
+
+async def test_selfservice__reauth_with_a_passkey(
+    client: httpx.AsyncClient, admin: dict[str, str], browser: httpx.AsyncClient,
+    clock: FakeClock,
+) -> None:
+    await make_person(client, admin, "alice", PASSWORD)
+    await sign_in(browser, "alice", PASSWORD)
+    authenticator = SoftAuthenticator(origin=ORIGIN)
+    page = await browser.get("/ui/credentials")
+    staged = await _add_passkey(browser, page, authenticator, "laptop")
+    await post(browser, "/ui/credentials/save", {}, csrf=csrf_of(staged))
+    clock.advance(limits.DEFAULT_PRIVILEGE_LIFETIME_SECONDS + 1)
+    page = await browser.get("/ui/credentials")
+    step = await post(browser, "/ui/reauth", {}, csrf=csrf_of(page))
+    _, kind, options, _ = passkey_form(step)
+    assert kind == "get"
+    back = await send_passkey(browser, step, authenticator.get(options))
+    assert back.status_code == 303, alert_of(back)
+    assert back.headers["location"] == "/ui/credentials"
+    page = await browser.get("/ui/credentials")
+    allowed = await _change(browser, page, "password", {"password": NEW_PASSWORD})
+    assert "A new password is staged." in allowed.text, alert_of(allowed)
+
+
+async def test_selfservice__a_signed_in_browser_is_not_offered_the_reset_page(
+    client: httpx.AsyncClient, admin: dict[str, str], browser: httpx.AsyncClient, idm: Idm
+) -> None:
+    await make_person(client, admin, "alice", PASSWORD)
+    await make_person(client, admin, "bob")
+    token = await reset_token(client, admin, "bob")
+    await sign_in(browser, "alice", PASSWORD)
+    page = await browser.get("/ui/reset")
+    assert alert_of(page) == SIGNED_IN_RESET
+    refused = await post(browser, "/ui/reset", {"token": token}, csrf=csrf_of(page))
+    assert alert_of(refused) == SIGNED_IN_RESET
+    # The token was not used up.
+    async with open_browser(idm) as other:
+        assert "<h1>Credentials</h1>" in (await redeem(other, token)).text
+
+
+async def test_selfservice__staged_changes_wait_for_sign_in_again(
+    client: httpx.AsyncClient, admin: dict[str, str], browser: httpx.AsyncClient,
+    clock: FakeClock, idm: Idm,
+) -> None:
+    await make_person(client, admin, "alice", PASSWORD)
+    await sign_in(browser, "alice", PASSWORD)
+    clock.advance(limits.DEFAULT_PRIVILEGE_LIFETIME_SECONDS - 30)
+    page = await browser.get("/ui/credentials")
+    staged = await _change(browser, page, "password", {"password": NEW_PASSWORD})
+    assert "A new password is staged." in staged.text, alert_of(staged)
+    clock.advance(31)
+    refused = await post(browser, "/ui/credentials/save", {}, csrf=csrf_of(staged))
+    assert alert_of(refused) == SIGN_IN_AGAIN + STAGED_KEPT
+    step = await post(browser, "/ui/reauth", {}, csrf=csrf_of(refused))
+    await post(browser, "/ui/login/step", {"method": "password", "password": PASSWORD},
+               csrf=csrf_of(step))
+    page = await browser.get("/ui/credentials")
+    assert "A new password is staged." in page.text
+    saved = await post(browser, "/ui/credentials/save", {}, csrf=csrf_of(page))
+    assert "Your changes are saved." in saved.text, alert_of(saved)
+    async with open_browser(idm) as later:
+        assert (await sign_in(later, "alice", NEW_PASSWORD)).status_code == 303
+
+
+async def test_selfservice__staged_changes_left_too_long_are_gone_and_say_so(
+    client: httpx.AsyncClient, admin: dict[str, str], browser: httpx.AsyncClient,
+    clock: FakeClock,
+) -> None:
+    await make_person(client, admin, "alice")
+    page = await redeem(browser, await reset_token(client, admin, "alice"))
+    staged = await _change(browser, page, "password", {"password": NEW_PASSWORD})
+    clock.advance(limits.CREDENTIAL_UPDATE_IDLE_SECONDS + 1)
+    gone = await post(browser, "/ui/credentials/save", {}, csrf=csrf_of(staged))
+    assert alert_of(gone) == STAGED_GONE
+    assert browser.cookies.get("__Host-hermit-update") is None

@@ -4,6 +4,7 @@ the alert."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -12,12 +13,19 @@ from hermit_common.clock import FakeClock
 from idmd.idm import Idm
 from idmd.web.signin import NEEDS_SCRIPT, NO_ANONYMOUS
 from tests.idmd.app_client import bearer, make_person
+from tests.idmd.soft_authenticator import SoftAuthenticator
 from tests.web.web_client import (
+    ORIGIN,
     add_totp,
     alert_of,
     code_now,
     csrf_of,
+    open_browser,
+    passkey_form,
     post,
+    redeem,
+    reset_token,
+    send_passkey,
     session_cookie,
     sign_in,
 )
@@ -54,6 +62,7 @@ async def test_signin__password_sets_the_session_cookie(
         c for c in done.headers.get_list("set-cookie") if c.startswith("__Host-hermit-session=")
     )
     assert cookie.endswith("; Secure; HttpOnly; Path=/; SameSite=Lax; Max-Age=28800")
+    assert done.headers["cache-control"] == "no-store"
     apps = await browser.get("/ui/")
     assert apps.status_code == 200
     assert "<h1>Applications</h1>" in apps.text
@@ -191,3 +200,94 @@ async def test_signin__a_passkey_form_sent_without_script_says_so(
     first = await browser.get("/ui/login")
     refused = await post(browser, "/ui/login/passkey", {"passkey": ""}, csrf=csrf_of(first))
     assert alert_of(refused) == NEEDS_SCRIPT
+
+
+# -- passkeys (the script's part played by tests/idmd/soft_authenticator.py) ----------------------
+
+
+async def _enrol(
+    client: httpx.AsyncClient, admin: dict[str, str], idm: Idm, name: str
+) -> SoftAuthenticator:
+    """A person ``name`` with one passkey "laptop", enrolled through the reset page."""
+    await make_person(client, admin, name)
+    authenticator = SoftAuthenticator(origin=ORIGIN)
+    async with open_browser(idm) as browser:
+        page = await redeem(browser, await reset_token(client, admin, name))
+        ceremony = await post(browser, "/ui/credentials/passkey/begin", {"label": "laptop"},
+                              csrf=csrf_of(page))
+        _, _, options, _ = passkey_form(ceremony)
+        staged = await send_passkey(browser, ceremony, authenticator.create(options))
+        assert "The passkey is staged" in staged.text, alert_of(staged)
+        saved = await post(browser, "/ui/credentials/save", {}, csrf=csrf_of(staged))
+        assert "Your changes are saved." in saved.text, alert_of(saved)
+    return authenticator
+
+
+async def test_signin__usernameless_passkey_from_the_first_page(
+    client: httpx.AsyncClient, admin: dict[str, str], idm: Idm, browser: httpx.AsyncClient
+) -> None:
+    authenticator = await _enrol(client, admin, idm, "alice")
+    first = await browser.get("/ui/login")
+    ceremony = await post(browser, "/ui/login/passkey/begin", {}, csrf=csrf_of(first))
+    action, kind, options, autostart = passkey_form(ceremony)
+    assert (action, kind, autostart) == ("/ui/login/passkey", "get", True)
+    assert not options["publicKey"].get("allowCredentials")
+    done = await send_passkey(browser, ceremony, authenticator.get(options))
+    assert done.status_code == 303, alert_of(done)
+    assert done.headers["location"] == "/ui/"
+    assert (await browser.get("/ui/")).status_code == 200
+
+
+async def test_signin__passkey_after_the_username(
+    client: httpx.AsyncClient, admin: dict[str, str], idm: Idm, browser: httpx.AsyncClient
+) -> None:
+    authenticator = await _enrol(client, admin, idm, "alice")
+    first = await browser.get("/ui/login")
+    step = await post(browser, "/ui/login", {"username": "alice"}, csrf=csrf_of(first))
+    assert "Sign in with a passkey" in _buttons(step)
+    _, kind, options, autostart = passkey_form(step)
+    assert (kind, autostart) == ("get", False)
+    done = await send_passkey(browser, step, authenticator.get(options))
+    assert done.status_code == 303, alert_of(done)
+
+
+async def test_signin__unknown_names_are_offered_a_passkey_alike(
+    client: httpx.AsyncClient, admin: dict[str, str], idm: Idm, browser: httpx.AsyncClient
+) -> None:
+    await _enrol(client, admin, idm, "alice")
+    shapes = []
+    for name in ("alice", "nosuchperson"):
+        first = await browser.get("/ui/login")
+        step = await post(browser, "/ui/login", {"username": name}, csrf=csrf_of(first))
+        _, kind, options, _ = passkey_form(step)
+        shapes.append((kind, sorted(options["publicKey"]), _labels(step), _buttons(step)))
+    assert shapes[0] == shapes[1]
+
+
+async def test_signin__a_replayed_passkey_answer_is_refused(
+    client: httpx.AsyncClient, admin: dict[str, str], idm: Idm, browser: httpx.AsyncClient
+) -> None:
+    authenticator = await _enrol(client, admin, idm, "alice")
+    first = await browser.get("/ui/login")
+    ceremony = await post(browser, "/ui/login/passkey/begin", {}, csrf=csrf_of(first))
+    _, _, options, _ = passkey_form(ceremony)
+    answer = authenticator.get(options)
+    assert (await send_passkey(browser, ceremony, answer)).status_code == 303
+    async with open_browser(idm) as thief:
+        page = await thief.get("/ui/login")
+        await post(thief, "/ui/login/passkey/begin", {}, csrf=csrf_of(page))
+        replayed = await post(thief, "/ui/login/passkey", {"passkey": json.dumps(answer)},
+                              csrf=csrf_of(page))
+        assert replayed.status_code == 200
+        assert alert_of(replayed)
+        assert session_cookie(thief) is None
+
+
+async def test_signin__a_malformed_passkey_answer_is_refused(browser: httpx.AsyncClient) -> None:
+    first = await browser.get("/ui/login")
+    ceremony = await post(browser, "/ui/login/passkey/begin", {}, csrf=csrf_of(first))
+    for raw in ("not json", "[1, 2]", '{"id": 5}'):
+        refused = await post(browser, "/ui/login/passkey", {"passkey": raw},
+                             csrf=csrf_of(ceremony))
+        assert alert_of(refused)
+        assert session_cookie(browser) is None
