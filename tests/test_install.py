@@ -154,6 +154,19 @@ def test_install__venv_has_no_test_tools(staged: Path) -> None:
     assert (site / "idmd").is_dir() and (site / "unixd").is_dir()
     assert not (site / "pytest").exists()
     assert not (site / "hypothesis").exists()
+    assert not (site / "playwright").exists()
+
+
+def test_install__web_door_has_its_pages_and_static_files(staged: Path) -> None:
+    """A wheel leaves out what is not Python unless package-data names it: without these the
+    installed idmd would answer every /ui/ page with a 500."""
+    site = next((staged / VENV / "lib").glob("python3*/site-packages"))
+    web = site / "idmd" / "web"
+    source = ROOT / "idmd" / "web"
+    for sub in ("templates", "static"):
+        wanted = sorted(p.name for p in (source / sub).iterdir() if p.is_file())
+        assert wanted, sub
+        assert sorted(p.name for p in (web / sub).iterdir()) == wanted, sub
 
 
 def test_install__again_upgrades_in_place(staged: Path) -> None:
