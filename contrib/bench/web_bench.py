@@ -47,7 +47,7 @@ from contrib.harness.idmd_process import IdmdProcess
 GOAL_PASSKEY_MS = 500.0
 CONCURRENCY = 8
 
-_WRK_PERCENTILE = re.compile(r"^\s+(50|99)\.000%\s+([0-9.]+)(us|ms|s)\s*$", re.MULTILINE)
+_WRK_PERCENTILE = re.compile(r"^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$", re.MULTILINE)
 _WRK_RATE = re.compile(r"^Requests/sec:\s+([0-9.]+)", re.MULTILINE)
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
