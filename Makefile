@@ -48,7 +48,9 @@ lint: dev
 	$(VENV)/bin/ruff check idmd hermit_cli unixd hermit_common tests contrib
 	$(VENV)/bin/mypy
 
+# make test also needs the packages tagged test (Chromium, for the browser tests).
 test: lint
+	@packaging/debian-deps test
 	$(VENV)/bin/pytest -q
 
 demo: dev
@@ -65,6 +67,7 @@ fuzz: dev
 # The benchmarks need wrk and hyperfine (make deps BENCH=1); the host-side ones run
 # as root (namespaces, users' homes).
 bench: dev
+	@packaging/debian-deps test
 	$(PY) contrib/bench/idmd_bench.py
 	$(PY) contrib/bench/credentials_bench.py
 	$(PY) contrib/bench/unixd_bench.py

@@ -56,13 +56,13 @@ def test_deps__every_package_has_a_reason_and_a_known_tag() -> None:
     assert len(names) == len(set(names))
     for name, tag, reason in entries():
         assert reason, name
-        assert tag in ("", "ci", "bench"), name
+        assert tag in ("", "ci", "bench", "test"), name
     assert {"python3", "python3-venv", "gcc", "openssh-server"} <= set(names)
     assert ("debootstrap", "ci") in [(name, tag) for name, tag, _ in entries()]
 
 
 def test_deps__ci_installs_from_the_same_script_and_dev_checks_first() -> None:
-    assert "packaging/debian-deps ci" in (ROOT / ".ci" / "run").read_text()
+    assert "packaging/debian-deps ci test" in (ROOT / ".ci" / "run").read_text()
     makefile = (ROOT / "Makefile").read_text()
     assert "\ndev: deps\n" in makefile
     assert "packaging/debian-deps" in makefile
