@@ -325,6 +325,10 @@ class ApiClient:
         payload = {"session": session.reveal(), **(body or {})}
         return self._call("POST", f"/v1/credential/update/{step}", payload)
 
+    def list_passkeys(self, name: str) -> list[JsonObject]:
+        body = self._call("GET", f"/v1/person/{_segment(name)}/credential/passkeys")
+        return _json_list(body, "passkeys")
+
     def create_reset_token(self, name: str, ttl: int | None) -> JsonObject:
         body: JsonObject = {} if ttl is None else {"ttl": ttl}
         return self._call("POST", f"/v1/person/{_segment(name)}/credential/reset_token", body)

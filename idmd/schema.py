@@ -74,6 +74,10 @@ ATTRIBUTES: dict[str, AttributeType] = {
         _a("backup_code", Syntax.CREDENTIAL, multi=True, secret=True),
         _a("reset_token", Syntax.SESSION, secret=True),
         _a("api_token", Syntax.SESSION, multi=True, secret=True),
+        # Passkeys (idmd/idm/credentials/passkeys.py): one JSON record per label (the WebAuthn
+        # credential, its signature counter, created and last used); written by a credential
+        # update's commit, and by a login for the counter.
+        _a("passkey", Syntax.SESSION, multi=True, secret=True),
         # Account policy carried by a group (idmd/idm/policy/account.py); members get the strictest.
         _a("policy_min_credential", Syntax.INAME),
         _a("policy_session_lifetime", Syntax.UINT32),
@@ -126,7 +130,7 @@ CLASSES: dict[str, ClassType] = {
         _c("object", "class uuid"),
         _c("account", "name spn displayname",
            "mail ssh_publickey valid_from expire_at password unix_password auth_session"
-           " totp unix_totp backup_code reset_token api_token memberof directmemberof"),
+           " totp unix_totp backup_code reset_token api_token passkey memberof directmemberof"),
         _c("person", implies="account"),
         _c("service_account", may="managed_by", implies="account"),
         _c("group", "name spn",

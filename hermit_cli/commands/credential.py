@@ -14,6 +14,9 @@ Rules:
 - ``update`` is interactive and refuses to run without a terminal (scripts use the other
   commands); ``use-reset-token`` on a terminal falls back to the menu when the account's
   policy blocks a password-only save (it asks for a TOTP).
+- Passkeys are enrolled in a browser (the credentials page, or a client of the REST API):
+  the CLI lists them and removes one (``passkey list|remove``), the removal through a
+  session like every other change.
 - Writes follow docs/cli.md: ``unchanged`` when the commit changed nothing, and
   ``sessions ended: N`` when the commit signed N other sessions of the account out
   (``backup-codes`` prints its codes only, one per line; ``--json`` says it there).
@@ -32,12 +35,18 @@ from typing import TextIO
 from hermit_cli.client import ApiClient, JsonObject
 from hermit_cli.context import Context
 from hermit_cli.errors import HermitError, UsageError
-from hermit_cli.output import Output, clean
+from hermit_cli.output import Column, Output, clean
 from hermit_cli.parser import Subparsers, add_command, add_group
 from hermit_cli.prompt import read_new_password
 from hermit_common.secret import Secret
 
 Ask = Callable[[str], str]
+
+PASSKEY_COLUMNS = [
+    Column("LABEL", lambda p: p.get("label")),
+    Column("CREATED_AT", lambda p: p.get("created_at")),
+    Column("LAST_USED_AT", lambda p: p.get("last_used_at") or "never"),
+]
 
 
 def register_person_credential(credential: Subparsers) -> None:
@@ -62,6 +71,13 @@ def register_person_credential(credential: Subparsers) -> None:
     remove.add_argument("account", metavar="NAME")
     remove.add_argument("label", metavar="LABEL")
     remove.add_argument("--unix", action="store_true", help="from the unix credential")
+
+    passkey = add_group(credential, "passkey", "passkeys (enrolled in a browser)")
+    listed = add_command(passkey, "list", "list the person's passkeys", list_passkeys)
+    listed.add_argument("account", metavar="NAME")
+    dropped = add_command(passkey, "remove", "remove the passkey under a label", remove_passkey)
+    dropped.add_argument("account", metavar="NAME")
+    dropped.add_argument("label", metavar="LABEL")
 
     codes = add_command(
         credential, "backup-codes", "replace the backup codes (prints them, once)", backup_codes
@@ -194,6 +210,25 @@ def remove_totp(ctx: Context, args: argparse.Namespace) -> None:
             response = session.commit()
     where = "the unix credential of " if args.unix else ""
     ctx.out.write_result(response, f"totp {args.label} removed from {where}{args.account}")
+
+
+def list_passkeys(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.client() as client:
+        found = client.list_passkeys(args.account)
+    ctx.out.table({"passkeys": found}, found, PASSKEY_COLUMNS)
+
+
+def remove_passkey(ctx: Context, args: argparse.Namespace) -> None:
+    with ctx.client() as client, _session(client, client.begin_credential_update(
+        args.account
+    )) as session:
+        removed = session.call("passkey/remove", {"label": args.label})
+        if removed.get("changed") is False:
+            session.call("cancel")
+            response: JsonObject = {"changed": False}
+        else:
+            response = session.commit()
+    ctx.out.write_result(response, f"passkey {args.label} removed from {args.account}")
 
 
 def backup_codes(ctx: Context, args: argparse.Namespace) -> None:

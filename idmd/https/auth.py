@@ -6,7 +6,11 @@ the cookie ``hermit-auth`` (``Secure; HttpOnly; SameSite=Strict; Path=/v1/auth``
 clients without a cookie jar, in the header ``Hermit-Auth-Session``; ``step`` takes it from the
 header first, else from the cookie. A finished session's cookie is cleared. ``reauth`` opens
 the same kind of auth session, bound to the bearer's session; its success answers the end of
-the new privilege window instead of a token.
+the new privilege window instead of a token. ``begin`` without a ``name`` opens a usernameless
+session (a passkey names the account). A ``continue`` that offers ``passkey`` carries the
+request options in ``passkey`` (``{"publicKey": {...}}``, what the browser's
+``PublicKeyCredential.parseRequestOptionsFromJSON`` takes); the passkey step sends the
+browser's ``credential.toJSON()`` as ``passkey``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from starlette.responses import JSONResponse
 
 from hermit_common.secret import Secret
 from idmd import limits
-from idmd.https.bodies import NO_KEYS, Body, flag, text
+from idmd.https.bodies import NO_KEYS, Body, checked, flag, text
 from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import resource
 from idmd.idm.auth.flow import Continue, Denied, Success
@@ -27,13 +31,21 @@ HEADER = "Hermit-Auth-Session"
 _COOKIE_ATTRS = "Secure; HttpOnly; SameSite=Strict; Path=/v1/auth"
 
 
-BEGIN = Body({"name": text(maxLength=limits.MAX_TEXT_LEN), "read_only": flag()})
+BEGIN = Body(
+    {"name": text(required=False, maxLength=limits.MAX_TEXT_LEN), "read_only": flag()}
+)
+# The browser's PublicKeyCredential.toJSON(): idm checks its shape (credentials/passkeys.py).
+PASSKEY_ANSWER: dict[str, object] = {
+    "type": "object",
+    "description": "the browser's credential.toJSON() (id, rawId, type, response)",
+}
 STEP = Body(
     {
-        "method": text(enum=["password", "totp", "backup_code", "anonymous"]),
+        "method": text(enum=["password", "totp", "backup_code", "anonymous", "passkey"]),
         "password": text(required=False),
         "totp": text(required=False, maxLength=limits.MAX_TOTP_CODE_LEN),
         "backup_code": text(required=False, maxLength=limits.MAX_BACKUP_CODE_LEN),
+        "passkey": checked(PASSKEY_ANSWER, required=False),
     }
 )
 
@@ -46,14 +58,20 @@ async def begin(request: Request) -> JSONResponse:
     body = await BEGIN.read(request)
     # idm bounds the name (idmd/idm/bounds.py).
     login = idm_of(request).login
-    session_id, outcome = login.begin(body["name"], read_only=body.get("read_only", False))
+    session_id, outcome = login.begin(body.get("name"), read_only=body.get("read_only", False))
     return _opened(session_id, outcome)
+
+
+def _continue(outcome: Continue) -> dict[str, object]:
+    answer: dict[str, object] = {"state": "continue", "methods": list(outcome.methods)}
+    if outcome.passkey is not None:
+        answer["passkey"] = outcome.passkey
+    return answer
 
 
 def _opened(session_id: str, outcome: Continue) -> JSONResponse:
     return JSONResponse(
-        {"state": "continue", "methods": list(outcome.methods)},
-        headers={"Set-Cookie": _cookie(session_id), HEADER: session_id},
+        _continue(outcome), headers={"Set-Cookie": _cookie(session_id), HEADER: session_id}
     )
 
 
@@ -68,13 +86,18 @@ async def step(request: Request) -> JSONResponse:
     body = await STEP.read(request)
     method = body["method"]
     # The credential travels under the method's name; idm bounds its bytes.
-    value = body.get(method) if method in STEP.keys and method != "method" else None
+    passkey = body.get("passkey")
+    value = None
+    if method in STEP.keys and method not in ("method", "passkey"):
+        value = body.get(method)
     credential = Secret(value) if value is not None else None
     session_id = request.headers.get(HEADER) or request.cookies.get(COOKIE)
-    result = await idm_of(request).login.step(session_id, method, credential)
+    result = await idm_of(request).login.step(
+        session_id, method, credential, passkey=passkey if method == "passkey" else None
+    )
     outcome = result.outcome
     if isinstance(outcome, Continue):
-        return JSONResponse({"state": "continue", "methods": list(outcome.methods)})
+        return JSONResponse(_continue(outcome))
     clear = {"Set-Cookie": _cookie("", clear=True)}
     if isinstance(outcome, Success) and result.token is not None:
         return JSONResponse({"state": "success", "token": result.token.reveal()}, headers=clear)

@@ -7,6 +7,12 @@ Wire format: a session begins at ``POST /v1/person/{id}/credential/update`` (bea
 ``POST /v1/credential/update/begin`` with a reset token (no bearer); every later call carries
 the session id in the body's ``session`` key, never in the url (urls end up in logs and
 proxies' histories), and needs no bearer token: the session id is the capability.
+
+Passkeys: ``passkey/begin`` answers the creation options (``{"publicKey": {...}}``, what the
+browser's ``PublicKeyCredential.parseCreationOptionsFromJSON`` takes), ``passkey/finish``
+takes the browser's ``credential.toJSON()`` as ``passkey``; ``GET
+/v1/person/{id}/credential/passkeys`` lists a person's passkeys (bearer: the person or an
+admin).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from idmd.https import fields
 from idmd.https.bodies import NO_KEYS, Body, checked, flag, text, whole
 from idmd.https.inputs import caller_of, idm_of
 from idmd.https.routing import Handler, resource
+from idmd.idm.credentials.passkeys import MAX_PASSKEY_LABEL_CHARS
 from idmd.idm.credentials.passwords import MIN_PASSWORD_CHARS
 from idmd.idm.credentials.staging import (
     DEFAULT_TOTP_ALGORITHM,
@@ -63,6 +70,22 @@ TOTP_BEGIN = Body(
 )
 TOTP_CONFIRM = Body({**_SESSION, "code": text()})
 TOTP_REMOVE = Body({**_SESSION, "label": _LABEL, "unix": flag()})
+_PASSKEY_LABEL = checked(fields.label(MAX_PASSKEY_LABEL_CHARS))
+PASSKEY_BEGIN = Body({**_SESSION, "label": _PASSKEY_LABEL})
+# The browser's PublicKeyCredential.toJSON(): idm checks its shape (credentials/passkeys.py).
+PASSKEY_FINISH = Body(
+    {
+        **_SESSION,
+        "passkey": checked(
+            {
+                "type": "object",
+                "description": "the browser's credential.toJSON() (id, rawId, type, response)",
+            }
+        ),
+    }
+)
+PASSKEY_RENAME = Body({**_SESSION, "label": _PASSKEY_LABEL, "new_label": _PASSKEY_LABEL})
+PASSKEY_REMOVE = Body({**_SESSION, "label": _PASSKEY_LABEL})
 
 
 def _updates(request: Request) -> CredentialUpdates:
@@ -148,6 +171,36 @@ async def backup_codes(request: Request) -> JSONResponse:
     return JSONResponse({"backup_codes": [code.reveal() for code in codes], "status": view})
 
 
+async def passkey_begin(request: Request) -> JSONResponse:
+    body = await PASSKEY_BEGIN.read(request)
+    return JSONResponse(_updates(request).begin_passkey(body["session"], body["label"]))
+
+
+async def passkey_finish(request: Request) -> JSONResponse:
+    body = await PASSKEY_FINISH.read(request)
+    return JSONResponse(_updates(request).finish_passkey(body["session"], body["passkey"]))
+
+
+async def passkey_rename(request: Request) -> JSONResponse:
+    body = await PASSKEY_RENAME.read(request)
+    updates = _updates(request)
+    return JSONResponse(
+        updates.rename_passkey(body["session"], body["label"], body["new_label"])
+    )
+
+
+async def passkey_remove(request: Request) -> JSONResponse:
+    body = await PASSKEY_REMOVE.read(request)
+    changed, view = _updates(request).remove_passkey(body["session"], body["label"])
+    return JSONResponse({"changed": changed, "status": view})
+
+
+async def list_passkeys(request: Request) -> JSONResponse:
+    caller = caller_of(request)
+    found = _updates(request).list_passkeys(caller, request.path_params["id"])
+    return JSONResponse({"passkeys": found})
+
+
 async def commit(request: Request) -> JSONResponse:
     body = await SESSION.read(request)
     changed, ended = _updates(request).commit(body["session"])
@@ -171,6 +224,11 @@ ROUTES = [
     resource(f"{PREFIX}/totp/confirm", POST=totp_confirm),
     resource(f"{PREFIX}/totp/remove", POST=totp_remove),
     resource(f"{PREFIX}/backup_codes", POST=backup_codes),
+    resource(f"{PREFIX}/passkey/begin", POST=passkey_begin),
+    resource(f"{PREFIX}/passkey/finish", POST=passkey_finish),
+    resource(f"{PREFIX}/passkey/rename", POST=passkey_rename),
+    resource(f"{PREFIX}/passkey/remove", POST=passkey_remove),
+    resource("/v1/person/{id}/credential/passkeys", GET=list_passkeys),
     resource(f"{PREFIX}/commit", POST=commit),
     resource(f"{PREFIX}/cancel", POST=cancel),
 ]

@@ -131,9 +131,16 @@ SCHEMAS["GroupPolicy"] = _obj(
 SCHEMAS["ServiceAccount"] = _obj(
     {**SCHEMAS["Person"]["properties"], "managed_by": _nullable(STRING)}
 )
+# WebAuthn options as the browser's PublicKeyCredential.parse*OptionsFromJSON take them.
+PASSKEY_OPTIONS = _obj({"publicKey": {"type": "object"}})
+PASSKEY = _obj({"label": STRING, "created_at": TIME, "last_used_at": _nullable(TIME)})
 SCHEMAS["AuthState"] = {
     "oneOf": [
-        _obj({"state": {"const": "continue"}, "methods": STRINGS}),
+        # "passkey": the request options, present exactly when "passkey" is offered.
+        _obj(
+            {"state": {"const": "continue"}, "methods": STRINGS, "passkey": PASSKEY_OPTIONS},
+            ["state", "methods"],
+        ),
         _obj({"state": {"const": "success"}, "token": STRING}),
         # A reauth's success: the bearer's session writes until then.
         _obj({"state": {"const": "success"}, "privileged_until": TIME}),
@@ -153,6 +160,7 @@ SCHEMAS["CredentialUpdateStatus"] = _obj(
         "unix_totp": STRINGS,
         "pending_totp": _nullable(_obj({"label": STRING, "unix": BOOL})),
         "backup_codes": {"type": "integer", "minimum": 0},
+        "passkeys": {"type": "array", "items": PASSKEY},
         "min_credential": {"enum": ["password", "mfa", "passkey"]},
         "commit_blocker": _nullable(STRING),
     }
@@ -567,6 +575,30 @@ def _credential_update_paths() -> JSON:
             (403, 404),
             session,
         ),
+        f"{base}/passkey/begin": step(
+            "Begin adding a passkey (answers the creation options)", PASSKEY_OPTIONS,
+            (403, 404, 409), credentials.PASSKEY_BEGIN.schema(),
+        ),
+        f"{base}/passkey/finish": step(
+            "Stage the passkey of the browser's answer to the creation options", status,
+            (403, 404, 409), credentials.PASSKEY_FINISH.schema(),
+        ),
+        f"{base}/passkey/rename": step(
+            "Stage a new label for a passkey", status, (403, 404, 409),
+            credentials.PASSKEY_RENAME.schema(),
+        ),
+        f"{base}/passkey/remove": step(
+            "Stage the removal of a passkey", _obj({"changed": BOOL, "status": status}),
+            (403, 404), credentials.PASSKEY_REMOVE.schema(),
+        ),
+        "/v1/person/{id}/credential/passkeys": {
+            "get": _operation(
+                "A person's passkeys (the person or an admin)",
+                _obj({"passkeys": {"type": "array", "items": PASSKEY}}),
+                (404,),
+                params=("id",),
+            )
+        },
         f"{base}/commit": step(
             "Write everything staged and end the session (and the account's other sessions)",
             _ref("CredentialChanged"), (403, 404),

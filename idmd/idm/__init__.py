@@ -101,10 +101,14 @@ class Idm:
         self.softlocks = Softlocks(clock)
         # One signer: logins' session tokens and service accounts' API tokens.
         self.signer = TokenSigner(pem, clock)
-        self.login = Login(server, self.signer, self.hasher, clock, self.softlocks)
+        # Passkeys are WebAuthn credentials of the relying party ``origin``
+        # (idmd/idm/credentials/passkeys.py).
+        self.login = Login(
+            server, self.signer, self.hasher, clock, self.softlocks, origin=origin
+        )
         # Credential update sessions and reset tokens (idmd/idm/credentials/updates.py).
         self.credential_updates = CredentialUpdates(
-            server, self.hasher, clock, vet=vet_password, issuer=domain
+            server, self.hasher, clock, vet=vet_password, issuer=domain, origin=origin
         )
 
     @classmethod

@@ -4,6 +4,7 @@ server: the calls of each session, what is printed (and what never is), cancel o
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 
@@ -169,3 +170,64 @@ def test_update__quit_cancels(hermit: Hermit, server: ScriptedServer) -> None:
     server.expect("POST", f"{STEP}/cancel", {"changed": True})
     result = _run_on_tty(server, hermit, "q\n", "person", "credential", "update", "bob")
     assert result.status == 0 and result.out.endswith("nothing was saved\n")
+
+
+# -- passkeys -----------------------------------------------------------------------------
+
+
+def test_passkey_list__is_a_table(hermit: Hermit, server: ScriptedServer) -> None:
+    hermit.log_in_as("idm_admin")
+    server.expect("GET", "/v1/person/bob/credential/passkeys", {"passkeys": [
+        {"label": "laptop", "created_at": "2026-05-01T12:00:00Z", "last_used_at": None},
+        {"label": "phone", "created_at": "2026-05-02T12:00:00Z",
+         "last_used_at": "2026-05-03T08:00:00Z"},
+    ]})
+    result = hermit("person", "credential", "passkey", "list", "bob")
+    assert result.status == 0, result.err
+    assert result.out.splitlines() == [
+        "LABEL   CREATED_AT            LAST_USED_AT",
+        "laptop  2026-05-01T12:00:00Z  never",
+        "phone   2026-05-02T12:00:00Z  2026-05-03T08:00:00Z",
+    ]
+
+
+def test_passkey_list__json(hermit: Hermit, server: ScriptedServer) -> None:
+    hermit.log_in_as("idm_admin")
+    server.expect("GET", "/v1/person/bob/credential/passkeys", {"passkeys": []})
+    result = hermit("--json", "person", "credential", "passkey", "list", "bob")
+    assert result.status == 0 and json.loads(result.out) == {"passkeys": []}
+
+
+def test_passkey_remove__through_a_session_and_idempotent(
+    hermit: Hermit, server: ScriptedServer
+) -> None:
+    hermit.log_in_as("idm_admin")
+    _begin(server)
+    server.expect("POST", f"{STEP}/passkey/remove", {"changed": True, "status": STATUS})
+    server.expect("POST", f"{STEP}/commit", {"changed": True, "sessions_ended": 2})
+    result = hermit("person", "credential", "passkey", "remove", "bob", "laptop")
+    assert (result.status, result.out) == (
+        0, "passkey laptop removed from bob\nsessions ended: 2\n"
+    )
+    assert server.sent_json(1) == {"session": "sid-secret", "label": "laptop"}
+    _begin(server)
+    server.expect("POST", f"{STEP}/passkey/remove", {"changed": False, "status": STATUS})
+    server.expect("POST", f"{STEP}/cancel", {"changed": True})
+    again = hermit("person", "credential", "passkey", "remove", "bob", "laptop")
+    assert (again.status, again.out) == (0, "unchanged\n")
+
+
+def test_passkey_remove__a_refusal_cancels_the_session(
+    hermit: Hermit, server: ScriptedServer
+) -> None:
+    hermit.log_in_as("idm_admin")
+    _begin(server)
+    server.expect("POST", f"{STEP}/passkey/remove", {"changed": True, "status": STATUS})
+    server.expect("POST", f"{STEP}/commit", {
+        "error": "mfa_required",
+        "detail": "this account's policy asks for passkey: add a passkey before saving"},
+        status=403)
+    server.expect("POST", f"{STEP}/cancel", {"changed": True})
+    result = hermit("person", "credential", "passkey", "remove", "bob", "laptop")
+    assert result.status == 1
+    assert "add a passkey before saving" in result.err

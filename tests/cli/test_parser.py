@@ -31,6 +31,7 @@ def test_parser__command_tree_is_the_designed_one() -> None:
         "person validity", "person credential set-password",
         "person credential update", "person credential totp add",
         "person credential totp remove", "person credential backup-codes",
+        "person credential passkey list", "person credential passkey remove",
         "person credential create-reset-token", "credential use-reset-token",
         "person credential import-hash",
         "group policy show", "group policy set",

@@ -1,5 +1,6 @@
 """Callers for tests that drive ``Idm`` directly, with no web layer: a live login session of
-any account (``caller``), idm_admin's (``admin``), and an entry as stored (``stored``)."""
+any account (``caller``), idm_admin's (``admin``), an entry as stored (``stored``), and a
+passkey enrolled the way its owner would (``enrol_passkey``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from idmd.idm.auth.tokens import TokenClaims, new_session
 from idmd.server import builtin
 from idmd.server.identity import INTERNAL, account_identity
 from idmd.server.mods import Add
+from tests.idmd.soft_authenticator import SoftAuthenticator
 
 
 def caller(idm: Idm, uuid: str, *, read_only: bool = False) -> Caller:
@@ -30,3 +32,13 @@ def stored(idm: Idm, uuid: str) -> Entry:
         entry = txn.get(uuid)
     assert entry is not None
     return entry
+
+
+def enrol_passkey(idm: Idm, uuid: str, label: str, authenticator: SoftAuthenticator) -> None:
+    """Enrol a passkey of ``authenticator`` for ``uuid`` through its own credential update
+    session (begin, the ceremony, commit), as the person would."""
+    updates = idm.credential_updates
+    session = updates.begin(caller(idm, uuid), uuid)
+    options = updates.begin_passkey(session, label)
+    updates.finish_passkey(session, authenticator.create(options))
+    updates.commit(session)

@@ -75,7 +75,8 @@ async def test_login__wrong_password_denied_then_session_over(
 
 async def test_login__unknown_name_looks_like_wrong_password(client: httpx.AsyncClient) -> None:
     begin = await client.post("/v1/auth/begin", json={"name": "nobody-here"})
-    assert begin.json() == {"state": "continue", "methods": ["password"]}
+    assert begin.json()["methods"] == ["password", "passkey"]
+    assert "allowCredentials" not in begin.json()["passkey"]["publicKey"]
     step = await client.post(
         "/v1/auth/step",
         json={"method": "password", "password": "whatever1"},
@@ -149,11 +150,22 @@ async def test_step__expired_auth_session_is_invalid(
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"name": 5}, {"name": "alice", "read_only": "yes"}, {"name": "alice", "extra": 1}],
+    [{"name": 5}, {"name": "alice", "read_only": "yes"}, {"name": "alice", "extra": 1}],
 )
 async def test_begin__bad_body_is_400(client: httpx.AsyncClient, body: object) -> None:
     response = await client.post("/v1/auth/begin", json=body)
     assert response.status_code == 400
+
+
+async def test_begin__without_a_name_is_usernameless_with_a_passkey_only(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/v1/auth/begin", json={})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["methods"] == ["passkey"]
+    assert body["passkey"]["publicKey"]["userVerification"] == "required"
+    assert body["passkey"]["publicKey"]["rpId"] == "idm.example.com"
 
 
 async def test_token__expires_exactly(

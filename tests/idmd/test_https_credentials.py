@@ -10,7 +10,15 @@ import pyotp
 from hermit_common.clock import FakeClock
 from idmd import limits
 from idmd.idm import Idm
-from tests.idmd.app_client import bearer, login, make_person
+from tests.idmd.app_client import (
+    BASE_URL,
+    assert_error,
+    bearer,
+    login,
+    make_person,
+    passkey_login,
+)
+from tests.idmd.soft_authenticator import SoftAuthenticator
 
 GOOD = "correct horse battery staple 42"
 BASE = "/v1/credential/update"
@@ -137,3 +145,85 @@ async def test_credentials__a_session_idle_too_long_is_over(
     with idm.server.read() as txn:
         gina = txn.resolve("gina")
         assert gina is not None and not gina.get("password")
+
+
+# -- passkeys -----------------------------------------------------------------------------
+
+
+async def test_passkeys__enrolled_over_a_reset_token_then_renamed_listed_and_removed(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await make_person(client, admin, "bob")
+    created = await _post(client, "/v1/person/bob/credential/reset_token", {}, admin)
+    begun = await _post(client, f"{BASE}/begin", {"reset_token": created.json()["token"]})
+    sid = begun.json()["session"]
+    assert begun.json()["status"]["passkeys"] == []
+    options = await _post(client, f"{BASE}/passkey/begin", {"session": sid, "label": "Phone"})
+    assert options.status_code == 200, options.text
+    assert options.json()["publicKey"]["rp"]["id"] == "idm.example.com"
+    authenticator = SoftAuthenticator(origin=BASE_URL)
+    answer = authenticator.create(options.json())
+    finished = await _post(client, f"{BASE}/passkey/finish", {"session": sid, "passkey": answer})
+    assert finished.status_code == 200, finished.text
+    assert [p["label"] for p in finished.json()["passkeys"]] == ["phone"]
+    renamed = await _post(
+        client, f"{BASE}/passkey/rename", {"session": sid, "label": "phone", "new_label": "pixel"}
+    )
+    assert [p["label"] for p in renamed.json()["passkeys"]] == ["pixel"]
+    committed = await _post(client, f"{BASE}/commit", {"session": sid})
+    assert committed.json()["changed"] is True
+
+    # Bob signs in with it, usernameless, with no password at all.
+    done = await passkey_login(client, None, authenticator)
+    assert done["state"] == "success"
+    own = await client.get("/v1/person/bob/credential/passkeys", headers=bearer(done["token"]))
+    assert own.status_code == 200
+    (listed,) = own.json()["passkeys"]
+    assert listed["label"] == "pixel" and listed["last_used_at"] is not None
+    by_admin = await client.get("/v1/person/bob/credential/passkeys", headers=admin)
+    assert by_admin.json() == own.json()
+
+    begun = await _post(client, "/v1/person/bob/credential/update", {}, admin)
+    sid = begun.json()["session"]
+    removed = await _post(client, f"{BASE}/passkey/remove", {"session": sid, "label": "pixel"})
+    assert removed.json()["changed"] is True and removed.json()["status"]["passkeys"] == []
+    await _post(client, f"{BASE}/commit", {"session": sid})
+    gone = await client.get("/v1/person/bob/credential/passkeys", headers=admin)
+    assert gone.json() == {"passkeys": []}
+    assert (await passkey_login(client, None, authenticator))["state"] == "denied"
+
+
+async def test_passkeys__list_is_for_the_owner_and_admins(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await make_person(client, admin, "alice", GOOD)
+    await make_person(client, admin, "bob", GOOD)
+    bob = await login(client, "bob", GOOD)
+    response = await client.get("/v1/person/alice/credential/passkeys", headers=bearer(bob))
+    assert_error(response, 403, "access_denied")
+    missing = await client.get("/v1/person/nobody/credential/passkeys", headers=admin)
+    assert_error(missing, 404, "not_found")
+    anonymous = await client.get("/v1/person/alice/credential/passkeys")
+    assert anonymous.status_code == 401
+
+
+async def test_passkeys__bad_bodies_are_400_and_stage_nothing(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await make_person(client, admin, "alice")
+    sid = (await _post(client, "/v1/person/alice/credential/update", {}, admin)).json()["session"]
+    for path, body, code in [
+        ("passkey/begin", {"session": sid, "label": "two words"}, "invalid_value"),
+        ("passkey/begin", {"session": sid}, "invalid_request"),
+        ("passkey/finish", {"session": sid, "passkey": {"type": "public-key"}}, "invalid_request"),
+        ("passkey/rename", {"session": sid, "label": "a"}, "invalid_request"),
+        ("passkey/remove", {"session": sid, "label": "a", "x": 1}, "invalid_attribute"),
+    ]:
+        assert_error(await _post(client, f"{BASE}/{path}", body), 400, code)
+    await _post(client, f"{BASE}/passkey/begin", {"session": sid, "label": "laptop"})
+    shapeless = await _post(client, f"{BASE}/passkey/finish", {"session": sid, "passkey": "x"})
+    assert_error(shapeless, 400, "invalid_value")
+    status = await _post(client, f"{BASE}/status", {"session": sid})
+    assert status.json()["passkeys"] == [] and status.json()["changed"] is False
+    unknown = await _post(client, f"{BASE}/passkey/begin", {"session": "nope", "label": "x"})
+    assert_error(unknown, 400, "invalid_credential_update_session")

@@ -10,17 +10,29 @@ from idmd.idm.auth.flow import (
     PASSKEY_MISSING,
     WRONG_CODE,
     WRONG_CREDENTIALS,
+    WRONG_PASSKEY,
     AuthSessions,
     AuthSubject,
     Continue,
     Denied,
     Success,
 )
+from idmd.idm.credentials.passkeys import Ceremony
 from idmd.idm.policy.account import AccountPolicy, CredentialType
 
 ALICE = AuthSubject(uuid="0b1e9c2e-7a4b-4c7e-9f57-3d2f1c1a8e11")
 UNKNOWN = AuthSubject(uuid=None)
 ANON = AuthSubject(uuid="00000000-0000-0000-0000-000000000003", anonymous=True)
+NO_NAME = AuthSubject(uuid=None, usernameless=True)
+# What the fake relying party sends: a fresh "challenge" per session.
+_made: list[int] = []
+
+
+def _passkey_request() -> tuple[dict[str, object], Ceremony]:
+    _made.append(len(_made))
+    options: dict[str, object] = {"publicKey": {"challenge": str(len(_made))}}
+    return options, Ceremony({"challenge": str(len(_made))}, "webauthn.get")
+
 
 
 @pytest.fixture
@@ -30,12 +42,12 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def sessions(clock: FakeClock) -> AuthSessions:
-    return AuthSessions(clock, max_pending=3, ttl=300)
+    return AuthSessions(clock, passkey=_passkey_request, max_pending=3, ttl=300)
 
 
 def test_auth__password_success(sessions: AuthSessions) -> None:
     sid, first = sessions.begin(ALICE, read_only=False)
-    assert first == Continue(methods=("password",))
+    assert first.methods == ("password", "passkey")
     check = sessions.start_step(sid, "password")
     assert sessions.finish_step(check, credential_ok=True) == Success(ALICE.uuid or "", False)
 
@@ -58,7 +70,7 @@ def test_auth__unknown_name_offered_password_then_denied_like_wrong(
     sessions: AuthSessions,
 ) -> None:
     sid, first = sessions.begin(UNKNOWN, read_only=False)
-    assert first == Continue(methods=("password",))
+    assert first.methods == ("password", "passkey")
     check = sessions.start_step(sid, "password")
     assert sessions.finish_step(check, credential_ok=True) == Denied(WRONG_CREDENTIALS)
 
@@ -138,7 +150,7 @@ TOTP_ALICE = AuthSubject(uuid=ALICE.uuid, has_totp=True)
 
 def test_auth__totp_account_is_asked_a_code_then_the_password(sessions: AuthSessions) -> None:
     sid, first = sessions.begin(TOTP_ALICE, read_only=False)
-    assert first == Continue(methods=("totp", "backup_code"))
+    assert first.methods == ("totp", "backup_code", "passkey")
     check = sessions.start_step(sid, "backup_code")
     assert sessions.finish_step(check, credential_ok=True) == Continue(methods=("password",))
     with pytest.raises(InvalidAuthState):
@@ -181,3 +193,110 @@ def test_auth__reauth_success_names_the_session_it_extends(sessions: AuthSession
 def test_auth_subject__lock_key_of_an_unknown_name_is_folded() -> None:
     assert AuthSubject(uuid=None, name="Mallory").lock_key == "?mallory"
     assert ALICE.lock_key == ALICE.uuid
+
+
+# -- passkeys ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("subject", [ALICE, UNKNOWN, TOTP_ALICE, NO_NAME])
+def test_auth__passkey_options_exactly_when_a_passkey_is_offered(
+    sessions: AuthSessions, subject: AuthSubject
+) -> None:
+    _, first = sessions.begin(subject, read_only=False)
+    assert "passkey" in first.methods
+    assert first.passkey is not None and "publicKey" in first.passkey
+
+
+def test_auth__anonymous_is_offered_no_passkey(sessions: AuthSessions) -> None:
+    _, first = sessions.begin(ANON, read_only=False)
+    assert first.methods == ("anonymous",) and first.passkey is None
+
+
+def test_auth__each_session_gets_its_own_challenge(sessions: AuthSessions) -> None:
+    _, one = sessions.begin(ALICE, read_only=False)
+    _, two = sessions.begin(ALICE, read_only=False)
+    assert one.passkey != two.passkey
+
+
+def test_auth__usernameless_offers_only_a_passkey(sessions: AuthSessions) -> None:
+    sid, first = sessions.begin(NO_NAME, read_only=False)
+    assert first.methods == ("passkey",)
+    with pytest.raises(InvalidAuthState):
+        sessions.start_step(sid, "password")
+
+
+def test_auth__usernameless_success_is_the_account_the_passkey_proved(
+    sessions: AuthSessions,
+) -> None:
+    sid, _ = sessions.begin(NO_NAME, read_only=False)
+    check = sessions.start_step(sid, "passkey")
+    assert check.session.ceremony is not None
+    outcome = sessions.finish_step(check, credential_ok=True, subject=ALICE)
+    assert outcome == Success(ALICE.uuid or "", False)
+
+
+def test_auth__usernameless_without_an_account_is_denied(sessions: AuthSessions) -> None:
+    sid, _ = sessions.begin(NO_NAME, read_only=False)
+    outcome = sessions.finish_step(sessions.start_step(sid, "passkey"), credential_ok=True)
+    assert outcome == Denied(WRONG_PASSKEY)
+
+
+def test_auth__a_passkey_ends_the_flow_at_once_even_with_a_totp(sessions: AuthSessions) -> None:
+    sid, _ = sessions.begin(TOTP_ALICE, read_only=False)
+    outcome = sessions.finish_step(
+        sessions.start_step(sid, "passkey"), credential_ok=True, subject=TOTP_ALICE
+    )
+    assert isinstance(outcome, Success)
+    with pytest.raises(InvalidAuthState):
+        sessions.start_step(sid, "password")
+
+
+def test_auth__a_refused_passkey_ends_the_session_with_its_reason(
+    sessions: AuthSessions,
+) -> None:
+    sid, _ = sessions.begin(ALICE, read_only=False)
+    check = sessions.start_step(sid, "passkey")
+    outcome = sessions.finish_step(check, credential_ok=False, reason="cloned")
+    assert outcome == Denied("cloned")
+    with pytest.raises(InvalidAuthState):
+        sessions.start_step(sid, "passkey")
+
+
+def test_auth__the_ceremony_is_forgotten_after_the_first_stage(sessions: AuthSessions) -> None:
+    sid, _ = sessions.begin(TOTP_ALICE, read_only=False)
+    second = sessions.finish_step(sessions.start_step(sid, "totp"), credential_ok=True)
+    assert second == Continue(methods=("password",))
+    check = sessions.start_step(sid, "password")
+    assert check.session.ceremony is None
+
+
+@pytest.mark.parametrize(
+    ("min_credential", "method", "reason"),
+    [
+        ("passkey", "password", PASSKEY_MISSING),
+        ("passkey", "passkey", None),
+        ("mfa", "passkey", None),
+        ("mfa", "password", MFA_MISSING),
+    ],
+)
+def test_auth__policy_and_the_passkey_step(
+    sessions: AuthSessions, min_credential: CredentialType, method: str, reason: str | None
+) -> None:
+    subject = AuthSubject(uuid=ALICE.uuid, policy=AccountPolicy(min_credential=min_credential))
+    sid, _ = sessions.begin(subject, read_only=False)
+    outcome = sessions.finish_step(
+        sessions.start_step(sid, method), credential_ok=True, subject=subject
+    )
+    if reason is None:
+        assert isinstance(outcome, Success)
+    else:
+        assert outcome == Denied(reason)
+
+
+def test_auth__a_passkey_is_judged_by_validity_too(sessions: AuthSessions) -> None:
+    subject = AuthSubject(uuid=ALICE.uuid, expire_at=1_700_000_000.0)
+    sid, _ = sessions.begin(NO_NAME, read_only=False)
+    outcome = sessions.finish_step(
+        sessions.start_step(sid, "passkey"), credential_ok=True, subject=subject
+    )
+    assert outcome == Denied(ACCOUNT_EXPIRED)

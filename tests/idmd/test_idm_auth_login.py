@@ -1,6 +1,7 @@
 """The login rules with an injected clock, through the app in-process: TOTP before the
 password, codes never accepted twice, backup codes used once, softlocks on every credential,
-hash upgrades, account policy, the privilege window and reauth, a caller's own sessions."""
+hash upgrades, account policy, the privilege window and reauth, a caller's own sessions, and
+passkeys (by name, usernameless, policy, reauth; the attacks are tests/security's)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,21 @@ from idmd import limits
 from idmd.idm import Idm
 from idmd.idm.auth import flow
 from idmd.idm.auth import login as login_module
+from idmd.idm.credentials import passkeys
 from idmd.idm.credentials.passwords import needs_upgrade
 from idmd.idm.credentials.totp import TotpRecord, hash_backup_code, new_record
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Add, Set
-from tests.idmd.app_client import assert_error, bearer, login, make_person
+from tests.idmd.app_client import (
+    BASE_URL,
+    assert_error,
+    bearer,
+    enrol_passkey,
+    login,
+    make_person,
+    passkey_login,
+)
+from tests.idmd.soft_authenticator import SoftAuthenticator
 
 PASSWORD = "correct horse battery"
 BACKUP_CODE = "abcd-efgh-jkmn"
@@ -79,7 +90,7 @@ async def _full_login(
     client: httpx.AsyncClient, name: str, code: str, method: str = "totp"
 ) -> dict[str, Any]:
     auth, methods = await Flow.begin(client, name)
-    assert methods == ["totp", "backup_code"]
+    assert methods == ["totp", "backup_code", "passkey"]
     second = await auth.step(method, code)
     if second["state"] != "continue":
         return second
@@ -293,7 +304,7 @@ async def test_login__an_unknown_name_is_slowed_like_a_real_one(
     client: httpx.AsyncClient,
 ) -> None:
     auth, methods = await Flow.begin(client, "nobody-here")
-    assert methods == ["password"]
+    assert methods == ["password", "passkey"]
     assert (await auth.step("password", "guess one"))["reason"] == "wrong password"
     auth, _ = await Flow.begin(client, "Nobody-Here")
     assert await auth.step("password", "guess two") == {
@@ -408,7 +419,7 @@ async def test_privilege__writes_stop_when_the_window_ends_until_reauth(
     assert (await client.get("/v1/person/alice", headers=bearer(token))).status_code == 200
 
     auth, methods = await Flow.reauth(client, token)
-    assert methods == ["password"]
+    assert methods == ["password", "passkey"]
     assert (await auth.step("password", "wrong password"))["state"] == "denied"
     assert_error(await _can_write(client, token, "two"), 403, "read_only_session")
     clock.advance(1)
@@ -427,7 +438,7 @@ async def test_reauth__asks_a_totp_account_for_its_code_first(
     token = str((await _full_login(client, "alice", _code(record, clock)))["token"])
     clock.advance(limits.DEFAULT_PRIVILEGE_LIFETIME_SECONDS)
     auth, methods = await Flow.reauth(client, token)
-    assert methods == ["totp", "backup_code"]
+    assert methods == ["totp", "backup_code", "passkey"]
     assert (await auth.step("totp", _code(record, clock)))["state"] == "continue"
     assert (await auth.step("password", PASSWORD))["state"] == "success"
     assert (await _can_write(client, token, "again")).status_code == 200
@@ -584,3 +595,169 @@ async def test_sessions__anonymous_may_not_list_or_end_them(client: httpx.AsyncC
         403,
         "access_denied",
     )
+
+
+# -- passkeys -----------------------------------------------------------------------------
+
+
+async def _alice_with_passkey(
+    client: httpx.AsyncClient, admin: dict[str, str], **knobs: Any
+) -> tuple[str, SoftAuthenticator]:
+    uuid = await _person(client, admin)
+    authenticator = SoftAuthenticator(origin=BASE_URL, **knobs)
+    token = await login(client, "alice", PASSWORD)
+    await enrol_passkey(client, bearer(token), "alice", "laptop", authenticator)
+    return uuid, authenticator
+
+
+def _stored_passkey(idm: Idm, uuid: str) -> passkeys.PasskeyRecord:
+    with idm.server.read() as txn:
+        entry = txn.get(uuid)
+    assert entry is not None
+    (record,) = passkeys.records(entry.get("passkey"))
+    return record
+
+
+async def _whoami(client: httpx.AsyncClient, token: str) -> str:
+    response = await client.get("/v1/auth/whoami", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    return str(response.json()["name"])
+
+
+@pytest.mark.parametrize("name", ["alice", None])
+async def test_passkey__signs_in_by_name_or_usernameless_and_stores_its_use(
+    client: httpx.AsyncClient, admin: dict[str, str], idm: Idm, clock: FakeClock,
+    name: str | None,
+) -> None:
+    uuid, authenticator = await _alice_with_passkey(client, admin)
+    clock.advance(60)
+    done = await passkey_login(client, name, authenticator)
+    assert done["state"] == "success", done
+    assert await _whoami(client, done["token"]) == "alice"
+    record = _stored_passkey(idm, uuid)
+    assert record.sign_count == 1 and record.last_used_at == int(clock.now())
+    # The session may write: a passkey is a full sign-in.
+    assert (await _can_write(client, done["token"], "by-passkey")).status_code == 200
+
+
+async def test_passkey__ends_the_flow_of_a_totp_account_at_once(
+    client: httpx.AsyncClient, admin: dict[str, str], idm: Idm
+) -> None:
+    uuid, authenticator = await _alice_with_passkey(client, admin)
+    _add_totp(idm, uuid)
+    _, methods = await Flow.begin(client, "alice")
+    assert methods == ["totp", "backup_code", "passkey"]
+    assert (await passkey_login(client, "alice", authenticator))["state"] == "success"
+
+
+async def test_passkey__offered_alike_to_unknown_names_and_denied_there(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    _, authenticator = await _alice_with_passkey(client, admin)
+    real = await client.post("/v1/auth/begin", json={"name": "alice"})
+    unknown = await client.post("/v1/auth/begin", json={"name": "nobody-here"})
+    assert real.json()["methods"] == unknown.json()["methods"]
+    assert set(real.json()["passkey"]["publicKey"]) == set(unknown.json()["passkey"]["publicKey"])
+    denied = await passkey_login(client, "nobody-here", authenticator)
+    assert denied == {"state": "denied", "reason": passkeys.UNKNOWN_PASSKEY}
+
+
+async def test_passkey__anonymous_is_not_offered_one(client: httpx.AsyncClient) -> None:
+    begin = await client.post("/v1/auth/begin", json={"name": "anonymous"})
+    assert begin.json() == {"state": "continue", "methods": ["anonymous"]}
+
+
+async def test_policy__passkey_signs_in_with_a_passkey_only(
+    client: httpx.AsyncClient, admin: dict[str, str], idm: Idm
+) -> None:
+    uuid, authenticator = await _alice_with_passkey(client, admin)
+    await _policy_group(idm, uuid, min_credential="passkey")
+    auth, _ = await Flow.begin(client, "alice")
+    assert await auth.step("password", PASSWORD) == {
+        "state": "denied",
+        "reason": flow.PASSKEY_MISSING,
+    }
+    assert (await passkey_login(client, None, authenticator))["state"] == "success"
+
+
+async def test_policy__mfa_is_met_by_a_passkey(
+    client: httpx.AsyncClient, admin: dict[str, str], idm: Idm
+) -> None:
+    uuid, authenticator = await _alice_with_passkey(client, admin)
+    await _policy_group(idm, uuid, min_credential="mfa")
+    assert (await passkey_login(client, "alice", authenticator))["state"] == "success"
+
+
+async def test_passkey__a_synced_passkeys_zero_counter_passes_every_time(
+    client: httpx.AsyncClient, admin: dict[str, str], idm: Idm
+) -> None:
+    uuid, authenticator = await _alice_with_passkey(client, admin, counter_step=0)
+    for _ in range(3):
+        assert (await passkey_login(client, None, authenticator))["state"] == "success"
+    assert _stored_passkey(idm, uuid).sign_count == 0
+
+
+async def test_passkey__a_malformed_answer_is_400_and_leaves_the_session(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    _, authenticator = await _alice_with_passkey(client, admin)
+    begin = await client.post("/v1/auth/begin", json={"name": "alice"})
+    session = {"Hermit-Auth-Session": begin.headers["Hermit-Auth-Session"]}
+    for bad in ({"type": "public-key"}, "text", [1]):
+        response = await client.post(
+            "/v1/auth/step", json={"method": "passkey", "passkey": bad}, headers=session
+        )
+        assert_error(response, 400, "invalid_value")
+    missing = await client.post("/v1/auth/step", json={"method": "passkey"}, headers=session)
+    assert_error(missing, 400, "invalid_auth_state")
+    # That ended the session (a method without its credential, as for a password).
+    again = await client.post(
+        "/v1/auth/step", json={"method": "passkey", "passkey": {}}, headers=session
+    )
+    assert_error(again, 400, "invalid_value")
+    ended = await client.post(
+        "/v1/auth/step", json={"method": "password", "password": PASSWORD}, headers=session
+    )
+    assert_error(ended, 400, "invalid_auth_state")
+    begin = await client.post("/v1/auth/begin", json={"name": "alice"})
+    answer = authenticator.get(begin.json()["passkey"])
+    step = await client.post(
+        "/v1/auth/step",
+        json={"method": "passkey", "passkey": answer},
+        headers={"Hermit-Auth-Session": begin.headers["Hermit-Auth-Session"]},
+    )
+    assert step.json()["state"] == "success"
+
+
+async def test_reauth__with_a_passkey(
+    client: httpx.AsyncClient, admin: dict[str, str], clock: FakeClock
+) -> None:
+    _, authenticator = await _alice_with_passkey(client, admin)
+    token = await login(client, "alice", PASSWORD)
+    clock.advance(limits.DEFAULT_PRIVILEGE_LIFETIME_SECONDS)
+    response = await client.post("/v1/auth/reauth", headers=bearer(token))
+    assert response.json()["methods"] == ["password", "passkey"]
+    answer = authenticator.get(response.json()["passkey"])
+    step = await client.post(
+        "/v1/auth/step",
+        json={"method": "passkey", "passkey": answer},
+        headers={"Hermit-Auth-Session": response.headers["Hermit-Auth-Session"]},
+    )
+    assert step.json()["state"] == "success" and "privileged_until" in step.json()
+    assert (await _can_write(client, token, "after-reauth")).status_code == 200
+
+
+async def test_reauth__another_accounts_passkey_is_refused(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    _, alices = await _alice_with_passkey(client, admin)
+    await make_person(client, admin, "bob", PASSWORD)
+    bob = await login(client, "bob", PASSWORD)
+    response = await client.post("/v1/auth/reauth", headers=bearer(bob))
+    answer = alices.get(response.json()["passkey"])
+    step = await client.post(
+        "/v1/auth/step",
+        json={"method": "passkey", "passkey": answer},
+        headers={"Hermit-Auth-Session": response.headers["Hermit-Auth-Session"]},
+    )
+    assert step.json() == {"state": "denied", "reason": passkeys.UNKNOWN_PASSKEY}

@@ -3,14 +3,18 @@ and what a session stages, shows and writes (idmd/idm/credentials/staging.py).""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from hermit_common.clock import FakeClock
 from idmd.entry import Entry, freeze_attrs
 from idmd.errors import InvalidCredentialUpdate, MfaRequired
 from idmd.idm.credentials import totp
+from idmd.idm.credentials.passkeys import PasskeyRecord, RelyingParty
 from idmd.idm.credentials.staging import Authority, StagedPassword, UpdateSessions
 from idmd.server.mods import Add, Remove, Set
+from tests.idmd.soft_authenticator import SoftAuthenticator
 
 # Whose right a session uses: asked again by the I/O layer (test_idm_credentials_updates.py),
 # not here.
@@ -105,3 +109,55 @@ def test_session__status_shows_what_is_staged_and_never_a_secret(clock: FakeCloc
     assert phone.secret not in repr(status) and "$argon2id" not in repr(status)
     blocked = UpdateSessions(clock).begin("b", may_unix=False, authority=AUTH)
     assert isinstance(blocked.commit_blocker(entry, "mfa"), MfaRequired)
+
+
+# -- passkeys -----------------------------------------------------------------------------
+
+
+def _passkey(label: str) -> PasskeyRecord:
+    rp = RelyingParty("https://idm.example.com")
+    options, ceremony = rp.registration(
+        "00000000-0000-0000-0000-000000000001", "alice", "Alice", []
+    )
+    answer = SoftAuthenticator(origin="https://idm.example.com").create(options)
+    return rp.finish_registration(ceremony, answer, label=label, now=1_750_000_000)
+
+
+def test_passkeys__rename_and_remove_become_exact_mods(clock: FakeClock) -> None:
+    laptop, phone = _passkey("laptop"), _passkey("phone")
+    entry = _entry(passkey=[laptop.encode(), phone.encode()])
+    session = UpdateSessions(clock).begin("a", may_unix=False, authority=AUTH)
+    session.unstage_passkey(entry, "laptop")
+    session.stage_passkey(replace(laptop, label="desk"))
+    session.unstage_passkey(entry, "phone")
+    assert [r.label for r in session.passkey_records(entry)] == ["desk"]
+    assert session.has_changes()
+    mods = session.mods(entry)
+    assert Remove("passkey", laptop.encode()) in mods
+    assert Remove("passkey", phone.encode()) in mods
+    assert Add("passkey", replace(laptop, label="desk").encode()) in mods
+
+
+def test_passkeys__a_staged_one_unstaged_leaves_nothing_to_write(clock: FakeClock) -> None:
+    entry = _entry()
+    session = UpdateSessions(clock).begin("a", may_unix=False, authority=AUTH)
+    session.stage_passkey(_passkey("laptop"))
+    session.unstage_passkey(entry, "laptop")
+    assert not session.has_changes()
+    assert not [m for m in session.mods(entry) if m.attr == "passkey"]
+
+
+@pytest.mark.parametrize(
+    ("min_credential", "passkeys", "blocked"),
+    [("passkey", False, True), ("passkey", True, False), ("mfa", True, False),
+     ("mfa", False, True)],
+)
+def test_passkeys__commit_blocker_by_policy(
+    clock: FakeClock, min_credential: str, passkeys: bool, blocked: bool
+) -> None:
+    entry = _entry(passkey=[_passkey("laptop").encode()] if passkeys else [])
+    session = UpdateSessions(clock).begin("a", may_unix=False, authority=AUTH)
+    blocker = session.commit_blocker(entry, min_credential)
+    assert (blocker is not None) is blocked
+    if blocker is not None:
+        assert isinstance(blocker, MfaRequired)

@@ -17,17 +17,23 @@ from idmd.errors import (
     InvalidCredentialUpdate,
     InvalidResetToken,
     MfaRequired,
+    NotFound,
     PasswordRejected,
     ReadOnlySession,
 )
 from idmd.idm import Idm
-from idmd.idm.credentials import totp
+from idmd.idm.credentials import passkeys, totp
 from idmd.idm.credentials.passwords import verify_password_sync
+from idmd.idm.directory import accounts, lookup
+from idmd.idm.directory.views import JSON
+from idmd.idm.values import iso_time
 from idmd.server import builtin
 from idmd.server.identity import INTERNAL
 from idmd.server.mods import Set
+from tests.idmd.app_client import BASE_URL
 from tests.idmd.entries import make_group, make_person
-from tests.idmd.idm_callers import admin, caller, stored
+from tests.idmd.idm_callers import admin, caller, enrol_passkey, stored
+from tests.idmd.soft_authenticator import AuthenticatorRefused, SoftAuthenticator
 
 GOOD = Secret("correct horse battery staple 42")
 ALSO_GOOD = Secret("an entirely different long passphrase 7")
@@ -254,3 +260,193 @@ def test_reset_token__only_others_with_the_right_may_create(idm: Idm, alice: Ent
         idm.credential_updates.create_reset_token(
             caller(idm, builtin.UUID_IDM_ADMIN, read_only=True), "alice"
         )
+
+
+# -- passkeys -----------------------------------------------------------------------------
+
+
+def _authenticator() -> SoftAuthenticator:
+    return SoftAuthenticator(origin=BASE_URL)
+
+
+def _add_passkey(idm: Idm, sid: str, label: str, authenticator: SoftAuthenticator) -> JSON:
+    options = idm.credential_updates.begin_passkey(sid, label)
+    return idm.credential_updates.finish_passkey(sid, authenticator.create(options))
+
+
+def test_passkey__enrolled_in_a_session_and_written_by_commit(
+    idm: Idm, alice: Entry, clock: FakeClock
+) -> None:
+    updates = idm.credential_updates
+    sid = updates.begin(caller(idm, alice.uuid), "alice")
+    authenticator = _authenticator()
+    options = updates.begin_passkey(sid, "Laptop")
+    assert options["publicKey"]["user"]["name"] == "alice@example.com"
+    status = updates.finish_passkey(sid, authenticator.create(options))
+    assert status["passkeys"] == [
+        {"label": "laptop", "created_at": iso_time(clock.now()), "last_used_at": None}
+    ]
+    assert status["changed"] is True
+    assert not stored(idm, alice.uuid).get("passkey")  # nothing before commit
+    assert updates.commit(sid) == (True, 0)
+    (record,) = passkeys.records(stored(idm, alice.uuid).get("passkey"))
+    assert record.label == "laptop"
+    assert record.credential_id == authenticator.only().credential_id
+
+
+def test_passkey__a_reset_token_enrols_one_with_no_password(
+    idm: Idm, alice: Entry
+) -> None:
+    updates = idm.credential_updates
+    token, _ = updates.create_reset_token(admin(idm), "alice")
+    sid = updates.begin_with_reset_token(token.reveal())
+    _add_passkey(idm, sid, "phone", _authenticator())
+    assert updates.commit(sid) == (True, 0)
+    entry = stored(idm, alice.uuid)
+    assert not entry.get("password") and len(entry.get("passkey")) == 1
+
+
+def test_passkey__the_same_authenticator_is_not_enrolled_twice(
+    idm: Idm, alice: Entry
+) -> None:
+    authenticator = _authenticator()
+    enrol_passkey(idm, alice.uuid, "laptop", authenticator)
+    sid = idm.credential_updates.begin(caller(idm, alice.uuid), "alice")
+    options = idm.credential_updates.begin_passkey(sid, "again")
+    excluded = options["publicKey"]["excludeCredentials"]
+    assert len(excluded) == 1
+    with pytest.raises(AuthenticatorRefused):
+        authenticator.create(options)
+    # A client that ignores excludeCredentials and sends the enrolled credential id again
+    # is refused by hermit itself.
+    options["publicKey"]["excludeCredentials"] = []
+    forged = _authenticator().create(options, credential_id=authenticator.only().credential_id)
+    with pytest.raises(Conflict, match="enrolled already"):
+        idm.credential_updates.finish_passkey(sid, forged)
+
+
+def test_passkey__labels_are_unique_and_at_most_32(idm: Idm, alice: Entry) -> None:
+    updates = idm.credential_updates
+    sid = updates.begin(caller(idm, alice.uuid), "alice")
+    for n in range(passkeys.MAX_PASSKEYS_PER_ACCOUNT):
+        _add_passkey(idm, sid, f"key{n}", _authenticator())
+    with pytest.raises(InvalidRequest, match="at most 32"):
+        updates.begin_passkey(sid, "one-more")
+    with pytest.raises(Conflict):
+        updates.begin_passkey(sid, "key3")
+    assert updates.commit(sid) == (True, 0)
+    assert len(stored(idm, alice.uuid).get("passkey")) == 32
+
+
+def test_passkey__an_answer_to_another_sessions_challenge_is_refused(
+    idm: Idm, alice: Entry
+) -> None:
+    updates = idm.credential_updates
+    with idm.server.write() as txn:
+        make_person(txn, "bob")
+    mine = updates.begin(caller(idm, alice.uuid), "alice")
+    updates.begin_passkey(mine, "laptop")
+    theirs = updates.begin(admin(idm), "bob")
+    other_options = updates.begin_passkey(theirs, "laptop")
+    with pytest.raises(InvalidValue, match="another or an already used ceremony"):
+        updates.finish_passkey(mine, _authenticator().create(other_options))
+    # The ceremony is over: the same answer cannot be tried again.
+    with pytest.raises(InvalidRequest):
+        updates.finish_passkey(mine, _authenticator().create(other_options))
+    assert updates.status(mine)["passkeys"] == []
+    assert updates.commit(mine) == (False, 0)
+    assert not stored(idm, alice.uuid).get("passkey")
+
+
+def test_passkey__finish_without_begin_is_refused(idm: Idm, alice: Entry) -> None:
+    sid = idm.credential_updates.begin(caller(idm, alice.uuid), "alice")
+    with pytest.raises(InvalidRequest):
+        idm.credential_updates.finish_passkey(sid, {"type": "public-key"})
+
+
+def test_passkey__rename_and_remove_are_staged(idm: Idm, alice: Entry) -> None:
+    enrol_passkey(idm, alice.uuid, "laptop", _authenticator())
+    enrol_passkey(idm, alice.uuid, "phone", _authenticator())
+    updates = idm.credential_updates
+    sid = updates.begin(caller(idm, alice.uuid), "alice")
+    with pytest.raises(Conflict):
+        updates.rename_passkey(sid, "laptop", "phone")
+    with pytest.raises(NotFound):
+        updates.rename_passkey(sid, "tablet", "desk")
+    status = updates.rename_passkey(sid, "laptop", "work-laptop")
+    assert [p["label"] for p in status["passkeys"]] == ["phone", "work-laptop"]
+    assert updates.remove_passkey(sid, "tablet")[0] is False
+    removed, status = updates.remove_passkey(sid, "phone")
+    assert removed and [p["label"] for p in status["passkeys"]] == ["work-laptop"]
+    assert len(stored(idm, alice.uuid).get("passkey")) == 2  # not before commit
+    updates.commit(sid)
+    (record,) = passkeys.records(stored(idm, alice.uuid).get("passkey"))
+    assert record.label == "work-laptop"
+
+
+def test_passkey__a_staged_one_can_be_renamed_and_removed_before_commit(
+    idm: Idm, alice: Entry
+) -> None:
+    updates = idm.credential_updates
+    sid = updates.begin(caller(idm, alice.uuid), "alice")
+    _add_passkey(idm, sid, "laptop", _authenticator())
+    updates.rename_passkey(sid, "laptop", "desk")
+    assert updates.remove_passkey(sid, "desk")[0] is True
+    assert updates.status(sid)["changed"] is False
+    assert updates.commit(sid) == (False, 0)
+
+
+def test_passkey__policy_passkey_needs_one_and_mfa_takes_one(idm: Idm, alice: Entry) -> None:
+    with idm.server.write() as txn:
+        group = make_group(txn, "strict", (alice,), policy_min_credential=["passkey"])
+    updates = idm.credential_updates
+    sid = updates.begin(caller(idm, alice.uuid), "alice")
+    assert "add a passkey" in str(updates.status(sid)["commit_blocker"])
+    with pytest.raises(MfaRequired):
+        updates.commit(sid)
+    _add_passkey(idm, sid, "laptop", _authenticator())
+    assert updates.status(sid)["commit_blocker"] is None
+    updates.commit(sid)
+    with idm.server.write() as txn:
+        txn.modify(INTERNAL, group.uuid, [Set("policy_min_credential", frozenset({"mfa"}))])
+    sid = updates.begin(caller(idm, alice.uuid), "alice")
+    assert updates.status(sid)["commit_blocker"] is None  # a passkey meets mfa
+    updates.remove_passkey(sid, "laptop")
+    assert "TOTP or a passkey" in str(updates.status(sid)["commit_blocker"])
+
+
+def test_overview__the_callers_own_account_with_nothing_staged(
+    idm: Idm, alice: Entry
+) -> None:
+    enrol_passkey(idm, alice.uuid, "laptop", _authenticator())
+    view = idm.credential_updates.overview(caller(idm, alice.uuid))
+    assert view["account"]["name"] == "alice"
+    assert [p["label"] for p in view["passkeys"]] == ["laptop"]
+    assert view["expires_at"] is None and view["changed"] is False
+    sid = idm.credential_updates.begin(caller(idm, alice.uuid), "alice")
+    assert set(view) == set(idm.credential_updates.status(sid))
+    with pytest.raises(AccessDenied):
+        idm.credential_updates.overview(caller(idm, builtin.UUID_ANONYMOUS))
+
+
+def test_list_passkeys__for_the_owner_and_admins_only(idm: Idm, alice: Entry) -> None:
+    with idm.server.write() as txn:
+        bob = make_person(txn, "bob")
+    enrol_passkey(idm, alice.uuid, "laptop", _authenticator())
+    for who in (caller(idm, alice.uuid), admin(idm), caller(idm, alice.uuid, read_only=True)):
+        (listed,) = idm.credential_updates.list_passkeys(who, "alice")
+        assert listed["label"] == "laptop" and listed["last_used_at"] is None
+    with pytest.raises(AccessDenied):
+        idm.credential_updates.list_passkeys(caller(idm, bob.uuid), "alice")
+    with pytest.raises(NotFound):
+        idm.credential_updates.list_passkeys(admin(idm), "nobody")
+
+
+def test_passkey__never_in_a_generic_view(idm: Idm, alice: Entry) -> None:
+    enrol_passkey(idm, alice.uuid, "laptop", _authenticator())
+    admin_caller = admin(idm)
+    view = idm.read(admin_caller, accounts.get_account, "person", "alice")
+    assert "passkey" not in view
+    with idm.server.read() as txn:
+        for who in (admin_caller, caller(idm, alice.uuid)):
+            assert "passkey" not in lookup.read_as(txn, who.identity, alice).attrs

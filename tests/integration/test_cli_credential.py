@@ -130,7 +130,7 @@ def test_api_credential__nothing_applies_before_commit_and_finished_sessions_ref
         # Not applied yet: no code is asked at login, and the old password still works.
         with idmd.client() as anonymous:
             methods = anonymous.post("/v1/auth/begin", json={"name": person}).json()["methods"]
-        assert methods == ["password"]
+        assert methods == ["password", "passkey"]
         assert idmd.login(person, old)
 
         # The person's session from the login above ends with the commit (issue 9).

@@ -13,19 +13,30 @@ States of one auth session::
 
 Rules:
 - The methods come in stages; a step uses one of the alternatives of the first stage left.
-  An account with a TOTP is asked ``["totp", "backup_code"]`` first, then ``["password"]``:
-  a wrong code ends the session before any password is tried, so a password cannot be guessed
-  (nor tested against the softlock) by someone without the second factor. Other accounts are
-  asked ``["password"]``.
+  An account with a TOTP is asked ``["totp", "backup_code", "passkey"]`` first, then
+  ``["password"]``: a wrong code ends the session before any password is tried, so a password
+  cannot be guessed (nor tested against the softlock) by someone without the second factor.
+  Other accounts are asked ``["password", "passkey"]``.
+- ``passkey`` is offered in the first stage to every name but anonymous, unknown names too,
+  with request options of the same kind (no ``allowCredentials``), so nothing tells a real
+  name from an unknown one. A passkey step that succeeds ends the flow at once (a passkey with
+  user verification is multi-factor). Its ceremony (the challenge) lives in the session and
+  is forgotten by the step that uses it, so an assertion is accepted at most once.
+- A usernameless session (``begin`` with no name) is offered ``["passkey"]`` only; its account
+  is the one the assertion's user handle names, which the caller resolves and hands to
+  ``finish_step``.
 - A step names a session id and one of the methods offered; anything else (no id, an unknown,
   expired or finished id, another method) is ``InvalidAuthState``. ``start_step`` takes the
   session out of the store, so a session can be stepped at most once at a time and a finished
   one is gone for good.
-- An unknown name is offered ``["password"]`` like an account without TOTP and denied at the
-  step with the same reason as a wrong password, so names cannot be probed.
+- An unknown name is offered ``["password", "passkey"]`` like an account without TOTP and
+  denied at the step with the same reason as a wrong password (or an unknown passkey), so
+  names cannot be probed.
 - ``anonymous`` is offered ``["anonymous"]``; its success is always read-only.
 - Validity (``valid_from`` / ``expire_at``) and the account policy's ``min_credential`` are
   judged only after every credential was right, so they tell nothing to someone without them.
+  ``min_credential = passkey`` is met only by a passkey step; ``mfa`` by a passkey step or a
+  TOTP (or backup code) with the password.
 - A reauth session (``reauth_of``: the id of the caller's session record) runs the same stages;
   its success names that record, whose privilege window the caller extends.
 - At most ``max_pending`` sessions wait at once (the oldest is dropped beyond that), and each
@@ -34,14 +45,16 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from hermit_common.clock import Clock
 from hermit_common.lru import Lru
 from idmd import limits
 from idmd.errors import InvalidAuthState
 from idmd.idm.auth.softlock import unknown_key
+from idmd.idm.credentials.passkeys import Ceremony
 from idmd.idm.ids import new_id
 from idmd.idm.policy.account import AccountPolicy
 
@@ -52,15 +65,22 @@ WRONG_CODE = "wrong or already used code"
 WRONG_BACKUP_CODE = "wrong or already used backup code"
 ACCOUNT_EXPIRED = "account expired or not yet valid"
 MFA_MISSING = (
-    "this account's policy asks for a second factor and the account has no TOTP: ask an admin "
-    "for a reset token and add one"
+    "this account's policy asks for a second factor and the account has no TOTP: sign in with "
+    "a passkey, or ask an admin for a reset token and add one"
 )
-PASSKEY_MISSING = (
-    "this account's policy asks for a passkey, which hermit does not offer yet: ask an admin"
-)
-_WRONG = {"password": WRONG_CREDENTIALS, "totp": WRONG_CODE, "backup_code": WRONG_BACKUP_CODE}
+PASSKEY_MISSING = "this account's policy asks for a passkey: sign in with a passkey"
+WRONG_PASSKEY = "unknown passkey: it is not registered for this account"
+_WRONG = {
+    "password": WRONG_CREDENTIALS,
+    "totp": WRONG_CODE,
+    "backup_code": WRONG_BACKUP_CODE,
+    "passkey": WRONG_PASSKEY,
+}
 
 Stage = tuple[str, ...]
+JSON = dict[str, Any]
+# Makes a passkey ceremony: the request options to send and the ceremony to keep.
+PasskeyRequest = Callable[[], "tuple[JSON, Ceremony]"]
 # Frozen, so one instance can be every default.
 DEFAULT_POLICY = AccountPolicy()
 
@@ -80,6 +100,8 @@ class AuthSubject:
     name: str = ""
     has_totp: bool = False
     policy: AccountPolicy = DEFAULT_POLICY
+    # Begun without a name: the account is the one the passkey's user handle names.
+    usernameless: bool = False
 
     def valid_at(self, now: float) -> bool:
         if self.valid_from is not None and now < self.valid_from:
@@ -91,9 +113,10 @@ class AuthSubject:
         """The ``account`` key of this subject's softlocks."""
         return self.uuid if self.uuid is not None else unknown_key(self.name)
 
-    def policy_refusal(self) -> str | None:
-        """Why the account policy refuses this account a session, or ``None``."""
-        if self.anonymous:
+    def policy_refusal(self, *, by_passkey: bool = False) -> str | None:
+        """Why the account policy refuses this account a session, or ``None``;
+        ``by_passkey``: the session was won by a passkey step."""
+        if self.anonymous or by_passkey:
             return None
         if self.policy.min_credential == "passkey":
             return PASSKEY_MISSING
@@ -106,6 +129,10 @@ class AuthSubject:
 class Continue:
     methods: tuple[str, ...]
     state: Literal["continue"] = "continue"
+    # The request options ({"publicKey": {...}}, the JSON form the browser's
+    # PublicKeyCredential.parseRequestOptionsFromJSON takes), present exactly when
+    # "passkey" is among ``methods``.
+    passkey: JSON | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +164,10 @@ class PendingSession:
     # stage at a time, so the second factor is asked only after the first passed).
     stages: tuple[Stage, ...] = field(default=())
     reauth_of: str | None = None
+    # The passkey ceremony of the first stage (its challenge) and the options sent for it;
+    # None once a step has been taken (a challenge is used at most once).
+    ceremony: Ceremony | None = field(default=None, repr=False)
+    passkey_options: JSON | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -151,9 +182,11 @@ def stages_for(subject: AuthSubject) -> tuple[Stage, ...]:
     """The stages a subject must pass, in order; one method of each."""
     if subject.anonymous:
         return (("anonymous",),)
+    if subject.usernameless:
+        return (("passkey",),)
     if subject.has_totp:
-        return (("totp", "backup_code"), ("password",))
-    return (("password",),)
+        return (("totp", "backup_code", "passkey"), ("password",))
+    return (("password", "passkey"),)
 
 
 class AuthSessions:
@@ -163,10 +196,14 @@ class AuthSessions:
         self,
         clock: Clock,
         *,
+        passkey: PasskeyRequest,
         max_pending: int = limits.MAX_PENDING_AUTH_SESSIONS,
         ttl: float = limits.AUTH_SESSION_TTL_SECONDS,
     ) -> None:
+        """``passkey`` makes the request options and the ceremony of each session that
+        offers a passkey (``passkeys.RelyingParty.request``)."""
         self._clock = clock
+        self._passkey = passkey
         self._ttl = ttl
         # Invariant: ordered by expires_at (insertion order, since ttl is fixed), so expired
         # sessions are at the front and the oldest is dropped first.
@@ -179,10 +216,14 @@ class AuthSessions:
     def begin(
         self, subject: AuthSubject, *, read_only: bool, reauth_of: str | None = None
     ) -> tuple[str, Continue]:
-        """Open an auth session; returns its id and the methods offered."""
+        """Open an auth session; returns its id and the methods offered (with the passkey
+        request options when a passkey is among them)."""
         self._expire()
         self._pending.trim(room=1)
         stages = stages_for(subject)
+        options, ceremony = None, None
+        if "passkey" in stages[0]:
+            options, ceremony = self._passkey()
         session = PendingSession(
             id=new_id(24),
             subject=subject,
@@ -190,9 +231,11 @@ class AuthSessions:
             expires_at=self._clock.now() + self._ttl,
             stages=stages,
             reauth_of=reauth_of,
+            ceremony=ceremony,
+            passkey_options=options,
         )
         self._pending.put(session.id, session)
-        return session.id, Continue(methods=stages[0])
+        return session.id, Continue(methods=stages[0], passkey=options)
 
     def start_step(self, session_id: str | None, method: object) -> StepCheck:
         """Take the session out of the store for one step with ``method``.
@@ -212,19 +255,37 @@ class AuthSessions:
             raise InvalidAuthState("this method was not offered in this auth session")
         return StepCheck(session=session, method=method)
 
-    def finish_step(self, check: StepCheck, *, credential_ok: bool) -> Outcome:
-        """Decide a step whose credential the caller checked."""
+    def finish_step(
+        self,
+        check: StepCheck,
+        *,
+        credential_ok: bool,
+        subject: AuthSubject | None = None,
+        reason: str | None = None,
+    ) -> Outcome:
+        """Decide a step whose credential the caller checked.
+
+        ``subject``: the account a passkey step proved (the caller read it afresh; for a
+        usernameless session, the one the user handle names). ``reason``: why the
+        credential was refused, when the caller knows better than "wrong password".
+        """
         session = check.session
-        subject = session.subject
+        by_passkey = check.method == "passkey"
+        if subject is None or not by_passkey:
+            subject = session.subject
         if not credential_ok or subject.uuid is None:
-            return Denied(_WRONG.get(check.method, WRONG_CREDENTIALS))
-        remaining = session.stages[1:]
+            return Denied(reason or _WRONG.get(check.method, WRONG_CREDENTIALS))
+        remaining = () if by_passkey else session.stages[1:]
         if remaining:
-            self._pending.put(session.id, replace(session, stages=remaining))
+            # The ceremony was offered for the first stage only; it is not offered again.
+            self._pending.put(
+                session.id,
+                replace(session, stages=remaining, ceremony=None, passkey_options=None),
+            )
             return Continue(methods=remaining[0])
         if not subject.valid_at(self._clock.now()):
             return Denied(ACCOUNT_EXPIRED)
-        refusal = subject.policy_refusal()
+        refusal = subject.policy_refusal(by_passkey=by_passkey)
         if refusal is not None:
             return Denied(refusal)
         return Success(

@@ -1,9 +1,9 @@
 """Logins, reauth and bearer tokens against the entry database: the I/O around ``flow``.
 
 This module loads accounts for the auth state machine, checks each credential a step carries
-(password, TOTP, backup code) behind the softlocks, writes session records onto accounts,
-extends privilege windows, lists and ends a caller's sessions, and turns a bearer token back
-into the caller's ``Identity``. It does not decide the flow (``flow.py``) nor sign
+(password, TOTP and backup code behind the softlocks; a passkey), writes session records onto
+accounts, extends privilege windows, lists and ends a caller's sessions, and turns a bearer
+token back into the caller's ``Identity``. It does not decide the flow (``flow.py``) nor sign
 (``tokens.py``) nor count failures (``softlock.py``).
 
 Rules:
@@ -30,14 +30,23 @@ Rules:
   (``kind == "api"``) of scope read_write are always privileged.
 - Every request re-reads the account: a deleted account, a revoked session or an account
   outside its validity stops the token at once.
+- A passkey step (``credentials.passkeys``) is checked inside one write transaction that
+  reads the account (the named one, or for a usernameless session the one the user handle
+  names), verifies the assertion, applies the signature counter rule and stores the new
+  counter and last use as ``INTERNAL``: two racing assertions cannot both pass the counter.
+  A counter that went backwards is denied and logged (account, label and counters; nothing
+  secret). A passkey has no softlock: its signature cannot be guessed, and a lockout counted
+  from forged answers would let anyone lock a person out.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from hermit_common.clock import Clock
-from hermit_common.errors import InvalidRequest
+from hermit_common.errors import InvalidRequest, InvalidValue
 from hermit_common.secret import Secret
 from idmd.entry import Entry
 from idmd.errors import (
@@ -70,7 +79,7 @@ from idmd.idm.auth.tokens import (
     find_session,
     new_session,
 )
-from idmd.idm.credentials import totp
+from idmd.idm.credentials import passkeys, totp
 from idmd.idm.credentials.passwords import Hasher, needs_upgrade
 from idmd.idm.directory import lookup
 from idmd.idm.directory.views import JSON
@@ -80,6 +89,8 @@ from idmd.server import QueryServer, ReadTxn
 from idmd.server.builtin import UUID_ANONYMOUS
 from idmd.server.identity import INTERNAL, Identity, account_identity
 from idmd.server.mods import Add, Mod, Remove, Set
+
+log = logging.getLogger(__name__)
 
 # Live sessions one account may hold; the oldest beyond this is ended. Generous for a person
 # with many machines, small enough that a script logging in in a loop cannot bloat the entry.
@@ -134,6 +145,11 @@ def subject_of(entry: Entry | None, txn: ReadTxn, name: str) -> AuthSubject:
         has_totp=bool(totp.records(entry.get("totp"))),
         policy=account_policy(txn, entry),
     )
+
+
+def _unknown_subject(name: str | None) -> AuthSubject:
+    """The subject of a session that names no account yet (an unknown name, or none)."""
+    return AuthSubject(uuid=None, name=name or "", usernameless=name is None)
 
 
 def spend_totp_code(
@@ -193,23 +209,29 @@ class Login:
         hasher: Hasher,
         clock: Clock,
         softlocks: Softlocks,
+        origin: str,
     ) -> None:
         self._server = server
         self._signer = signer
         self._hasher = hasher
         self._clock = clock
         self._softlocks = softlocks
-        self.sessions = AuthSessions(clock)
+        self._rp = passkeys.RelyingParty(origin)
+        self.sessions = AuthSessions(clock, passkey=self._rp.request)
 
-    def begin(self, name: str, *, read_only: bool) -> tuple[str, Continue]:
-        """Open an auth session for ``name`` (which need not exist; see ``flow``).
+    def begin(self, name: str | None, *, read_only: bool) -> tuple[str, Continue]:
+        """Open an auth session for ``name`` (which need not exist; see ``flow``), or with
+        ``name=None`` a usernameless one (a passkey names its account).
 
         Errors: ``InvalidValue`` (``bounds.validate_login_name``).
         """
-        name = bounds.validate_login_name(name)
-        with self._server.read() as txn:
-            entry = lookup.find(txn, "account", name)
-            subject = subject_of(entry, txn, name)
+        if name is None:
+            subject = _unknown_subject(None)
+        else:
+            name = bounds.validate_login_name(name)
+            with self._server.read() as txn:
+                entry = lookup.find(txn, "account", name)
+                subject = subject_of(entry, txn, name)
         return self.sessions.begin(subject, read_only=read_only)
 
     def begin_reauth(self, caller: Caller) -> tuple[str, Continue]:
@@ -228,17 +250,36 @@ class Login:
                 raise TokenRevoked(SESSION_GONE)
             subject = subject_of(entry, txn, caller.name)
         return self.sessions.begin(
-            subject, read_only=False, reauth_of=caller.claims.session_id
+            subject,
+            read_only=False,
+            reauth_of=caller.claims.session_id,
         )
 
     async def step(
-        self, session_id: str | None, method: object, credential: Secret | None
+        self,
+        session_id: str | None,
+        method: object,
+        credential: Secret | None,
+        *,
+        passkey: Mapping[str, object] | None = None,
     ) -> StepResult:
-        """One step; ``credential`` is what the body carries under the method's name.
+        """One step; ``credential`` is what the body carries under the method's name, and
+        for ``method == "passkey"``, ``passkey`` is the browser's ``credential.toJSON()``.
 
-        Errors: ``InvalidValue`` (``bounds.validate_step_credential``: checked first, the
-        session is untouched), ``InvalidAuthState`` (the session is then over).
+        Errors: ``InvalidValue`` (``bounds.validate_step_credential``, the passkey answer's
+        shape: checked first, the session is untouched), ``InvalidAuthState`` (the session
+        is then over).
         """
+        if method == "passkey":
+            assertion = passkeys.read_assertion(passkey) if passkey is not None else None
+            check = self.sessions.start_step(session_id, method)
+            if assertion is None:
+                raise InvalidAuthState("the passkey step needs a passkey")
+            reason, proved = self._check_passkey(check, assertion)
+            outcome = self.sessions.finish_step(
+                check, credential_ok=reason is None, subject=proved, reason=reason
+            )
+            return self._finish(outcome)
         credential = bounds.validate_step_credential(method, credential)
         check = self.sessions.start_step(session_id, method)
         if check.method != "anonymous":
@@ -257,6 +298,10 @@ class Login:
         else:
             ok = True
         outcome = self.sessions.finish_step(check, credential_ok=ok)
+        return self._finish(outcome)
+
+    def _finish(self, outcome: Outcome) -> StepResult:
+        """A step's outcome, with a success turned into a session (or a reauth's window)."""
         if not isinstance(outcome, Success):
             return StepResult(outcome)
         if outcome.reauth_of is not None:
@@ -286,6 +331,54 @@ class Login:
             wait = spend_totp_code(self._server, uuid, "totp", credential, self._clock.now())
             return wait is None, wait
         return self._use_backup_code(uuid, credential), None
+
+    def _check_passkey(
+        self, check: StepCheck, assertion: passkeys.Assertion
+    ) -> tuple[str | None, AuthSubject | None]:
+        """Verify a passkey step and store the passkey's new counter and last use, in one
+        write transaction; why it was refused (``None``: it passed) and the account it
+        proved, read in that transaction."""
+        session = check.session
+        subject = session.subject
+        ceremony = session.ceremony
+        if ceremony is None:  # every session that offers a passkey has one
+            return passkeys.UNKNOWN_PASSKEY, None
+        named = passkeys.account_of_handle(assertion.user_handle)
+        if subject.usernameless:
+            owner = named
+        else:
+            owner = subject.uuid
+            # The handle is the authenticator's word for whose passkey it is.
+            if named is not None and named != owner:
+                owner = None
+        if owner is None:
+            return passkeys.UNKNOWN_PASSKEY, None
+        now = self._clock.now()
+        with self._server.write() as txn:
+            entry = txn.get(owner)
+            if entry is None or entry.first("name") == ANONYMOUS_NAME:
+                return passkeys.UNKNOWN_PASSKEY, None
+            found = passkeys.find(entry.get("passkey"), assertion.credential_id)
+            if found is None:
+                return passkeys.UNKNOWN_PASSKEY, None
+            value, record = found
+            try:
+                counter = self._rp.verify_assertion(ceremony, record, assertion)
+            except InvalidValue as refused:
+                return refused.detail, None
+            if not passkeys.counter_ok(record.sign_count, counter):
+                log.warning(
+                    "passkey %r of account %s refused: signature counter %d after %d, "
+                    "possibly a cloned authenticator",
+                    record.label, entry.uuid, counter, record.sign_count,
+                )
+                return passkeys.CLONED, None
+            used = record.used(counter, now)
+            txn.modify(
+                INTERNAL, entry.uuid, [Remove("passkey", value), Add("passkey", used.encode())]
+            )
+            proved = subject_of(entry, txn, subject.name or str(entry.first("name") or ""))
+        return None, proved
 
     async def _check_password(self, uuid: str | None, password: Secret) -> bool:
         phc = None

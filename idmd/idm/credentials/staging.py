@@ -2,10 +2,10 @@
 
 This module owns the sessions (an in-memory, bounded, expiring store), what a session may
 stage (a password, a unix password, TOTPs added and removed on the primary or the unix
-credential, fresh backup codes), the status view, the rules commit applies, and the
-modifications it writes. It reads entries it is handed and performs no I/O: beginning,
-hashing, vetting and the commit's transaction are ``idmd.idm.credentials.updates``; HTTP is
-``idmd/https/credentials.py``.
+credential, fresh backup codes, passkeys added, renamed and removed), the status view, the
+rules commit applies, and the modifications it writes. It reads entries it is handed and
+performs no I/O: beginning, hashing, vetting and the commit's transaction are
+``idmd.idm.credentials.updates``; HTTP is ``idmd/https/credentials.py``.
 
 Life of a session (docs/credential-updates.md)::
 
@@ -20,8 +20,12 @@ Rules:
   idle timeout, or of an unknown id, is ``InvalidCredentialUpdate``; each use restarts the
   idle clock. At most ``MAX_CREDENTIAL_UPDATE_SESSIONS`` are held; beyond, the idlest goes.
 - Commit is refused (the session stays open to be fixed) when the account's policy asks for
-  ``mfa`` or more and the account would be left without a TOTP, and when a password was
-  vetted as the password of an account with a second factor that the session then removed.
+  ``mfa`` and the account would be left with neither a TOTP nor a passkey, or asks for
+  ``passkey`` and it would be left without a passkey, and when a password was vetted as the
+  password of an account with a second factor (a TOTP) that the session then removed.
+- Passkeys: labelled, a label unique per account, at most
+  ``passkeys.MAX_PASSKEYS_PER_ACCOUNT``; one registration ceremony is pending at a time (a
+  new one replaces it) and its challenge is forgotten by the answer that uses it.
 - Removing the last TOTP also removes the backup codes, which only stand in for a TOTP code.
 - A session carries the ``Authority`` it began with; the I/O layer asks it again at every
   step and at commit (docs/credential-updates.md "Who may, for how long").
@@ -40,7 +44,8 @@ from idmd import limits
 from idmd.entry import Entry
 from idmd.errors import InvalidCredentialUpdate, MfaRequired, PasswordRejected
 from idmd.idm.auth.tokens import TokenClaims
-from idmd.idm.credentials import totp
+from idmd.idm.credentials import passkeys, totp
+from idmd.idm.credentials.passkeys import Ceremony, PasskeyRecord
 from idmd.idm.credentials.totp import TotpRecord
 from idmd.idm.directory.views import JSON
 from idmd.idm.ids import new_id
@@ -72,6 +77,14 @@ class PendingTotp:
 
     attr: TotpAttr
     record: TotpRecord
+
+
+@dataclass(frozen=True)
+class PendingPasskey:
+    """A passkey whose creation options were sent and whose answer has not come yet."""
+
+    label: str
+    ceremony: Ceremony = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,11 @@ class UpdateSession:
     pending_totp: PendingTotp | None = None
     # Hashes of freshly generated codes, or None when the codes are not being replaced.
     backup_codes: frozenset[str] | None = field(default=None, repr=False)
+    # Passkeys by label: staged (new, or renamed: the record under its new label) and the
+    # labels of stored ones that go. Invariant: no label is in both.
+    passkeys_added: dict[str, PasskeyRecord] = field(default_factory=dict)
+    passkeys_removed: set[str] = field(default_factory=set)
+    pending_passkey: PendingPasskey | None = None
 
     # -- the account as it would be after commit ------------------------------------------
 
@@ -123,6 +141,34 @@ class UpdateSession:
 
     def has_second_factor(self, attr: TotpAttr, entry: Entry) -> bool:
         return bool(self.totp_labels(attr, entry))
+
+    def passkey_records(self, entry: Entry) -> list[PasskeyRecord]:
+        """The account's passkeys after commit, by label."""
+        kept = [
+            r
+            for r in passkeys.records(entry.get("passkey"))
+            if r.label not in self.passkeys_removed and r.label not in self.passkeys_added
+        ]
+        return sorted([*kept, *self.passkeys_added.values()], key=lambda r: r.label)
+
+    def stored_passkey(self, entry: Entry, label: str) -> PasskeyRecord | None:
+        """The passkey ``label`` as it would be after commit, or ``None``."""
+        for record in self.passkey_records(entry):
+            if record.label == label:
+                return record
+        return None
+
+    def stage_passkey(self, record: PasskeyRecord) -> None:
+        self.passkeys_removed.discard(record.label)
+        self.passkeys_added[record.label] = record
+
+    def unstage_passkey(self, entry: Entry, label: str) -> None:
+        """Remove the passkey ``label`` (staged or stored) from the account-to-be."""
+        if self.passkeys_added.pop(label, None) is not None and not any(
+            r.label == label for r in passkeys.records(entry.get("passkey"))
+        ):
+            return
+        self.passkeys_removed.add(label)
 
     def stages_unix(self) -> bool:
         """Whether anything staged touches the unix credential."""
@@ -140,15 +186,24 @@ class UpdateSession:
             or any(self.totp_added.values())
             or any(self.totp_removed.values())
             or self.backup_codes is not None
+            or self.passkeys_added
+            or self.passkeys_removed
         )
 
     def commit_blocker(
         self, entry: Entry, min_credential: str
     ) -> MfaRequired | PasswordRejected | None:
         """Why commit would be refused now (the error commit raises), or ``None``."""
-        if min_credential != "password" and not self.has_second_factor("totp", entry):
+        has_passkey = bool(self.passkey_records(entry))
+        if min_credential == "passkey" and not has_passkey:
             return MfaRequired(
-                f"this account's policy asks for {min_credential}: add a TOTP before saving"
+                "this account's policy asks for passkey: add a passkey before saving"
+            )
+        if min_credential == "mfa" and not (
+            has_passkey or self.has_second_factor("totp", entry)
+        ):
+            return MfaRequired(
+                "this account's policy asks for mfa: add a TOTP or a passkey before saving"
             )
         for attr, staged in self.passwords.items():
             if staged.vetted_with_second_factor and not self.has_second_factor(
@@ -177,6 +232,13 @@ class UpdateSession:
             mods.append(Set("backup_code", frozenset()))
         elif self.backup_codes is not None:
             mods.append(Set("backup_code", self.backup_codes))
+        for value in entry.get("passkey"):
+            passkey = PasskeyRecord.decode(value)
+            if passkey is not None and (
+                passkey.label in self.passkeys_removed or passkey.label in self.passkeys_added
+            ):
+                mods.append(Remove("passkey", value))
+        mods.extend(Add("passkey", staged.encode()) for staged in self.passkeys_added.values())
         return mods
 
     def status(self, entry: Entry, *, min_credential: str, expires_at: float) -> JSON:
@@ -212,6 +274,7 @@ class UpdateSession:
             if pending is None
             else {"label": pending.record.label, "unix": pending.attr == "unix_totp"},
             "backup_codes": backup_codes,
+            "passkeys": [record.view() for record in self.passkey_records(entry)],
             "min_credential": min_credential,
             "commit_blocker": None if blocker is None else blocker.detail,
         }

@@ -27,12 +27,18 @@ Rules (docs/credential-updates.md):
   never inside that transaction.
 - A reset token is created by someone other than the person (who can begin a session
   directly) with the right to modify the person's ``password``; redeeming it uses it up.
+- Passkeys are enrolled in two steps: ``begin_passkey`` sends creation options (the
+  ceremony stays in the session), ``finish_passkey`` verifies the browser's answer against
+  it (the ceremony is then forgotten, whatever the answer) and stages the passkey. Only a
+  commit writes passkeys; a login writes only their counters (``auth/login.py``).
+- ``overview`` and ``list_passkeys`` read: the first the caller's own account (no session),
+  the second any person's passkeys for whoever may change that person's credentials.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from hermit_common.clock import Clock
@@ -53,13 +59,14 @@ from idmd.errors import (
 from idmd.idm.auth.login import Caller, account_valid_at
 from idmd.idm.auth.revocation import end_sessions
 from idmd.idm.auth.tokens import check_session
-from idmd.idm.credentials import resettoken, totp
+from idmd.idm.credentials import passkeys, resettoken, totp
 from idmd.idm.credentials.passwords import Hasher, validate_password
 from idmd.idm.credentials.staging import (
     DEFAULT_TOTP_ALGORITHM,
     GUARD,
     Authority,
     PasswordAttr,
+    PendingPasskey,
     PendingTotp,
     StagedPassword,
     TotpAttr,
@@ -127,8 +134,10 @@ class CredentialUpdates:
         *,
         vet: PasswordVetter,
         issuer: str,
+        origin: str,
     ) -> None:
         self._server = server
+        self._rp = passkeys.RelyingParty(origin)
         self._hasher = hasher
         self._clock = clock
         self._vet = vet
@@ -427,6 +436,153 @@ class CredentialUpdates:
         codes = totp.generate_backup_codes()
         session.backup_codes = frozenset(totp.hash_backup_code(code.reveal()) for code in codes)
         return codes, self.status(session_id)
+
+    # -- passkeys --------------------------------------------------------------------------
+
+    def begin_passkey(self, session_id: object, label: str) -> JSON:
+        """Creation options for a new passkey ``label`` (the JSON form the browser's
+        ``PublicKeyCredential.parseCreationOptionsFromJSON`` takes), pending until
+        ``finish_passkey`` (replacing any other pending one).
+
+        Errors: ``InvalidValue`` (the label), ``Conflict`` (the label is taken),
+        ``InvalidRequest`` (the account has ``MAX_PASSKEYS_PER_ACCOUNT``).
+        """
+        label = passkeys.validate_passkey_label(label)
+        session = self._use(session_id)
+        with self._server.read() as txn:
+            entry = self._account(txn, session)
+        records = session.passkey_records(entry)
+        if any(r.label == label for r in records):
+            raise Conflict(f"there is a passkey labelled {label!r} already: choose another name")
+        if len(records) >= passkeys.MAX_PASSKEYS_PER_ACCOUNT:
+            raise InvalidRequest(
+                f"an account may have at most {passkeys.MAX_PASSKEYS_PER_ACCOUNT} passkeys: "
+                "remove one first"
+            )
+        name = str(entry.first("spn") or entry.first("name"))
+        display = str(entry.first("displayname") or entry.first("name"))
+        options, ceremony = self._rp.registration(
+            entry.uuid, name, display, self._known_passkeys(session, entry)
+        )
+        session.pending_passkey = PendingPasskey(label, ceremony)
+        return options
+
+    @staticmethod
+    def _known_passkeys(session: UpdateSession, entry: Entry) -> list[passkeys.PasskeyRecord]:
+        """Every passkey the account holds or this session stages (``excludeCredentials``:
+        an authenticator enrolled once is not enrolled again, which would also overwrite
+        its first credential)."""
+        stored = passkeys.records(entry.get("passkey"))
+        return [*stored, *session.passkeys_added.values()]
+
+    def finish_passkey(self, session_id: object, response: object) -> JSON:
+        """Stage the passkey of the browser's answer (``credential.toJSON()``) to the
+        pending creation options; the status.
+
+        Errors: ``InvalidRequest`` (none pending), ``InvalidValue`` (what was wrong with the
+        answer: its origin, challenge, user verification, ...), ``Conflict`` (the
+        authenticator's credential is enrolled already). The pending ceremony is over
+        either way: a new one begins with ``begin_passkey``.
+        """
+        session = self._use(session_id)
+        pending = session.pending_passkey
+        if pending is None:
+            raise InvalidRequest("no passkey is being added in this session: begin one first")
+        session.pending_passkey = None
+        record = self._rp.finish_registration(
+            pending.ceremony, response, label=pending.label, now=self._clock.now()
+        )
+        with self._server.read() as txn:
+            entry = self._account(txn, session)
+        if any(r.credential_id == record.credential_id
+               for r in self._known_passkeys(session, entry)):
+            raise Conflict("this authenticator's passkey is enrolled already")
+        if session.stored_passkey(entry, record.label) is not None:
+            raise Conflict(f"there is a passkey labelled {record.label!r} already")
+        if len(session.passkey_records(entry)) >= passkeys.MAX_PASSKEYS_PER_ACCOUNT:
+            raise InvalidRequest(
+                f"an account may have at most {passkeys.MAX_PASSKEYS_PER_ACCOUNT} passkeys"
+            )
+        session.stage_passkey(record)
+        return self.status(session_id)
+
+    def rename_passkey(self, session_id: object, label: str, new_label: str) -> JSON:
+        """Stage a new label for the passkey ``label``; the status.
+
+        Errors: ``InvalidValue`` (a label), ``NotFound`` (no such passkey), ``Conflict``
+        (``new_label`` is taken).
+        """
+        label = passkeys.validate_passkey_label(label)
+        new_label = passkeys.validate_passkey_label(new_label)
+        session = self._use(session_id)
+        with self._server.read() as txn:
+            entry = self._account(txn, session)
+        record = session.stored_passkey(entry, label)
+        if record is None:
+            raise NotFound(f"there is no passkey labelled {label!r}")
+        if new_label != label:
+            if session.stored_passkey(entry, new_label) is not None:
+                raise Conflict(f"there is a passkey labelled {new_label!r} already")
+            session.unstage_passkey(entry, label)
+            session.stage_passkey(replace(record, label=new_label))
+        return self.status(session_id)
+
+    def remove_passkey(self, session_id: object, label: str) -> tuple[bool, JSON]:
+        """Stage the removal of the passkey ``label``; whether there was one, and the status.
+        Errors: ``InvalidValue`` (the label)."""
+        label = passkeys.validate_passkey_label(label)
+        session = self._use(session_id)
+        with self._server.read() as txn:
+            entry = self._account(txn, session)
+        if session.stored_passkey(entry, label) is None:
+            return False, self.status(session_id)
+        session.unstage_passkey(entry, label)
+        return True, self.status(session_id)
+
+    # -- reading without a session ---------------------------------------------------------
+
+    def overview(self, caller: Caller) -> JSON:
+        """The caller's own account in the shape of ``status`` with nothing staged
+        (``expires_at`` is null: there is no session). Errors: ``AccessDenied`` (anonymous,
+        or an account that is not a person), ``TokenRevoked`` (the account is gone)."""
+        uuid = caller.claims.account_uuid
+        with self._server.read() as txn:
+            entry = txn.get(uuid)
+            if entry is None:
+                raise TokenRevoked("this session has been ended; log in again")
+            if "person" not in entry.get("class"):
+                raise AccessDenied("only a person has credentials to look after here")
+            writer = account_identity(uuid, read_only=False)
+            transient = UpdateSession(
+                id="",
+                account_uuid=uuid,
+                may_unix=txn.can_modify(writer, entry, ["unix_password"]),
+                authority=Authority(actor_uuid=uuid, unix_by=uuid),
+                last_used=self._clock.now(),
+            )
+            view = transient.status(
+                entry,
+                min_credential=account_policy(txn, entry).min_credential,
+                expires_at=self._clock.now(),
+            )
+        view["expires_at"] = None
+        return view
+
+    def list_passkeys(self, caller: Caller, text: str) -> list[JSON]:
+        """The passkeys of person ``text`` (label, created_at, last_used_at), for the person
+        and whoever may change the person's credentials (an admin).
+
+        Errors: ``NotFound``, ``AccessDenied``.
+        """
+        who = caller.identity.uuid
+        if who is None:
+            raise AccessDenied(f"you may not see the credentials of {text!r}")
+        with self._server.read() as txn:
+            entry = lookup.find_to_modify(
+                txn, account_identity(who, read_only=False), ACCOUNT_CLASS, text, ["password"],
+                f"you may not see the credentials of {text!r}",
+            )
+        return [record.view() for record in passkeys.records(entry.get("passkey"))]
 
     def commit(self, session_id: object) -> tuple[bool, int]:
         """Write everything staged in one transaction and end the session; whether the
