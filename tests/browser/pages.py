@@ -16,8 +16,6 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.people import Person
 
-TEN_SECONDS_MS = 10_000
-
 
 def continue_from(field: Locator) -> None:
     """Click the "Continue" of the form holding ``field`` (a page may show several forms)."""

@@ -176,8 +176,9 @@ def test_credentials__outside_the_privilege_window_a_change_asks_to_sign_in_agai
     expect(page.get_by_text("A new password is staged.")).to_be_visible()
     clocked.clock.advance(61)
     save_changes(page)
-    # Refused with the reason, nothing written (what was staged is kept: Save below).
+    # Refused with the reason, what was staged kept, nothing written.
     expect(alert(page)).to_be_focused()
+    expect(alert(page)).to_contain_text("What you staged is kept")
     assert clocked.login(person.name, person.password)
     page.get_by_role("button", name="Sign in again").click()
     expect(page.get_by_role("heading", name="Sign in again")).to_be_visible()

@@ -4,6 +4,8 @@ session cookie, and the browser's session as an ordinary session record."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 
 from tests.browser.pages import (
@@ -18,8 +20,9 @@ from tests.browser.pages import (
     sign_out,
     username_field,
 )
-from tests.browser.people import People, ok
+from tests.browser.people import People
 from tests.browser.web_server import WebServer
+from tests.cli.hermit_process import HermitProcess
 
 
 def test_sign_in__with_a_password_reaches_the_applications_page(
@@ -115,18 +118,21 @@ def test_sign_out__ends_the_session_and_its_cookie_no_longer_opens_a_page(
     expect(username_field(page)).to_be_visible()
 
 
-def test_sign_in__the_browser_session_is_a_session_record_that_destroy_ends(
-    page: Page, web: WebServer, people: People
+def test_sign_in__hermit_session_list_shows_the_browser_and_destroy_ends_it(
+    page: Page, web: WebServer, people: People, tmp_path: Path
 ) -> None:
     person = people.person()
     sign_in(page, web.origin, person)
     assert person.password is not None
-    token = web.server.login(person.name, person.password)
-    with web.server.client(token) as client:
-        sessions = ok(client.get("/v1/auth/sessions"))["sessions"]
-        browsers = [s for s in sessions if not s["current"]]
-        assert len(browsers) == 1, "the browser's session is not listed"
-        ok(client.delete(f"/v1/auth/sessions/{browsers[0]['id']}"))
+    hermit = HermitProcess(tmp_path, {
+        "HERMIT_URL": web.server.url, "HERMIT_CA": str(web.server.ca),
+        "HERMIT_NAME": person.name, "HERMIT_PASSWORD": person.password,
+    })
+    hermit.ok("login")
+    sessions = hermit.ok("session", "list", "--json").json()["sessions"]
+    browsers = [s for s in sessions if not s["current"]]
+    assert len(browsers) == 1, "the browser's session is not listed"
+    hermit.ok("session", "destroy", browsers[0]["id"])
     # Ended at once: the next page load is the sign-in page.
     page.goto(web.url("/ui/"))
     expect(applications(page)).to_have_count(0)

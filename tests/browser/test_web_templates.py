@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, ViewportSize, expect
 
+from contrib.harness.browser import add_authenticator
 from tests.browser.pages import (
     applications,
     credentials_heading,
     open_credentials,
+    passkey_item,
     password_field,
     redeem_reset_token,
     save_changes,
@@ -45,6 +47,28 @@ def test_keyboard__sign_in_and_out_with_tab_and_enter_only(
     tab_to(page, page.get_by_role("button", name="Sign out"))
     page.keyboard.press("Enter")
     expect(username_field(page)).to_be_visible()
+
+
+def test_keyboard__a_passkey_added_and_used_with_tab_and_enter_only(
+    page: Page, web: WebServer, people: People
+) -> None:
+    person = people.person(password=False)
+    add_authenticator(page)
+    page.goto(web.url("/ui/reset"))
+    tab_to(page, page.get_by_role("textbox", name="Reset token"))
+    page.keyboard.type(people.reset_token(person))
+    page.keyboard.press("Enter")
+    tab_to(page, page.get_by_role("textbox", name="Passkey name"))
+    page.keyboard.type("laptop")
+    page.keyboard.press("Enter")
+    expect(passkey_item(page, "laptop")).to_be_visible()
+    tab_to(page, page.get_by_role("button", name="Save changes"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_be_visible()
+    page.goto(web.url("/ui/login"))
+    tab_to(page, page.get_by_role("button", name="Sign in with a passkey"))
+    page.keyboard.press("Enter")
+    expect(applications(page)).to_be_visible()
 
 
 def test_keyboard__a_refusal_takes_the_focus_so_a_screen_reader_reads_it(
