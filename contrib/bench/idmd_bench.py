@@ -23,10 +23,8 @@ import argparse
 import json
 import os
 import random
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +36,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from contrib.bench import wrk
 from contrib.harness.idmd_process import IdmdProcess
 
 CONCURRENCY = 8
@@ -114,31 +113,13 @@ async def load(server: IdmdProcess, token: str, persons: int, groups: int) -> No
             print(f"  loaded {label}: {len(requests)} requests in {wall:.1f} s", flush=True)
 
 
-_WRK_PERCENTILE = re.compile(r"^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$", re.M)
-_WRK_RATE = re.compile(r"^Requests/sec:\s+([0-9.]+)", re.M)
-_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
 def wrk_run(
     url: str, token: str, clients: int, seconds: int, script: Path | None = None
 ) -> tuple[float, float, float]:
-    """(p50 ms, p99 ms, requests/s) from wrk, a C client that leaves the CPU to the server."""
-    command = [
-        "wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency",
-        "-H", f"Authorization: Bearer {token}",
-    ]
-    if script is not None:
-        command += ["-s", str(script)]
-    output = subprocess.run(
-        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
-    ).stdout
-    if "Non-2xx" in output:
-        raise RuntimeError(f"wrk saw error answers from {url}")
-    found = {q: float(v) * _UNIT_MS[unit] for q, v, unit in _WRK_PERCENTILE.findall(output)}
-    rate = _WRK_RATE.search(output)
-    if "50" not in found or "99" not in found or rate is None:
-        raise RuntimeError("wrk printed no latency distribution")
-    return found["50"], found["99"], float(rate.group(1))
+    """(p50 ms, p99 ms, requests/s) from wrk, as the bearer of ``token``."""
+    return wrk.run(
+        url, clients, seconds, headers=[f"Authorization: Bearer {token}"], script=script
+    )
 
 
 def measure_reads(server: IdmdProcess, persons: int, seconds: int) -> dict[str, float]:

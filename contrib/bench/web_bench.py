@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import secrets
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,15 +39,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from playwright.sync_api import Page, expect
 
+from contrib.bench import wrk
 from contrib.harness.browser import Browser, add_authenticator, launch, spki_hash
 from contrib.harness.idmd_process import IdmdProcess
 
 GOAL_PASSKEY_MS = 500.0
 CONCURRENCY = 8
 
-_WRK_PERCENTILE = re.compile(r"^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$", re.MULTILINE)
-_WRK_RATE = re.compile(r"^Requests/sec:\s+([0-9.]+)", re.MULTILINE)
-_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def free_port() -> int:
@@ -141,17 +137,7 @@ def measure_browser(browser: Browser, origin: str, name: str, password: str,
 
 def wrk_run(url: str, clients: int, seconds: int) -> tuple[float, float, float]:
     """(p50 ms, p99 ms, requests/s) from wrk."""
-    output = subprocess.run(
-        ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", url],
-        capture_output=True, text=True, check=True, timeout=seconds + 30,
-    ).stdout
-    if "Non-2xx" in output:
-        raise RuntimeError(f"wrk saw error answers from {url}")
-    found = {q: float(v) * _UNIT_MS[unit] for q, v, unit in _WRK_PERCENTILE.findall(output)}
-    rate = _WRK_RATE.search(output)
-    if "50" not in found or "99" not in found or rate is None:
-        raise RuntimeError("wrk printed no latency distribution")
-    return found["50"], found["99"], float(rate.group(1))
+    return wrk.run(url, clients, seconds)
 
 
 def measure_wrk(url: str, seconds: int) -> dict[str, float]:
