@@ -12,7 +12,10 @@ Rules (issue 11, docs/web.md "Headers"):
   idmd), ``Referrer-Policy: same-origin`` (``no-referrer`` would make Chromium send
   ``Origin: null`` on a form POST, which the Origin check refuses) and
   ``Cache-Control: no-store`` (pages show one-time secrets: TOTP secrets, backup codes).
-- ``/v1/auth/*`` answers (tokens, auth session ids): ``Cache-Control: no-store``.
+- Every API answer (``/v1/``) but the OpenAPI document: ``Cache-Control: no-store``. They are
+  the caller's own (bearer or session), and many carry a secret once: tokens and auth session
+  ids (``/v1/auth/``), API tokens, reset tokens, generated passwords, TOTP secrets, backup
+  codes. One rule for the whole API, so a new route that answers a secret cannot forget it.
 - A header the answer already set is replaced, never doubled.
 """
 
@@ -35,8 +38,10 @@ _HTML = {
     b"referrer-policy": b"same-origin",
     b"cache-control": NO_STORE.encode(),
 }
-_AUTH = {b"cache-control": NO_STORE.encode()}
-AUTH_PREFIX = "/v1/auth/"
+_API = {b"cache-control": NO_STORE.encode()}
+API_PREFIX = "/v1/"
+# Public and the same for everyone: a client may keep it.
+_CACHEABLE = frozenset({"/v1/openapi.json"})
 
 
 def _merge(headers: list[tuple[bytes, bytes]], extra: dict[bytes, bytes]) -> None:
@@ -60,7 +65,8 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        auth = str(scope.get("path", "")).startswith(AUTH_PREFIX)
+        path = str(scope.get("path", ""))
+        api = path.startswith(API_PREFIX) and path not in _CACHEABLE
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -68,8 +74,8 @@ class SecurityHeadersMiddleware:
                 extra = dict(_EVERY)
                 if _is_html(headers):
                     extra.update(_HTML)
-                elif auth:
-                    extra.update(_AUTH)
+                elif api:
+                    extra.update(_API)
                 _merge(headers, extra)
                 message = {**message, "headers": headers}
             await send(message)

@@ -1,5 +1,5 @@
 """The headers middleware: every answer of idmd carries HSTS and nosniff, HTML answers the
-CSP of issue 11 and the rest, /v1/auth answers no-store; nothing is doubled."""
+CSP of issue 11 and the rest, API answers no-store; nothing is doubled."""
 
 from __future__ import annotations
 
@@ -47,6 +47,17 @@ async def test_headers__auth_answers_are_no_store(client: httpx.AsyncClient) -> 
     refused = await client.post("/v1/auth/step", json={"method": "password", "password": "x"})
     assert refused.headers["cache-control"] == "no-store"
     assert "cache-control" not in (await client.get("/status")).headers
+
+
+@pytest.mark.parametrize("path", ["/v1/person", "/v1/nothing", "/v1/auth/whoami"])
+async def test_headers__every_api_answer_is_no_store(client: httpx.AsyncClient, path: str) -> None:
+    """Refusals included: one rule for the API, so a route that answers a secret once (an API
+    token, a reset token, backup codes) cannot forget it."""
+    assert (await client.get(path)).headers["cache-control"] == "no-store"
+
+
+async def test_headers__the_openapi_document_may_be_kept(client: httpx.AsyncClient) -> None:
+    assert "cache-control" not in (await client.get("/v1/openapi.json")).headers
 
 
 async def test_headers__static_files_are_nosniff(browser: httpx.AsyncClient) -> None:
