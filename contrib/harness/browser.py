@@ -89,8 +89,9 @@ class Collector:
 
     Not counted: the favicon Chromium asks for by itself (no page names it), and Chromium's
     "Failed to load resource" for a *document* the server answered with an error status: a
-    refusal page (a wrong password is a 401 with the reason in an alert) is the server's
-    answer, which the test asserts itself. A stylesheet, script or image that fails counts.
+    refusal page (a forged form's 403, an unknown page's 404) is the server's answer, which
+    the test asserts itself. (Refusals a person can act on, a wrong password among them, are
+    200 pages with an alert: docs/decisions.md.) A stylesheet, script or image that fails counts.
     """
 
     seen: list[Problem] = field(default_factory=list)
