@@ -164,10 +164,9 @@ class PendingSession:
     # stage at a time, so the second factor is asked only after the first passed).
     stages: tuple[Stage, ...] = field(default=())
     reauth_of: str | None = None
-    # The passkey ceremony of the first stage (its challenge) and the options sent for it;
-    # None once a step has been taken (a challenge is used at most once).
+    # The passkey ceremony of the first stage (its challenge); None once a step has been
+    # taken (a challenge is used at most once).
     ceremony: Ceremony | None = field(default=None, repr=False)
-    passkey_options: JSON | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -232,7 +231,6 @@ class AuthSessions:
             stages=stages,
             reauth_of=reauth_of,
             ceremony=ceremony,
-            passkey_options=options,
         )
         self._pending.put(session.id, session)
         return session.id, Continue(methods=stages[0], passkey=options)
@@ -278,10 +276,7 @@ class AuthSessions:
         remaining = () if by_passkey else session.stages[1:]
         if remaining:
             # The ceremony was offered for the first stage only; it is not offered again.
-            self._pending.put(
-                session.id,
-                replace(session, stages=remaining, ceremony=None, passkey_options=None),
-            )
+            self._pending.put(session.id, replace(session, stages=remaining, ceremony=None))
             return Continue(methods=remaining[0])
         if not subject.valid_at(self._clock.now()):
             return Denied(ACCOUNT_EXPIRED)
