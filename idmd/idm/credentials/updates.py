@@ -451,6 +451,21 @@ class CredentialUpdates:
         session = self._use(session_id)
         with self._server.read() as txn:
             entry = self._account(txn, session)
+        self._check_room(session, entry, label)
+        name = str(entry.first("spn") or entry.first("name"))
+        display = str(entry.first("displayname") or entry.first("name"))
+        options, ceremony = self._rp.registration(
+            entry.uuid, name, display, self._known_passkeys(session, entry)
+        )
+        session.pending_passkey = PendingPasskey(label, ceremony)
+        return options
+
+    @staticmethod
+    def _check_room(session: UpdateSession, entry: Entry, label: str) -> None:
+        """Refuse a new passkey ``label`` that is taken, or one past the account's limit.
+
+        Errors: ``Conflict``, ``InvalidRequest``.
+        """
         records = session.passkey_records(entry)
         if any(r.label == label for r in records):
             raise Conflict(f"there is a passkey labelled {label!r} already: choose another name")
@@ -459,13 +474,6 @@ class CredentialUpdates:
                 f"an account may have at most {passkeys.MAX_PASSKEYS_PER_ACCOUNT} passkeys: "
                 "remove one first"
             )
-        name = str(entry.first("spn") or entry.first("name"))
-        display = str(entry.first("displayname") or entry.first("name"))
-        options, ceremony = self._rp.registration(
-            entry.uuid, name, display, self._known_passkeys(session, entry)
-        )
-        session.pending_passkey = PendingPasskey(label, ceremony)
-        return options
 
     @staticmethod
     def _known_passkeys(session: UpdateSession, entry: Entry) -> list[passkeys.PasskeyRecord]:
@@ -497,12 +505,8 @@ class CredentialUpdates:
         if any(r.credential_id == record.credential_id
                for r in self._known_passkeys(session, entry)):
             raise Conflict("this authenticator's passkey is enrolled already")
-        if session.stored_passkey(entry, record.label) is not None:
-            raise Conflict(f"there is a passkey labelled {record.label!r} already")
-        if len(session.passkey_records(entry)) >= passkeys.MAX_PASSKEYS_PER_ACCOUNT:
-            raise InvalidRequest(
-                f"an account may have at most {passkeys.MAX_PASSKEYS_PER_ACCOUNT} passkeys"
-            )
+        # Asked again: the session may have staged another passkey meanwhile.
+        self._check_room(session, entry, record.label)
         session.stage_passkey(record)
         return self.status(session_id)
 
